@@ -1,0 +1,113 @@
+//! PayAiML Merchant local API: one axum router over the core [`App`], used by the headless daemon
+//! and the desktop shell alike.
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod error;
+pub mod json;
+mod openapi;
+pub mod qr;
+pub mod routes;
+pub mod safety;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::routing::get;
+use axum::Router;
+use payaiml_core::App;
+use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiError, ApiResult};
+pub use state::ApiState;
+
+use routes::{events, health, invoices, keys, node, payments, sandbox, wallet};
+
+/// The routes and their OpenAPI document, built from the same handler annotations so they cannot
+/// drift apart. Sandbox routes exist only when the app runs the sandbox.
+fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
+    let router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(keys::create_key, keys::list_keys))
+        .routes(routes!(keys::revoke_key))
+        .routes(routes!(keys::reveal_key))
+        .routes(routes!(invoices::create_invoice, invoices::list_invoices))
+        .routes(routes!(invoices::get_invoice))
+        .routes(routes!(invoices::invoice_qr_svg))
+        .routes(routes!(invoices::invoice_qr_png))
+        .routes(routes!(payments::create_payment, payments::list_payments))
+        .routes(routes!(payments::get_payment))
+        .routes(routes!(payments::decode_invoice))
+        .routes(routes!(wallet::balance))
+        .routes(routes!(events::list_events))
+        .routes(routes!(node::node_info))
+        .routes(routes!(node::new_address));
+    if with_sandbox {
+        router
+            .routes(routes!(sandbox::pay))
+            .routes(routes!(sandbox::invoice))
+            .routes(routes!(sandbox::mine))
+    } else {
+        router
+    }
+}
+
+/// The OpenAPI document of the API (with the sandbox routes when `with_sandbox`).
+pub fn openapi_document(with_sandbox: bool) -> utoipa::openapi::OpenApi {
+    api(with_sandbox).into_openapi()
+}
+
+/// The whole API for `app`, served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host
+/// check, the 64 KiB body cap and the error shape for every failure.
+pub fn router(app: Arc<App>, bound: SocketAddr) -> Router {
+    let with_sandbox = app.sandbox().is_some();
+    let state = ApiState::new(app, bound);
+    let (routes, doc) = api(with_sandbox).split_for_parts();
+    let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
+    routes
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        )],
+                        doc.to_string(),
+                    )
+                }
+            }),
+        )
+        .fallback(safety::not_found)
+        .method_not_allowed_fallback(safety::method_not_allowed)
+        .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            safety::check_host,
+        ))
+        .layer(CatchPanicLayer::custom(safety::panic_response))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, with client addresses available to
+/// the failed-auth limiter.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,116 @@
+//! `/v1/lightning/invoices`: create, read, list, QR.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use payaiml_core::invoices::{self, CreateInvoice, Invoice};
+use payaiml_core::keys::Permission;
+use serde::Deserialize;
+
+use super::{idempotent, limit, ApiQuery, PageBody};
+use crate::auth::Auth;
+use crate::error::{ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::qr;
+use crate::state::ApiState;
+
+/// Create an invoice. Needs `lightning:receive` or `lightning:write`. Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/lightning/invoices", tag = "invoices",
+    request_body = CreateInvoice,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request")),
+    responses((status = 201, body = Invoice), (status = "4XX", body = ErrorBody)))]
+pub async fn create_invoice(
+    State(state): State<ApiState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: ApiJson<CreateInvoice>,
+) -> Response {
+    if let Err(e) = auth.require(Permission::LightningReceive) {
+        return e.into_response();
+    }
+    let app = state.app.clone();
+    let key_id = auth.key.id.clone();
+    idempotent(
+        &state,
+        &auth,
+        &headers,
+        "POST /v1/lightning/invoices",
+        &body.canonical,
+        async move { Ok(app.create_invoice(body.value, Some(&key_id)).await?) },
+    )
+    .await
+}
+
+/// Query of the invoice list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListInvoices {
+    /// `pending`, `paid` or `expired`.
+    pub status: Option<String>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List invoices, newest first. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(ListInvoices),
+    responses((status = 200, body = PageBody<Invoice>), (status = "4XX", body = ErrorBody)))]
+pub async fn list_invoices(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListInvoices>,
+) -> ApiResult<Json<PageBody<Invoice>>> {
+    auth.require(Permission::LightningRead)?;
+    let page = invoices::list(
+        state.app.store(),
+        q.status.as_deref(),
+        limit(q.limit)?,
+        q.cursor.as_deref(),
+    )
+    .await?;
+    Ok(Json(page.into()))
+}
+
+/// Get one invoice by id or payment hash. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/lightning/invoices/{id}", tag = "invoices",
+    params(("id" = String, Path, description = "invoice id (inv_…) or payment hash")),
+    responses((status = 200, body = Invoice), (status = "4XX", body = ErrorBody)))]
+pub async fn get_invoice(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Invoice>> {
+    auth.require(Permission::LightningRead)?;
+    Ok(Json(invoices::get(state.app.store(), &id).await?))
+}
+
+/// The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/lightning/invoices/{id}/qr.svg", tag = "invoices",
+    params(("id" = String, Path, description = "invoice id or payment hash")),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = "4XX", body = ErrorBody)))]
+pub async fn invoice_qr_svg(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    auth.require(Permission::LightningRead)?;
+    let invoice = invoices::get(state.app.store(), &id).await?;
+    let svg = qr::svg(&qr::invoice_uri(&invoice.payment_request), 320)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+/// The invoice as a PNG QR code. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/lightning/invoices/{id}/qr.png", tag = "invoices",
+    params(("id" = String, Path, description = "invoice id or payment hash")),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = "4XX", body = ErrorBody)))]
+pub async fn invoice_qr_png(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    auth.require(Permission::LightningRead)?;
+    let invoice = invoices::get(state.app.store(), &id).await?;
+    let png = qr::png(&qr::invoice_uri(&invoice.payment_request), 8)?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
+}

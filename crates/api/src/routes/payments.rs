@@ -1,0 +1,142 @@
+//! `/v1/lightning/payments`: pay an invoice, read, list; and decoding an invoice before paying.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use payaiml_core::keys::Permission;
+use payaiml_core::payments::{self, PayInvoice, Payment};
+use serde::{Deserialize, Serialize};
+
+use super::{idempotent, limit, ApiQuery, PageBody};
+use crate::auth::Auth;
+use crate::error::{ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::ApiState;
+
+/// Pay a BOLT11 invoice. Needs `lightning:write`, within the key's daily budget. Waits up to 30 s
+/// for the payment to settle; the answer's `status` says how it ended (or `pending`).
+#[utoipa::path(post, path = "/v1/lightning/payments", tag = "payments",
+    request_body = PayInvoice,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request")),
+    responses((status = 201, body = Payment), (status = "4XX", body = ErrorBody)))]
+pub async fn create_payment(
+    State(state): State<ApiState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: ApiJson<PayInvoice>,
+) -> Response {
+    if let Err(e) = auth.require(Permission::LightningWrite) {
+        return e.into_response();
+    }
+    let app = state.app.clone();
+    let key = auth.key.clone();
+    idempotent(
+        &state,
+        &auth,
+        &headers,
+        "POST /v1/lightning/payments",
+        &body.canonical,
+        async move { Ok(app.pay_invoice(body.value, Some(&key)).await?) },
+    )
+    .await
+}
+
+/// Query of the payment list.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ListPayments {
+    /// `pending`, `succeeded` or `failed`.
+    pub status: Option<String>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List payments sent, newest first. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/lightning/payments", tag = "payments", params(ListPayments),
+    responses((status = 200, body = PageBody<Payment>), (status = "4XX", body = ErrorBody)))]
+pub async fn list_payments(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListPayments>,
+) -> ApiResult<Json<PageBody<Payment>>> {
+    auth.require(Permission::LightningRead)?;
+    let page = payments::list(
+        state.app.store(),
+        q.status.as_deref(),
+        limit(q.limit)?,
+        q.cursor.as_deref(),
+    )
+    .await?;
+    Ok(Json(page.into()))
+}
+
+/// Get one payment by id or payment hash. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/lightning/payments/{id}", tag = "payments",
+    params(("id" = String, Path, description = "payment id (pay_…) or payment hash")),
+    responses((status = 200, body = Payment), (status = "4XX", body = ErrorBody)))]
+pub async fn get_payment(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Payment>> {
+    auth.require(Permission::LightningRead)?;
+    Ok(Json(payments::get(state.app.store(), &id).await?))
+}
+
+/// An invoice to decode.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecodeRequest {
+    /// The BOLT11 string.
+    pub invoice: String,
+}
+
+/// What a BOLT11 invoice says, shown before paying it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DecodedInvoice {
+    /// Amount in sats, if fixed.
+    pub amount: Option<u64>,
+    /// Amount in millisatoshis, if fixed.
+    pub amount_msat: Option<u64>,
+    /// Description, if given directly.
+    pub description: Option<String>,
+    /// The payee's node id.
+    pub destination: String,
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// The invoice's network.
+    pub network: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it expires.
+    pub expires_at: String,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
+/// Decode a BOLT11 invoice without paying it. Needs `lightning:read`.
+#[utoipa::path(post, path = "/v1/lightning/decode", tag = "payments", request_body = DecodeRequest,
+    responses((status = 200, body = DecodedInvoice), (status = "4XX", body = ErrorBody)))]
+pub async fn decode_invoice(
+    auth: Auth,
+    body: ApiJson<DecodeRequest>,
+) -> ApiResult<Json<DecodedInvoice>> {
+    auth.require(Permission::LightningRead)?;
+    let invoice = payaiml_core::parse_invoice(&body.value.invoice)?;
+    let created = invoice.duration_since_epoch();
+    let expires = created + invoice.expiry_time();
+    let ms = |d: std::time::Duration| d.as_millis().min(i64::MAX as u128) as i64;
+    Ok(Json(DecodedInvoice {
+        amount: invoice.amount_milli_satoshis().map(|m| m.div_ceil(1000)),
+        amount_msat: invoice.amount_milli_satoshis(),
+        description: payaiml_core::invoice_description(&invoice),
+        destination: invoice.recover_payee_pub_key().to_string(),
+        payment_hash: invoice.payment_hash().to_string(),
+        network: invoice.network().to_string(),
+        created_at: payaiml_core::util::rfc3339(ms(created)),
+        expires_at: payaiml_core::util::rfc3339(ms(expires)),
+        expired: invoice.is_expired(),
+    }))
+}

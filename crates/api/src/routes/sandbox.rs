@@ -1,0 +1,120 @@
+//! `/v1/sandbox/*`: the regtest customer and miner. Mounted only when the server runs the sandbox;
+//! needs `node:manage`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use payaiml_core::keys::Permission;
+use payaiml_core::sandbox::{CustomerInvoice, CustomerPayment, Sandbox};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::ApiState;
+
+fn sandbox(state: &ApiState) -> ApiResult<&std::sync::Arc<Sandbox>> {
+    state.app.sandbox().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this server does not run the sandbox",
+        )
+    })
+}
+
+/// The customer pays an invoice.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxPay {
+    /// The BOLT11 invoice to pay (usually one of the merchant's).
+    pub payment_request: String,
+    /// Sats, for an any-amount invoice.
+    pub amount: Option<u64>,
+}
+
+/// The sandbox customer pays an invoice; waits until it settles.
+#[utoipa::path(post, path = "/v1/sandbox/pay", tag = "sandbox", request_body = SandboxPay,
+    responses((status = 200, body = CustomerPayment), (status = "4XX", body = ErrorBody)))]
+pub async fn pay(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<SandboxPay>,
+) -> ApiResult<Json<CustomerPayment>> {
+    auth.require(Permission::NodeManage)?;
+    let sb = sandbox(&state)?;
+    let paid = sb
+        .pay(&body.value.payment_request, body.value.amount)
+        .await?;
+    // Answer once the merchant has recorded it too, so the caller's next read shows `paid`.
+    if paid.status == "succeeded" {
+        for _ in 0..200 {
+            match payaiml_core::invoices::get(state.app.store(), &paid.payment_hash).await {
+                Ok(inv) if inv.status != "paid" => {
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(Json(paid))
+}
+
+/// A customer invoice request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxInvoice {
+    /// Sats.
+    pub amount: u64,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An invoice from the sandbox customer, for the merchant to pay.
+#[utoipa::path(post, path = "/v1/sandbox/invoice", tag = "sandbox", request_body = SandboxInvoice,
+    responses((status = 201, body = CustomerInvoice), (status = "4XX", body = ErrorBody)))]
+pub async fn invoice(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<SandboxInvoice>,
+) -> ApiResult<(StatusCode, Json<CustomerInvoice>)> {
+    auth.require(Permission::NodeManage)?;
+    let inv = sandbox(&state)?
+        .invoice(body.value.amount, &body.value.description)
+        .await?;
+    Ok((StatusCode::CREATED, Json(inv)))
+}
+
+/// Blocks to mine.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxMine {
+    /// 1 to 1000.
+    pub blocks: u64,
+}
+
+/// The chain height after mining.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Mined {
+    /// Blocks mined.
+    pub blocks: u64,
+    /// New height.
+    pub height: u64,
+}
+
+/// Mine regtest blocks.
+#[utoipa::path(post, path = "/v1/sandbox/mine", tag = "sandbox", request_body = SandboxMine,
+    responses((status = 200, body = Mined), (status = "4XX", body = ErrorBody)))]
+pub async fn mine(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<SandboxMine>,
+) -> ApiResult<Json<Mined>> {
+    auth.require(Permission::NodeManage)?;
+    let height = sandbox(&state)?.mine(body.value.blocks).await?;
+    Ok(Json(Mined {
+        blocks: body.value.blocks,
+        height,
+    }))
+}

@@ -1,0 +1,49 @@
+//! The state every handler shares.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use payaiml_core::App;
+
+use crate::auth::AuthLimiter;
+
+/// Shared handler state. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The application.
+    pub app: Arc<App>,
+    /// Failed-authentication limiter.
+    pub limiter: Arc<AuthLimiter>,
+    /// `Host` names accepted (lowercase, without port).
+    pub allowed_hosts: Arc<Vec<String>>,
+}
+
+impl ApiState {
+    /// State for an API bound to `bound`.
+    pub fn new(app: Arc<App>, bound: SocketAddr) -> Self {
+        let mut hosts = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "[::1]".to_string(),
+        ];
+        let ip = match bound.ip() {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        };
+        if !bound.ip().is_unspecified() && !hosts.contains(&ip) {
+            hosts.push(ip);
+        }
+        hosts.extend(
+            app.config()
+                .allowed_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase()),
+        );
+        ApiState {
+            app,
+            limiter: Arc::new(AuthLimiter::new(20, Duration::from_secs(60))),
+            allowed_hosts: Arc::new(hosts),
+        }
+    }
+}

@@ -1,0 +1,338 @@
+//! The running application: store, secrets, keys and the node, with the operations the API and
+//! the desktop shell call. No transport lives here.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use ldk_node::bip39::Mnemonic;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{ChainSource, Config};
+use crate::error::{Error, Result};
+use crate::events::EventRecord;
+use crate::keys::{Keys, NewKey, Permission};
+use crate::node::{self, NodeHandle, NodeState};
+use crate::sandbox::Sandbox;
+use crate::secrets::SecretStore;
+use crate::store::Store;
+use crate::util::random_lower;
+use crate::{handler, payments};
+
+/// One running instance. Share it as `Arc<App>`.
+pub struct App {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) keys: Keys,
+    pub(crate) node: NodeHandle,
+    pub(crate) events: broadcast::Sender<EventRecord>,
+    /// Serialises the budget check and the insert of a payment, so two concurrent payments
+    /// with one key cannot both pass a budget that only one fits in.
+    pub(crate) pay_lock: tokio::sync::Mutex<()>,
+    chain_source: ChainSource,
+    mnemonic: Mnemonic,
+    shutdown: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    sandbox: OnceLock<Arc<Sandbox>>,
+}
+
+const SEED_SECRET: &str = "node-seed";
+
+impl App {
+    /// Opens the data dir, the database and the secret store, and loads (or on first start
+    /// creates) the node seed. Does not start the node: see [`App::start_node`].
+    pub async fn open(config: Config) -> Result<Arc<App>> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the data dir {}", config.data_dir.display()),
+                e,
+            )
+        })?;
+        let chain_source = config.effective_chain_source()?;
+        let store = Store::open(&config.database_path()).await?;
+        let instance = store
+            .setting_or_insert("instance_id", &random_lower(16))
+            .await?;
+        let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+        let mnemonic = load_or_create_seed(&store, &secrets, &config.ldk_dir()).await?;
+        let keys = Keys::new(store.clone(), secrets.clone());
+        let (events, _) = broadcast::channel(1024);
+        let (shutdown, _) = watch::channel(false);
+        Ok(Arc::new(App {
+            node: NodeHandle::new(chain_source.describe()),
+            config,
+            store,
+            keys,
+            events,
+            pay_lock: tokio::sync::Mutex::new(()),
+            chain_source,
+            mnemonic,
+            shutdown,
+            tasks: Mutex::new(Vec::new()),
+            sandbox: OnceLock::new(),
+        }))
+    }
+
+    /// Opens only what key management needs (store and secret store), for the `keys` commands,
+    /// which may run beside a serving daemon: SQLite in WAL mode allows that.
+    pub async fn open_keys(config: &Config) -> Result<Keys> {
+        if !config.database_path().exists() {
+            return Err(Error::Config(format!(
+                "no PayAiML data in {}: start the server once first (or pass --data-dir)",
+                config.data_dir.display()
+            )));
+        }
+        let store = Store::open(&config.database_path()).await?;
+        let instance = store
+            .setting_or_insert("instance_id", &random_lower(16))
+            .await?;
+        let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+        Ok(Keys::new(store, secrets))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The API key registry.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The node handle.
+    pub fn node(&self) -> &NodeHandle {
+        &self.node
+    }
+
+    /// Subscribes to events as they are committed.
+    pub fn subscribe(&self) -> broadcast::Receiver<EventRecord> {
+        self.events.subscribe()
+    }
+
+    /// The regtest sandbox, when this instance runs one.
+    pub fn sandbox(&self) -> Option<&Arc<Sandbox>> {
+        self.sandbox.get()
+    }
+
+    pub(crate) fn set_sandbox(&self, sandbox: Arc<Sandbox>) {
+        let _ = self.sandbox.set(sandbox);
+    }
+
+    /// Returns the dashboard's admin key, creating it on first start. The second value is true
+    /// when it was created by this call.
+    pub async fn admin_key(&self) -> Result<(String, bool)> {
+        if let Some(id) = self.store.setting("admin_key_id").await? {
+            if let Ok(secret) = self.keys.reveal(&id).await {
+                return Ok((secret, false));
+            }
+        }
+        let created = self
+            .keys
+            .create(NewKey {
+                name: "Dashboard admin".into(),
+                permissions: Permission::ALL.into_iter().collect(),
+                budget: None,
+                expires_at_ms: None,
+            })
+            .await?;
+        self.store
+            .set_setting("admin_key_id", &created.key.id)
+            .await?;
+        Ok((created.secret, true))
+    }
+
+    /// Builds and starts the node in the background, retrying with backoff while it fails (an
+    /// unreachable chain source, say). The API keeps serving meanwhile.
+    pub fn start_node(self: &Arc<Self>) {
+        let app = Arc::clone(self);
+        let task = tokio::spawn(async move { app.supervise_node().await });
+        self.track(task);
+    }
+
+    async fn supervise_node(self: Arc<Self>) {
+        let mut shutdown = self.shutdown.subscribe();
+        let mut delay = Duration::from_secs(2);
+        loop {
+            match self.try_start_node().await {
+                Ok(()) => return,
+                Err(e) => {
+                    let retry = delay.as_millis() as i64;
+                    tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "the Lightning node did not start");
+                    self.node
+                        .set_state(NodeState::Failed, Some(e.to_string()), Some(retry));
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = shutdown.changed() => return,
+            }
+            delay = (delay * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    async fn try_start_node(self: &Arc<Self>) -> Result<()> {
+        let node = match self.node.any() {
+            Some(node) => node,
+            None => {
+                let (config, chain, mnemonic) = (
+                    self.config.clone(),
+                    self.chain_source.clone(),
+                    self.mnemonic.clone(),
+                );
+                let handle = tokio::runtime::Handle::current();
+                let node = tokio::task::spawn_blocking(move || {
+                    node::build(&config, &chain, mnemonic, handle)
+                })
+                .await
+                .map_err(|e| Error::Node(format!("node build task failed: {e}")))??;
+                let node = Arc::new(node);
+                self.node.set_built(node.clone());
+                node
+            }
+        };
+        self.node.set_state(NodeState::Starting, None, None);
+        let starting = node.clone();
+        tokio::task::spawn_blocking(move || starting.start())
+            .await
+            .map_err(|e| Error::Node(format!("node start task failed: {e}")))?
+            .map_err(|e| Error::NodeNotReady(node::explain(&e)))?;
+        tracing::info!(node_id = %node.node_id(), network = %self.config.network, "Lightning node started");
+        self.reconcile_payments(&node).await?;
+        let task = tokio::spawn(handler::run(
+            node.clone(),
+            self.store.clone(),
+            self.events.clone(),
+            self.shutdown.subscribe(),
+        ));
+        self.track(task);
+        self.node.set_state(NodeState::Running, None, None);
+        Ok(())
+    }
+
+    /// Settles payments that were pending when we last stopped: the node knows how each ended,
+    /// or never heard of it (we stopped between recording and sending), which is a failure.
+    async fn reconcile_payments(&self, node: &ldk_node::Node) -> Result<()> {
+        use ldk_node::lightning::ln::channelmanager::PaymentId;
+        use ldk_node::payment::PaymentStatus;
+        for (id, hash) in payments::pending(&self.store).await? {
+            let Ok(bytes) = <[u8; 32]>::try_from(hex::decode(&hash).unwrap_or_default()) else {
+                continue;
+            };
+            let details = node.payment(&PaymentId(bytes));
+            let outcome = match details.as_ref().map(|d| d.status) {
+                Some(PaymentStatus::Pending) => continue,
+                Some(PaymentStatus::Succeeded) => Ok(details.and_then(|d| d.fee_paid_msat)),
+                Some(PaymentStatus::Failed) => Err("failed while the app was stopped"),
+                None => Err("interrupted before it was sent"),
+            };
+            let records =
+                crate::send::settle(&self.store, &hash, outcome, details_preimage(node, bytes))
+                    .await?;
+            tracing::info!(payment = %id, "reconciled a payment left pending");
+            for r in records {
+                let _ = self.events.send(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the node runs, or its start failed `timeout` after the call.
+    pub async fn wait_node_running(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.node.status();
+            if status.state == NodeState::Running {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::NodeNotReady(
+                    status.error.unwrap_or_else(|| "still starting".into()),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn track(&self, task: JoinHandle<()>) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(task);
+        }
+    }
+
+    /// Stops everything in order: background tasks, the sandbox's customer node and bitcoind,
+    /// the node (waiting for LDK to persist), then the database.
+    pub async fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        self.node.set_state(NodeState::Stopped, None, None);
+        let tasks: Vec<_> = self
+            .tasks
+            .lock()
+            .map(|mut t| t.drain(..).collect())
+            .unwrap_or_default();
+        for task in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        if let Some(node) = self.node.any() {
+            match tokio::task::spawn_blocking(move || node.stop()).await {
+                Ok(Ok(())) | Ok(Err(ldk_node::NodeError::NotRunning)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "stopping the node"),
+                Err(e) => tracing::warn!(error = %e, "node stop task failed"),
+            }
+        }
+        if let Some(sandbox) = self.sandbox.get() {
+            sandbox.stop().await;
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+fn details_preimage(node: &ldk_node::Node, id: [u8; 32]) -> Option<String> {
+    use ldk_node::lightning::ln::channelmanager::PaymentId;
+    use ldk_node::payment::PaymentKind;
+    match node.payment(&PaymentId(id))?.kind {
+        PaymentKind::Bolt11 { preimage, .. } => preimage.map(|p| p.to_string()),
+        _ => None,
+    }
+}
+
+/// Reads the node seed from the secret store, or creates it on the very first start. A seed that
+/// should exist but does not is an error: making a new one would silently start a different,
+/// empty wallet.
+async fn load_or_create_seed(
+    store: &Store,
+    secrets: &SecretStore,
+    ldk_dir: &Path,
+) -> Result<Mnemonic> {
+    if let Some(words) = secrets.get(SEED_SECRET).await? {
+        return Mnemonic::parse(words.trim()).map_err(|e| {
+            Error::Secrets(format!("the node seed in the secret store is damaged: {e}"))
+        });
+    }
+    let existed = store.setting("seed_created_at").await?.is_some()
+        || std::fs::read_dir(ldk_dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false);
+    if existed {
+        return Err(Error::Secrets(format!(
+            "the node seed ({}) is missing from the secret store, but this data dir already has a node; \
+             restore the secret store (or use the same --secrets backend as before) instead of starting a new wallet",
+            secrets.entry_name(SEED_SECRET)
+        )));
+    }
+    let mnemonic = ldk_node::generate_entropy_mnemonic(None);
+    secrets.set(SEED_SECRET, &mnemonic.to_string()).await?;
+    store
+        .set_setting("seed_created_at", &crate::util::now_ms().to_string())
+        .await?;
+    tracing::info!("created a new node seed in the secret store");
+    Ok(mnemonic)
+}

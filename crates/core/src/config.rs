@@ -1,0 +1,279 @@
+//! Configuration of one PayAiML Merchant instance, with its defaults.
+//!
+//! | setting | default | notes |
+//! |---|---|---|
+//! | `network` | `bitcoin` | `bitcoin`, `testnet`, `signet` or `regtest` |
+//! | `data_dir` | OS app-data dir `/com.payaiml.merchant/<network>` | SQLite, the LDK store, the secrets file if chosen |
+//! | `chain_source` | Esplora for the network (see [`Network::default_esplora_url`]) | or bitcoind RPC; regtest has no default |
+//! | `rgs_url` | Rapid Gossip Sync server for `bitcoin` and `testnet` | none for `signet` / `regtest` (peer-to-peer gossip) |
+//! | `listen` | `127.0.0.1:3737` | the REST + WebSocket API |
+//! | `ln_listen` | none | address the Lightning node accepts peers on |
+//! | `secrets` | `keyring` | `keyring` (OS keyring) or `file` (mode 0600 in the data dir) |
+//! | `allowed_hosts` | none | extra `Host` names accepted besides the bound address, `localhost`, `127.0.0.1` |
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// The default API listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3737";
+/// The application identifier, also the name of its data folder.
+pub const APP_ID: &str = "com.payaiml.merchant";
+
+/// A Bitcoin network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// Bitcoin mainnet.
+    Bitcoin,
+    /// Testnet (v3).
+    Testnet,
+    /// Signet.
+    Signet,
+    /// A local regtest chain (the sandbox).
+    Regtest,
+}
+
+impl Network {
+    /// The network's lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::Bitcoin => "bitcoin",
+            Network::Testnet => "testnet",
+            Network::Signet => "signet",
+            Network::Regtest => "regtest",
+        }
+    }
+
+    /// The public Esplora server used when no chain source is configured.
+    pub fn default_esplora_url(self) -> Option<&'static str> {
+        match self {
+            Network::Bitcoin => Some("https://blockstream.info/api"),
+            Network::Testnet => Some("https://blockstream.info/testnet/api"),
+            Network::Signet => Some("https://mempool.space/signet/api"),
+            Network::Regtest => None,
+        }
+    }
+
+    /// The Rapid Gossip Sync server for the network, where one exists.
+    pub fn default_rgs_url(self) -> Option<&'static str> {
+        match self {
+            Network::Bitcoin => Some("https://rapidsync.lightningdevkit.org/snapshot"),
+            Network::Testnet => Some("https://rapidsync.lightningdevkit.org/testnet/snapshot"),
+            Network::Signet | Network::Regtest => None,
+        }
+    }
+
+    pub(crate) fn to_ldk(self) -> ldk_node::bitcoin::Network {
+        match self {
+            Network::Bitcoin => ldk_node::bitcoin::Network::Bitcoin,
+            Network::Testnet => ldk_node::bitcoin::Network::Testnet,
+            Network::Signet => ldk_node::bitcoin::Network::Signet,
+            Network::Regtest => ldk_node::bitcoin::Network::Regtest,
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Network {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "bitcoin" | "mainnet" => Ok(Network::Bitcoin),
+            "testnet" => Ok(Network::Testnet),
+            "signet" => Ok(Network::Signet),
+            "regtest" => Ok(Network::Regtest),
+            other => Err(Error::Config(format!(
+                "unknown network '{other}': use bitcoin, testnet, signet or regtest"
+            ))),
+        }
+    }
+}
+
+/// Where the node learns about the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainSource {
+    /// An Esplora HTTP server.
+    Esplora {
+        /// Base URL, e.g. `https://blockstream.info/api`.
+        url: String,
+    },
+    /// A bitcoind JSON-RPC server.
+    BitcoindRpc {
+        /// Host name or IP.
+        host: String,
+        /// RPC port.
+        port: u16,
+        /// RPC user.
+        user: String,
+        /// RPC password.
+        password: String,
+    },
+}
+
+impl ChainSource {
+    /// A description safe for logs and `/v1/health` (never the RPC password).
+    pub fn describe(&self) -> String {
+        match self {
+            ChainSource::Esplora { url } => format!("esplora {url}"),
+            ChainSource::BitcoindRpc { host, port, .. } => format!("bitcoind rpc {host}:{port}"),
+        }
+    }
+}
+
+/// Which secret store keeps the node seed, API keys and webhook secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsBackend {
+    /// The OS keyring (Secret Service, Keychain, Windows Credential Manager).
+    Keyring,
+    /// A file with mode 0600 in the data dir, for servers without a keyring.
+    File,
+}
+
+impl FromStr for SecretsBackend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "keyring" => Ok(SecretsBackend::Keyring),
+            "file" => Ok(SecretsBackend::File),
+            other => Err(Error::Config(format!(
+                "unknown secrets backend '{other}': use keyring or file"
+            ))),
+        }
+    }
+}
+
+/// The whole configuration of one instance.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Bitcoin network.
+    pub network: Network,
+    /// Where SQLite, the LDK store and (if chosen) the secrets file live.
+    pub data_dir: PathBuf,
+    /// The chain source; `None` means the network's default Esplora server.
+    pub chain_source: Option<ChainSource>,
+    /// Rapid Gossip Sync URL; `None` means the network's default, if any.
+    pub rgs_url: Option<String>,
+    /// The API's listen address.
+    pub listen: SocketAddr,
+    /// The Lightning node's peer listening address, if any.
+    pub ln_listen: Option<SocketAddr>,
+    /// The secret store backend.
+    pub secrets: SecretsBackend,
+    /// Extra `Host` header values the API accepts (e.g. a LAN name when listening beyond loopback).
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Config {
+    /// A configuration with every default for `network`.
+    pub fn new(network: Network) -> Self {
+        Config {
+            network,
+            data_dir: default_data_dir(network.as_str()),
+            chain_source: None,
+            rgs_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 3737)),
+            ln_listen: None,
+            secrets: SecretsBackend::Keyring,
+            allowed_hosts: Vec::new(),
+        }
+    }
+
+    /// The chain source in effect: the configured one or the network's default.
+    pub fn effective_chain_source(&self) -> Result<ChainSource> {
+        if let Some(source) = &self.chain_source {
+            return Ok(source.clone());
+        }
+        self.network
+            .default_esplora_url()
+            .map(|url| ChainSource::Esplora { url: url.to_string() })
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "the {} network has no default chain source: give an Esplora URL or bitcoind RPC settings",
+                    self.network
+                ))
+            })
+    }
+
+    /// The RGS URL in effect, if any.
+    pub fn effective_rgs_url(&self) -> Option<String> {
+        self.rgs_url
+            .clone()
+            .or_else(|| self.network.default_rgs_url().map(str::to_string))
+    }
+
+    /// Path of the SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("payaiml.sqlite")
+    }
+
+    /// Path of the LDK node's own storage.
+    pub fn ldk_dir(&self) -> PathBuf {
+        self.data_dir.join("ldk")
+    }
+}
+
+/// The OS app-data directory for this application, with `leaf` appended
+/// (`~/.local/share/com.payaiml.merchant/<leaf>` on Linux).
+pub fn default_data_dir(leaf: &str) -> PathBuf {
+    os_data_dir().join(APP_ID).join(leaf)
+}
+
+fn os_data_dir() -> PathBuf {
+    let home = || {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+    };
+    if cfg!(target_os = "windows") {
+        std::env::var_os("APPDATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(home)
+    } else if cfg!(target_os = "macos") {
+        home().join("Library").join("Application Support")
+    } else {
+        match std::env::var_os("XDG_DATA_HOME") {
+            Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+            _ => home().join(".local").join("share"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_parse_and_have_sources() {
+        assert_eq!("Regtest".parse::<Network>().ok(), Some(Network::Regtest));
+        assert!("moon".parse::<Network>().is_err());
+        assert!(Config::new(Network::Regtest)
+            .effective_chain_source()
+            .is_err());
+        assert!(matches!(
+            Config::new(Network::Signet).effective_chain_source(),
+            Ok(ChainSource::Esplora { .. })
+        ));
+        assert_eq!(Config::new(Network::Signet).effective_rgs_url(), None);
+        assert!(Config::new(Network::Bitcoin).effective_rgs_url().is_some());
+    }
+
+    #[test]
+    fn describe_hides_rpc_password() {
+        let source = ChainSource::BitcoindRpc {
+            host: "127.0.0.1".into(),
+            port: 18443,
+            user: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!source.describe().contains("hunter2"));
+    }
+}

@@ -1,0 +1,144 @@
+//! The node event task: turns each LDK event into one SQLite transaction (row change + event-log
+//! row) and only after the commit acknowledges it with `event_handled()`. LDK replays events that
+//! were not acknowledged (after a crash), and every handler is idempotent, so a replay changes
+//! nothing and logs nothing twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldk_node::{Event, Node};
+use serde_json::json;
+use tokio::sync::{broadcast, watch};
+
+use crate::error::Result;
+use crate::events::{self, EventRecord};
+use crate::store::Store;
+use crate::util::now_ms;
+use crate::{invoices, send};
+
+/// Runs until `shutdown` turns true. Each committed event is also sent on `tx`.
+pub(crate) async fn run(
+    node: Arc<Node>,
+    store: Store,
+    tx: broadcast::Sender<EventRecord>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            event = node.next_event_async() => event,
+            _ = shutdown.changed() => return,
+        };
+        // A database failure must not acknowledge the event: retry until it is recorded (or we
+        // are stopped, in which case LDK hands it to us again on the next start).
+        let mut delay = Duration::from_millis(100);
+        let records = loop {
+            match handle(&store, &event).await {
+                Ok(records) => break records,
+                Err(e) => {
+                    tracing::error!(error = %e, ?event, "recording a node event failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        };
+        if let Err(e) = node.event_handled() {
+            // The event will be replayed after a restart; the handler is idempotent.
+            tracing::error!(error = %e, "acknowledging a node event failed");
+        }
+        for record in records {
+            let _ = tx.send(record);
+        }
+    }
+}
+
+/// Records one node event. Returns the event-log rows it appended (none for a replay).
+pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventRecord>> {
+    let mut out = Vec::new();
+    let mut tx = store.pool().begin().await?;
+    let at = now_ms();
+    match event {
+        Event::PaymentReceived {
+            payment_hash,
+            amount_msat,
+            ..
+        } => {
+            let hash = payment_hash.to_string();
+            let invoice = invoices::mark_paid(&mut tx, &hash, *amount_msat, at).await?;
+            let already_paid = invoice.is_none()
+                && sqlx::query_scalar::<_, i64>("SELECT 1 FROM invoices WHERE payment_hash = ?")
+                    .bind(&hash)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
+            if !already_paid {
+                let payload = json!({
+                    "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
+                    "amount": amount_msat / 1000,
+                    "amount_msat": amount_msat,
+                    "status": "paid",
+                    "payment_hash": hash,
+                    "description": invoice.as_ref().map(|i| i.description.clone()),
+                    "external_id": invoice.as_ref().and_then(|i| i.external_id.clone()),
+                    "metadata": invoice.as_ref().map(|i| i.metadata.clone()),
+                });
+                let key = format!("payment.received:{hash}");
+                out.extend(events::append(&mut tx, "payment.received", &key, payload).await?);
+            }
+        }
+        Event::PaymentSuccessful {
+            payment_hash,
+            payment_preimage,
+            fee_paid_msat,
+            ..
+        } => {
+            let preimage = payment_preimage.map(|p| p.to_string());
+            let hash = payment_hash.to_string();
+            out.extend(send::settle_in(&mut tx, &hash, Ok(*fee_paid_msat), preimage).await?);
+        }
+        Event::PaymentFailed {
+            payment_hash: Some(payment_hash),
+            reason,
+            ..
+        } => {
+            let reason = reason
+                .map(|r| format!("{r:?}"))
+                .unwrap_or_else(|| "unknown".into());
+            let hash = payment_hash.to_string();
+            out.extend(send::settle_in(&mut tx, &hash, Err(&reason), None).await?);
+        }
+        Event::ChannelReady {
+            channel_id,
+            counterparty_node_id,
+            funding_txo,
+            ..
+        } => {
+            let payload = json!({
+                "channel_id": channel_id.to_string(),
+                "counterparty_node_id": counterparty_node_id.map(|n| n.to_string()),
+                "funding_txo": funding_txo.map(|o| o.to_string()),
+            });
+            let key = format!("channel.opened:{channel_id}");
+            out.extend(events::append(&mut tx, "channel.opened", &key, payload).await?);
+        }
+        Event::ChannelClosed {
+            channel_id,
+            counterparty_node_id,
+            reason,
+            ..
+        } => {
+            let payload = json!({
+                "channel_id": channel_id.to_string(),
+                "counterparty_node_id": counterparty_node_id.map(|n| n.to_string()),
+                "reason": reason.as_ref().map(|r| r.to_string()),
+            });
+            let key = format!("channel.closed:{channel_id}");
+            out.extend(events::append(&mut tx, "channel.closed", &key, payload).await?);
+        }
+        other => tracing::debug!(event = ?other, "node event not recorded"),
+    }
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,476 @@
+//! API keys: creation, listing, revocation and authentication.
+//!
+//! A key reads `pk_<id>_<secret>`: the id (12 characters) finds the row, the secret (32
+//! alphanumerics, ~190 bits) proves possession. SQLite keeps only a SHA-256 of the whole key, which
+//! is enough for a random secret of that length (no password stretching needed); the full key is
+//! kept in the secret store so the owner can reveal it again from the dashboard.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::{Error, Result};
+use crate::secrets::SecretStore;
+use crate::store::Store;
+use crate::util::{constant_time_eq, now_ms, random_alnum, random_lower, rfc3339, sha256_hex};
+
+/// A permission a key can carry.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+pub enum Permission {
+    /// Read invoices, payments, balance, events.
+    #[serde(rename = "lightning:read")]
+    LightningRead,
+    /// Create invoices.
+    #[serde(rename = "lightning:receive")]
+    LightningReceive,
+    /// Create invoices and send payments.
+    #[serde(rename = "lightning:write")]
+    LightningWrite,
+    /// Manage API keys and webhooks.
+    #[serde(rename = "keys:manage")]
+    KeysManage,
+    /// Manage the node: channels, on-chain funds, sandbox controls.
+    #[serde(rename = "node:manage")]
+    NodeManage,
+}
+
+impl Permission {
+    /// Every permission, in documentation order.
+    pub const ALL: [Permission; 5] = [
+        Permission::LightningRead,
+        Permission::LightningReceive,
+        Permission::LightningWrite,
+        Permission::KeysManage,
+        Permission::NodeManage,
+    ];
+
+    /// The permission's API name, e.g. `lightning:read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::LightningRead => "lightning:read",
+            Permission::LightningReceive => "lightning:receive",
+            Permission::LightningWrite => "lightning:write",
+            Permission::KeysManage => "keys:manage",
+            Permission::NodeManage => "node:manage",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Permission {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s.trim())
+            .ok_or_else(|| {
+                let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+                Error::invalid(
+                    "permissions",
+                    format!("unknown permission '{s}': use one of {}", known.join(", ")),
+                )
+            })
+    }
+}
+
+/// A stored API key, without its secret.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    /// The key's id (the part after `pk_`).
+    pub id: String,
+    /// A name chosen by the owner.
+    pub name: String,
+    /// The permissions it carries.
+    pub permissions: BTreeSet<Permission>,
+    /// Max sats it may send per UTC day, if limited.
+    pub budget: Option<u64>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// When it was created.
+    pub created_at: String,
+    /// When it last authenticated a request.
+    pub last_used_at: Option<String>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<String>,
+    /// The visible beginning of the key, to recognise it (`pk_<id>_…`).
+    pub prefix: String,
+    #[serde(skip)]
+    pub(crate) expires_at_ms: Option<i64>,
+    #[serde(skip)]
+    pub(crate) revoked: bool,
+}
+
+impl ApiKey {
+    /// Whether the key carries `permission`. `lightning:write` implies `lightning:receive`.
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+            || (permission == Permission::LightningReceive
+                && self.permissions.contains(&Permission::LightningWrite))
+    }
+}
+
+/// What is needed to create a key.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// A name for people (1–100 characters).
+    pub name: String,
+    /// Its permissions (at least one).
+    pub permissions: BTreeSet<Permission>,
+    /// Daily send budget in sats.
+    pub budget: Option<u64>,
+    /// Expiry, unix milliseconds.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// A key just created: the only time its secret is returned.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    /// The stored key.
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// The full key to put in `Authorization: Bearer …`.
+    pub secret: String,
+}
+
+/// Why a presented key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Not of the `pk_<id>_<secret>` form.
+    Malformed,
+    /// No such key, or the secret does not match.
+    Unknown,
+    /// Revoked.
+    Revoked,
+    /// Past its expiry.
+    Expired,
+}
+
+/// The key registry.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    store: Store,
+    secrets: SecretStore,
+}
+
+fn secret_name(id: &str) -> String {
+    format!("api-key/{id}")
+}
+
+impl Keys {
+    /// A registry over the store and secret store.
+    pub fn new(store: Store, secrets: SecretStore) -> Self {
+        Keys { store, secrets }
+    }
+
+    /// Creates a key, keeps its full value in the secret store, and returns it once.
+    pub async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        let name = new.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::invalid("name", "name must be 1 to 100 characters"));
+        }
+        if new.permissions.is_empty() {
+            return Err(Error::invalid(
+                "permissions",
+                "give at least one permission",
+            ));
+        }
+        if new.budget == Some(0) {
+            return Err(Error::invalid(
+                "budget",
+                "budget must be a positive number of sats",
+            ));
+        }
+        let now = now_ms();
+        if matches!(new.expires_at_ms, Some(at) if at <= now) {
+            return Err(Error::invalid(
+                "expires_at",
+                "expires_at must be in the future",
+            ));
+        }
+        let id = random_lower(12);
+        let secret = format!("pk_{id}_{}", random_alnum(32));
+        // The secret store first: a key that is in SQLite but not in the keyring could never be
+        // revealed again, while a stray keyring entry is harmless.
+        self.secrets.set(&secret_name(&id), &secret).await?;
+        let perms = join_permissions(&new.permissions);
+        let budget = new.budget.map(|b| b as i64);
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, secret_hash, permissions, budget_sat, expires_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(sha256_hex(secret.as_bytes()))
+        .bind(&perms)
+        .bind(budget)
+        .bind(new.expires_at_ms)
+        .bind(now)
+        .execute(self.store.pool())
+        .await?;
+        let key = self.get(&id).await?;
+        Ok(CreatedKey { key, secret })
+    }
+
+    /// One key by id.
+    pub async fn get(&self, id: &str) -> Result<ApiKey> {
+        let row = sqlx::query(SELECT_KEY_WHERE_ID)
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "key",
+                id: id.to_string(),
+            })?;
+        key_from_row(&row)
+    }
+
+    /// Every key, newest first, revoked ones included (marked).
+    pub async fn list(&self) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(&format!("{SELECT_KEY} ORDER BY created_at DESC, id"))
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    /// Revokes a key (next request fails) and forgets its secret.
+    pub async fn revoke(&self, id: &str) -> Result<ApiKey> {
+        // Accept the id, `pk_<id>` or the whole key.
+        let id = id
+            .strip_prefix("pk_")
+            .and_then(|rest| rest.split('_').next())
+            .unwrap_or(id);
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now_ms())
+                .bind(id)
+                .execute(self.store.pool())
+                .await?;
+        let key = self.get(id).await?;
+        if done.rows_affected() > 0 {
+            self.secrets.delete(&secret_name(id)).await?;
+        }
+        Ok(key)
+    }
+
+    /// Reveals a key's full value from the secret store.
+    pub async fn reveal(&self, id: &str) -> Result<String> {
+        let key = self.get(id).await?;
+        if key.revoked {
+            return Err(Error::unprocessable(
+                "key_revoked",
+                None,
+                "this key is revoked",
+            ));
+        }
+        self.secrets
+            .get(&secret_name(id))
+            .await?
+            .ok_or_else(|| Error::Secrets(format!("key {id} is not in the secret store any more")))
+    }
+
+    /// Checks a presented key. On success records `last_used_at` and returns the key.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+    ) -> Result<std::result::Result<ApiKey, AuthFailure>> {
+        let Some(id) = parse_key_id(presented) else {
+            return Ok(Err(AuthFailure::Malformed));
+        };
+        let row = sqlx::query(SELECT_KEY_WHERE_ID)
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        let Some(row) = row else {
+            return Ok(Err(AuthFailure::Unknown));
+        };
+        let stored: String = row.try_get("secret_hash")?;
+        if !constant_time_eq(
+            stored.as_bytes(),
+            sha256_hex(presented.as_bytes()).as_bytes(),
+        ) {
+            return Ok(Err(AuthFailure::Unknown));
+        }
+        let key = key_from_row(&row)?;
+        let now = now_ms();
+        if key.revoked {
+            return Ok(Err(AuthFailure::Revoked));
+        }
+        if matches!(key.expires_at_ms, Some(at) if at <= now) {
+            return Ok(Err(AuthFailure::Expired));
+        }
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(&key.id)
+            .execute(self.store.pool())
+            .await?;
+        Ok(Ok(key))
+    }
+
+    /// Whether any key that can manage keys exists and is live (used to create the first admin key).
+    pub async fn has_live_admin(&self) -> Result<bool> {
+        Ok(self.list().await?.iter().any(|k| {
+            !k.revoked
+                && k.allows(Permission::KeysManage)
+                && !matches!(k.expires_at_ms, Some(at) if at <= now_ms())
+        }))
+    }
+}
+
+fn parse_key_id(presented: &str) -> Option<&str> {
+    let rest = presented.strip_prefix("pk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    let ok = id.len() == 12
+        && secret.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some(id)
+}
+
+/// Parses a comma-separated or repeated list of permission names.
+pub fn parse_permissions<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeSet<Permission>> {
+    names
+        .into_iter()
+        .flat_map(|n| n.split(','))
+        .filter(|n| !n.trim().is_empty())
+        .map(Permission::from_str)
+        .collect()
+}
+
+fn join_permissions(perms: &BTreeSet<Permission>) -> String {
+    perms
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+const SELECT_KEY: &str =
+    "SELECT id, name, secret_hash, permissions, budget_sat, expires_at, created_at, \
+     last_used_at, revoked_at FROM api_keys";
+const SELECT_KEY_WHERE_ID: &str =
+    "SELECT id, name, secret_hash, permissions, budget_sat, expires_at, \
+     created_at, last_used_at, revoked_at FROM api_keys WHERE id = ?";
+
+fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey> {
+    let id: String = row.try_get("id")?;
+    let perms: String = row.try_get("permissions")?;
+    let expires_at: Option<i64> = row.try_get("expires_at")?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
+    let last_used_at: Option<i64> = row.try_get("last_used_at")?;
+    let budget: Option<i64> = row.try_get("budget_sat")?;
+    Ok(ApiKey {
+        prefix: format!("pk_{id}_"),
+        id,
+        name: row.try_get("name")?,
+        // Unknown names (from a newer version) are skipped rather than failing every request.
+        permissions: perms.split(',').filter_map(|p| p.parse().ok()).collect(),
+        budget: budget.map(|b| b.max(0) as u64),
+        expires_at: expires_at.map(rfc3339),
+        created_at: rfc3339(row.try_get("created_at")?),
+        last_used_at: last_used_at.map(rfc3339),
+        revoked_at: revoked_at.map(rfc3339),
+        expires_at_ms: expires_at,
+        revoked: revoked_at.is_some(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SecretsBackend;
+    use crate::store::test_support::temp_store;
+
+    async fn registry() -> (tempfile::TempDir, Keys) {
+        let (dir, store) = temp_store().await;
+        let secrets = SecretStore::open(SecretsBackend::File, dir.path(), "t")
+            .await
+            .expect("secrets");
+        (dir, Keys::new(store, secrets))
+    }
+
+    fn new_key(perms: &[&str]) -> NewKey {
+        NewKey {
+            name: "shop".into(),
+            permissions: parse_permissions(perms.iter().copied()).expect("perms"),
+            budget: None,
+            expires_at_ms: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_authenticate_revoke() -> Result<()> {
+        let (_dir, keys) = registry().await;
+        let created = keys
+            .create(new_key(&["lightning:read,lightning:write"]))
+            .await?;
+        assert!(created.secret.starts_with(&created.key.prefix));
+        let key = keys
+            .authenticate(&created.secret)
+            .await?
+            .expect("valid key");
+        assert!(key.allows(Permission::LightningReceive));
+        assert!(!key.allows(Permission::KeysManage));
+        assert_eq!(keys.reveal(&key.id).await?, created.secret);
+
+        let mut wrong = created.secret.clone();
+        wrong.pop();
+        wrong.push(if created.secret.ends_with('A') {
+            'B'
+        } else {
+            'A'
+        });
+        assert_eq!(
+            keys.authenticate(&wrong).await?.err(),
+            Some(AuthFailure::Unknown)
+        );
+        assert_eq!(
+            keys.authenticate("nonsense").await?.err(),
+            Some(AuthFailure::Malformed)
+        );
+
+        keys.revoke(&key.id).await?;
+        assert_eq!(
+            keys.authenticate(&created.secret).await?.err(),
+            Some(AuthFailure::Revoked)
+        );
+        assert!(keys.reveal(&key.id).await.is_err());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn rejects_bad_new_keys() {
+        let (_dir, keys) = registry().await;
+        assert!(parse_permissions(["lightning:fly"]).is_err());
+        assert!(keys.create(new_key(&[])).await.is_err());
+        let mut k = new_key(&["lightning:read"]);
+        k.expires_at_ms = Some(now_ms() - 1);
+        assert_eq!(
+            keys.create(k).await.err().map(|e| e.field()),
+            Some(Some("expires_at"))
+        );
+    }
+}

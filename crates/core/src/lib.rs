@@ -1,0 +1,29 @@
+//! PayAiML Merchant core: the embedded Lightning node, the SQLite store, API keys, the secret
+//! store, invoices, payments and the event log, and the regtest sandbox.
+//!
+//! This crate has no transport: the HTTP API (`payaiml-api`), the headless daemon (`payaimld`)
+//! and the desktop shell all drive it through [`App`].
+#![deny(missing_docs)]
+
+mod app;
+pub mod config;
+mod error;
+pub mod events;
+mod handler;
+pub mod idempotency;
+pub mod invoices;
+pub mod keys;
+pub mod node;
+pub mod payments;
+mod receive;
+pub mod sandbox;
+pub mod secrets;
+mod send;
+pub mod store;
+pub mod util;
+pub mod wallet;
+
+pub use app::App;
+pub use config::{ChainSource, Config, Network, SecretsBackend};
+pub use error::{Error, Result};
+pub use send::{invoice_description, parse_invoice};

@@ -1,0 +1,195 @@
+//! The embedded LDK node: how it is built from the [`Config`], and a handle that says whether it
+//! is running. The API serves while the node starts (or while its chain source is unreachable), so
+//! every node operation goes through [`NodeHandle::get`] and fails with
+//! [`Error::NodeNotReady`] until the node is up.
+
+use std::sync::{Arc, RwLock};
+
+use ldk_node::bip39::Mnemonic;
+use ldk_node::Node;
+use serde::Serialize;
+
+use crate::config::{ChainSource, Config};
+use crate::error::{Error, Result};
+use crate::util::{now_ms, rfc3339};
+
+/// Builds (does not start) the LDK node for `config`.
+pub(crate) fn build(
+    config: &Config,
+    chain: &ChainSource,
+    mnemonic: Mnemonic,
+    runtime: tokio::runtime::Handle,
+) -> Result<Node> {
+    let mut builder = ldk_node::Builder::new();
+    builder
+        .set_network(config.network.to_ldk())
+        .set_storage_dir_path(config.ldk_dir().to_string_lossy().into_owned())
+        .set_entropy_bip39_mnemonic(mnemonic, None)
+        .set_runtime(runtime)
+        .set_log_facade_logger();
+    match chain {
+        ChainSource::Esplora { url } => {
+            builder.set_chain_source_esplora(url.clone(), None);
+        }
+        ChainSource::BitcoindRpc {
+            host,
+            port,
+            user,
+            password,
+        } => {
+            builder.set_chain_source_bitcoind_rpc(
+                host.clone(),
+                *port,
+                user.clone(),
+                password.clone(),
+            );
+        }
+    }
+    if let Some(url) = config.effective_rgs_url() {
+        builder.set_gossip_source_rgs(url);
+    }
+    if let Some(addr) = config.ln_listen {
+        builder
+            .set_listening_addresses(vec![addr.into()])
+            .map_err(|e| Error::Config(format!("Lightning listen address {addr}: {e}")))?;
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Node(format!("cannot build the Lightning node: {e}")))
+}
+
+/// The node's lifecycle as clients see it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Being built or started.
+    Starting,
+    /// Running.
+    Running,
+    /// The last start failed; it is retried.
+    Failed,
+    /// Stopped on shutdown.
+    Stopped,
+}
+
+/// What `/v1/health` reports about the node.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NodeStatus {
+    /// Lifecycle state.
+    pub state: NodeState,
+    /// The last start error, said for people (e.g. the unreachable chain source).
+    pub error: Option<String>,
+    /// When the next start attempt is due, if failed.
+    pub retry_at: Option<String>,
+    /// The chain source, without credentials.
+    pub chain_source: String,
+}
+
+/// Shared, cheap-to-clone access to the node, which may not be running yet.
+#[derive(Clone)]
+pub struct NodeHandle {
+    inner: Arc<RwLock<Inner>>,
+}
+
+struct Inner {
+    node: Option<Arc<Node>>,
+    status: NodeStatus,
+}
+
+impl NodeHandle {
+    pub(crate) fn new(chain_source: String) -> Self {
+        NodeHandle {
+            inner: Arc::new(RwLock::new(Inner {
+                node: None,
+                status: NodeStatus {
+                    state: NodeState::Starting,
+                    error: None,
+                    retry_at: None,
+                    chain_source,
+                },
+            })),
+        }
+    }
+
+    /// The running node, or [`Error::NodeNotReady`] saying why not.
+    pub fn get(&self) -> Result<Arc<Node>> {
+        let inner = self
+            .inner
+            .read()
+            .map_err(|_| Error::NodeNotReady("state lock poisoned".into()))?;
+        match (&inner.node, &inner.status.state) {
+            (Some(node), NodeState::Running) => Ok(node.clone()),
+            (_, NodeState::Failed) => Err(Error::NodeNotReady(
+                inner
+                    .status
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "start failed".into()),
+            )),
+            (_, NodeState::Stopped) => Err(Error::NodeNotReady("the node is shutting down".into())),
+            _ => Err(Error::NodeNotReady(
+                "the node is still starting; try again in a moment".into(),
+            )),
+        }
+    }
+
+    /// The node object whether or not it runs (for shutdown).
+    pub(crate) fn any(&self) -> Option<Arc<Node>> {
+        self.inner.read().ok().and_then(|i| i.node.clone())
+    }
+
+    /// The current status.
+    pub fn status(&self) -> NodeStatus {
+        match self.inner.read() {
+            Ok(inner) => inner.status.clone(),
+            Err(_) => NodeStatus {
+                state: NodeState::Failed,
+                error: Some("state lock poisoned".into()),
+                retry_at: None,
+                chain_source: String::new(),
+            },
+        }
+    }
+
+    pub(crate) fn set_built(&self, node: Arc<Node>) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.node = Some(node);
+        }
+    }
+
+    pub(crate) fn set_state(
+        &self,
+        state: NodeState,
+        error: Option<String>,
+        retry_in_ms: Option<i64>,
+    ) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.status.state = state;
+            inner.status.error = error;
+            inner.status.retry_at = retry_in_ms.map(|ms| rfc3339(now_ms() + ms));
+        }
+    }
+}
+
+/// Says what a node error means for a merchant, in place of LDK's terse variant names.
+pub(crate) fn explain(e: &ldk_node::NodeError) -> String {
+    use ldk_node::NodeError as E;
+    match e {
+        E::FeerateEstimationUpdateFailed | E::FeerateEstimationUpdateTimeout => {
+            format!("the chain source did not answer ({e}); check that it is reachable")
+        }
+        E::TxSyncFailed | E::TxSyncTimeout | E::WalletOperationTimeout => {
+            format!("syncing with the chain source failed ({e}); check that it is reachable")
+        }
+        E::NotRunning => "the node is not running".into(),
+        E::DuplicatePayment => "this invoice was already paid".into(),
+        E::InvalidInvoice => "the invoice is not valid".into(),
+        E::InvalidAmount => "the amount is not valid for this invoice".into(),
+        E::PaymentSendingFailed => {
+            "the payment could not be sent: no route with enough liquidity was found".into()
+        }
+        E::InsufficientFunds => "not enough funds".into(),
+        E::ConnectionFailed => "could not connect to the peer".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,264 @@
+//! Outgoing payments: their rows, the daily budget, and state changes from node events.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Row, SqliteConnection};
+
+use crate::error::{Error, Result};
+use crate::invoices::{page, parse_cursor, Page};
+use crate::store::Store;
+use crate::util::rfc3339;
+
+/// A request to pay a BOLT11 invoice, as the API receives it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayInvoice {
+    /// The BOLT11 string (a `lightning:` prefix is accepted).
+    pub invoice: String,
+    /// Amount in sats, only for any-amount invoices.
+    pub amount: Option<i64>,
+}
+
+/// A payment as the API returns it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Payment {
+    /// `pay_…`
+    pub id: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// Amount sent to the payee, in sats.
+    pub amount: u64,
+    /// Routing fee paid, in sats (rounded up), once known.
+    pub fee: Option<u64>,
+    /// Exact amount in millisatoshis.
+    pub amount_msat: u64,
+    /// Exact fee in millisatoshis.
+    pub fee_msat: Option<u64>,
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// Hex preimage: the proof of payment, once succeeded.
+    pub preimage: Option<String>,
+    /// The BOLT11 string paid.
+    pub invoice: String,
+    /// The invoice's description.
+    pub description: Option<String>,
+    /// The payee's node id.
+    pub destination: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// When it was sent.
+    pub created_at: String,
+    /// When it settled or failed.
+    pub completed_at: Option<String>,
+}
+
+pub(crate) struct NewPaymentRow<'a> {
+    pub id: &'a str,
+    pub payment_hash: &'a str,
+    pub amount_msat: u64,
+    pub invoice: &'a str,
+    pub description: Option<&'a str>,
+    pub destination: Option<&'a str>,
+    pub created_at: i64,
+    pub key_id: Option<&'a str>,
+}
+
+/// Inserts a pending payment. A live (pending or succeeded) payment of the same hash makes this a
+/// [`Error::DuplicatePayment`].
+pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Result<()> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM payments WHERE payment_hash = ? AND status != 'failed'")
+            .bind(row.payment_hash)
+            .fetch_optional(store.pool())
+            .await?;
+    if let Some(payment_id) = existing {
+        return Err(Error::DuplicatePayment { payment_id });
+    }
+    sqlx::query(
+        "INSERT INTO payments (id, payment_hash, status, amount_msat, invoice, description,
+             destination, created_at, key_id)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.id)
+    .bind(row.payment_hash)
+    .bind(row.amount_msat as i64)
+    .bind(row.invoice)
+    .bind(row.description)
+    .bind(row.destination)
+    .bind(row.created_at)
+    .bind(row.key_id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Sats the key has sent (or is sending) since `since_ms`, fees included.
+pub(crate) async fn spent_since(store: &Store, key_id: &str, since_ms: i64) -> Result<u64> {
+    let msat: Option<i64> = sqlx::query_scalar(
+        "SELECT SUM(amount_msat + COALESCE(fee_msat, 0)) FROM payments
+         WHERE key_id = ? AND created_at >= ? AND status != 'failed'",
+    )
+    .bind(key_id)
+    .bind(since_ms)
+    .fetch_one(store.pool())
+    .await?;
+    Ok((msat.unwrap_or(0).max(0) as u64).div_ceil(1000))
+}
+
+const COLUMNS: &str = "seq, id, payment_hash, status, amount_msat, fee_msat, preimage, invoice, \
+     description, destination, failure_reason, created_at, completed_at";
+
+/// One payment by id (`pay_…`) or payment hash (the newest attempt).
+pub async fn get(store: &Store, id_or_hash: &str) -> Result<Payment> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE id = ?1 OR payment_hash = lower(?1) ORDER BY seq DESC LIMIT 1"
+    ))
+    .bind(id_or_hash)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or_else(|| Error::NotFound { kind: "payment", id: id_or_hash.to_string() })?;
+    from_row(&row)
+}
+
+/// Lists payments newest first, optionally by status.
+pub async fn list(
+    store: &Store,
+    status: Option<&str>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<Payment>> {
+    let before = parse_cursor(cursor)?;
+    if let Some(s) = status {
+        if !["pending", "succeeded", "failed"].contains(&s) {
+            return Err(Error::invalid(
+                "status",
+                format!("unknown status '{s}': use pending, succeeded or failed"),
+            ));
+        }
+    }
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE seq < ?1 AND (?3 IS NULL OR status = ?3)
+         ORDER BY seq DESC LIMIT ?2"
+    ))
+    .bind(before)
+    .bind(limit + 1)
+    .bind(status)
+    .fetch_all(store.pool())
+    .await?;
+    page(rows, limit, from_row)
+}
+
+/// Ids and hashes of payments still pending (to reconcile with the node after a restart).
+pub(crate) async fn pending(store: &Store) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT id, payment_hash FROM payments WHERE status = 'pending'")
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("payment_hash")?)))
+        .collect()
+}
+
+/// Marks the pending payment of `payment_hash` succeeded. Returns it if this call changed it.
+pub(crate) async fn mark_succeeded(
+    tx: &mut SqliteConnection,
+    payment_hash: &str,
+    fee_msat: Option<u64>,
+    preimage: Option<&str>,
+    at: i64,
+) -> Result<Option<Payment>> {
+    let row = sqlx::query(&format!(
+        "UPDATE payments SET status = 'succeeded', fee_msat = ?, preimage = ?, completed_at = ?
+         WHERE payment_hash = ? AND status = 'pending' RETURNING {COLUMNS}"
+    ))
+    .bind(fee_msat.map(|f| f as i64))
+    .bind(preimage)
+    .bind(at)
+    .bind(payment_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+/// Marks the pending payment of `payment_hash` failed. Returns it if this call changed it.
+pub(crate) async fn mark_failed(
+    tx: &mut SqliteConnection,
+    payment_hash: &str,
+    reason: &str,
+    at: i64,
+) -> Result<Option<Payment>> {
+    let row = sqlx::query(&format!(
+        "UPDATE payments SET status = 'failed', failure_reason = ?, completed_at = ?
+         WHERE payment_hash = ? AND status = 'pending' RETURNING {COLUMNS}"
+    ))
+    .bind(reason)
+    .bind(at)
+    .bind(payment_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.map(|r| from_row(&r)).transpose()
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Payment> {
+    let amount_msat = row.try_get::<i64, _>("amount_msat")?.max(0) as u64;
+    let fee_msat: Option<i64> = row.try_get("fee_msat")?;
+    let fee_msat = fee_msat.map(|f| f.max(0) as u64);
+    let completed_at: Option<i64> = row.try_get("completed_at")?;
+    Ok(Payment {
+        id: row.try_get("id")?,
+        status: row.try_get("status")?,
+        amount: amount_msat.div_ceil(1000),
+        fee: fee_msat.map(|f| f.div_ceil(1000)),
+        amount_msat,
+        fee_msat,
+        payment_hash: row.try_get("payment_hash")?,
+        preimage: row.try_get("preimage")?,
+        invoice: row.try_get("invoice")?,
+        description: row.try_get("description")?,
+        destination: row.try_get("destination")?,
+        failure_reason: row.try_get("failure_reason")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        completed_at: completed_at.map(rfc3339),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    fn row<'a>(id: &'a str, hash: &'a str, key: &'a str, at: i64) -> NewPaymentRow<'a> {
+        NewPaymentRow {
+            id,
+            payment_hash: hash,
+            amount_msat: 1_500,
+            invoice: "lnbcrt…",
+            description: None,
+            destination: None,
+            created_at: at,
+            key_id: Some(key),
+        }
+    }
+
+    #[tokio::test]
+    async fn duplicate_until_failed_and_budget_counts_live_ones() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        insert_pending(&store, row("pay_a", "h1", "k", 100)).await?;
+        let dup = insert_pending(&store, row("pay_b", "h1", "k", 100)).await;
+        assert!(matches!(dup, Err(Error::DuplicatePayment { .. })));
+        assert_eq!(spent_since(&store, "k", 0).await?, 2);
+
+        let mut tx = store.pool().begin().await?;
+        assert!(mark_failed(&mut tx, "h1", "no route", 200).await?.is_some());
+        assert!(mark_failed(&mut tx, "h1", "no route", 200).await?.is_none());
+        tx.commit().await?;
+        assert_eq!(spent_since(&store, "k", 0).await?, 0);
+
+        insert_pending(&store, row("pay_c", "h1", "k", 300)).await?;
+        let mut tx = store.pool().begin().await?;
+        let done = mark_succeeded(&mut tx, "h1", Some(1), Some("aa"), 400).await?;
+        tx.commit().await?;
+        assert_eq!(done.map(|p| p.id), Some("pay_c".to_string()));
+        assert_eq!(get(&store, "h1").await?.status, "succeeded");
+        assert_eq!(list(&store, Some("failed"), 10, None).await?.data.len(), 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,267 @@
+//! A regtest `bitcoind` child process and a minimal JSON-RPC client for it.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+use crate::config::ChainSource;
+use crate::error::{Error, Result};
+use crate::util::random_alnum;
+
+const WALLET: &str = "sandbox";
+const RPC_USER: &str = "payaiml";
+
+/// A running regtest bitcoind owned by the sandbox.
+pub struct Bitcoind {
+    child: tokio::sync::Mutex<Option<Child>>,
+    rpc: Rpc,
+    rpc_port: u16,
+    password: String,
+    datadir: PathBuf,
+}
+
+impl Bitcoind {
+    /// Starts `bin` on `datadir` (reusing the chain that is there) and waits until its RPC answers
+    /// and the sandbox wallet is loaded with spendable coins.
+    pub async fn start(bin: &Path, datadir: &Path) -> Result<Bitcoind> {
+        std::fs::create_dir_all(datadir)
+            .map_err(|e| Error::io(format!("cannot create {}", datadir.display()), e))?;
+        stop_stale(datadir).await;
+        let rpc_port = free_port()?;
+        let password = random_alnum(24);
+        let mut child = Command::new(bin)
+            .arg("-regtest")
+            .arg(format!("-datadir={}", datadir.display()))
+            .arg(format!("-pid={}", datadir.join("bitcoind.pid").display()))
+            .arg(format!("-rpcport={rpc_port}"))
+            .arg("-rpcbind=127.0.0.1")
+            .arg("-rpcallowip=127.0.0.1")
+            .arg(format!("-rpcuser={RPC_USER}"))
+            .arg(format!("-rpcpassword={password}"))
+            .args([
+                "-listen=0",
+                "-server=1",
+                "-txindex=1",
+                "-fallbackfee=0.0001",
+            ])
+            .args(["-printtoconsole=0", "-disablewallet=0", "-rpcworkqueue=64"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                Error::Sandbox(format!(
+                    "cannot run bitcoind at {} ({e}); install it with scripts/install-bitcoind.sh",
+                    bin.display()
+                ))
+            })?;
+        let rpc = Rpc::new(rpc_port, &password);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if rpc.call("getblockchaininfo", json!([])).await.is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut stderr) = child.stderr.take() {
+                    use tokio::io::AsyncReadExt;
+                    let _ = stderr.read_to_string(&mut err).await;
+                }
+                return Err(Error::Sandbox(format!(
+                    "bitcoind exited ({status}): {}",
+                    err.trim()
+                )));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(
+                    "bitcoind did not answer RPC within 60 s".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let bitcoind = Bitcoind {
+            child: tokio::sync::Mutex::new(Some(child)),
+            rpc,
+            rpc_port,
+            password,
+            datadir: datadir.to_path_buf(),
+        };
+        bitcoind.load_wallet().await?;
+        if bitcoind.height().await? < 101 {
+            bitcoind.mine(101).await?;
+        }
+        Ok(bitcoind)
+    }
+
+    async fn load_wallet(&self) -> Result<()> {
+        match self.rpc.call("createwallet", json!([WALLET])).await {
+            Ok(_) => return Ok(()),
+            Err(e) if !e.contains("already exists") => return Err(Error::Sandbox(e)),
+            Err(_) => {}
+        }
+        match self.rpc.call("loadwallet", json!([WALLET])).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.contains("already loaded") => Ok(()),
+            Err(e) => Err(Error::Sandbox(e)),
+        }
+    }
+
+    /// The chain source for LDK nodes on this bitcoind.
+    pub fn chain_source(&self) -> ChainSource {
+        ChainSource::BitcoindRpc {
+            host: "127.0.0.1".into(),
+            port: self.rpc_port,
+            user: RPC_USER.into(),
+            password: self.password.clone(),
+        }
+    }
+
+    /// The current block height.
+    pub async fn height(&self) -> Result<u64> {
+        let v = self
+            .rpc
+            .call("getblockcount", json!([]))
+            .await
+            .map_err(Error::Sandbox)?;
+        v.as_u64()
+            .ok_or_else(|| Error::Sandbox("getblockcount returned no number".into()))
+    }
+
+    /// Mines `blocks` blocks to the sandbox wallet; returns their hashes.
+    pub async fn mine(&self, blocks: u64) -> Result<Vec<String>> {
+        let address = self.wallet_call("getnewaddress", json!([])).await?;
+        let hashes = self
+            .rpc
+            .call("generatetoaddress", json!([blocks, address]))
+            .await
+            .map_err(Error::Sandbox)?;
+        Ok(serde_json::from_value(hashes).unwrap_or_default())
+    }
+
+    /// Sends `sats` from the sandbox wallet to `address`.
+    pub async fn send_to(&self, address: &str, sats: u64) -> Result<String> {
+        // A decimal string, which bitcoind accepts as an amount, keeps floats out of money.
+        let btc = format!("{}.{:08}", sats / 100_000_000, sats % 100_000_000);
+        let txid = self
+            .wallet_call("sendtoaddress", json!([address, btc]))
+            .await?;
+        Ok(txid.as_str().unwrap_or_default().to_string())
+    }
+
+    async fn wallet_call(&self, method: &str, params: Value) -> Result<Value> {
+        self.rpc
+            .call_at(&format!("/wallet/{WALLET}"), method, params)
+            .await
+            .map_err(Error::Sandbox)
+    }
+
+    /// Asks bitcoind to stop and waits for it (killing it after 30 s).
+    pub async fn stop(&self) {
+        let mut child = self.child.lock().await;
+        let Some(mut process) = child.take() else {
+            return;
+        };
+        let _ = self.rpc.call("stop", json!([])).await;
+        match tokio::time::timeout(Duration::from_secs(30), process.wait()).await {
+            Ok(_) => {}
+            Err(_) => {
+                tracing::warn!("bitcoind did not stop within 30 s; killing it");
+                let _ = process.kill().await;
+            }
+        }
+        let _ = std::fs::remove_file(self.datadir.join("bitcoind.pid"));
+    }
+}
+
+/// A bitcoind left running by a sandbox that was killed (SIGKILL gives no chance to stop it) holds
+/// the data dir's lock; stop it before starting a new one.
+async fn stop_stale(datadir: &Path) {
+    let pid_file = datadir.join("bitcoind.pid");
+    let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+        return;
+    };
+    let pid = pid.trim();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    if !String::from_utf8_lossy(&cmdline).contains(&*datadir.to_string_lossy()) {
+        let _ = std::fs::remove_file(&pid_file);
+        return;
+    }
+    tracing::warn!(pid, "stopping a bitcoind left over from an earlier sandbox");
+    let _ = Command::new("kill").arg(pid).status().await;
+    for _ in 0..300 {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = std::fs::remove_file(&pid_file);
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
+pub(crate) fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Error::io("cannot find a free port", e))?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|e| Error::io("cannot find a free port", e))
+}
+
+/// A bitcoind JSON-RPC client with basic auth.
+struct Rpc {
+    client: reqwest::Client,
+    base: String,
+    password: String,
+}
+
+impl Rpc {
+    fn new(port: u16, password: &str) -> Self {
+        Rpc {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
+            base: format!("http://127.0.0.1:{port}"),
+            password: password.to_string(),
+        }
+    }
+
+    async fn call(&self, method: &str, params: Value) -> std::result::Result<Value, String> {
+        self.call_at("/", method, params).await
+    }
+
+    async fn call_at(
+        &self,
+        path: &str,
+        method: &str,
+        params: Value,
+    ) -> std::result::Result<Value, String> {
+        let body = json!({"jsonrpc": "1.0", "id": "payaiml", "method": method, "params": params});
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .basic_auth(RPC_USER, Some(&self.password))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("bitcoind {method}: {e}"))?;
+        let value: Value = response
+            .json()
+            .await
+            .map_err(|e| format!("bitcoind {method}: {e}"))?;
+        match value.get("error") {
+            Some(err) if !err.is_null() => Err(format!(
+                "bitcoind {method}: {}",
+                err.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error")
+            )),
+            _ => Ok(value.get("result").cloned().unwrap_or(Value::Null)),
+        }
+    }
+}

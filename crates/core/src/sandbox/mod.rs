@@ -1,0 +1,420 @@
+//! The regtest sandbox: a private `bitcoind`, the merchant's node on it, and a second "customer"
+//! node with funded channels both ways, so a merchant or a developer can receive and send real
+//! Lightning payments on one machine with no real money.
+
+mod bitcoind;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldk_node::lightning::ln::channelmanager::PaymentId;
+use ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
+use ldk_node::payment::PaymentStatus;
+use ldk_node::Node;
+use serde::Serialize;
+use tokio::sync::watch;
+
+pub use bitcoind::Bitcoind;
+
+use crate::app::App;
+use crate::config::{Config, Network};
+use crate::error::{Error, Result};
+use crate::send::parse_invoice;
+
+/// Size of each sandbox channel. LDK lets at most ~10 % of a channel accepted by a node be in
+/// flight at once, so 5,000,000 sat lets single payments of up to ~490,000 sat through.
+pub const CHANNEL_SATS: u64 = 5_000_000;
+/// What each node gets on-chain: channel funding plus the anchor-channel reserve and fees.
+const FUNDING_SATS: u64 = 20_000_000;
+/// Pushed to the other side on open, so both sides of each channel hold an output from the start:
+/// otherwise the first payment across adds the second anchor output (330 sat, paid by the opener)
+/// and balances would not move by exactly the amounts paid.
+const PUSH_MSAT: u64 = 500_000_000;
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The sandbox's parts besides the merchant's own node.
+pub struct Sandbox {
+    bitcoind: Bitcoind,
+    customer: Arc<Node>,
+    stop_events: watch::Sender<bool>,
+}
+
+/// The result of a sandbox payment by the customer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerPayment {
+    /// `succeeded`, `failed` or `pending`.
+    pub status: String,
+    /// Sats sent.
+    pub amount: Option<u64>,
+    /// Fee in sats.
+    pub fee: Option<u64>,
+    /// Hex payment hash.
+    pub payment_hash: String,
+}
+
+/// An invoice made by the customer node, for the merchant to pay.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerInvoice {
+    /// The BOLT11 string.
+    pub payment_request: String,
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// Amount in sats.
+    pub amount: u64,
+    /// Description.
+    pub description: String,
+}
+
+/// Starts bitcoind, the merchant's app on it, the customer node and the channels, and returns the
+/// app with the sandbox attached. `config` must be a regtest config; its chain source and
+/// Lightning listen address are set here.
+pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>> {
+    if config.network != Network::Regtest {
+        return Err(Error::Config("the sandbox runs on regtest only".into()));
+    }
+    let bitcoind = Bitcoind::start(bitcoind_bin, &config.data_dir.join("bitcoind")).await?;
+    config.chain_source = Some(bitcoind.chain_source());
+    let merchant_port = bitcoind::free_port()?;
+    config.ln_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port)));
+    let customer_dir = config.data_dir.join("customer");
+    let app = App::open(config).await?;
+    app.start_node();
+    if let Err(e) = app.wait_node_running(Duration::from_secs(60)).await {
+        bitcoind.stop().await;
+        return Err(e);
+    }
+    let merchant = app.node().get()?;
+    let customer = match start_customer(&app, &customer_dir).await {
+        Ok(c) => c,
+        Err(e) => {
+            bitcoind.stop().await;
+            return Err(e);
+        }
+    };
+    let (stop_events, stop_rx) = watch::channel(false);
+    tokio::spawn(drain_events(customer.clone(), stop_rx));
+    let sandbox = Arc::new(Sandbox {
+        bitcoind,
+        customer,
+        stop_events,
+    });
+    app.set_sandbox(sandbox.clone());
+    sandbox.connect_channels(&merchant, merchant_port).await?;
+    Ok(app)
+}
+
+async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
+    let chain = app
+        .config()
+        .chain_source
+        .clone()
+        .ok_or_else(|| Error::Sandbox("no chain source".into()))?;
+    let port = bitcoind::free_port()?;
+    let mut builder = ldk_node::Builder::new();
+    builder
+        .set_network(ldk_node::bitcoin::Network::Regtest)
+        .set_storage_dir_path(dir.to_string_lossy().into_owned())
+        // The customer's seed is plain on disk: it holds only regtest coins.
+        .set_entropy_seed_path(dir.join("keys_seed").to_string_lossy().into_owned())
+        .set_runtime(tokio::runtime::Handle::current())
+        .set_log_facade_logger();
+    if let crate::config::ChainSource::BitcoindRpc {
+        host,
+        port,
+        user,
+        password,
+    } = chain
+    {
+        builder.set_chain_source_bitcoind_rpc(host, port, user, password);
+    }
+    builder
+        .set_listening_addresses(vec![
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)).into()
+        ])
+        .map_err(|e| Error::Sandbox(format!("customer listen address: {e}")))?;
+    let node = Arc::new(
+        builder
+            .build()
+            .map_err(|e| Error::Sandbox(format!("cannot build the customer node: {e}")))?,
+    );
+    let starting = node.clone();
+    blocking(move || {
+        starting
+            .start()
+            .map_err(|e| Error::Sandbox(format!("customer node: {e}")))
+    })
+    .await?;
+    Ok(node)
+}
+
+/// The customer's events are only acknowledged: the sandbox reads payment outcomes from its store.
+async fn drain_events(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = node.next_event_async() => { let _ = node.event_handled(); }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Sandbox(format!("task failed: {e}")))?
+}
+
+impl Sandbox {
+    /// Connects the customer to the merchant and, on first start, funds both nodes and opens one
+    /// channel each way; then waits until the channels are usable.
+    async fn connect_channels(&self, merchant: &Arc<Node>, merchant_port: u16) -> Result<()> {
+        let customer = self.customer.clone();
+        let merchant_id = merchant.node_id();
+        let merchant_addr = std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port));
+        let c = customer.clone();
+        blocking(move || {
+            c.connect(merchant_id, merchant_addr.into(), true)
+                .map_err(|e| {
+                    Error::Sandbox(format!("customer cannot connect to the merchant: {e}"))
+                })
+        })
+        .await?;
+        let has_channels = merchant
+            .list_channels()
+            .iter()
+            .filter(|c| c.counterparty_node_id == customer.node_id())
+            .count()
+            >= 2;
+        if !has_channels {
+            self.open_channels(merchant, merchant_addr).await?;
+        }
+        self.wait_usable(merchant).await
+    }
+
+    async fn open_channels(
+        &self,
+        merchant: &Arc<Node>,
+        merchant_addr: std::net::SocketAddr,
+    ) -> Result<()> {
+        tracing::info!("sandbox: funding both nodes and opening channels both ways");
+        for node in [merchant, &self.customer] {
+            let address = node
+                .onchain_payment()
+                .new_address()
+                .map_err(|e| Error::Sandbox(format!("new address: {e}")))?;
+            self.bitcoind
+                .send_to(&address.to_string(), FUNDING_SATS)
+                .await?;
+        }
+        self.bitcoind.mine(1).await?;
+        self.sync_both(merchant).await?;
+        let customer = self.customer.clone();
+        let customer_id = customer.node_id();
+        let customer_addr = customer
+            .listening_addresses()
+            .and_then(|a| a.into_iter().next())
+            .ok_or_else(|| Error::Sandbox("customer has no listening address".into()))?;
+        let (m, c) = (merchant.clone(), customer.clone());
+        let merchant_id = merchant.node_id();
+        blocking(move || {
+            m.open_channel(
+                customer_id,
+                customer_addr,
+                CHANNEL_SATS,
+                Some(PUSH_MSAT),
+                None,
+            )
+            .map_err(|e| Error::Sandbox(format!("merchant cannot open a channel: {e}")))?;
+            c.open_channel(
+                merchant_id,
+                merchant_addr.into(),
+                CHANNEL_SATS,
+                Some(PUSH_MSAT),
+                None,
+            )
+            .map_err(|e| Error::Sandbox(format!("customer cannot open a channel: {e}")))?;
+            Ok(())
+        })
+        .await?;
+        // Wait until both funding transactions are broadcast, then confirm them.
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        while merchant
+            .list_channels()
+            .iter()
+            .filter(|c| c.funding_txo.is_some())
+            .count()
+            < 2
+        {
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(
+                    "channel funding was not broadcast in time".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.bitcoind.mine(6).await?;
+        self.sync_both(merchant).await
+    }
+
+    async fn sync_both(&self, merchant: &Arc<Node>) -> Result<()> {
+        for node in [merchant.clone(), self.customer.clone()] {
+            blocking(move || {
+                node.sync_wallets()
+                    .map_err(|e| Error::Sandbox(format!("sync: {e}")))
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_usable(&self, merchant: &Arc<Node>) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        let customer_id = self.customer.node_id();
+        loop {
+            let usable = |node: &Node, peer| {
+                node.list_channels()
+                    .iter()
+                    .filter(|c| c.counterparty_node_id == peer && c.is_usable)
+                    .count()
+            };
+            if usable(merchant, customer_id) >= 2 && usable(&self.customer, merchant.node_id()) >= 2
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(
+                    "the sandbox channels did not become usable in time".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The customer pays `payment_request` (with `amount` sats for an any-amount invoice) and the
+    /// call waits until the payment settles or fails (30 s at most).
+    pub async fn pay(&self, payment_request: &str, amount: Option<u64>) -> Result<CustomerPayment> {
+        let invoice = parse_invoice(payment_request)?;
+        if invoice.network() != ldk_node::bitcoin::Network::Regtest {
+            return Err(Error::unprocessable(
+                "wrong_network",
+                Some("payment_request"),
+                "the sandbox pays regtest invoices only",
+            ));
+        }
+        if invoice.is_expired() {
+            return Err(Error::unprocessable(
+                "invoice_expired",
+                Some("payment_request"),
+                "this invoice has expired",
+            ));
+        }
+        let customer = self.customer.clone();
+        let id = blocking(move || {
+            let bolt11 = customer.bolt11_payment();
+            let sent = match (invoice.amount_milli_satoshis(), amount) {
+                (Some(_), _) => bolt11.send(&invoice, None),
+                (None, Some(sats)) if sats > 0 => {
+                    bolt11.send_using_amount(&invoice, sats * 1000, None)
+                }
+                (None, _) => {
+                    return Err(Error::unprocessable(
+                        "amount_required",
+                        Some("amount"),
+                        "this invoice has no amount: give `amount` in sats",
+                    ))
+                }
+            };
+            sent.map_err(|e| match e {
+                ldk_node::NodeError::DuplicatePayment => Error::DuplicatePayment {
+                    payment_id: "customer".into(),
+                },
+                e => Error::unprocessable("payment_failed", None, crate::node::explain(&e)),
+            })
+        })
+        .await?;
+        self.wait_payment(id).await
+    }
+
+    async fn wait_payment(&self, id: PaymentId) -> Result<CustomerPayment> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let details = self.customer.payment(&id);
+            let status = details.as_ref().map(|d| d.status);
+            if status != Some(PaymentStatus::Pending) || tokio::time::Instant::now() > deadline {
+                let status = match status {
+                    Some(PaymentStatus::Succeeded) => "succeeded",
+                    Some(PaymentStatus::Failed) | None => "failed",
+                    Some(PaymentStatus::Pending) => "pending",
+                };
+                return Ok(CustomerPayment {
+                    status: status.into(),
+                    amount: details
+                        .as_ref()
+                        .and_then(|d| d.amount_msat)
+                        .map(|m| m / 1000),
+                    fee: details
+                        .as_ref()
+                        .and_then(|d| d.fee_paid_msat)
+                        .map(|m| m.div_ceil(1000)),
+                    payment_hash: hex::encode(id.0),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// An invoice from the customer, for the merchant to pay.
+    pub async fn invoice(&self, amount: u64, description: &str) -> Result<CustomerInvoice> {
+        if amount == 0 || amount > CHANNEL_SATS {
+            return Err(Error::unprocessable(
+                "invalid_amount",
+                Some("amount"),
+                format!("amount must be between 1 and {CHANNEL_SATS} sat"),
+            ));
+        }
+        let desc = Description::new(description.to_string())
+            .map_err(|e| Error::invalid("description", format!("description not allowed: {e}")))?;
+        let invoice = self
+            .customer
+            .bolt11_payment()
+            .receive(amount * 1000, &Bolt11InvoiceDescription::Direct(desc), 3600)
+            .map_err(|e| Error::Sandbox(format!("customer invoice: {e}")))?;
+        Ok(CustomerInvoice {
+            payment_request: invoice.to_string(),
+            payment_hash: invoice.payment_hash().to_string(),
+            amount,
+            description: description.to_string(),
+        })
+    }
+
+    /// Mines `blocks` blocks (1 to 1000); returns the new height.
+    pub async fn mine(&self, blocks: u64) -> Result<u64> {
+        if !(1..=1000).contains(&blocks) {
+            return Err(Error::unprocessable(
+                "invalid_blocks",
+                Some("blocks"),
+                "blocks must be between 1 and 1000",
+            ));
+        }
+        self.bitcoind.mine(blocks).await?;
+        self.bitcoind.height().await
+    }
+
+    /// The customer node's id.
+    pub fn customer_node_id(&self) -> String {
+        self.customer.node_id().to_string()
+    }
+
+    /// Stops the customer node and bitcoind.
+    pub(crate) async fn stop(&self) {
+        let _ = self.stop_events.send(true);
+        let customer = self.customer.clone();
+        let _ = tokio::task::spawn_blocking(move || customer.stop()).await;
+        self.bitcoind.stop().await;
+    }
+}
+
+/// The default sandbox data dir (`…/com.payaiml.merchant/sandbox`).
+pub fn default_data_dir() -> PathBuf {
+    crate::config::default_data_dir("sandbox")
+}

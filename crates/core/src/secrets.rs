@@ -1,0 +1,226 @@
+//! The secret store: the node seed, API keys and webhook secrets.
+//!
+//! Two explicit backends, never a silent in-memory fallback:
+//! - the OS keyring (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows);
+//! - a JSON file with mode 0600 in the data dir, chosen with `--secrets file` on servers that have
+//!   no keyring.
+//!
+//! Entries are named `<instance id>/<name>` under the service [`KEYRING_SERVICE`], so several
+//! instances (mainnet, sandbox, tests) can share one keyring without clobbering each other.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::SecretsBackend;
+use crate::error::{Error, Result};
+
+/// The keyring service name every entry is stored under.
+pub const KEYRING_SERVICE: &str = "PayAiML Merchant";
+
+const KEYRING_HELP: &str =
+    "start a Secret Service such as gnome-keyring (and unlock it), or run with `--secrets file` \
+     (PAYAIML_SECRETS=file) to keep secrets in a mode-0600 file in the data dir";
+
+/// A handle on the chosen secret store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SecretStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    namespace: String,
+    backend: Backend,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Keyring,
+    File {
+        path: PathBuf,
+        lock: std::sync::Mutex<()>,
+    },
+}
+
+impl SecretStore {
+    /// Opens the store and checks that it works, so a missing keyring fails at start with a
+    /// message naming the way out rather than at the first payment.
+    pub async fn open(kind: SecretsBackend, data_dir: &Path, namespace: &str) -> Result<Self> {
+        let backend = match kind {
+            SecretsBackend::Keyring => Backend::Keyring,
+            SecretsBackend::File => Backend::File {
+                path: data_dir.join("secrets.json"),
+                lock: std::sync::Mutex::new(()),
+            },
+        };
+        let store = SecretStore {
+            inner: Arc::new(Inner {
+                namespace: namespace.to_string(),
+                backend,
+            }),
+        };
+        store.get("probe").await?;
+        Ok(store)
+    }
+
+    /// Stores `value` under `name`, replacing any earlier value.
+    pub async fn set(&self, name: &str, value: &str) -> Result<()> {
+        let (inner, name, value) = (self.inner.clone(), name.to_string(), value.to_string());
+        blocking(move || inner.set(&name, &value)).await
+    }
+
+    /// Reads the value stored under `name`, if any.
+    pub async fn get(&self, name: &str) -> Result<Option<String>> {
+        let (inner, name) = (self.inner.clone(), name.to_string());
+        blocking(move || inner.get(&name)).await
+    }
+
+    /// Removes `name`; removing a missing entry is not an error.
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        let (inner, name) = (self.inner.clone(), name.to_string());
+        blocking(move || inner.delete(&name)).await
+    }
+
+    /// The full entry name (the keyring "user") for `name`.
+    pub fn entry_name(&self, name: &str) -> String {
+        format!("{}/{}", self.inner.namespace, name)
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Secrets(format!("secret store task failed: {e}")))?
+}
+
+impl Inner {
+    fn set(&self, name: &str, value: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Keyring => self.entry(name)?.set_password(value).map_err(keyring_error),
+            Backend::File { path, lock } => {
+                let _guard = lock
+                    .lock()
+                    .map_err(|_| Error::Secrets("secrets file lock poisoned".into()))?;
+                let mut map = read_file(path)?;
+                map.insert(self.full(name), value.to_string());
+                write_file(path, &map)
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Result<Option<String>> {
+        match &self.backend {
+            Backend::Keyring => match self.entry(name)?.get_password() {
+                Ok(value) => Ok(Some(value)),
+                Err(keyring::Error::NoEntry) => Ok(None),
+                Err(e) => Err(keyring_error(e)),
+            },
+            Backend::File { path, lock } => {
+                let _guard = lock
+                    .lock()
+                    .map_err(|_| Error::Secrets("secrets file lock poisoned".into()))?;
+                Ok(read_file(path)?.remove(&self.full(name)))
+            }
+        }
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        match &self.backend {
+            Backend::Keyring => match self.entry(name)?.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(keyring_error(e)),
+            },
+            Backend::File { path, lock } => {
+                let _guard = lock
+                    .lock()
+                    .map_err(|_| Error::Secrets("secrets file lock poisoned".into()))?;
+                let mut map = read_file(path)?;
+                if map.remove(&self.full(name)).is_some() {
+                    write_file(path, &map)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn full(&self, name: &str) -> String {
+        format!("{}/{}", self.namespace, name)
+    }
+
+    fn entry(&self, name: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(KEYRING_SERVICE, &self.full(name)).map_err(keyring_error)
+    }
+}
+
+fn keyring_error(e: keyring::Error) -> Error {
+    Error::Secrets(format!(
+        "the OS keyring is not usable ({e}): {KEYRING_HELP}"
+    ))
+}
+
+fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Secrets(format!(
+                "the secrets file {} is damaged: {e}",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(Error::Secrets(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes the map to a fresh 0600 file and renames it into place, so a crash leaves either the
+/// old or the new file, never a torn one.
+fn write_file(path: &Path, map: &BTreeMap<String, String>) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(map)
+        .map_err(|e| Error::Secrets(format!("cannot encode secrets: {e}")))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let context =
+        |e: std::io::Error| Error::Secrets(format!("cannot write {}: {e}", tmp.display()));
+    let mut file = options.open(&tmp).map_err(context)?;
+    file.write_all(&bytes).map_err(context)?;
+    file.sync_all().map_err(context)?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| Error::Secrets(format!("cannot write {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn file_backend_round_trips_with_mode_0600() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let store = SecretStore::open(SecretsBackend::File, dir.path(), "ns").await?;
+        assert_eq!(store.get("a").await?, None);
+        store.set("a", "one").await?;
+        store.set("b", "two").await?;
+        assert_eq!(store.get("a").await?.as_deref(), Some("one"));
+        store.delete("a").await?;
+        store.delete("a").await?;
+        assert_eq!(store.get("a").await?, None);
+        assert_eq!(store.get("b").await?.as_deref(), Some("two"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(dir.path().join("secrets.json"))
+                .map_err(|e| Error::io("stat", e))?;
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,270 @@
+//! Sending: checking and paying a BOLT11 invoice within the key's daily budget, and recording how
+//! the payment ended.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use ldk_node::lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::events::{self, EventRecord};
+use crate::invoices::MAX_SATS;
+use crate::keys::ApiKey;
+use crate::payments::{self, NewPaymentRow, PayInvoice, Payment};
+use crate::store::Store;
+use crate::util::{new_id, now_ms};
+
+/// How long `pay_invoice` waits for the payment to settle before answering `pending`.
+const SETTLE_WAIT: Duration = Duration::from_secs(30);
+
+/// A BOLT11 invoice read from user input: a `lightning:` prefix and whitespace are tolerated.
+pub fn parse_invoice(text: &str) -> Result<Bolt11Invoice> {
+    let text = text.trim();
+    let text = match text.get(..10) {
+        Some(p) if p.eq_ignore_ascii_case("lightning:") => &text[10..],
+        _ => text,
+    };
+    if text.is_empty() {
+        return Err(Error::invalid(
+            "invoice",
+            "invoice is empty: paste a BOLT11 invoice (lnbc…)",
+        ));
+    }
+    Bolt11Invoice::from_str(text).map_err(|e| {
+        Error::invalid(
+            "invoice",
+            format!("this is not a valid BOLT11 invoice ({e}); it should start with ln…"),
+        )
+    })
+}
+
+/// The invoice's description text, if it carries one directly.
+pub fn invoice_description(invoice: &Bolt11Invoice) -> Option<String> {
+    match invoice.description() {
+        Bolt11InvoiceDescriptionRef::Direct(d) => Some(d.to_string()),
+        Bolt11InvoiceDescriptionRef::Hash(_) => None,
+    }
+}
+
+impl App {
+    /// Pays a BOLT11 invoice on behalf of `key`, waiting up to 30 s for it to settle.
+    pub async fn pay_invoice(&self, request: PayInvoice, key: Option<&ApiKey>) -> Result<Payment> {
+        let invoice = parse_invoice(&request.invoice)?;
+        let network = self.config.network.to_ldk();
+        if invoice.network() != network {
+            return Err(Error::unprocessable(
+                "wrong_network",
+                Some("invoice"),
+                format!(
+                    "this invoice is for {}, but this node runs on {}",
+                    invoice.network(),
+                    self.config.network
+                ),
+            ));
+        }
+        if invoice.is_expired() {
+            return Err(Error::unprocessable(
+                "invoice_expired",
+                Some("invoice"),
+                "this invoice has expired",
+            ));
+        }
+        let amount_msat = match (invoice.amount_milli_satoshis(), request.amount) {
+            (Some(fixed), None) => fixed,
+            (Some(fixed), Some(a)) if a >= 0 && (a as u64).saturating_mul(1000) == fixed => fixed,
+            (Some(fixed), Some(_)) => {
+                return Err(Error::unprocessable(
+                    "amount_not_allowed",
+                    Some("amount"),
+                    format!(
+                        "this invoice asks for exactly {} sat; leave amount out",
+                        fixed.div_ceil(1000)
+                    ),
+                ))
+            }
+            (None, None) => {
+                return Err(Error::unprocessable(
+                    "amount_required",
+                    Some("amount"),
+                    "this invoice has no amount: say how many sats to pay in `amount`",
+                ))
+            }
+            (None, Some(a)) if a <= 0 || a > MAX_SATS => {
+                return Err(Error::unprocessable(
+                    "invalid_amount",
+                    Some("amount"),
+                    "amount must be a positive number of sats, at most 21 million BTC",
+                ))
+            }
+            (None, Some(a)) => a as u64 * 1000,
+        };
+        let node = self.node.get()?;
+        let destination = invoice.recover_payee_pub_key();
+        if destination == node.node_id() {
+            return Err(Error::unprocessable(
+                "self_payment",
+                Some("invoice"),
+                "this invoice was made by this node; paying it would move nothing",
+            ));
+        }
+        let hash = invoice.payment_hash().to_string();
+        let id = new_id("pay");
+        {
+            let _guard = self.pay_lock.lock().await;
+            if let Some(key) = key {
+                check_budget(&self.store, key, amount_msat).await?;
+            }
+            let spendable: u64 = node
+                .list_channels()
+                .iter()
+                .filter(|c| c.is_usable)
+                .map(|c| c.next_outbound_htlc_limit_msat)
+                .sum();
+            if amount_msat > spendable {
+                return Err(Error::InsufficientBalance(format!(
+                    "not enough outbound liquidity: this payment needs {} sat, the channels can send {} sat now",
+                    amount_msat.div_ceil(1000),
+                    spendable / 1000
+                )));
+            }
+            payments::insert_pending(
+                &self.store,
+                NewPaymentRow {
+                    id: &id,
+                    payment_hash: &hash,
+                    amount_msat,
+                    invoice: &invoice.to_string(),
+                    description: invoice_description(&invoice).as_deref(),
+                    destination: Some(&destination.to_string()),
+                    created_at: now_ms(),
+                    key_id: key.map(|k| k.id.as_str()),
+                },
+            )
+            .await?;
+        }
+        let mut updates = self.subscribe();
+        let fixed = invoice.amount_milli_satoshis().is_some();
+        let sender = node.clone();
+        let sent = tokio::task::spawn_blocking(move || {
+            if fixed {
+                sender.bolt11_payment().send(&invoice, None)
+            } else {
+                sender
+                    .bolt11_payment()
+                    .send_using_amount(&invoice, amount_msat, None)
+            }
+        })
+        .await
+        .map_err(|e| Error::Node(format!("payment task failed: {e}")))?;
+        if let Err(e) = sent {
+            let reason = crate::node::explain(&e);
+            for r in settle(&self.store, &hash, Err(&reason), None).await? {
+                let _ = self.events.send(r);
+            }
+            return Err(match e {
+                ldk_node::NodeError::DuplicatePayment => Error::DuplicatePayment { payment_id: id },
+                _ => Error::unprocessable("payment_failed", None, reason),
+            });
+        }
+        let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+        loop {
+            let payment = payments::get(&self.store, &id).await?;
+            if payment.status != "pending" {
+                return Ok(payment);
+            }
+            match tokio::time::timeout_at(deadline, updates.recv()).await {
+                Err(_) => return Ok(payment),
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Ok(payment),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+async fn check_budget(store: &Store, key: &ApiKey, amount_msat: u64) -> Result<()> {
+    let Some(budget) = key.budget else {
+        return Ok(());
+    };
+    let day_start = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis())
+        .unwrap_or(0);
+    let spent = payments::spent_since(store, &key.id, day_start).await?;
+    let amount = amount_msat.div_ceil(1000);
+    if spent + amount > budget {
+        return Err(Error::BudgetExceeded {
+            budget,
+            spent,
+            amount,
+        });
+    }
+    Ok(())
+}
+
+/// Records how a pending payment ended (`Ok(fee)` or `Err(reason)`) with its event, in one
+/// transaction. Returns the events appended (none if it was settled already).
+pub(crate) async fn settle(
+    store: &Store,
+    hash: &str,
+    outcome: std::result::Result<Option<u64>, &str>,
+    preimage: Option<String>,
+) -> Result<Vec<EventRecord>> {
+    let mut tx = store.pool().begin().await?;
+    let out = settle_in(&mut tx, hash, outcome, preimage).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`settle`] inside the caller's transaction.
+pub(crate) async fn settle_in(
+    tx: &mut SqliteConnection,
+    hash: &str,
+    outcome: std::result::Result<Option<u64>, &str>,
+    preimage: Option<String>,
+) -> Result<Vec<EventRecord>> {
+    let at = now_ms();
+    let mut out = Vec::new();
+    match outcome {
+        Ok(fee_msat) => {
+            if let Some(p) =
+                payments::mark_succeeded(tx, hash, fee_msat, preimage.as_deref(), at).await?
+            {
+                let payload = json!({
+                    "payment_id": p.id, "amount": p.amount, "amount_msat": p.amount_msat,
+                    "fee": p.fee, "fee_msat": p.fee_msat, "status": "succeeded",
+                    "payment_hash": hash, "preimage": preimage,
+                });
+                let key = format!("payment.sent:{}", p.id);
+                out.extend(events::append(tx, "payment.sent", &key, payload).await?);
+            }
+        }
+        Err(reason) => {
+            if let Some(p) = payments::mark_failed(tx, hash, reason, at).await? {
+                let payload = json!({
+                    "payment_id": p.id, "amount": p.amount, "status": "failed",
+                    "payment_hash": hash, "failure_reason": reason,
+                });
+                let key = format!("payment.failed:{}", p.id);
+                out.extend(events::append(tx, "payment.failed", &key, payload).await?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_invoice_explains_garbage() {
+        let err = parse_invoice("hello").err().map(|e| (e.code(), e.field()));
+        assert_eq!(err, Some(("invalid_field", Some("invoice"))));
+        assert!(parse_invoice("  ").is_err());
+        assert!(parse_invoice("lightning:").is_err());
+    }
+}

@@ -1,0 +1,77 @@
+//! Small helpers shared by the core: clocks, ids, hashing.
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+/// Milliseconds since the Unix epoch (UTC).
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Formats unix milliseconds as an RFC 3339 UTC string with second precision.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A random lowercase alphanumeric string of `len` characters.
+pub fn random_lower(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(|b| char::from(b).to_ascii_lowercase())
+        .collect()
+}
+
+/// A random mixed-case alphanumeric string of `len` characters (~5.95 bits each).
+pub fn random_alnum(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// A new object id such as `inv_3k9…`.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", random_lower(20))
+}
+
+/// Lowercase hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Constant-time equality of two byte strings of public length.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_prefix_and_entropy() {
+        let a = new_id("inv");
+        assert!(a.starts_with("inv_") && a.len() == 24);
+        assert_ne!(a, new_id("inv"));
+    }
+
+    #[test]
+    fn time_formats_as_rfc3339_utc() {
+        assert_eq!(rfc3339(1_705_314_600_000), "2024-01-15T10:30:00Z");
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

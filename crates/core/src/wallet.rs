@@ -1,0 +1,237 @@
+//! What the merchant holds and what state the node is in: balance, channels, health.
+
+use ldk_node::payment::{ConfirmationStatus, PaymentDirection, PaymentKind};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::error::Result;
+use crate::node::{NodeState, NodeStatus};
+
+/// Lightning balance, in sats.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LightningBalance {
+    /// What can be sent now (sum of usable channels' outbound capacity).
+    pub spendable: u64,
+    /// What can be received now (sum of usable channels' inbound capacity).
+    pub receivable: u64,
+    /// The largest single payment that can be received now. LDK lets only part of a channel be in
+    /// flight at once, so this can be well below `receivable`.
+    pub max_single_receive: u64,
+    /// What the merchant owns in channels: their balances before the on-chain fee a close would
+    /// cost. Unlike LDK's "claimable on close" figure it moves by exactly the amounts paid and
+    /// received (that figure also moves when the commitment transaction gains an output).
+    pub total: u64,
+}
+
+/// On-chain balance, in sats.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OnchainBalance {
+    /// Confirmed funds.
+    pub confirmed: u64,
+    /// Incoming funds not yet confirmed.
+    pub unconfirmed: u64,
+    /// Funds that can be spent now (less the reserve kept for anchor-channel fee bumps).
+    pub spendable: u64,
+}
+
+/// The balance object of `GET /v1/lightning/balance`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Balance {
+    /// Lightning.
+    pub lightning: LightningBalance,
+    /// On-chain.
+    pub onchain: OnchainBalance,
+    /// Lightning total plus on-chain confirmed and unconfirmed.
+    pub total: u64,
+}
+
+/// A channel as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Channel {
+    /// Hex channel id.
+    pub channel_id: String,
+    /// The peer.
+    pub counterparty_node_id: String,
+    /// Channel size in sats.
+    pub capacity: u64,
+    /// What we can send, in sats.
+    pub outbound: u64,
+    /// What we can receive, in sats.
+    pub inbound: u64,
+    /// `pending`, `ready` or `usable`.
+    pub state: String,
+    /// Whether we opened it.
+    pub is_outbound: bool,
+    /// Funding confirmations so far.
+    pub confirmations: Option<u32>,
+}
+
+/// The health object of `GET /v1/health`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`, `starting` or `degraded` (the node is not running or not synced).
+    pub status: &'static str,
+    /// The Bitcoin network.
+    pub network: String,
+    /// The node's public key, once known.
+    pub node_id: Option<String>,
+    /// Whether the node has synced with the chain source recently.
+    pub synced: bool,
+    /// The best block height the node knows.
+    pub block_height: Option<u32>,
+    /// Node lifecycle and the last start error.
+    pub node: NodeStatus,
+    /// Whether this instance is the regtest sandbox.
+    pub sandbox: bool,
+    /// The server's version.
+    pub version: &'static str,
+}
+
+fn owned_sats(balance: &ldk_node::LightningBalance) -> u64 {
+    use ldk_node::LightningBalance as B;
+    match balance {
+        B::ClaimableOnChannelClose {
+            amount_satoshis,
+            transaction_fee_satoshis,
+            ..
+        } => amount_satoshis + transaction_fee_satoshis,
+        B::ClaimableAwaitingConfirmations {
+            amount_satoshis, ..
+        }
+        | B::ContentiousClaimable {
+            amount_satoshis, ..
+        }
+        | B::MaybeTimeoutClaimableHTLC {
+            amount_satoshis, ..
+        }
+        | B::MaybePreimageClaimableHTLC {
+            amount_satoshis, ..
+        }
+        | B::CounterpartyRevokedOutputClaimable {
+            amount_satoshis, ..
+        } => *amount_satoshis,
+    }
+}
+
+/// How old the last chain sync may be for the node to count as synced.
+const SYNC_FRESH_SECS: u64 = 180;
+
+impl App {
+    /// Lightning and on-chain balances.
+    pub fn balance(&self) -> Result<Balance> {
+        let node = self.node.get()?;
+        let details = node.list_balances();
+        let channels = node.list_channels();
+        let usable = channels.iter().filter(|c| c.is_usable);
+        let spendable = usable
+            .clone()
+            .map(|c| c.outbound_capacity_msat)
+            .sum::<u64>()
+            / 1000;
+        let receivable = usable.clone().map(|c| c.inbound_capacity_msat).sum::<u64>() / 1000;
+        let max_single_receive = usable
+            .map(|c| {
+                c.inbound_htlc_maximum_msat
+                    .unwrap_or(c.inbound_capacity_msat)
+                    .min(c.inbound_capacity_msat)
+            })
+            .max()
+            .unwrap_or(0)
+            / 1000;
+        let unconfirmed: u64 = node
+            .list_payments_with_filter(|p| {
+                p.direction == PaymentDirection::Inbound
+                    && matches!(
+                        p.kind,
+                        PaymentKind::Onchain {
+                            status: ConfirmationStatus::Unconfirmed,
+                            ..
+                        }
+                    )
+            })
+            .iter()
+            .filter_map(|p| p.amount_msat)
+            .sum::<u64>()
+            / 1000;
+        tracing::debug!(balances = ?details.lightning_balances, "lightning balances");
+        let onchain_total = details.total_onchain_balance_sats;
+        let lightning = LightningBalance {
+            spendable,
+            receivable,
+            max_single_receive,
+            total: details.lightning_balances.iter().map(owned_sats).sum(),
+        };
+        let onchain = OnchainBalance {
+            confirmed: onchain_total.saturating_sub(unconfirmed),
+            unconfirmed: unconfirmed.min(onchain_total),
+            spendable: details.spendable_onchain_balance_sats,
+        };
+        Ok(Balance {
+            total: lightning.total + onchain_total,
+            lightning,
+            onchain,
+        })
+    }
+
+    /// The node's channels.
+    pub fn channels(&self) -> Result<Vec<Channel>> {
+        let node = self.node.get()?;
+        Ok(node
+            .list_channels()
+            .into_iter()
+            .map(|c| Channel {
+                channel_id: c.channel_id.to_string(),
+                counterparty_node_id: c.counterparty_node_id.to_string(),
+                capacity: c.channel_value_sats,
+                outbound: c.outbound_capacity_msat / 1000,
+                inbound: c.inbound_capacity_msat / 1000,
+                state: if c.is_usable {
+                    "usable"
+                } else if c.is_channel_ready {
+                    "ready"
+                } else {
+                    "pending"
+                }
+                .into(),
+                is_outbound: c.is_outbound,
+                confirmations: c.confirmations,
+            })
+            .collect())
+    }
+
+    /// Health, answerable whatever state the node is in.
+    pub fn health(&self) -> Health {
+        let node_status = self.node.status();
+        let node = self.node.any();
+        let running = node_status.state == NodeState::Running;
+        let (synced, block_height) = match (&node, running) {
+            (Some(node), true) => {
+                let status = node.status();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let fresh = status
+                    .latest_lightning_wallet_sync_timestamp
+                    .is_some_and(|t| now.saturating_sub(t) <= SYNC_FRESH_SECS);
+                (fresh, Some(status.current_best_block.height))
+            }
+            _ => (false, None),
+        };
+        let status = match node_status.state {
+            NodeState::Running if synced => "ok",
+            NodeState::Starting => "starting",
+            _ => "degraded",
+        };
+        Health {
+            status,
+            network: self.config.network.to_string(),
+            node_id: node.map(|n| n.node_id().to_string()),
+            synced,
+            block_height,
+            node: node_status,
+            sandbox: self.sandbox().is_some(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}

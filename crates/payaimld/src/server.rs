@@ -1,0 +1,100 @@
+//! `serve` and `sandbox`: start the app, serve the API, stop cleanly on SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use payaiml_core::{App, ChainSource};
+
+use crate::cli::{Cli, SandboxArgs, ServeArgs};
+
+pub async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut config = cli.config(false);
+    if let Some(url) = &args.esplora_url {
+        config.chain_source = Some(ChainSource::Esplora { url: url.clone() });
+    }
+    if let Some(rpc) = &args.bitcoind_rpc {
+        let (host, port) = rpc
+            .rsplit_once(':')
+            .context("--bitcoind-rpc must be host:port")?;
+        config.chain_source = Some(ChainSource::BitcoindRpc {
+            host: host.to_string(),
+            port: port
+                .parse()
+                .context("--bitcoind-rpc port must be a number")?,
+            user: args.bitcoind_rpc_user.clone().unwrap_or_default(),
+            password: args.bitcoind_rpc_password.clone().unwrap_or_default(),
+        });
+    }
+    config.rgs_url = args.rgs_url.clone();
+    config.ln_listen = args.ln_listen;
+    config.allowed_hosts = args.allow_hosts.clone();
+    let app = App::open(config).await?;
+    app.start_node();
+    run_api(app, false).await
+}
+
+pub async fn sandbox(cli: &Cli, args: &SandboxArgs) -> anyhow::Result<()> {
+    let config = cli.config(true);
+    let bitcoind = args.bitcoind.clone().unwrap_or_else(default_bitcoind);
+    tracing::info!(data_dir = %config.data_dir.display(), "starting the regtest sandbox");
+    let app = payaiml_core::sandbox::launch(config, &bitcoind).await?;
+    run_api(app, true).await
+}
+
+/// Where `scripts/install-bitcoind.sh` puts bitcoind, else `bitcoind` on PATH.
+fn default_bitcoind() -> PathBuf {
+    let cache = std::env::var_os("PAYAIML_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("payaiml"))
+        });
+    match cache.map(|c| c.join("bitcoind").join("bin").join("bitcoind")) {
+        Some(path) if path.exists() => path,
+        _ => PathBuf::from("bitcoind"),
+    }
+}
+
+async fn run_api(app: Arc<App>, always_print_key: bool) -> anyhow::Result<()> {
+    let listen = app.config().listen;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            app.shutdown().await;
+            return Err(e).with_context(|| format!("cannot listen on {listen}"));
+        }
+    };
+    let bound = listener.local_addr()?;
+    let (admin_key, created) = app.admin_key().await?;
+    let router = payaiml_api::router(app.clone(), bound);
+    println!("api: http://{bound}");
+    if created || always_print_key {
+        println!("admin key: {admin_key}");
+    }
+    tracing::info!(%bound, "API listening");
+    let served = payaiml_api::serve(listener, router, shutdown_signal()).await;
+    tracing::info!("shutting down");
+    app.shutdown().await;
+    served.context("the API server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

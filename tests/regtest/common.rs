@@ -1,0 +1,217 @@
+//! Shared helpers: a `payaimld` process on a temp data dir, and JSON over HTTP to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_payaimld");
+
+/// A running `payaimld` (sandbox or serve). Dropping it stops it with SIGTERM (bitcoind and the
+/// nodes stop with it), then SIGKILL if it hangs.
+pub struct Daemon {
+    child: Option<Child>,
+    pub api: String,
+    pub admin: Option<String>,
+    stderr_log: PathBuf,
+}
+
+impl Daemon {
+    /// `payaimld --data-dir DIR --listen 127.0.0.1:0 <args…>`, waiting for the `api:` line (and the
+    /// `admin key:` line when `expect_admin`).
+    pub fn start(data_dir: &Path, args: &[&str], expect_admin: bool) -> Daemon {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let stderr_log = data_dir.join(format!("payaimld-{}.log", std::process::id()));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&stderr_log)
+            .expect("log file");
+        let mut child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn payaimld");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Daemon {
+            child: Some(child),
+            api: String::new(),
+            admin: None,
+            stderr_log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while daemon.api.is_empty() || (expect_admin && daemon.admin.is_none()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("api: ") {
+                        daemon.api = url.trim().to_string();
+                    } else if let Some(key) = line.strip_prefix("admin key: ") {
+                        daemon.admin = Some(key.trim().to_string());
+                    }
+                }
+                Err(_) => panic!("payaimld did not become ready; log:\n{}", daemon.log_tail()),
+            }
+        }
+        daemon
+    }
+
+    /// A sandbox on `data_dir`.
+    pub fn sandbox(data_dir: &Path) -> Daemon {
+        Daemon::start(data_dir, &["sandbox"], true)
+    }
+
+    pub fn admin(&self) -> &str {
+        self.admin.as_deref().expect("admin key")
+    }
+
+    /// The last lines of the daemon's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.stderr_log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Stops with SIGTERM and waits; returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs `payaimld --data-dir DIR <args>` to completion.
+pub fn cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run payaimld")
+}
+
+/// The secret printed as the last line by `keys create`.
+pub fn create_key(data_dir: &Path, args: &[&str]) -> String {
+    let mut full = vec!["keys", "create"];
+    full.extend_from_slice(args);
+    let out = cli(data_dir, &full);
+    assert!(
+        out.status.success(),
+        "keys create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    stdout
+        .lines()
+        .last()
+        .expect("secret line")
+        .trim()
+        .to_string()
+}
+
+/// A blocking HTTP client; every test call is bounded by its timeout.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(90))
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+/// A JSON response.
+#[derive(Debug)]
+pub struct Res {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Res {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub fn call(method: &str, url: &str, key: Option<&str>, body: Option<&Value>) -> Res {
+    let mut req = client().request(method.parse().expect("method"), url);
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let res = req.send().expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(json!({ "raw": text }));
+    Res { status, body }
+}
+
+pub fn get(d: &Daemon, path: &str, key: &str) -> Res {
+    call("GET", &d.url(path), Some(key), None)
+}
+
+pub fn post(d: &Daemon, path: &str, key: &str, body: Value) -> Res {
+    call("POST", &d.url(path), Some(key), Some(&body))
+}
+
+/// Polls `f` until it returns Some, for up to `secs`.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("payaiml-test-")
+        .tempdir()
+        .expect("tempdir")
+}

@@ -1,0 +1,12 @@
+//! End-to-end suites against the real `payaimld` binary: a real regtest bitcoind, real ldk-node
+//! nodes, and the real Secret Service (`make test` runs them inside a private D-Bus session with
+//! gnome-keyring).
+
+mod common;
+
+mod auth;
+mod bad_input;
+mod invoices_fixture;
+mod journey;
+mod keyring;
+mod networks;
