@@ -20,6 +20,16 @@ fn raw(d: &Daemon, key: &str, path: &str, body: &str, host: Option<&str>) -> Res
     Res { status, body }
 }
 
+/// (what, path, body, status, code, field)
+type Case = (
+    &'static str,
+    &'static str,
+    String,
+    u16,
+    &'static str,
+    Option<&'static str>,
+);
+
 #[test]
 fn bad_input_table() {
     let dir = tempdir();
@@ -51,7 +61,7 @@ fn bad_input_table() {
         "succeeded"
     );
 
-    let cases: Vec<(&str, &str, String, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             inv,

@@ -117,12 +117,8 @@ mod tests {
         assert!(e.message.contains("colour"), "{}", e.message);
         assert!(parse::<T>(b"[1]").is_err());
         assert!(parse::<T>(b"").is_err());
-        let a = parse::<T>(br#"{ "description":"x", "amount":1 }"#)
-            .ok()
-            .expect("ok");
-        let b = parse::<T>(br#"{"amount":1,"description":"x"}"#)
-            .ok()
-            .expect("ok");
+        let a = parse::<T>(br#"{ "description":"x", "amount":1 }"#).expect("ok");
+        let b = parse::<T>(br#"{"amount":1,"description":"x"}"#).expect("ok");
         assert_eq!(a.canonical, b.canonical);
     }
 }

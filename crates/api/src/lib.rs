@@ -10,8 +10,11 @@ pub mod qr;
 pub mod routes;
 pub mod safety;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
@@ -20,6 +23,7 @@ use axum::routing::get;
 use axum::Router;
 use payaiml_core::App;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -63,13 +67,28 @@ pub fn openapi_document(with_sandbox: bool) -> utoipa::openapi::OpenApi {
     api(with_sandbox).into_openapi()
 }
 
+/// How the router is set up beyond the app itself.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The built dashboard (`ui/dist`), served at `/` for browsers.
+    pub ui_dir: Option<PathBuf>,
+    /// Origins allowed to call the API from a browser engine (the desktop app's own webview
+    /// origins). Empty: no CORS headers at all.
+    pub allowed_origins: Vec<String>,
+}
+
 /// The whole API for `app`, served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host
 /// check, the 64 KiB body cap and the error shape for every failure.
-pub fn router(app: Arc<App>, bound: SocketAddr) -> Router {
+pub fn router(app: Arc<App>, bound: SocketAddr, options: Options) -> Router {
     let with_sandbox = app.sandbox().is_some();
-    let state = ApiState::new(app, bound);
-    let (routes, doc) = api(with_sandbox).split_for_parts();
+    let state = ApiState::new(app, bound, options.allowed_origins);
+    let (mut routes, doc) = api(with_sandbox).split_for_parts();
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
+    if let Some(dir) = options.ui_dir {
+        routes = routes
+            .route_service("/", ServeFile::new(dir.join("index.html")))
+            .nest_service("/assets", ServeDir::new(dir.join("assets")));
+    }
     routes
         .route(
             "/v1/openapi.json",
@@ -89,6 +108,10 @@ pub fn router(app: Arc<App>, bound: SocketAddr) -> Router {
         .fallback(safety::not_found)
         .method_not_allowed_fallback(safety::method_not_allowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            safety::cors,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             safety::check_host,

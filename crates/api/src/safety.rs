@@ -2,7 +2,7 @@
 //! shape, and answers for unknown routes and methods.
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -21,7 +21,7 @@ pub async fn check_host(State(state): State<ApiState>, request: Request, next: N
         .or_else(|| request.uri().authority().map(|a| a.to_string()));
     let allowed = host.as_deref().map(host_name).is_some_and(|name| {
         let name = name.to_ascii_lowercase();
-        state.allowed_hosts.iter().any(|h| *h == name)
+        state.allowed_hosts.contains(&name)
     });
     if !allowed {
         let shown = host.unwrap_or_else(|| "(none)".into());
@@ -34,6 +34,54 @@ pub async fn check_host(State(state): State<ApiState>, request: Request, next: N
         .into_response();
     }
     next.run(request).await
+}
+
+/// CORS for the desktop webview's own origins only. Requests from any other origin get no CORS
+/// headers, so a web page cannot read the API's answers; a preflight from such an origin is
+/// refused outright.
+pub async fn cors(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let origin = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_string);
+    let allowed = origin.filter(|o| state.allowed_origins.iter().any(|a| a == o));
+    if request.method() == Method::OPTIONS {
+        return match allowed {
+            Some(origin) => {
+                let mut response = StatusCode::NO_CONTENT.into_response();
+                add_cors(&mut response, &origin);
+                let headers = response.headers_mut();
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, POST, DELETE"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("authorization, content-type, idempotency-key"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static("600"),
+                );
+                response
+            }
+            None => next.run(request).await,
+        };
+    }
+    let mut response = next.run(request).await;
+    if let Some(origin) = allowed {
+        add_cors(&mut response, &origin);
+    }
+    response
+}
+
+fn add_cors(response: &mut Response, origin: &str) {
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
 }
 
 /// The name part of a `Host` value (`[::1]:3737` → `[::1]`, `localhost:3737` → `localhost`).

@@ -17,11 +17,13 @@ pub struct ApiState {
     pub limiter: Arc<AuthLimiter>,
     /// `Host` names accepted (lowercase, without port).
     pub allowed_hosts: Arc<Vec<String>>,
+    /// Browser origins given CORS access (the desktop webview only).
+    pub allowed_origins: Arc<Vec<String>>,
 }
 
 impl ApiState {
     /// State for an API bound to `bound`.
-    pub fn new(app: Arc<App>, bound: SocketAddr) -> Self {
+    pub fn new(app: Arc<App>, bound: SocketAddr, allowed_origins: Vec<String>) -> Self {
         let mut hosts = vec![
             "localhost".to_string(),
             "127.0.0.1".to_string(),
@@ -44,6 +46,7 @@ impl ApiState {
             app,
             limiter: Arc::new(AuthLimiter::new(20, Duration::from_secs(60))),
             allowed_hosts: Arc::new(hosts),
+            allowed_origins: Arc::new(allowed_origins),
         }
     }
 }

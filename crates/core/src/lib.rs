@@ -26,4 +26,6 @@ pub mod wallet;
 pub use app::App;
 pub use config::{ChainSource, Config, Network, SecretsBackend};
 pub use error::{Error, Result};
+/// The node library, for front doors and benchmarks that need its types (one version for all).
+pub use ldk_node;
 pub use send::{invoice_description, parse_invoice};

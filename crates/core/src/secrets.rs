@@ -223,4 +223,23 @@ mod tests {
         }
         Ok(())
     }
+
+    /// Talks to the real Secret Service (`make test` runs unit tests inside a private D-Bus session
+    /// with gnome-keyring).
+    #[tokio::test]
+    async fn keyring_backend_round_trips() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let ns = format!("unit-{}", crate::util::random_lower(8));
+        let store = SecretStore::open(SecretsBackend::Keyring, dir.path(), &ns).await?;
+        store.set("k", "v1").await?;
+        store.set("k", "v2").await?;
+        assert_eq!(store.get("k").await?.as_deref(), Some("v2"));
+        store.delete("k").await?;
+        assert_eq!(store.get("k").await?, None);
+        assert!(
+            !dir.path().join("secrets.json").exists(),
+            "nothing written to disk"
+        );
+        Ok(())
+    }
 }

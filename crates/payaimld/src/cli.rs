@@ -32,6 +32,9 @@ pub struct Cli {
         default_value = "keyring"
     )]
     pub secrets: SecretsBackend,
+    /// Folder of the built dashboard (ui/dist) to serve at / for browsers
+    #[arg(long, global = true, env = "PAYAIML_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
     /// Log filter, e.g. info, debug, or info,ldk_node=debug
     #[arg(long, global = true, env = "PAYAIML_LOG", default_value = "info")]
     pub log_level: String,

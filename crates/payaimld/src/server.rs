@@ -1,6 +1,5 @@
 //! `serve` and `sandbox`: start the app, serve the API, stop cleanly on SIGINT/SIGTERM.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -31,31 +30,25 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     config.allowed_hosts = args.allow_hosts.clone();
     let app = App::open(config).await?;
     app.start_node();
-    run_api(app, false).await
+    run_api(app, false, cli.ui_dir.clone()).await
 }
 
 pub async fn sandbox(cli: &Cli, args: &SandboxArgs) -> anyhow::Result<()> {
     let config = cli.config(true);
-    let bitcoind = args.bitcoind.clone().unwrap_or_else(default_bitcoind);
+    let bitcoind = args
+        .bitcoind
+        .clone()
+        .unwrap_or_else(payaiml_core::sandbox::default_bitcoind);
     tracing::info!(data_dir = %config.data_dir.display(), "starting the regtest sandbox");
     let app = payaiml_core::sandbox::launch(config, &bitcoind).await?;
-    run_api(app, true).await
+    run_api(app, true, cli.ui_dir.clone()).await
 }
 
-/// Where `scripts/install-bitcoind.sh` puts bitcoind, else `bitcoind` on PATH.
-fn default_bitcoind() -> PathBuf {
-    let cache = std::env::var_os("PAYAIML_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("payaiml"))
-        });
-    match cache.map(|c| c.join("bitcoind").join("bin").join("bitcoind")) {
-        Some(path) if path.exists() => path,
-        _ => PathBuf::from("bitcoind"),
-    }
-}
-
-async fn run_api(app: Arc<App>, always_print_key: bool) -> anyhow::Result<()> {
+async fn run_api(
+    app: Arc<App>,
+    always_print_key: bool,
+    ui_dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     let listen = app.config().listen;
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
@@ -66,7 +59,11 @@ async fn run_api(app: Arc<App>, always_print_key: bool) -> anyhow::Result<()> {
     };
     let bound = listener.local_addr()?;
     let (admin_key, created) = app.admin_key().await?;
-    let router = payaiml_api::router(app.clone(), bound);
+    let options = payaiml_api::Options {
+        ui_dir,
+        allowed_origins: Vec::new(),
+    };
+    let router = payaiml_api::router(app.clone(), bound, options);
     println!("api: http://{bound}");
     if created || always_print_key {
         println!("admin key: {admin_key}");

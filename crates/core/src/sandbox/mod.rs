@@ -414,6 +414,20 @@ impl Sandbox {
     }
 }
 
+/// Where `scripts/install-bitcoind.sh` puts bitcoind (`$PAYAIML_CACHE` or `~/.cache/payaiml`),
+/// else `bitcoind` on PATH.
+pub fn default_bitcoind() -> PathBuf {
+    let cache = std::env::var_os("PAYAIML_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("payaiml"))
+        });
+    match cache.map(|c| c.join("bitcoind").join("bin").join("bitcoind")) {
+        Some(path) if path.exists() => path,
+        _ => PathBuf::from("bitcoind"),
+    }
+}
+
 /// The default sandbox data dir (`…/com.payaiml.merchant/sandbox`).
 pub fn default_data_dir() -> PathBuf {
     crate::config::default_data_dir("sandbox")

@@ -1,0 +1,57 @@
+# PayAiML Merchant. `make run` and `make test` set up whatever is missing first (scripts/setup.sh).
+
+# One target dir outside the work tree, shared by every build and every clone on this machine.
+CARGO_TARGET_DIR ?= /var/tmp/payaiml-target
+PAYAIML_CACHE ?= $(HOME)/.cache/payaiml
+export CARGO_TARGET_DIR PAYAIML_CACHE
+BIN := $(CARGO_TARGET_DIR)/debug
+DESKTOP := payaiml-desktop
+
+.PHONY: run run-headless run-desktop build test setup setup-core ui check unit e2e bench clean
+
+## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
+run: setup
+	@if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then $(MAKE) --no-print-directory run-desktop; \
+	else $(MAKE) --no-print-directory run-headless; fi
+
+run-headless: setup ui build
+	@echo "Starting the sandbox (its own bitcoind and a customer node); stop with Ctrl-C."
+	@scripts/with-session-keyring.sh $(BIN)/payaimld --listen $${PAYAIML_LISTEN:-127.0.0.1:3737} \
+		--ui-dir ui/dist sandbox
+
+run-desktop: setup ui build
+	@scripts/with-session-keyring.sh env PAYAIML_SANDBOX=1 $(BIN)/$(DESKTOP)
+
+# Every cargo command names the whole workspace, so features resolve the same way each time and
+# dependencies are compiled once, not once per package selection.
+build:
+	cargo build --workspace --bins
+
+## test: formatting, lints, unit tests, the end-to-end suites (the desktop app builds on the way)
+test: setup ui check unit e2e
+
+setup:
+	@scripts/setup.sh all
+
+setup-core:
+	@scripts/setup.sh core
+
+ui:
+	cd ui && npm run build
+
+check:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Unit tests need the real Secret Service too (the keyring backend's own test).
+unit:
+	scripts/with-keyring.sh cargo test --workspace --lib --bins
+
+e2e: build
+	scripts/with-keyring.sh cargo test --workspace --test regtest
+
+bench: setup-core
+	cargo run --release -p payaimld --example bench
+
+clean:
+	rm -rf ui/dist

@@ -1,0 +1,183 @@
+//! Router-level tests on an app whose node is not running (a signet config with an unreachable
+//! chain source, never started): the safety layers, auth and the error shape, without a chain.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use payaiml_core::{App, ChainSource, Config, Network, SecretsBackend};
+use tower::ServiceExt;
+
+use crate::{router, Options};
+
+const BOUND: &str = "127.0.0.1:3737";
+
+async fn app() -> (tempfile::TempDir, Arc<App>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::new(Network::Signet);
+    config.data_dir = dir.path().to_path_buf();
+    config.secrets = SecretsBackend::File;
+    config.chain_source = Some(ChainSource::Esplora {
+        url: "http://127.0.0.1:1".into(),
+    });
+    let app = App::open(config).await.expect("open");
+    let (admin, created) = app.admin_key().await.expect("admin key");
+    assert!(created);
+    (dir, app, admin)
+}
+
+fn options(origins: &[&str]) -> Options {
+    Options {
+        ui_dir: None,
+        allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+    }
+}
+
+async fn send(
+    app: &Arc<App>,
+    opts: Options,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+    let bound: SocketAddr = BOUND.parse().expect("addr");
+    let res = router(app.clone(), bound, opts)
+        .oneshot(req)
+        .await
+        .expect("response");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn req(method: &str, path: &str, key: Option<&str>, body: &str) -> axum::http::request::Builder {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::HOST, BOUND);
+    if let Some(k) = key {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
+    }
+    let _ = body;
+    b
+}
+
+#[tokio::test]
+async fn host_check_refuses_rebinding() {
+    let (_dir, app, _) = app().await;
+    let r = Request::builder()
+        .uri("/v1/health")
+        .header(header::HOST, "evil.example:3737")
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, body) = send(&app, options(&[]), r).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["code"], "host_not_allowed");
+    for host in ["localhost:3737", "127.0.0.1", "[::1]:3737"] {
+        let r = Request::builder()
+            .uri("/v1/health")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .expect("req");
+        assert_eq!(
+            send(&app, options(&[]), r).await.0,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn cors_only_for_the_desktop_origin() {
+    let (_dir, app, admin) = app().await;
+    let desktop = "tauri://localhost";
+    let preflight = |origin: &str| {
+        req("OPTIONS", "/v1/lightning/balance", None, "")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+            .body(Body::empty())
+            .expect("req")
+    };
+    let (status, headers, _) = send(&app, options(&[desktop]), preflight(desktop)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], desktop);
+    let (status, headers, _) =
+        send(&app, options(&[desktop]), preflight("https://shop.example")).await;
+    assert!(status.is_client_error());
+    assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    let (_, headers, _) = send(&app, options(&[]), preflight(desktop)).await;
+    assert!(
+        !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "payaimld sends no CORS at all"
+    );
+    let get = req("GET", "/v1/keys", Some(&admin), "")
+        .header(header::ORIGIN, "https://shop.example")
+        .body(Body::empty())
+        .expect("req");
+    let (status, headers, _) = send(&app, options(&[desktop]), get).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+}
+
+#[tokio::test]
+async fn node_endpoints_answer_503_while_the_node_is_down() {
+    let (_dir, app, admin) = app().await;
+    let r = req("POST", "/v1/lightning/invoices", Some(&admin), "")
+        .body(Body::from(r#"{"amount": 1000, "description": "x"}"#))
+        .expect("req");
+    let (status, _, body) = send(&app, options(&[]), r).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"]["code"], "node_not_ready");
+    let r = req("GET", "/v1/lightning/balance", Some(&admin), "")
+        .body(Body::empty())
+        .expect("req");
+    assert_eq!(
+        send(&app, options(&[]), r).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    // Validation comes first: bad input is still 4xx, not 503.
+    let r = req("POST", "/v1/lightning/invoices", Some(&admin), "")
+        .body(Body::from(r#"{"amount": -1}"#))
+        .expect("req");
+    assert_eq!(
+        send(&app, options(&[]), r).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let r = req("GET", "/v1/health", None, "")
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, body) = send(&app, options(&[]), r).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "starting");
+}
+
+#[tokio::test]
+async fn openapi_lists_the_public_paths() {
+    let (_dir, app, _) = app().await;
+    let r = req("GET", "/v1/openapi.json", None, "")
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, doc) = send(&app, options(&[]), r).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/v1/keys",
+        "/v1/lightning/invoices",
+        "/v1/lightning/invoices/{id}",
+        "/v1/lightning/payments",
+        "/v1/lightning/balance",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} documented");
+    }
+    assert!(
+        doc["paths"].get("/v1/sandbox/pay").is_none(),
+        "sandbox routes only in the sandbox"
+    );
+    assert!(doc["components"]["schemas"].get("Invoice").is_some());
+}

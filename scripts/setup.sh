@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing PayAiML Merchant needs on Debian 12, skipping what
+# is already there: Debian packages (D-Bus and the keyring for the Secret Service, WebKitGTK for
+# the desktop shell, Xvfb for headless desktop runs), the regtest bitcoind, and the UI's npm
+# packages. Idempotent; safe to run before every `make` target.
+#
+# Usage: setup.sh [core|desktop|all]   (default: all)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+what="${1:-all}"
+
+core_pkgs=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools
+  debian-archive-keyring ca-certificates curl)
+desktop_pkgs=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
+  file xvfb x11-utils xauth)
+
+pkgs=("${core_pkgs[@]}")
+[ "$what" = core ] || pkgs+=("${desktop_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo is missing: install the Rust toolchain (rustup)" >&2; exit 1; }
+cargo fmt --version >/dev/null 2>&1 || { echo "setup: rustfmt is missing (rustup component add rustfmt)" >&2; exit 1; }
+cargo clippy --version >/dev/null 2>&1 || { echo "setup: clippy is missing (rustup component add clippy)" >&2; exit 1; }
+
+"$here/install-bitcoind.sh" >/dev/null
+
+if [ "$what" != core ]; then
+  command -v npm >/dev/null || { echo "setup: npm is missing: install Node.js 20+" >&2; exit 1; }
+  if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
+    echo "setup: installing the UI's npm packages" >&2
+    (cd "$root/ui" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+fi

@@ -1,0 +1,189 @@
+//! PayAiML Merchant desktop shell. It starts the core and the same local API that `payaimld`
+//! serves, on one tokio runtime shared with Tauri, and hands the webview `{base_url, admin_token}`
+//! through one command; the dashboard then talks to the API exactly as in a browser. No business
+//! logic lives here.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod settings;
+
+use std::sync::Arc;
+
+use payaiml_core::App;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+/// What the webview needs to reach the API.
+#[derive(Clone, Serialize)]
+struct Connection {
+    base_url: String,
+    admin_token: String,
+}
+
+#[tauri::command]
+async fn connection(state: tauri::State<'_, Connection>) -> Result<Connection, String> {
+    Ok(state.inner().clone())
+}
+
+/// The webview's own origins (Linux/macOS, Windows); the API gives CORS access to these only.
+const WEBVIEW_ORIGINS: [&str; 3] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+];
+
+struct Started {
+    app: Arc<App>,
+    connection: Connection,
+    stop_api: oneshot::Sender<()>,
+    api: tokio::task::JoinHandle<()>,
+}
+
+async fn start() -> Result<Started, String> {
+    let settings = settings::from_env()?;
+    let app = match &settings.sandbox_bitcoind {
+        Some(bitcoind) => payaiml_core::sandbox::launch(settings.config.clone(), bitcoind).await,
+        None => {
+            let app = App::open(settings.config.clone()).await;
+            if let Ok(app) = &app {
+                app.start_node();
+            }
+            app
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    let listen = settings.config.listen;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            app.shutdown().await;
+            return Err(format!(
+                "cannot listen on {listen}: {e} (set PAYAIML_LISTEN to another address)"
+            ));
+        }
+    };
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let (admin_token, _) = app.admin_key().await.map_err(|e| e.to_string())?;
+    let options = payaiml_api::Options {
+        ui_dir: None,
+        allowed_origins: WEBVIEW_ORIGINS.iter().map(|o| o.to_string()).collect(),
+    };
+    let router = payaiml_api::router(app.clone(), bound, options);
+    let (stop_api, stopped) = oneshot::channel::<()>();
+    let api = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = payaiml_api::serve(listener, router, shutdown).await {
+            tracing::error!(error = %e, "the API server failed");
+        }
+    });
+    let base_url = format!("http://{bound}");
+    println!("api: {base_url}");
+    tracing::info!(%base_url, "API listening");
+    Ok(Started {
+        app,
+        connection: Connection {
+            base_url,
+            admin_token,
+        },
+        stop_api,
+        api,
+    })
+}
+
+fn main() -> std::process::ExitCode {
+    let filter = std::env::var("PAYAIML_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tauri::async_runtime::set(runtime.handle().clone());
+    let started = match runtime.block_on(start()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let Started {
+        app,
+        connection: conn,
+        stop_api,
+        api,
+    } = started;
+    let built = tauri::Builder::default()
+        .manage(conn)
+        .invoke_handler(tauri::generate_handler![connection])
+        .build(tauri::generate_context!());
+    let tauri_app = match built {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: cannot open the window: {e}");
+            runtime.block_on(app.shutdown());
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    // SIGINT/SIGTERM close the app the same way as quitting from the window: through the Exit
+    // event below, so the node stops cleanly.
+    let handle = tauri_app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        shutdown_signal().await;
+        handle.exit(0);
+    });
+    let mut stop_api = Some(stop_api);
+    let mut api = Some(api);
+    tauri_app.run(move |_handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop serving, then stop the node cleanly (LDK persists its state) before the
+            // process ends.
+            if let Some(stop) = stop_api.take() {
+                let _ = stop.send(());
+            }
+            let app = app.clone();
+            let api = api.take();
+            tauri::async_runtime::block_on(async move {
+                if let Some(api) = api {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), api).await;
+                }
+                app.shutdown().await;
+            });
+        }
+    });
+    std::process::ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

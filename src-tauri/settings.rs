@@ -1,0 +1,54 @@
+//! The desktop app's settings, from `PAYAIML_*` environment variables (the same names `payaimld`
+//! reads), with the same defaults.
+
+use std::path::PathBuf;
+
+use payaiml_core::{ChainSource, Config, Network, SecretsBackend};
+
+pub struct Settings {
+    pub config: Config,
+    /// Set when the app runs the regtest sandbox (`PAYAIML_SANDBOX=1`): the bitcoind to start.
+    pub sandbox_bitcoind: Option<PathBuf>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+pub fn from_env() -> Result<Settings, String> {
+    let sandbox = var("PAYAIML_SANDBOX").is_some_and(|v| v != "0");
+    let network: Network = match (sandbox, var("PAYAIML_NETWORK")) {
+        (true, _) => Network::Regtest,
+        (false, Some(n)) => n.parse().map_err(|e: payaiml_core::Error| e.to_string())?,
+        (false, None) => Network::Bitcoin,
+    };
+    let mut config = Config::new(network);
+    config.data_dir = match var("PAYAIML_DATA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None if sandbox => payaiml_core::sandbox::default_data_dir(),
+        None => config.data_dir,
+    };
+    if let Some(listen) = var("PAYAIML_LISTEN") {
+        config.listen = listen
+            .parse()
+            .map_err(|e| format!("PAYAIML_LISTEN '{listen}': {e}"))?;
+    }
+    if let Some(secrets) = var("PAYAIML_SECRETS") {
+        config.secrets = secrets
+            .parse::<SecretsBackend>()
+            .map_err(|e| e.to_string())?;
+    }
+    if let Some(url) = var("PAYAIML_ESPLORA_URL") {
+        config.chain_source = Some(ChainSource::Esplora { url });
+    }
+    config.rgs_url = var("PAYAIML_RGS_URL");
+    let sandbox_bitcoind = sandbox.then(|| {
+        var("PAYAIML_BITCOIND")
+            .map(PathBuf::from)
+            .unwrap_or_else(payaiml_core::sandbox::default_bitcoind)
+    });
+    Ok(Settings {
+        config,
+        sandbox_bitcoind,
+    })
+}
