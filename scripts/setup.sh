@@ -39,6 +39,9 @@ if [ "$what" != core ]; then
   command -v npm >/dev/null || { echo "setup: npm is missing: install Node.js 20+" >&2; exit 1; }
   if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
     echo "setup: installing the UI's npm packages" >&2
-    (cd "$root/ui" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    # `npm install --no-save` follows the lock file without rewriting it. (`npm ci` refuses the lock
+    # here: the registry this machine reaches lacks rollup's binaries for other platforms, which npm
+    # then leaves out of the lock.)
+    (cd "$root/ui" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
   fi
 fi
