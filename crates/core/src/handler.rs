@@ -142,3 +142,54 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
     tx.commit().await?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+    use ldk_node::lightning_types::payment::PaymentHash;
+
+    /// LDK hands the same event again after a crash before `event_handled()`: the second time
+    /// changes nothing and logs nothing.
+    #[tokio::test]
+    async fn replayed_payment_received_is_recorded_once() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let hash = PaymentHash([7u8; 32]);
+        sqlx::query(
+            "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
+                 expires_at, created_at, status) VALUES ('inv_t', ?, 5000, 'tea', 'lnbcrt', 60, ?, 0, 'pending')",
+        )
+        .bind(hash.to_string())
+        .bind(now_ms() + 60_000)
+        .execute(store.pool())
+        .await?;
+        let event = Event::PaymentReceived {
+            payment_id: None,
+            payment_hash: hash,
+            amount_msat: 5000,
+            custom_records: Vec::new(),
+        };
+        let first = handle(&store, &event).await?;
+        let replay = handle(&store, &event).await?;
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            first[0].payload.get("invoice_id"),
+            Some(&serde_json::json!("inv_t"))
+        );
+        assert_eq!(first[0].payload.get("amount"), Some(&serde_json::json!(5)));
+        assert!(replay.is_empty());
+        assert_eq!(crate::events::list(&store, 0, 10).await?.len(), 1);
+        assert_eq!(invoices::get(&store, "inv_t").await?.status, "paid");
+
+        // A payment for an invoice we do not know is still logged, once.
+        let stray = Event::PaymentReceived {
+            payment_id: None,
+            payment_hash: PaymentHash([8u8; 32]),
+            amount_msat: 1000,
+            custom_records: Vec::new(),
+        };
+        assert_eq!(handle(&store, &stray).await?.len(), 1);
+        assert!(handle(&store, &stray).await?.is_empty());
+        Ok(())
+    }
+}

@@ -118,6 +118,8 @@ pub struct ApiKey {
     pub(crate) expires_at_ms: Option<i64>,
     #[serde(skip)]
     pub(crate) revoked: bool,
+    #[serde(skip)]
+    pub(crate) last_used_at_ms: Option<i64>,
 }
 
 impl ApiKey {
@@ -171,6 +173,9 @@ pub struct Keys {
     store: Store,
     secrets: SecretStore,
 }
+
+/// How stale `last_used_at` may get before a request refreshes it.
+const LAST_USED_PRECISION_MS: i64 = 60_000;
 
 fn secret_name(id: &str) -> String {
     format!("api-key/{id}")
@@ -318,11 +323,18 @@ impl Keys {
         if matches!(key.expires_at_ms, Some(at) if at <= now) {
             return Ok(Err(AuthFailure::Expired));
         }
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(&key.id)
-            .execute(self.store.pool())
-            .await?;
+        // `last_used_at` is for people ("used 5 minutes ago"): minute precision spares every
+        // request a synchronous database write.
+        if key
+            .last_used_at_ms
+            .is_none_or(|at| now - at >= LAST_USED_PRECISION_MS)
+        {
+            sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+                .bind(now)
+                .bind(&key.id)
+                .execute(self.store.pool())
+                .await?;
+        }
         Ok(Ok(key))
     }
 
@@ -395,6 +407,7 @@ fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey> {
         revoked_at: revoked_at.map(rfc3339),
         expires_at_ms: expires_at,
         revoked: revoked_at.is_some(),
+        last_used_at_ms: last_used_at,
     })
 }
 
