@@ -165,8 +165,13 @@ impl App {
                 Err(e) => {
                     let retry = delay.as_millis() as i64;
                     tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "the Lightning node did not start");
+                    // Kept without the "not ready" prefix that `NodeHandle::get` adds again.
+                    let reason = match e {
+                        Error::NodeNotReady(reason) => reason,
+                        other => other.to_string(),
+                    };
                     self.node
-                        .set_state(NodeState::Failed, Some(e.to_string()), Some(retry));
+                        .set_state(NodeState::Failed, Some(reason), Some(retry));
                 }
             }
             tokio::select! {
@@ -204,7 +209,11 @@ impl App {
             .map_err(|e| Error::Node(format!("node start task failed: {e}")))?
             .map_err(|e| Error::NodeNotReady(node::explain(&e)))?;
         tracing::info!(node_id = %node.node_id(), network = %self.config.network, "Lightning node started");
-        self.reconcile_payments(&node).await?;
+        // The node runs from here on, so a failure here must not send us back to `start()`:
+        // payments left pending are reconciled on the next start instead.
+        if let Err(e) = self.reconcile_payments(&node).await {
+            tracing::error!(error = %e, "reconciling pending payments failed");
+        }
         let task = tokio::spawn(handler::run(
             node.clone(),
             self.store.clone(),

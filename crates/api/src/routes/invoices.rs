@@ -6,9 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use payaiml_core::invoices::{self, CreateInvoice, Invoice};
 use payaiml_core::keys::Permission;
-use serde::Deserialize;
 
-use super::{idempotent, limit, ApiQuery, PageBody};
+use super::{idempotent, limit, ApiQuery, ListQuery, PageBody};
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -42,24 +41,13 @@ pub async fn create_invoice(
     .await
 }
 
-/// Query of the invoice list.
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ListInvoices {
-    /// `pending`, `paid` or `expired`.
-    pub status: Option<String>,
-    /// 1 to 100 (default 20).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// List invoices, newest first. Needs `lightning:read`.
-#[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(ListInvoices),
+#[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(ListQuery),
     responses((status = 200, body = PageBody<Invoice>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_invoices(
     State(state): State<ApiState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListInvoices>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<PageBody<Invoice>>> {
     auth.require(Permission::LightningRead)?;
     let page = invoices::list(

@@ -62,6 +62,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Query of a paged list (invoices, payments).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Only items in this status.
+    pub status: Option<String>,
+    /// 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// `?limit=` checked: 1 to 100, default 20.
 pub fn limit(value: Option<i64>) -> ApiResult<i64> {
     match value {

@@ -8,7 +8,7 @@ use payaiml_core::keys::Permission;
 use payaiml_core::payments::{self, PayInvoice, Payment};
 use serde::{Deserialize, Serialize};
 
-use super::{idempotent, limit, ApiQuery, PageBody};
+use super::{idempotent, limit, ApiQuery, ListQuery, PageBody};
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -42,24 +42,13 @@ pub async fn create_payment(
     .await
 }
 
-/// Query of the payment list.
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct ListPayments {
-    /// `pending`, `succeeded` or `failed`.
-    pub status: Option<String>,
-    /// 1 to 100 (default 20).
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// List payments sent, newest first. Needs `lightning:read`.
-#[utoipa::path(get, path = "/v1/lightning/payments", tag = "payments", params(ListPayments),
+#[utoipa::path(get, path = "/v1/lightning/payments", tag = "payments", params(ListQuery),
     responses((status = 200, body = PageBody<Payment>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_payments(
     State(state): State<ApiState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListPayments>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<PageBody<Payment>>> {
     auth.require(Permission::LightningRead)?;
     let page = payments::list(
