@@ -57,8 +57,13 @@ async fn run_api(
             return Err(e).with_context(|| format!("cannot listen on {listen}"));
         }
     };
-    let bound = listener.local_addr()?;
-    let (admin_key, created) = app.admin_key().await?;
+    let (bound, (admin_key, created)) = match prepare(&app, &listener).await {
+        Ok(ready) => ready,
+        Err(e) => {
+            app.shutdown().await;
+            return Err(e);
+        }
+    };
     let options = payaiml_api::Options {
         ui_dir,
         allowed_origins: Vec::new(),
@@ -73,6 +78,13 @@ async fn run_api(
     tracing::info!("shutting down");
     app.shutdown().await;
     served.context("the API server failed")
+}
+
+async fn prepare(
+    app: &App,
+    listener: &tokio::net::TcpListener,
+) -> anyhow::Result<(std::net::SocketAddr, (String, bool))> {
+    Ok((listener.local_addr()?, app.admin_key().await?))
 }
 
 async fn shutdown_signal() {

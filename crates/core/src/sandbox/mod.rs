@@ -78,19 +78,47 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>>
     let merchant_port = bitcoind::free_port()?;
     config.ln_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port)));
     let customer_dir = config.data_dir.join("customer");
-    let app = App::open(config).await?;
-    app.start_node();
-    if let Err(e) = app.wait_node_running(Duration::from_secs(60)).await {
-        bitcoind.stop().await;
-        return Err(e);
-    }
-    let merchant = app.node().get()?;
-    let customer = match start_customer(&app, &customer_dir).await {
-        Ok(c) => c,
+    let app = match App::open(config).await {
+        Ok(app) => app,
         Err(e) => {
             bitcoind.stop().await;
             return Err(e);
         }
+    };
+    // On any failure from here on, stop what was started (the nodes, then bitcoind) before
+    // reporting the error, so nothing is left running or torn down mid-flight.
+    match attach(&app, bitcoind, &customer_dir, merchant_port).await {
+        Ok(()) => Ok(app),
+        Err((e, bitcoind)) => {
+            tracing::error!(error = %e, "the sandbox did not start");
+            app.shutdown().await;
+            if let Some(bitcoind) = bitcoind {
+                bitcoind.stop().await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Starts the merchant node, the customer node and the channels. On failure, gives bitcoind back
+/// if it is not yet owned by the attached sandbox.
+async fn attach(
+    app: &Arc<App>,
+    bitcoind: Bitcoind,
+    customer_dir: &Path,
+    merchant_port: u16,
+) -> std::result::Result<(), (Error, Option<Bitcoind>)> {
+    app.start_node();
+    if let Err(e) = app.wait_node_running(Duration::from_secs(60)).await {
+        return Err((e, Some(bitcoind)));
+    }
+    let merchant = match app.node().get() {
+        Ok(node) => node,
+        Err(e) => return Err((e, Some(bitcoind))),
+    };
+    let customer = match start_customer(app, customer_dir).await {
+        Ok(c) => c,
+        Err(e) => return Err((e, Some(bitcoind))),
     };
     let (stop_events, stop_rx) = watch::channel(false);
     tokio::spawn(drain_events(customer.clone(), stop_rx));
@@ -100,8 +128,10 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>>
         stop_events,
     });
     app.set_sandbox(sandbox.clone());
-    sandbox.connect_channels(&merchant, merchant_port).await?;
-    Ok(app)
+    sandbox
+        .connect_channels(&merchant, merchant_port)
+        .await
+        .map_err(|e| (e, None))
 }
 
 async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
@@ -171,14 +201,28 @@ impl Sandbox {
         let customer = self.customer.clone();
         let merchant_id = merchant.node_id();
         let merchant_addr = std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port));
-        let c = customer.clone();
-        blocking(move || {
-            c.connect(merchant_id, merchant_addr.into(), true)
-                .map_err(|e| {
-                    Error::Sandbox(format!("customer cannot connect to the merchant: {e}"))
-                })
-        })
-        .await?;
+        // The merchant listens on a new port each start; the customer may still be dialling the
+        // old one it remembers, so connecting can fail for a moment.
+        let mut attempt = 0;
+        loop {
+            let c = customer.clone();
+            let connected = blocking(move || {
+                c.connect(merchant_id, merchant_addr.into(), true)
+                    .map_err(|e| {
+                        Error::Sandbox(format!("customer cannot connect to the merchant: {e}"))
+                    })
+            })
+            .await;
+            match connected {
+                Ok(()) => break,
+                Err(e) if attempt >= 20 => return Err(e),
+                Err(e) => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "retrying the customer's connection");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
         let has_channels = merchant
             .list_channels()
             .iter()
