@@ -79,6 +79,10 @@ async fn start() -> Result<Started, String> {
     });
     let base_url = format!("http://{bound}");
     println!("api: {base_url}");
+    if settings.sandbox_bitcoind.is_some() {
+        // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app.
+        println!("admin key: {admin_token}");
+    }
     tracing::info!(%base_url, "API listening");
     Ok(Started {
         app,
