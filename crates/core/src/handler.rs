@@ -66,27 +66,21 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
             ..
         } => {
             let hash = payment_hash.to_string();
+            // A replay finds the invoice paid already (`None`) and the event's dedupe key taken,
+            // so it appends nothing; a payment to an invoice we do not know is still logged.
             let invoice = invoices::mark_paid(&mut tx, &hash, *amount_msat, at).await?;
-            let already_paid = invoice.is_none()
-                && sqlx::query_scalar::<_, i64>("SELECT 1 FROM invoices WHERE payment_hash = ?")
-                    .bind(&hash)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .is_some();
-            if !already_paid {
-                let payload = json!({
-                    "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
-                    "amount": amount_msat / 1000,
-                    "amount_msat": amount_msat,
-                    "status": "paid",
-                    "payment_hash": hash,
-                    "description": invoice.as_ref().map(|i| i.description.clone()),
-                    "external_id": invoice.as_ref().and_then(|i| i.external_id.clone()),
-                    "metadata": invoice.as_ref().map(|i| i.metadata.clone()),
-                });
-                let key = format!("payment.received:{hash}");
-                out.extend(events::append(&mut tx, "payment.received", &key, payload).await?);
-            }
+            let payload = json!({
+                "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
+                "amount": amount_msat / 1000,
+                "amount_msat": amount_msat,
+                "status": "paid",
+                "payment_hash": hash,
+                "description": invoice.as_ref().map(|i| i.description.clone()),
+                "external_id": invoice.as_ref().and_then(|i| i.external_id.clone()),
+                "metadata": invoice.as_ref().map(|i| i.metadata.clone()),
+            });
+            let key = format!("payment.received:{hash}");
+            out.extend(events::append(&mut tx, "payment.received", &key, payload).await?);
         }
         Event::PaymentSuccessful {
             payment_hash,

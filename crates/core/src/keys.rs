@@ -337,15 +337,6 @@ impl Keys {
         }
         Ok(Ok(key))
     }
-
-    /// Whether any key that can manage keys exists and is live (used to create the first admin key).
-    pub async fn has_live_admin(&self) -> Result<bool> {
-        Ok(self.list().await?.iter().any(|k| {
-            !k.revoked
-                && k.allows(Permission::KeysManage)
-                && !matches!(k.expires_at_ms, Some(at) if at <= now_ms())
-        }))
-    }
 }
 
 fn parse_key_id(presented: &str) -> Option<&str> {

@@ -153,7 +153,6 @@ impl App {
             .filter_map(|p| p.amount_msat)
             .sum::<u64>()
             / 1000;
-        tracing::debug!(balances = ?details.lightning_balances, "lightning balances");
         let onchain_total = details.total_onchain_balance_sats;
         let lightning = LightningBalance {
             spendable,

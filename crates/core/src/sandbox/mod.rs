@@ -444,11 +444,6 @@ impl Sandbox {
         self.bitcoind.height().await
     }
 
-    /// The customer node's id.
-    pub fn customer_node_id(&self) -> String {
-        self.customer.node_id().to_string()
-    }
-
     /// Stops the customer node and bitcoind.
     pub(crate) async fn stop(&self) {
         let _ = self.stop_events.send(true);
