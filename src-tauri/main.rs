@@ -45,7 +45,7 @@ async fn start() -> Result<Started, String> {
         None => {
             let app = App::open(settings.config.clone()).await;
             if let Ok(app) = &app {
-                app.start_node();
+                app.start();
             }
             app
         }

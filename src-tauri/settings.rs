@@ -42,6 +42,13 @@ pub fn from_env() -> Result<Settings, String> {
         config.chain_source = Some(ChainSource::Esplora { url });
     }
     config.rgs_url = var("PAYAIML_RGS_URL");
+    // A desktop app tells the merchant at the counter that money came in, unless told not to.
+    config.notifications =
+        var("PAYAIML_NOTIFY").is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no" | "off"));
+    if let Some(text) = var("PAYAIML_WEBHOOK_RETRIES") {
+        config.webhook_retries =
+            payaiml_core::webhooks::parse_schedule(&text).map_err(|e| e.to_string())?;
+    }
     let sandbox_bitcoind = sandbox.then(|| {
         var("PAYAIML_BITCOIND")
             .map(PathBuf::from)

@@ -33,13 +33,23 @@ impl Auth {
     }
 }
 
-/// Reads the key from `Authorization: Bearer <key>`.
+/// Reads the key from `Authorization: Bearer <key>`, or, on a WebSocket upgrade (browsers cannot
+/// set headers there), from `Sec-WebSocket-Protocol: bearer, <key>`.
 pub fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim());
+    }
+    let protocols = parts
+        .headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)?
+        .to_str()
+        .ok()?;
+    let mut items = protocols.split(',').map(str::trim);
+    let (scheme, token) = (items.next()?, items.next()?);
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 impl FromRequestParts<ApiState> for Auth {

@@ -31,7 +31,7 @@ use utoipa_axum::routes;
 pub use error::{ApiError, ApiResult};
 pub use state::ApiState;
 
-use routes::{events, health, invoices, keys, node, payments, sandbox, wallet};
+use routes::{events, health, invoices, keys, node, payments, sandbox, stream, wallet, webhooks};
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
 /// drift apart. Sandbox routes exist only when the app runs the sandbox.
@@ -50,6 +50,15 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(payments::decode_invoice))
         .routes(routes!(wallet::balance))
         .routes(routes!(events::list_events))
+        .routes(routes!(stream::events_ws))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::enable_webhook))
+        .routes(routes!(webhooks::disable_webhook))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(node::node_info))
         .routes(routes!(node::new_address));
     if with_sandbox {

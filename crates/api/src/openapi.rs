@@ -19,7 +19,8 @@ use utoipa::{Modify, OpenApi};
         (name = "payments", description = "Send payments"),
         (name = "balance", description = "What the merchant holds"),
         (name = "keys", description = "API keys"),
-        (name = "events", description = "The durable event log"),
+        (name = "events", description = "The durable event log and its WebSocket stream"),
+        (name = "webhooks", description = "Signed event delivery to the shop's URLs"),
         (name = "node", description = "The Lightning node"),
         (name = "sandbox", description = "Regtest sandbox only"),
         (name = "health", description = "Liveness")

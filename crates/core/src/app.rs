@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use ldk_node::bip39::Mnemonic;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::config::{ChainSource, Config};
@@ -18,7 +18,9 @@ use crate::sandbox::Sandbox;
 use crate::secrets::SecretStore;
 use crate::store::Store;
 use crate::util::random_lower;
-use crate::{handler, payments};
+use crate::webhooks::dispatcher::Dispatcher;
+use crate::webhooks::Webhooks;
+use crate::{expiry, handler, notifications, payments};
 
 /// One running instance. Share it as `Arc<App>`.
 pub struct App {
@@ -27,6 +29,11 @@ pub struct App {
     pub(crate) keys: Keys,
     pub(crate) node: NodeHandle,
     pub(crate) events: broadcast::Sender<EventRecord>,
+    pub(crate) webhooks: Webhooks,
+    /// Wakes the webhook dispatcher (a test event, a redelivery, an endpoint re-enabled).
+    pub(crate) wake_dispatcher: Arc<Notify>,
+    /// Wakes the expiry task (a new invoice may expire before the one it sleeps for).
+    pub(crate) wake_expiry: Arc<Notify>,
     /// Serialises the budget check and the insert of a payment, so two concurrent payments
     /// with one key cannot both pass a budget that only one fits in.
     pub(crate) pay_lock: tokio::sync::Mutex<()>,
@@ -41,7 +48,7 @@ const SEED_SECRET: &str = "node-seed";
 
 impl App {
     /// Opens the data dir, the database and the secret store, and loads (or on first start
-    /// creates) the node seed. Does not start the node: see [`App::start_node`].
+    /// creates) the node seed. Starts nothing: see [`App::start`].
     pub async fn open(config: Config) -> Result<Arc<App>> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             Error::io(
@@ -57,6 +64,7 @@ impl App {
         let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
         let mnemonic = load_or_create_seed(&store, &secrets, &config.ldk_dir()).await?;
         let keys = Keys::new(store.clone(), secrets.clone());
+        let webhooks = Webhooks::new(store.clone(), secrets.clone());
         let (events, _) = broadcast::channel(1024);
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(App {
@@ -65,6 +73,9 @@ impl App {
             store,
             keys,
             events,
+            webhooks,
+            wake_dispatcher: Arc::new(Notify::new()),
+            wake_expiry: Arc::new(Notify::new()),
             pay_lock: tokio::sync::Mutex::new(()),
             chain_source,
             mnemonic,
@@ -106,6 +117,11 @@ impl App {
         &self.keys
     }
 
+    /// The webhook endpoint registry.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
+    }
+
     /// The node handle.
     pub fn node(&self) -> &NodeHandle {
         &self.node
@@ -114,6 +130,11 @@ impl App {
     /// Subscribes to events as they are committed.
     pub fn subscribe(&self) -> broadcast::Receiver<EventRecord> {
         self.events.subscribe()
+    }
+
+    /// Turns true when [`App::shutdown`] begins: long-lived sessions (WebSocket streams) close.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// The regtest sandbox, when this instance runs one.
@@ -148,9 +169,32 @@ impl App {
         Ok((created.secret, true))
     }
 
-    /// Builds and starts the node in the background, retrying with backoff while it fails (an
-    /// unreachable chain source, say). The API keeps serving meanwhile.
-    pub fn start_node(self: &Arc<Self>) {
+    /// Starts the background work: the webhook dispatcher, the invoice expiry task, desktop
+    /// notifications if configured, and the node, which is built and started in the background,
+    /// retrying with backoff while it fails (an unreachable chain source, say). The API keeps
+    /// serving meanwhile, and webhooks already owed go out even while the node is down.
+    pub fn start(self: &Arc<Self>) {
+        let dispatcher = Dispatcher {
+            store: self.store.clone(),
+            webhooks: self.webhooks.clone(),
+            schedule: self.config.webhook_retries.clone(),
+            events: self.events.subscribe(),
+            wake: self.wake_dispatcher.clone(),
+            shutdown: self.shutdown.subscribe(),
+        };
+        self.track(tokio::spawn(dispatcher.run()));
+        self.track(tokio::spawn(expiry::run(
+            self.store.clone(),
+            self.events.clone(),
+            self.wake_expiry.clone(),
+            self.shutdown.subscribe(),
+        )));
+        if self.config.notifications {
+            self.track(tokio::spawn(notifications::run(
+                self.events.subscribe(),
+                self.shutdown.subscribe(),
+            )));
+        }
         let app = Arc::clone(self);
         let task = tokio::spawn(async move { app.supervise_node().await });
         self.track(task);

@@ -10,6 +10,8 @@
 //! | `ln_listen` | none | address the Lightning node accepts peers on |
 //! | `secrets` | `keyring` | `keyring` (OS keyring) or `file` (mode 0600 in the data dir) |
 //! | `allowed_hosts` | none | extra `Host` names accepted besides the bound address, `localhost`, `127.0.0.1` |
+//! | `notifications` | off (`payaimld`), on (desktop app) | a desktop notification per received payment |
+//! | `webhook_retries` | 10s,1m,5m,30m,2h,6h,12h,24h | the wait after each failed webhook attempt (±20 % jitter) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -170,6 +172,10 @@ pub struct Config {
     pub secrets: SecretsBackend,
     /// Extra `Host` header values the API accepts (e.g. a LAN name when listening beyond loopback).
     pub allowed_hosts: Vec<String>,
+    /// Show a desktop notification for each received payment.
+    pub notifications: bool,
+    /// The wait after each failed webhook attempt; after the last, the delivery is given up.
+    pub webhook_retries: Vec<std::time::Duration>,
 }
 
 impl Config {
@@ -184,6 +190,8 @@ impl Config {
             ln_listen: None,
             secrets: SecretsBackend::Keyring,
             allowed_hosts: Vec::new(),
+            notifications: false,
+            webhook_retries: crate::webhooks::DEFAULT_SCHEDULE.to_vec(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! The durable event log: every state change that shop software may care about becomes one row
 //! with a monotonic `seq`, written in the same transaction as the change itself. Webhooks and the
 //! WebSocket stream read from here; a replayed node event finds its `dedupe_key` taken and adds
-//! nothing.
+//! nothing. Appending also queues the event for every webhook endpoint that wants it, in the same
+//! transaction (the outbox), so an event can never be logged but owed to nobody.
 
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
@@ -9,6 +10,7 @@ use sqlx::{Row, SqliteConnection};
 use crate::error::Result;
 use crate::store::Store;
 use crate::util::{new_id, now_ms, rfc3339};
+use crate::webhooks::deliveries;
 
 /// One logged event as clients see it: `{id, seq, event, timestamp, ...payload}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -49,13 +51,18 @@ pub(crate) async fn append(
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    Ok(seq.map(|seq| EventRecord {
+    let Some(seq) = seq else {
+        return Ok(None);
+    };
+    let record = EventRecord {
         id,
         seq,
         event: event.to_string(),
         timestamp: rfc3339(now),
         payload: as_map(payload),
-    }))
+    };
+    deliveries::fan_out(tx, &record).await?;
+    Ok(Some(record))
 }
 
 fn as_map(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -67,6 +74,15 @@ fn as_map(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value
             map
         }
     }
+}
+
+/// The newest event's `seq`, 0 for an empty log.
+pub async fn latest(store: &Store) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
+            .fetch_one(store.pool())
+            .await?,
+    )
 }
 
 /// Events with `seq > after`, oldest first, at most `limit`.

@@ -299,6 +299,33 @@ pub(crate) async fn mark_paid(
     row.map(|r| from_row(&r, at)).transpose()
 }
 
+/// Marks pending invoices whose time is up as `expired`, returning them.
+pub(crate) async fn mark_expired(tx: &mut SqliteConnection, now: i64) -> Result<Vec<Invoice>> {
+    let rows = sqlx::query(&format!(
+        "UPDATE invoices SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?
+         RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut out = rows
+        .iter()
+        .map(|r| from_row(r, now))
+        .collect::<Result<Vec<_>>>()?;
+    // RETURNING gives no order; events should follow the invoices' own order.
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// When the earliest pending invoice expires (unix ms).
+pub(crate) async fn next_expiry(store: &Store) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(expires_at) FROM invoices WHERE status = 'pending'")
+            .fetch_one(store.pool())
+            .await?,
+    )
+}
+
 fn from_row(row: &sqlx::sqlite::SqliteRow, now: i64) -> Result<Invoice> {
     let amount_msat: Option<i64> = row.try_get("amount_msat")?;
     let received: Option<i64> = row.try_get("amount_received_msat")?;

@@ -1,5 +1,5 @@
 //! PayAiML Merchant core: the embedded Lightning node, the SQLite store, API keys, the secret
-//! store, invoices, payments and the event log, and the regtest sandbox.
+//! store, invoices, payments, the event log and its webhooks, and the regtest sandbox.
 //!
 //! This crate has no transport: the HTTP API (`payaiml-api`), the headless daemon (`payaimld`)
 //! and the desktop shell all drive it through [`App`].
@@ -9,11 +9,13 @@ mod app;
 pub mod config;
 mod error;
 pub mod events;
+mod expiry;
 mod handler;
 pub mod idempotency;
 pub mod invoices;
 pub mod keys;
 pub mod node;
+mod notifications;
 pub mod payments;
 mod receive;
 pub mod sandbox;
@@ -22,6 +24,7 @@ mod send;
 pub mod store;
 pub mod util;
 pub mod wallet;
+pub mod webhooks;
 
 pub use app::App;
 pub use config::{ChainSource, Config, Network, SecretsBackend};

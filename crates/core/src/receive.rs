@@ -44,6 +44,7 @@ impl App {
             },
         )
         .await?;
+        self.wake_expiry.notify_one();
         invoices::get(&self.store, &id).await
     }
 }

@@ -34,6 +34,25 @@ pub fn random_alnum(len: usize) -> String {
         .collect()
 }
 
+/// Parses a positive duration such as `500ms`, `90s` (or `90`), `15m`, `12h`, `30d`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (num, unit) = text.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let ms = match unit {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
+        _ => None,
+    }?;
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
 /// A new object id such as `inv_3k9…`.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_lower(20))

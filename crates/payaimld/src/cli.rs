@@ -35,6 +35,12 @@ pub struct Cli {
     /// Folder of the built dashboard (ui/dist) to serve at / for browsers
     #[arg(long, global = true, env = "PAYAIML_UI_DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// Show a desktop notification for each received payment (needs a desktop session's D-Bus)
+    #[arg(long, global = true, env = "PAYAIML_NOTIFY")]
+    pub notify: bool,
+    /// Waits after each failed webhook attempt, e.g. 10s,1m,5m [default: 10s,1m,5m,30m,2h,6h,12h,24h]
+    #[arg(long, global = true, env = "PAYAIML_WEBHOOK_RETRIES", value_parser = parse_retries)]
+    pub webhook_retries: Option<Retries>,
     /// Log filter, e.g. info, debug, or info,ldk_node=debug
     #[arg(long, global = true, env = "PAYAIML_LOG", default_value = "info")]
     pub log_level: String,
@@ -135,31 +141,32 @@ impl Cli {
         });
         config.listen = self.listen;
         config.secrets = self.secrets;
+        config.notifications = self.notify;
+        if let Some(retries) = &self.webhook_retries {
+            config.webhook_retries = retries.0.clone();
+        }
         config
     }
 }
 
+/// A webhook retry schedule.
+#[derive(Debug, Clone)]
+pub struct Retries(pub Vec<std::time::Duration>);
+
+fn parse_retries(text: &str) -> Result<Retries, String> {
+    payaiml_core::webhooks::parse_schedule(text)
+        .map(Retries)
+        .map_err(|e| e.to_string())
+}
+
 /// Parses `30d`, `12h`, `15m`, `90s` or plain seconds.
 pub fn parse_duration(text: &str) -> anyhow::Result<std::time::Duration> {
-    let text = text.trim();
-    let (num, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len()),
-    );
-    let n: u64 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("'{text}' is not a duration like 30d, 12h, 15m or 90s"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => anyhow::bail!("'{text}' is not a duration like 30d, 12h, 15m or 90s"),
-    };
-    if secs == 0 {
-        anyhow::bail!("the duration must be more than zero");
-    }
-    Ok(std::time::Duration::from_secs(secs))
+    payaiml_core::util::parse_duration(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "'{}' is not a positive duration like 30d, 12h, 15m or 90s",
+            text.trim()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     config.ln_listen = args.ln_listen;
     config.allowed_hosts = args.allow_hosts.clone();
     let app = App::open(config).await?;
-    app.start_node();
+    app.start();
     run_api(app, false, cli.ui_dir.clone()).await
 }
 

@@ -7,7 +7,9 @@ pub mod keys;
 pub mod node;
 pub mod payments;
 pub mod sandbox;
+pub mod stream;
 pub mod wallet;
+pub mod webhooks;
 
 use std::future::Future;
 

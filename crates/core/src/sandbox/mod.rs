@@ -108,7 +108,7 @@ async fn attach(
     customer_dir: &Path,
     merchant_port: u16,
 ) -> std::result::Result<(), (Error, Option<Bitcoind>)> {
-    app.start_node();
+    app.start();
     if let Err(e) = app.wait_node_running(Duration::from_secs(60)).await {
         return Err((e, Some(bitcoind)));
     }

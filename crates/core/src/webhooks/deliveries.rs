@@ -1,0 +1,368 @@
+//! The webhook outbox: one row per (event, endpoint), written in the event's own transaction, and
+//! one row per attempt. The dispatcher reads due rows from here, so a restart resumes exactly
+//! where the last run stopped: nothing is kept only in memory.
+
+use serde::Serialize;
+use sqlx::{Row, SqliteConnection};
+
+use crate::error::{Error, Result};
+use crate::events::EventRecord;
+use crate::store::Store;
+use crate::util::{new_id, now_ms, rfc3339};
+
+/// One attempt to deliver.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Attempt {
+    /// When it was made.
+    pub attempted_at: String,
+    /// The HTTP status the receiver answered, if it answered.
+    pub status_code: Option<u16>,
+    /// Time until the answer (or the error), in milliseconds.
+    pub latency_ms: i64,
+    /// The first bytes of the answer's body.
+    pub response: Option<String>,
+    /// What went wrong without an answer: timeout, connection refused, …
+    pub error: Option<String>,
+}
+
+/// One event owed to one endpoint.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    /// `whd_…`
+    pub id: String,
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The event's id (`evt_…`), also sent as `PayAiML-Event-Id`.
+    pub event_id: String,
+    /// The event's type.
+    pub event: String,
+    /// `pending` (will be tried at `next_attempt_at`), `succeeded`, or `failed` (gave up, or the
+    /// endpoint answered `410 Gone`).
+    pub status: String,
+    /// How many attempts were made.
+    pub attempt_count: i64,
+    /// When the next attempt is due, if one is planned.
+    pub next_attempt_at: Option<String>,
+    /// The last HTTP status received.
+    pub last_status_code: Option<u16>,
+    /// The last error without an answer.
+    pub last_error: Option<String>,
+    /// When the event was queued for this endpoint.
+    pub created_at: String,
+    /// When a 2xx answer was received.
+    pub delivered_at: Option<String>,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// The exact JSON body that is signed and sent.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// A due delivery, as the dispatcher needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Due {
+    pub id: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub body: String,
+    pub step: i64,
+}
+
+/// Queues `record` for every enabled endpoint whose filter takes it, inside the event's
+/// transaction. Returns how many deliveries were queued.
+pub(crate) async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64> {
+    let body = serde_json::to_string(record)
+        .map_err(|e| Error::Node(format!("cannot serialise event: {e}")))?;
+    let done = sqlx::query(
+        "INSERT INTO webhook_deliveries
+             (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
+         SELECT 'whd_' || lower(hex(randomblob(10))), id, ?1, ?2, ?3, 'pending', ?4, ?4
+         FROM webhooks
+         WHERE status = 'enabled' AND (events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0)
+         ORDER BY seq",
+    )
+    .bind(&record.id)
+    .bind(&record.event)
+    .bind(&body)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Queues a signed `webhook.test` event for one endpoint (not in the event log: it is about the
+/// endpoint, not the shop). Returns the delivery's id.
+pub(crate) async fn queue_test(store: &Store, webhook_id: &str) -> Result<String> {
+    let now = now_ms();
+    let event_id = new_id("evt");
+    let body = serde_json::json!({
+        "id": event_id,
+        "seq": null,
+        "event": "webhook.test",
+        "timestamp": rfc3339(now),
+        "webhook_id": webhook_id,
+        "message": "A test event from PayAiML Merchant. Verify its signature as you would a payment's.",
+    })
+    .to_string();
+    let id = new_id("whd");
+    let done = sqlx::query(
+        "INSERT INTO webhook_deliveries
+             (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
+         SELECT ?, id, ?, 'webhook.test', ?, 'pending', ?, ? FROM webhooks WHERE id = ?",
+    )
+    .bind(&id)
+    .bind(&event_id)
+    .bind(&body)
+    .bind(now)
+    .bind(now)
+    .bind(webhook_id)
+    .execute(store.pool())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound {
+            kind: "webhook",
+            id: webhook_id.to_string(),
+        });
+    }
+    Ok(id)
+}
+
+/// Puts a delivery back in the queue, due now, with a fresh backoff schedule.
+pub(crate) async fn requeue(store: &Store, id: &str) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT w.status FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.id = ?",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or_else(|| not_found(id))?;
+    let status: String = row.try_get("status")?;
+    if status != "enabled" {
+        return Err(Error::unprocessable(
+            "webhook_disabled",
+            None,
+            "this delivery's endpoint is disabled; enable it (POST /v1/webhooks/{id}/enable) first",
+        ));
+    }
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'pending', schedule_step = 0, next_attempt_at = ?
+         WHERE id = ?",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        kind: "delivery",
+        id: id.to_string(),
+    }
+}
+
+const COLUMNS: &str = "seq, id, webhook_id, event_id, event_type, body, state, attempts, \
+     next_attempt_at, last_status, last_error, created_at, delivered_at";
+
+/// One delivery with its attempts.
+pub async fn get(store: &Store, id: &str) -> Result<Delivery> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM webhook_deliveries WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or_else(|| not_found(id))?;
+    let mut delivery = from_row(&row)?;
+    delivery.attempts = attempts(store, &delivery.id).await?;
+    Ok(delivery)
+}
+
+/// An endpoint's deliveries, newest first: those with `seq < before` (all if `None`), at most
+/// `limit`. Returns them with each one's `seq`, the cursor for the next page.
+pub async fn list(
+    store: &Store,
+    webhook_id: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(i64, Delivery)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND seq < ?
+         ORDER BY seq DESC LIMIT ?"
+    ))
+    .bind(webhook_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut delivery = from_row(row)?;
+        delivery.attempts = attempts(store, &delivery.id).await?;
+        out.push((row.try_get("seq")?, delivery));
+    }
+    Ok(out)
+}
+
+async fn attempts(store: &Store, delivery_id: &str) -> Result<Vec<Attempt>> {
+    let rows = sqlx::query(
+        "SELECT attempted_at, status, latency_ms, response, error FROM webhook_attempts
+         WHERE delivery_id = ? ORDER BY seq",
+    )
+    .bind(delivery_id)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: Option<i64> = r.try_get("status")?;
+            Ok(Attempt {
+                attempted_at: rfc3339(r.try_get("attempted_at")?),
+                status_code: status.and_then(|s| u16::try_from(s).ok()),
+                latency_ms: r.try_get("latency_ms")?,
+                response: r.try_get("response")?,
+                error: r.try_get("error")?,
+            })
+        })
+        .collect()
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Delivery> {
+    let body: String = row.try_get("body")?;
+    let next: Option<i64> = row.try_get("next_attempt_at")?;
+    let delivered: Option<i64> = row.try_get("delivered_at")?;
+    let last_status: Option<i64> = row.try_get("last_status")?;
+    let state: String = row.try_get("state")?;
+    Ok(Delivery {
+        id: row.try_get("id")?,
+        webhook_id: row.try_get("webhook_id")?,
+        event_id: row.try_get("event_id")?,
+        event: row.try_get("event_type")?,
+        next_attempt_at: if state == "pending" {
+            next.map(rfc3339)
+        } else {
+            None
+        },
+        status: state,
+        attempt_count: row.try_get("attempts")?,
+        last_status_code: last_status.and_then(|s| u16::try_from(s).ok()),
+        last_error: row.try_get("last_error")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        delivered_at: delivered.map(rfc3339),
+        attempts: Vec::new(),
+        payload: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+/// Pending deliveries of enabled endpoints that are due at `now`, oldest event first.
+pub(crate) async fn due(store: &Store, now: i64, limit: i64) -> Result<Vec<Due>> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.webhook_id, w.url, d.event_id, d.event_type, d.body, d.schedule_step
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.status = 'enabled'
+         ORDER BY d.next_attempt_at, d.seq LIMIT ?",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Due {
+                id: r.try_get("id")?,
+                webhook_id: r.try_get("webhook_id")?,
+                url: r.try_get("url")?,
+                event_id: r.try_get("event_id")?,
+                event_type: r.try_get("event_type")?,
+                body: r.try_get("body")?,
+                step: r.try_get("schedule_step")?,
+            })
+        })
+        .collect()
+}
+
+/// When the earliest pending delivery of an enabled endpoint is due.
+pub(crate) async fn next_due(store: &Store) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
+         JOIN webhooks w ON w.id = d.webhook_id
+         WHERE d.state = 'pending' AND w.status = 'enabled'",
+    )
+    .fetch_one(store.pool())
+    .await?)
+}
+
+/// What one attempt found.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub attempted_at: i64,
+    pub status: Option<u16>,
+    pub latency_ms: i64,
+    pub response: Option<String>,
+    pub error: Option<String>,
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// 2xx: done.
+    Delivered,
+    /// Try again at this time (unix ms).
+    RetryAt(i64),
+    /// The schedule is used up.
+    GiveUp,
+    /// `410 Gone`: the endpoint asked to be disabled.
+    Disable,
+}
+
+/// Records an attempt and its consequence in one transaction.
+pub(crate) async fn record(store: &Store, due: &Due, outcome: &Outcome, next: Next) -> Result<()> {
+    let mut tx = store.pool().begin().await?;
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, attempted_at, status, latency_ms, response, error)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&due.id)
+    .bind(outcome.attempted_at)
+    .bind(outcome.status.map(i64::from))
+    .bind(outcome.latency_ms)
+    .bind(&outcome.response)
+    .bind(&outcome.error)
+    .execute(&mut *tx)
+    .await?;
+    let (state, next_at, delivered_at) = match next {
+        Next::Delivered => ("succeeded", None, Some(now_ms())),
+        Next::RetryAt(at) => ("pending", Some(at), None),
+        Next::GiveUp | Next::Disable => ("failed", None, None),
+    };
+    sqlx::query(
+        "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1,
+             schedule_step = schedule_step + 1, next_attempt_at = ?, last_status = ?,
+             last_error = ?, delivered_at = COALESCE(?, delivered_at)
+         WHERE id = ?",
+    )
+    .bind(state)
+    .bind(next_at)
+    .bind(outcome.status.map(i64::from))
+    .bind(&outcome.error)
+    .bind(delivered_at)
+    .bind(&due.id)
+    .execute(&mut *tx)
+    .await?;
+    if next == Next::Disable {
+        sqlx::query(
+            "UPDATE webhooks SET status = 'disabled', disabled_at = ?,
+                 disabled_reason = 'the receiver answered 410 Gone'
+             WHERE id = ? AND status = 'enabled'",
+        )
+        .bind(outcome.attempted_at)
+        .bind(&due.webhook_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! Webhook endpoints: the merchant's URLs that receive signed events. The endpoints live in
+//! SQLite; each one's signing secret lives in the secret store (OS keyring) and is shown once, when
+//! the endpoint is created. Deliveries are an outbox written with the event ([`deliveries`]) and
+//! sent by the [`dispatcher`].
+
+mod actions;
+pub mod deliveries;
+pub(crate) mod dispatcher;
+
+pub use dispatcher::{parse_schedule, DEFAULT_SCHEDULE};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::error::{Error, Result};
+use crate::secrets::SecretStore;
+use crate::store::Store;
+use crate::util::{new_id, now_ms, random_alnum, rfc3339};
+
+/// The event types an endpoint can subscribe to.
+pub const EVENT_TYPES: [&str; 6] = [
+    "payment.received",
+    "payment.sent",
+    "payment.failed",
+    "invoice.expired",
+    "channel.opened",
+    "channel.closed",
+];
+
+/// The longest URL accepted.
+const MAX_URL_LEN: usize = 2048;
+/// The longest description accepted.
+const MAX_DESCRIPTION_LEN: usize = 200;
+
+/// A webhook endpoint as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Webhook {
+    /// `wh_…`
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The event types sent here; `["*"]` means all.
+    pub events: Vec<String>,
+    /// The merchant's note about this endpoint.
+    pub description: Option<String>,
+    /// `enabled` or `disabled` (the receiver answered `410 Gone`, or the merchant disabled it).
+    pub status: String,
+    /// Why it was disabled.
+    pub disabled_reason: Option<String>,
+    /// When it was created.
+    pub created_at: String,
+    /// When it was disabled.
+    pub disabled_at: Option<String>,
+}
+
+/// A just-created endpoint with its signing secret, which is never shown again by the API.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedWebhook {
+    /// The endpoint.
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// The signing secret (`whsec_…`).
+    pub secret: String,
+}
+
+/// What a client sends to create an endpoint.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// An `http` or `https` URL.
+    pub url: String,
+    /// Event types to send (see [`EVENT_TYPES`]); omitted, empty or `["*"]` = all.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// A note for the merchant.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// The endpoint registry. Cheap to clone.
+#[derive(Clone)]
+pub struct Webhooks {
+    store: Store,
+    secrets: SecretStore,
+    /// Signing secrets already read from the secret store (a keyring read is a D-Bus round trip).
+    cache: Arc<Mutex<HashMap<String, String>>>,
+}
+
+const COLUMNS: &str =
+    "id, url, events, description, status, disabled_reason, created_at, disabled_at";
+
+fn secret_name(id: &str) -> String {
+    format!("webhook/{id}")
+}
+
+impl Webhooks {
+    pub(crate) fn new(store: Store, secrets: SecretStore) -> Self {
+        Webhooks {
+            store,
+            secrets,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Validates and creates an endpoint; its secret goes to the secret store first, so an
+    /// endpoint never exists without one.
+    pub async fn create(&self, new: NewWebhook) -> Result<CreatedWebhook> {
+        let url = validate_url(&new.url)?;
+        let events = validate_events(&new.events)?;
+        let description = match new.description.map(|d| d.trim().to_string()) {
+            Some(d) if d.chars().count() > MAX_DESCRIPTION_LEN => {
+                return Err(Error::invalid(
+                    "description",
+                    format!("description is longer than {MAX_DESCRIPTION_LEN} characters"),
+                ))
+            }
+            Some(d) if d.is_empty() => None,
+            other => other,
+        };
+        let id = new_id("wh");
+        let secret = format!("whsec_{}", random_alnum(32));
+        self.secrets.set(&secret_name(&id), &secret).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO webhooks (id, url, events, description, status, created_at)
+             VALUES (?, ?, ?, ?, 'enabled', ?)",
+        )
+        .bind(&id)
+        .bind(&url)
+        .bind(events.join(","))
+        .bind(&description)
+        .bind(now_ms())
+        .execute(self.store.pool())
+        .await;
+        if let Err(e) = inserted {
+            let _ = self.secrets.delete(&secret_name(&id)).await;
+            return Err(e.into());
+        }
+        self.remember(&id, &secret);
+        Ok(CreatedWebhook {
+            webhook: self.get(&id).await?,
+            secret,
+        })
+    }
+
+    /// All endpoints, oldest first.
+    pub async fn list(&self) -> Result<Vec<Webhook>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY seq"))
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// One endpoint.
+    pub async fn get(&self, id: &str) -> Result<Webhook> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        from_row(&row)
+    }
+
+    /// Deletes an endpoint, its deliveries and its secret.
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = ?")
+            .bind(id)
+            .execute(self.store.pool())
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(id));
+        }
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(id);
+        }
+        self.secrets.delete(&secret_name(id)).await
+    }
+
+    /// Turns an endpoint on or off. Re-enabling resumes its pending deliveries where they were.
+    pub async fn set_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        reason: Option<&str>,
+    ) -> Result<Webhook> {
+        let done = if enabled {
+            sqlx::query(
+                "UPDATE webhooks SET status = 'enabled', disabled_reason = NULL, disabled_at = NULL
+                 WHERE id = ?",
+            )
+            .bind(id)
+            .execute(self.store.pool())
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE webhooks SET status = 'disabled', disabled_reason = ?, disabled_at = ?
+                 WHERE id = ? AND status = 'enabled'",
+            )
+            .bind(reason.unwrap_or("disabled by the merchant"))
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.store.pool())
+            .await?
+        };
+        let webhook = self.get(id).await?;
+        if done.rows_affected() > 0 && enabled {
+            // Deliveries that came due while it was off are sent now, not after their backoff.
+            sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = ?
+                 WHERE webhook_id = ? AND state = 'pending'",
+            )
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.store.pool())
+            .await?;
+        }
+        Ok(webhook)
+    }
+
+    /// The endpoint's signing secret.
+    pub(crate) async fn secret(&self, id: &str) -> Result<String> {
+        if let Some(secret) = self.cache.lock().ok().and_then(|c| c.get(id).cloned()) {
+            return Ok(secret);
+        }
+        let secret = self.secrets.get(&secret_name(id)).await?.ok_or_else(|| {
+            Error::Secrets(format!(
+                "the signing secret of webhook {id} ({}) is missing from the secret store; delete the endpoint and create it again",
+                self.secrets.entry_name(&secret_name(id))
+            ))
+        })?;
+        self.remember(id, &secret);
+        Ok(secret)
+    }
+
+    fn remember(&self, id: &str, secret: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(id.to_string(), secret.to_string());
+        }
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        kind: "webhook",
+        id: id.to_string(),
+    }
+}
+
+fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Webhook> {
+    let events: String = row.try_get("events")?;
+    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
+    Ok(Webhook {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        events: events.split(',').map(str::to_string).collect(),
+        description: row.try_get("description")?,
+        status: row.try_get("status")?,
+        disabled_reason: row.try_get("disabled_reason")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        disabled_at: disabled_at.map(rfc3339),
+    })
+}
+
+/// Accepts only absolute `http`/`https` URLs with a host, no longer than 2048 bytes.
+pub fn validate_url(raw: &str) -> Result<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(Error::invalid(
+            "url",
+            "url is required, e.g. https://shop.example/webhook/lightning",
+        ));
+    }
+    if raw.len() > MAX_URL_LEN {
+        return Err(Error::invalid(
+            "url",
+            format!("url is longer than {MAX_URL_LEN} bytes"),
+        ));
+    }
+    let url = reqwest::Url::parse(raw).map_err(|e| {
+        Error::invalid(
+            "url",
+            format!("url is not a valid absolute URL ({e}); give one like https://shop.example/webhook/lightning"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::invalid(
+            "url",
+            format!(
+                "url must start with http:// or https://, not {}:",
+                url.scheme()
+            ),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid("url", "url has no host"));
+    }
+    Ok(url.to_string())
+}
+
+/// Normalises an event filter: empty or `*` means all; otherwise known types, without repeats.
+pub fn validate_events(events: &[String]) -> Result<Vec<String>> {
+    if events.is_empty() || events.iter().any(|e| e == "*") {
+        return Ok(vec!["*".to_string()]);
+    }
+    let mut out: Vec<String> = Vec::new();
+    for event in events {
+        if !EVENT_TYPES.contains(&event.as_str()) {
+            return Err(Error::invalid(
+                "events",
+                format!(
+                    "unknown event type '{event}'; use any of {} or \"*\" for all",
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+        if !out.contains(event) {
+            out.push(event.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            validate_url(" http://127.0.0.1:8080/hook ").ok().as_deref(),
+            Some("http://127.0.0.1:8080/hook")
+        );
+        assert!(validate_url("https://shop.example/webhook/lightning").is_ok());
+        for bad in [
+            "",
+            "shop.example/hook",
+            "ftp://shop.example/x",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "http://",
+        ] {
+            let err = validate_url(bad).err().map(|e| (e.code(), e.field()));
+            assert_eq!(err, Some(("invalid_field", Some("url"))), "{bad}");
+        }
+        assert!(validate_url(&format!("https://a.example/{}", "x".repeat(2100))).is_err());
+    }
+
+    #[test]
+    fn event_filters() {
+        let all = vec!["*".to_string()];
+        assert_eq!(validate_events(&[]).ok(), Some(all.clone()));
+        assert_eq!(
+            validate_events(&["payment.received".into(), "*".into()]).ok(),
+            Some(all)
+        );
+        assert_eq!(
+            validate_events(&["payment.received".into(), "payment.received".into()]).ok(),
+            Some(vec!["payment.received".to_string()])
+        );
+        let err = validate_events(&["payment.recieved".into()]).err();
+        assert_eq!(err.map(|e| e.field()), Some(Some("events")));
+    }
+}
