@@ -87,6 +87,14 @@ impl Daemon {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
+    /// Kills with SIGKILL, as a crash or a power cut would, and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Stops with SIGTERM and waits; returns whether it exited successfully.
     pub fn stop(&mut self) -> bool {
         let Some(mut child) = self.child.take() else {
@@ -207,6 +215,26 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Creates an invoice on the merchant and has the sandbox's customer pay it; returns the invoice.
+pub fn pay_merchant(d: &Daemon, key: &str, amount: u64, description: &str) -> Value {
+    let invoice = post(
+        d,
+        "/v1/lightning/invoices",
+        key,
+        json!({"amount": amount, "description": description}),
+    );
+    assert_eq!(invoice.status, 201, "{:?}", invoice.body);
+    let paid = post(
+        d,
+        "/v1/sandbox/pay",
+        key,
+        json!({"payment_request": invoice.body["payment_request"]}),
+    );
+    assert_eq!(paid.status, 200, "{:?}", paid.body);
+    assert_eq!(paid.body["status"], "succeeded", "{:?}", paid.body);
+    invoice.body
 }
 
 pub fn tempdir() -> tempfile::TempDir {

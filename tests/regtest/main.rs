@@ -10,3 +10,7 @@ mod invoices_fixture;
 mod journey;
 mod keyring;
 mod networks;
+mod notifications;
+mod receiver;
+mod stream;
+mod webhooks;
