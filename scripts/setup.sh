@@ -11,7 +11,7 @@ root="$(dirname "$here")"
 what="${1:-all}"
 
 core_pkgs=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools
-  debian-archive-keyring ca-certificates curl)
+  debian-archive-keyring ca-certificates curl python3)
 desktop_pkgs=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   file xvfb x11-utils xauth)
 

@@ -41,6 +41,23 @@ fn now_secs() -> u64 {
         .as_secs()
 }
 
+/// Runs a documented verifier: `<program> <script> <secret> <header> < body`, exit 0 = valid.
+fn run_verifier(program: &str, script: &str, secret: &str, header: &str, body: &[u8]) -> bool {
+    use std::io::Write;
+    let mut child = std::process::Command::new(program)
+        .args([script, secret, header])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} must be installed (scripts/setup.sh): {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body)
+        .expect("write body");
+    child.wait().expect("verifier exit").success()
+}
+
 fn deliveries(d: &Daemon, hook: &str) -> Vec<Value> {
     let res = get(
         d,
@@ -150,6 +167,24 @@ fn signed_delivery_retries_and_gone() {
         payaiml_webhook::verify_now("whsec_wrong", &signature, &hit.body),
         Err(payaiml_webhook::VerifyError::Mismatch)
     );
+    // The README's examples for shops, run on the same real delivery.
+    for (program, script) in [
+        ("node", "verify-webhook.js"),
+        ("python3", "verify_webhook.py"),
+    ] {
+        let script = format!(
+            "{}/../../docs/examples/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        for (body, valid) in [(&hit.body, true), (&tampered, false)] {
+            assert_eq!(
+                run_verifier(program, &script, &secret, &signature, body),
+                valid,
+                "{script} on a {} body",
+                if valid { "real" } else { "tampered" }
+            );
+        }
+    }
 
     // An outgoing payment is `payment.sent`.
     let customer = post(

@@ -172,6 +172,12 @@ async fn openapi_lists_the_public_paths() {
         "/v1/lightning/invoices/{id}",
         "/v1/lightning/payments",
         "/v1/lightning/balance",
+        "/v1/events",
+        "/v1/events/ws",
+        "/v1/webhooks",
+        "/v1/webhooks/{id}/deliveries",
+        "/v1/webhooks/deliveries/{id}/redeliver",
+        "/v1/webhooks/{id}/test",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} documented");
     }
@@ -179,5 +185,10 @@ async fn openapi_lists_the_public_paths() {
         doc["paths"].get("/v1/sandbox/pay").is_none(),
         "sandbox routes only in the sandbox"
     );
-    assert!(doc["components"]["schemas"].get("Invoice").is_some());
+    for schema in ["Invoice", "Webhook", "CreatedWebhook", "Delivery"] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema}"
+        );
+    }
 }

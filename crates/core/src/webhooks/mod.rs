@@ -175,7 +175,11 @@ impl Webhooks {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(id);
         }
-        self.secrets.delete(&secret_name(id)).await
+        // The endpoint is gone either way; a secret left behind signs nothing any more.
+        if let Err(e) = self.secrets.delete(&secret_name(id)).await {
+            tracing::warn!(error = %e, webhook = %id, "removing a deleted webhook's secret failed");
+        }
+        Ok(())
     }
 
     /// Turns an endpoint on or off. Re-enabling resumes its pending deliveries where they were.
