@@ -11,6 +11,8 @@ pub mod routes;
 pub mod safety;
 pub mod state;
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;
