@@ -1,4 +1,5 @@
-//! Keys and the node seed live in the real Secret Service; SQLite holds only a hash.
+//! Keys, webhook secrets and the node seed live in the real Secret Service; SQLite holds only a
+//! hash of each key and nothing of the webhook secrets.
 
 use std::process::Command;
 
@@ -62,8 +63,22 @@ fn keys_and_seed_live_in_the_secret_service() {
     let secret = created.body["secret"].as_str().expect("secret").to_string();
     let id = created.body["id"].as_str().expect("id").to_string();
 
+    let hook = post(
+        &d,
+        "/v1/webhooks",
+        d.admin(),
+        json!({"url": "http://127.0.0.1:9/webhook/lightning"}),
+    );
+    assert_eq!(hook.status, 201, "{hook:?}");
+    let hook_secret = hook.body["secret"].as_str().expect("secret").to_string();
+    let hook_id = hook.body["id"].as_str().expect("id").to_string();
+
     let items = keyring_items();
     assert!(items.contains(&secret), "the key is in the Secret Service");
+    assert!(
+        items.contains(&hook_secret) && items.contains(&format!("webhook/{hook_id}")),
+        "the webhook's signing secret is in the Secret Service"
+    );
     assert!(items.contains(&format!("api-key/{id}")));
     assert!(
         items.contains("/node-seed"),
@@ -78,6 +93,10 @@ fn keys_and_seed_live_in_the_secret_service() {
     assert!(
         all_files_contain(dir.path(), &secret).is_empty(),
         "the key is written nowhere on disk"
+    );
+    assert!(
+        all_files_contain(dir.path(), &hook_secret).is_empty(),
+        "the webhook secret is written nowhere on disk"
     );
     let hash = hex::encode(Sha256::digest(secret.as_bytes()));
     assert!(
@@ -111,4 +130,13 @@ fn keys_and_seed_live_in_the_secret_service() {
         !keyring_items().contains(&secret),
         "a revoked key leaves the keyring"
     );
+    // So does a deleted webhook's secret.
+    let deleted = call(
+        "DELETE",
+        &d.url(&format!("/v1/webhooks/{hook_id}")),
+        Some(d.admin()),
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert!(!keyring_items().contains(&hook_secret));
 }

@@ -295,6 +295,17 @@ pub(crate) async fn next_due(store: &Store) -> Result<Option<i64>> {
     .await?)
 }
 
+/// Deletes finished (succeeded or given-up) deliveries created before `before`, with their
+/// attempts. Pending ones are kept whatever their age. Returns how many were deleted.
+pub(crate) async fn prune(store: &Store, before: i64) -> Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM webhook_deliveries WHERE state != 'pending' AND created_at < ?")
+            .bind(before)
+            .execute(store.pool())
+            .await?;
+    Ok(done.rows_affected())
+}
+
 /// What one attempt found.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
@@ -365,4 +376,76 @@ pub(crate) async fn record(store: &Store, due: &Due, outcome: &Outcome, next: Ne
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    #[tokio::test]
+    async fn fan_out_follows_filters_and_prune_keeps_pending() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        for (id, events, status) in [
+            ("wh_all", "*", "enabled"),
+            ("wh_paid", "payment.received", "enabled"),
+            ("wh_sent", "payment.sent,invoice.expired", "enabled"),
+            ("wh_off", "*", "disabled"),
+        ] {
+            sqlx::query(
+                "INSERT INTO webhooks (id, url, events, status, created_at) VALUES (?, 'http://x/', ?, ?, 0)",
+            )
+            .bind(id)
+            .bind(events)
+            .bind(status)
+            .execute(store.pool())
+            .await?;
+        }
+        let mut tx = store.pool().begin().await?;
+        let paid = crate::events::append(&mut tx, "payment.received", "k1", serde_json::json!({}))
+            .await?
+            .expect("appended");
+        crate::events::append(&mut tx, "invoice.expired", "k2", serde_json::json!({})).await?;
+        tx.commit().await?;
+        let owed = |hook: &'static str| {
+            let store = store.clone();
+            async move {
+                sqlx::query_scalar::<_, String>(
+                    "SELECT event_type FROM webhook_deliveries WHERE webhook_id = ? ORDER BY seq",
+                )
+                .bind(hook)
+                .fetch_all(store.pool())
+                .await
+            }
+        };
+        assert_eq!(
+            owed("wh_all").await?,
+            ["payment.received", "invoice.expired"]
+        );
+        assert_eq!(owed("wh_paid").await?, ["payment.received"]);
+        assert_eq!(owed("wh_sent").await?, ["invoice.expired"]);
+        assert!(
+            owed("wh_off").await?.is_empty(),
+            "a disabled endpoint is not queued"
+        );
+        // The body sent is the event exactly as the log and the stream show it.
+        let body: String =
+            sqlx::query_scalar("SELECT body FROM webhook_deliveries WHERE webhook_id = 'wh_paid'")
+                .fetch_one(store.pool())
+                .await?;
+        assert_eq!(body, serde_json::to_string(&paid).expect("json"));
+
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'succeeded' WHERE webhook_id = 'wh_all'",
+        )
+        .execute(store.pool())
+        .await?;
+        assert_eq!(prune(&store, now_ms() + 1).await?, 2);
+        assert_eq!(
+            owed("wh_paid").await?.len(),
+            1,
+            "pending deliveries are never pruned"
+        );
+        Ok(())
+    }
 }

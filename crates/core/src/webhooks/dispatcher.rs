@@ -30,6 +30,10 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const EXCERPT_BYTES: usize = 256;
 /// Poll at least this often even with nothing due (a safety net, not the mechanism).
 const IDLE_POLL: Duration = Duration::from_secs(60);
+/// Finished deliveries are kept this long in the delivery log (the event log keeps everything).
+const KEEP_FINISHED: Duration = Duration::from_secs(30 * 86_400);
+/// How often old finished deliveries are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The default backoff after each failed attempt: about 10 s, 1 min, 5 min, 30 min, 2 h, 6 h,
 /// 12 h, 24 h (each ±20 % jitter), then the delivery is given up (and can be redelivered by hand).
@@ -75,7 +79,19 @@ impl Dispatcher {
         let mut running: JoinSet<String> = JoinSet::new();
         let mut in_flight: HashSet<String> = HashSet::new();
         let mut per_endpoint: HashMap<String, usize> = HashMap::new();
+        let mut pruned_at: Option<Instant> = None;
         loop {
+            if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                pruned_at = Some(Instant::now());
+                let before = now_ms() - KEEP_FINISHED.as_millis() as i64;
+                match deliveries::prune(&self.store, before).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(deleted = n, "pruned webhook deliveries older than 30 days")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "pruning old webhook deliveries failed"),
+                }
+            }
             if in_flight.len() < MAX_IN_FLIGHT {
                 match deliveries::due(&self.store, now_ms(), 256).await {
                     Ok(due) => {
