@@ -1,5 +1,5 @@
 //! BOLT11 invoices made in the test, signed by a throwaway key: one for another network, one
-//! already expired.
+//! already expired, one that no route reaches.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -40,4 +40,9 @@ pub fn expired_regtest() -> String {
         now() - Duration::from_secs(7200),
         Duration::from_secs(3600),
     )
+}
+
+/// A valid regtest invoice from a node nobody has a channel with: paying it fails.
+pub fn unroutable_regtest() -> String {
+    build(Currency::Regtest, now(), Duration::from_secs(3600))
 }

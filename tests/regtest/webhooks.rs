@@ -207,6 +207,35 @@ fn signed_delivery_retries_and_gone() {
     });
     assert_eq!(hit.json()["payment_id"], sent.body["id"]);
 
+    // One that cannot be routed is refused (nothing was sent) and logged as `payment.failed`.
+    let failed = post(
+        &d,
+        "/v1/lightning/payments",
+        &admin,
+        json!({"invoice": crate::invoices_fixture::unroutable_regtest()}),
+    );
+    assert_eq!(
+        (failed.status, failed.code()),
+        (422, "payment_failed"),
+        "{failed:?}"
+    );
+    let hit = wait_for(20, "payment.failed at the shop", || {
+        shop.hits()
+            .into_iter()
+            .find(|h| h.json()["event"] == "payment.failed")
+    });
+    let body = hit.json();
+    assert_eq!(body["status"], "failed");
+    assert!(
+        body["failure_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("route"),
+        "{body}"
+    );
+    let listed = get(&d, "/v1/lightning/payments?status=failed", &admin).body;
+    assert_eq!(listed["data"][0]["id"], body["payment_id"]);
+
     // An invoice left unpaid becomes `invoice.expired`, in the log and at the shop.
     let short = post(
         &d,
