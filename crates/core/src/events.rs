@@ -37,23 +37,31 @@ pub(crate) async fn append(
     dedupe_key: &str,
     payload: serde_json::Value,
 ) -> Result<Option<EventRecord>> {
+    // Look before inserting: `INSERT … ON CONFLICT DO NOTHING` would still use up an
+    // AUTOINCREMENT value, leaving a hole in `seq` that clients would read as a missed event.
+    // Two writers racing on one key cannot both insert: the UNIQUE constraint fails the second,
+    // whose caller retries and then finds the row.
+    let replay: Option<i64> = sqlx::query_scalar("SELECT seq FROM events WHERE dedupe_key = ?")
+        .bind(dedupe_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if replay.is_some() {
+        return Ok(None);
+    }
     let id = new_id("evt");
     let now = now_ms();
     let text = payload.to_string();
-    let seq: Option<i64> = sqlx::query_scalar(
+    let seq: i64 = sqlx::query_scalar(
         "INSERT INTO events (id, type, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(dedupe_key) DO NOTHING RETURNING seq",
+         RETURNING seq",
     )
     .bind(&id)
     .bind(event)
     .bind(&text)
     .bind(dedupe_key)
     .bind(now)
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    let Some(seq) = seq else {
-        return Ok(None);
-    };
     let record = EventRecord {
         id,
         seq,
@@ -141,7 +149,7 @@ mod tests {
         tx.commit().await?;
         assert!(replay.is_none());
         let (first, second) = (first.expect("first"), second.expect("second"));
-        assert!(second.seq > first.seq);
+        assert_eq!(second.seq, first.seq + 1, "a replay leaves no hole in seq");
         let all = list(&store, 0, 10).await?;
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].payload.get("amount"), Some(&serde_json::json!(1)));
