@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use payaiml_core::{App, ChainSource, Config, Network, SecretsBackend};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -37,16 +36,8 @@ async fn connect(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_consumer_is_closed_with_resume_point() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::new(Network::Signet);
-    config.data_dir = dir.path().to_path_buf();
-    config.secrets = SecretsBackend::File;
-    // A closed local port: the node never starts, and nothing leaves 127.0.0.1.
-    config.chain_source = Some(ChainSource::Esplora {
-        url: "http://127.0.0.1:1".into(),
-    });
-    let app = App::open(config).await.expect("open");
-    let (key, _) = app.admin_key().await.expect("admin key");
+    // Its chain source is a closed local port: the node never starts, nothing leaves 127.0.0.1.
+    let (_dir, app, key) = crate::tests::app().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -13,7 +13,7 @@ use crate::{router, Options};
 
 const BOUND: &str = "127.0.0.1:3737";
 
-async fn app() -> (tempfile::TempDir, Arc<App>, String) {
+pub(crate) async fn app() -> (tempfile::TempDir, Arc<App>, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::new(Network::Signet);
     config.data_dir = dir.path().to_path_buf();
