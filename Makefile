@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR PAYAIML_CACHE
 BIN := $(CARGO_TARGET_DIR)/debug
 DESKTOP := payaiml-desktop
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check unit e2e bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check unit ui-unit e2e browser bench clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -27,8 +27,9 @@ run-desktop: setup ui build
 build:
 	cargo build --workspace --bins
 
-## test: formatting, lints, unit tests, the end-to-end suites (the desktop app builds on the way)
-test: setup ui check unit e2e
+## test: formatting, lints, unit tests (Rust and UI), the end-to-end suites and the browser
+## journeys (the desktop app builds on the way)
+test: setup ui check unit ui-unit e2e browser
 
 setup:
 	@scripts/setup.sh all
@@ -47,8 +48,16 @@ check:
 unit:
 	scripts/with-keyring.sh cargo test --workspace --lib --bins
 
+ui-unit:
+	cd ui && npm test
+
 e2e: build
 	scripts/with-keyring.sh cargo test --workspace --test regtest
+
+# Debian's Chromium driven by playwright-core through the built dashboard on a real sandbox;
+# screenshots of every page visited land in tests/browser/output/.
+browser: build ui
+	node --test --test-concurrency=1 tests/browser/
 
 bench: setup-core
 	cargo run --release -p payaimld --example bench

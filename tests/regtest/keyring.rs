@@ -87,6 +87,13 @@ fn keys_and_seed_live_in_the_secret_service() {
 
     let revealed = post(&d, &format!("/v1/keys/{id}/reveal"), d.admin(), json!({}));
     assert_eq!(revealed.body["secret"], secret.as_str());
+    let revealed = post(
+        &d,
+        &format!("/v1/webhooks/{hook_id}/reveal"),
+        d.admin(),
+        json!({}),
+    );
+    assert_eq!(revealed.body["secret"], hook_secret.as_str());
 
     assert!(d.stop());
     // SQLite (and every other file in the data dir) holds the hash, never the key.

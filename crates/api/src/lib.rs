@@ -55,6 +55,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(stream::events_ws))
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::reveal_webhook_secret))
         .routes(routes!(webhooks::enable_webhook))
         .routes(routes!(webhooks::disable_webhook))
         .routes(routes!(webhooks::test_webhook))

@@ -68,6 +68,29 @@ pub async fn delete_webhook(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// An endpoint's signing secret.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RevealedSecret {
+    /// The endpoint id.
+    pub id: String,
+    /// The signing secret (`whsec_…`).
+    pub secret: String,
+}
+
+/// Reveal an endpoint's signing secret again, from the secret store.
+#[utoipa::path(post, path = "/v1/webhooks/{id}/reveal", tag = "webhooks",
+    params(("id" = String, Path, description = "webhook id")),
+    responses((status = 200, body = RevealedSecret), (status = "4XX", body = ErrorBody)))]
+pub async fn reveal_webhook_secret(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RevealedSecret>> {
+    auth.require(Permission::KeysManage)?;
+    let secret = state.app.webhooks().reveal(&id).await?;
+    Ok(Json(RevealedSecret { id, secret }))
+}
+
 /// Enable an endpoint (after a `410 Gone` disabled it, say); what it missed is sent at once.
 #[utoipa::path(post, path = "/v1/webhooks/{id}/enable", tag = "webhooks",
     params(("id" = String, Path, description = "webhook id")),

@@ -223,6 +223,12 @@ impl Webhooks {
         Ok(webhook)
     }
 
+    /// The endpoint's signing secret, for the merchant to see again (from the secret store).
+    pub async fn reveal(&self, id: &str) -> Result<String> {
+        self.get(id).await?;
+        self.secret(id).await
+    }
+
     /// The endpoint's signing secret.
     pub(crate) async fn secret(&self, id: &str) -> Result<String> {
         if let Some(secret) = self.cache.lock().ok().and_then(|c| c.get(id).cloned()) {

@@ -1,0 +1,148 @@
+// Browser journeys through the real dashboard on a real sandbox (two ldk-node nodes on a regtest
+// bitcoind), in Debian's Chromium. Each saves a screenshot of every page it visits.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { call, launch, nav, openPage, receiver, startSandbox } from './harness.mjs';
+
+let sandbox;
+let browser;
+
+before(async () => {
+  sandbox = await startSandbox();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+});
+
+test('an invoice turns Paid on screen without a reload', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'invoice');
+  await shot('overview');
+  await nav(page, 'Invoices');
+  await page.getByLabel('Amount (sats)').fill('1000');
+  await page.getByLabel('Description').fill('Digital content purchase');
+  await page.getByRole('button', { name: 'Create invoice' }).click();
+  const qr = page.locator('img.qr');
+  await qr.waitFor();
+  assert.match(await qr.getAttribute('src'), /^data:image\/svg\+xml/);
+  await shot('invoice-qr');
+  // Mark the document: a reload would lose the mark.
+  await page.evaluate(() => { window.__noReload = true; });
+  const id = page.url().split('/').pop();
+  const invoice = await call(sandbox.api, sandbox.admin, 'GET', `/v1/lightning/invoices/${id}`);
+  const paid = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: invoice.body.payment_request });
+  assert.equal(paid.body.status, 'succeeded');
+  await page.getByTestId('invoice-status').filter({ hasText: 'paid' }).waitFor({ timeout: 15_000 });
+  assert.equal(await page.evaluate(() => window.__noReload), true, 'the page was not reloaded');
+  await page.getByRole('status').filter({ hasText: 'Paid' }).waitFor();
+  await shot('invoice-paid');
+  await nav(page, 'Invoices');
+  await page.getByLabel('Status filter').selectOption('paid');
+  await page.getByRole('cell', { name: 'Digital content purchase' }).first().waitFor();
+  await shot('invoices-paid-filter');
+  await nav(page, 'Overview');
+  await page.getByRole('cell', { name: /Received — Digital content purchase/ }).first().waitFor();
+  await shot('overview-activity');
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+test('a point-of-sale charge, paid, then a new sale', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'pos');
+  await nav(page, 'Point of sale');
+  for (const key of ['2', '1', '0', '0']) await page.getByRole('button', { name: key, exact: true }).click();
+  await page.getByLabel('Memo').fill('Two coffees');
+  assert.equal(await page.getByTestId('pos-amount').textContent(), '2,100 sats');
+  await shot('keypad');
+  await page.getByRole('button', { name: 'Charge 2,100 sats' }).click();
+  await page.locator('img.qr').waitFor();
+  await shot('qr');
+  const newest = await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1');
+  assert.equal(newest.body.data[0].amount, 2100);
+  assert.equal(newest.body.data[0].description, 'Two coffees');
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: newest.body.data[0].payment_request });
+  await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
+  await shot('paid');
+  await page.getByRole('button', { name: 'New sale' }).click();
+  assert.equal(await page.getByTestId('pos-amount').textContent(), '0 sats');
+  // More than one payment can bring in is warned about before charging.
+  for (const key of ['9', '9', '9', '9', '9', '9', '9', '9', '9']) await page.getByRole('button', { name: key, exact: true }).click();
+  await page.getByRole('button', { name: /^Charge/ }).click();
+  await page.getByRole('alert').filter({ hasText: 'more than this node can receive' }).waitFor();
+  await shot('over-capacity-warning');
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+test('pay a customer invoice from the Payments page', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'payments');
+  const customer = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 2500, description: 'supplies' });
+  await nav(page, 'Payments');
+  await page.getByLabel('Lightning invoice').fill(customer.body.payment_request);
+  await page.getByRole('button', { name: 'Check invoice' }).click();
+  const check = page.getByRole('region', { name: 'Invoice to pay' });
+  await check.waitFor();
+  assert.match(await check.textContent(), /2,500 sats/);
+  assert.match(await check.textContent(), /supplies/);
+  await shot('decoded');
+  await check.getByRole('button', { name: 'Pay' }).click();
+  await page.getByTestId('payment-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 40_000 });
+  await page.getByRole('table', { name: 'Payments' }).getByRole('cell', { name: 'supplies' }).first().waitFor();
+  await shot('paid');
+  // A bad invoice shows the API's own message.
+  await page.getByLabel('Lightning invoice').fill('lnbc1notaninvoice');
+  await page.getByRole('button', { name: 'Check invoice' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.ok((await page.getByRole('alert').textContent()).length > 10);
+  await shot('bad-invoice');
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+test('create a key, use it, revoke it, see it refused', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'keys');
+  await nav(page, 'API keys');
+  await page.getByLabel('Name').fill('Shop backend');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = (await page.getByTestId('new-key').textContent()).trim();
+  assert.match(secret, /^pk_[a-z0-9]+_[A-Za-z0-9]+$/);
+  await shot('created');
+  const used = await call(sandbox.api, secret, 'GET', '/v1/lightning/balance');
+  assert.equal(used.status, 200);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Revoke Shop backend' }).click();
+  await page.getByRole('cell', { name: 'revoked' }).waitFor();
+  await shot('revoked');
+  const refused = await call(sandbox.api, secret, 'GET', '/v1/lightning/balance');
+  assert.equal(refused.status, 401);
+  assert.equal(refused.body.error.code, 'revoked_api_key');
+  assert.deepEqual(errors, []);
+  await close();
+});
+
+test('add a webhook, send a test event, see it in the delivery log', async () => {
+  const shop = await receiver();
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'webhooks');
+  await nav(page, 'Webhooks');
+  await page.getByLabel('URL').fill('ftp://nope');
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  await page.getByRole('alert').filter({ hasText: 'http' }).waitFor();
+  await shot('bad-url');
+  await page.getByLabel('URL').fill(shop.url);
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const card = page.getByRole('region', { name: `Webhook ${shop.url}` });
+  await card.getByText('Signing secret').waitFor();
+  await card.getByRole('button', { name: 'Send test event' }).click();
+  await card.getByRole('table', { name: 'Deliveries' }).getByText('webhook.test').waitFor({ timeout: 15_000 });
+  await card.getByText(/: 200 ·/).first().waitFor();
+  await shot('delivery-log');
+  assert.ok(shop.hits.some((h) => JSON.parse(h.body).event === 'webhook.test'), 'the receiver got the test event');
+  assert.match(shop.hits[0].headers['payaiml-signature'], /^t=\d+,v1=[0-9a-f]{64}$/);
+  assert.deepEqual(errors, []);
+  await close();
+  shop.close();
+});

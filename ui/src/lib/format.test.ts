@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { decodedRows, formatAmount, formatCountdown, keypadValue, shorten } from './format';
+import type { Decoded } from '../api/client';
+
+describe('formatAmount', () => {
+  it('groups thousands and says sat or sats', () => {
+    expect(formatAmount(1_234_567)).toBe('1,234,567 sats');
+    expect(formatAmount(1)).toBe('1 sat');
+    expect(formatAmount(0)).toBe('0 sats');
+    expect(formatAmount(null)).toBe('—');
+  });
+  it('shows BTC with 8 decimals, exactly', () => {
+    expect(formatAmount(1_234, 'btc')).toBe('0.00001234 BTC');
+    expect(formatAmount(2_100_000_000_000_000, 'btc')).toBe('21,000,000.00000000 BTC');
+    expect(formatAmount(-150_000_000, 'btc')).toBe('-1.50000000 BTC');
+  });
+});
+
+describe('countdown and keypad', () => {
+  it('formats the time left', () => {
+    expect(formatCountdown(245)).toBe('4:05');
+    expect(formatCountdown(3723)).toBe('1:02:03');
+    expect(formatCountdown(0)).toBe('expired');
+  });
+  it('reads typed digits', () => {
+    expect(keypadValue('')).toBe(0);
+    expect(keypadValue('00150')).toBe(150);
+    expect(keypadValue('99999999999999999999')).toBe(0);
+  });
+  it('shortens ids', () => {
+    expect(shorten('02e311bbc65c1c46058cabcefa63f613a55828fe7c173db076014926229353df97')).toBe('02e311bb…353df97');
+    expect(shorten('short')).toBe('short');
+  });
+});
+
+describe('decodedRows', () => {
+  const base: Decoded = {
+    amount: 2500, amount_msat: 2_500_000, description: 'supplies', destination: '03ab',
+    payment_hash: 'ff', expires_at: '2030-01-01T00:10:00Z', expired: false, network: 'regtest',
+  };
+  const now = Date.parse('2030-01-01T00:00:00Z');
+  it('shows what will be paid before paying', () => {
+    const rows = Object.fromEntries(decodedRows(base, 'sat', now));
+    expect(rows.Amount).toBe('2,500 sats');
+    expect(rows.Description).toBe('supplies');
+    expect(rows.Expires).toMatch(/^in 10:00 /);
+    expect(rows.Destination).toBe('03ab');
+  });
+  it('says when the payer must choose the amount, and when it expired', () => {
+    const rows = Object.fromEntries(decodedRows({ ...base, amount: null, description: '', expired: true }, 'sat', now));
+    expect(rows.Amount).toBe('any amount (you choose)');
+    expect(rows.Description).toBe('(none)');
+    expect(rows.Expires).toBe('expired');
+  });
+});

@@ -1,0 +1,65 @@
+// Formatting for people: amounts with thousands separators in sats or BTC, times, countdowns,
+// and the summary of a decoded invoice shown before paying it.
+
+import type { Decoded } from '../api/client';
+
+export type Unit = 'sat' | 'btc';
+
+const grouped = new Intl.NumberFormat('en-US');
+
+/** `1,234 sats`, `1 sat`, or `0.00001234 BTC`; a dash for a missing amount. */
+export function formatAmount(sats: number | null | undefined, unit: Unit = 'sat'): string {
+  if (sats == null || !Number.isFinite(sats)) return '—';
+  if (unit === 'btc') {
+    const sign = sats < 0 ? '-' : '';
+    const abs = Math.abs(Math.trunc(sats));
+    const whole = Math.floor(abs / 100_000_000);
+    const frac = String(abs % 100_000_000).padStart(8, '0');
+    return `${sign}${grouped.format(whole)}.${frac} BTC`;
+  }
+  return `${grouped.format(sats)} ${Math.abs(sats) === 1 ? 'sat' : 'sats'}`;
+}
+
+/** Digits typed on the POS keypad → a number of sats (empty is 0). */
+export function keypadValue(digits: string): number {
+  const n = Number(digits || '0');
+  return Number.isSafeInteger(n) ? n : 0;
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** Seconds left as `4:05`, `1:02:03`, or `expired`. */
+export function formatCountdown(seconds: number): string {
+  if (seconds <= 0) return 'expired';
+  const s = Math.floor(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+export function secondsUntil(iso: string, now: number = Date.now()): number {
+  return (new Date(iso).getTime() - now) / 1000;
+}
+
+/** A node id or hash shortened for display: `02e311bb…353df97`. */
+export function shorten(text: string | null | undefined, head = 8, tail = 7): string {
+  if (!text) return '—';
+  return text.length <= head + tail + 1 ? text : `${text.slice(0, head)}…${text.slice(-tail)}`;
+}
+
+/** The rows shown for a decoded invoice before the merchant confirms paying it. */
+export function decodedRows(d: Decoded, unit: Unit = 'sat', now: number = Date.now()): [string, string][] {
+  const left = secondsUntil(d.expires_at, now);
+  return [
+    ['Amount', d.amount == null ? 'any amount (you choose)' : formatAmount(d.amount, unit)],
+    ['Description', d.description?.trim() ? d.description : '(none)'],
+    ['Expires', d.expired || left <= 0 ? 'expired' : `in ${formatCountdown(left)} (${formatTime(d.expires_at)})`],
+    ['Destination', d.destination],
+    ['Network', d.network],
+  ];
+}
