@@ -13,6 +13,7 @@ use crate::config::{ChainSource, Config};
 use crate::error::{Error, Result};
 use crate::events::EventRecord;
 use crate::keys::{Keys, NewKey, Permission};
+use crate::lock::DataDirLock;
 use crate::node::{self, NodeHandle, NodeState};
 use crate::sandbox::Sandbox;
 use crate::secrets::SecretStore;
@@ -42,20 +43,24 @@ pub struct App {
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     sandbox: OnceLock<Arc<Sandbox>>,
+    _lock: DataDirLock,
 }
 
 const SEED_SECRET: &str = "node-seed";
+/// How long quitting waits for outgoing payments in flight.
+const PAYMENT_SETTLE_ON_QUIT: Duration = Duration::from_secs(30);
 
 impl App {
-    /// Opens the data dir, the database and the secret store, and loads (or on first start
-    /// creates) the node seed. Starts nothing: see [`App::start`].
+    /// Locks the data dir (one instance at a time), opens the database and the secret store, and
+    /// loads (or on first start creates) the node seed. Starts nothing: see [`App::start`].
     pub async fn open(config: Config) -> Result<Arc<App>> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            Error::io(
-                format!("cannot create the data dir {}", config.data_dir.display()),
-                e,
-            )
-        })?;
+        let lock = DataDirLock::acquire(&config.data_dir)?;
+        App::open_locked(config, lock).await
+    }
+
+    /// [`App::open`] with the data dir already locked by the caller (the sandbox locks it before
+    /// starting its bitcoind).
+    pub async fn open_locked(config: Config, lock: DataDirLock) -> Result<Arc<App>> {
         let chain_source = config.effective_chain_source()?;
         let store = Store::open(&config.database_path()).await?;
         let instance = store
@@ -82,6 +87,7 @@ impl App {
             shutdown,
             tasks: Mutex::new(Vec::new()),
             sandbox: OnceLock::new(),
+            _lock: lock,
         }))
     }
 
@@ -313,6 +319,33 @@ impl App {
         }
     }
 
+    /// Waits until no outgoing payment is pending, for at most `timeout` (and not at all while
+    /// the node is not running: nothing could settle them).
+    async fn wait_payments_settled(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut told = false;
+        while self.node.status().state == NodeState::Running {
+            match payments::pending(&self.store).await {
+                Ok(pending) if pending.is_empty() => return,
+                Ok(pending) => {
+                    if !told {
+                        tracing::info!(
+                            count = pending.len(),
+                            "waiting for payments in flight before stopping"
+                        );
+                        told = true;
+                    }
+                }
+                Err(_) => return,
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("payments still in flight; they are reconciled at the next start");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn track(&self, task: JoinHandle<()>) {
         if let Ok(mut tasks) = self.tasks.lock() {
             tasks.retain(|t| !t.is_finished());
@@ -323,6 +356,9 @@ impl App {
     /// Stops everything in order: background tasks, the sandbox's customer node and bitcoind,
     /// the node (waiting for LDK to persist), then the database.
     pub async fn shutdown(&self) {
+        // Outgoing payments still in flight get a moment to settle while the node and the event
+        // task still run, so their outcome is recorded now rather than reconciled at next start.
+        self.wait_payments_settled(PAYMENT_SETTLE_ON_QUIT).await;
         let _ = self.shutdown.send(true);
         self.node.set_state(NodeState::Stopped, None, None);
         let tasks: Vec<_> = self

@@ -14,6 +14,7 @@ mod handler;
 pub mod idempotency;
 pub mod invoices;
 pub mod keys;
+pub mod lock;
 pub mod node;
 mod notifications;
 pub mod payments;

@@ -20,6 +20,7 @@ pub use bitcoind::Bitcoind;
 use crate::app::App;
 use crate::config::{Config, Network};
 use crate::error::{Error, Result};
+use crate::lock::DataDirLock;
 use crate::send::parse_invoice;
 
 /// Size of each sandbox channel. LDK lets at most ~10 % of a channel accepted by a node be in
@@ -73,12 +74,15 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>>
     if config.network != Network::Regtest {
         return Err(Error::Config("the sandbox runs on regtest only".into()));
     }
+    // Locked first: a second sandbox on this dir must not take the running one's bitcoind for a
+    // stale one and stop it.
+    let lock = DataDirLock::acquire(&config.data_dir)?;
     let bitcoind = Bitcoind::start(bitcoind_bin, &config.data_dir.join("bitcoind")).await?;
     config.chain_source = Some(bitcoind.chain_source());
     let merchant_port = bitcoind::free_port()?;
     config.ln_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port)));
     let customer_dir = config.data_dir.join("customer");
-    let app = match App::open(config).await {
+    let app = match App::open_locked(config, lock).await {
         Ok(app) => app,
         Err(e) => {
             bitcoind.stop().await;

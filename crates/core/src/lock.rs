@@ -1,0 +1,64 @@
+//! One running instance per data dir. Two processes on one LDK store would each sign channel
+//! updates from stale state — the way to lose funds — and two sandboxes would stop each other's
+//! bitcoind. The lock is an OS file lock, so it goes away with the process, even after a SIGKILL.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Held for as long as the instance runs.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+impl DataDirLock {
+    /// Takes the lock on `data_dir` (created if missing), or fails at once if another process
+    /// holds it.
+    pub fn acquire(data_dir: &Path) -> Result<DataDirLock> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the data dir {}", data_dir.display()),
+                e,
+            )
+        })?;
+        let path = data_dir.join("instance.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(Error::Config(format!(
+                "PayAiML Merchant is already running on {}; stop it first, or pass another --data-dir",
+                data_dir.display()
+            ))),
+            Err(TryLockError::Error(e)) => {
+                Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_at_a_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let first = DataDirLock::acquire(dir.path()).expect("first");
+        let second = DataDirLock::acquire(dir.path())
+            .err()
+            .map(|e| e.to_string());
+        assert!(second.unwrap_or_default().contains("already running"));
+        drop(first);
+        assert!(
+            DataDirLock::acquire(dir.path()).is_ok(),
+            "released with its holder"
+        );
+    }
+}
