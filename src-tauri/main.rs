@@ -1,15 +1,19 @@
 //! PayAiML Merchant desktop shell. It starts the core and the same local API that `payaimld`
 //! serves, on one tokio runtime shared with Tauri, and hands the webview `{base_url, admin_token}`
-//! through one command; the dashboard then talks to the API exactly as in a browser. No business
-//! logic lives here.
+//! through one command; the dashboard then talks to the API exactly as in a browser. Beyond that
+//! only native things live here: the windows (dashboard, customer display), the tray, one
+//! instance at a time. No business logic.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod settings;
+mod tray;
+mod windows;
 
 use std::sync::Arc;
 
 use payaiml_core::App;
 use serde::Serialize;
+use tauri::Manager;
 use tokio::sync::oneshot;
 
 /// What the webview needs to reach the API.
@@ -115,6 +119,24 @@ fn main() -> std::process::ExitCode {
         }
     };
     tauri::async_runtime::set(runtime.handle().clone());
+    // Tauri first, without windows: a second launch finds the first here (single-instance
+    // plugin), brings its window forward and exits, before it touches the data dir.
+    let built = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|handle, _args, _cwd| {
+            windows::show_main(handle, None);
+        }))
+        .invoke_handler(tauri::generate_handler![
+            connection,
+            windows::customer_display
+        ])
+        .build(tauri::generate_context!());
+    let tauri_app = match built {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: cannot start the desktop app: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let started = match runtime.block_on(start()) {
         Ok(s) => s,
         Err(e) => {
@@ -128,18 +150,13 @@ fn main() -> std::process::ExitCode {
         stop_api,
         api,
     } = started;
-    let built = tauri::Builder::default()
-        .manage(conn)
-        .invoke_handler(tauri::generate_handler![connection])
-        .build(tauri::generate_context!());
-    let tauri_app = match built {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: cannot open the window: {e}");
-            runtime.block_on(app.shutdown());
-            return std::process::ExitCode::FAILURE;
-        }
-    };
+    tauri_app.manage(conn);
+    if let Err(e) = windows::create_main(tauri_app.handle()) {
+        eprintln!("error: cannot open the window: {e}");
+        runtime.block_on(app.shutdown());
+        return std::process::ExitCode::FAILURE;
+    }
+    tray::install(tauri_app.handle(), app.clone());
     // SIGINT/SIGTERM close the app the same way as quitting from the window: through the Exit
     // event below, so the node stops cleanly.
     let handle = tauri_app.handle().clone();

@@ -28,12 +28,13 @@ function binary() {
 export async function startSandbox() {
   const dataDir = mkdtempSync(join(tmpdir(), 'payaiml-browser-'));
   const child = spawn(binary(), ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--secrets', 'file',
-    '--ui-dir', join(root, 'ui', 'dist'), '--log-level', 'warn', 'sandbox'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    '--ui-dir', join(root, 'ui', 'dist'), '--log-level', process.env.PAYAIML_BROWSER_LOG ?? 'warn', 'sandbox'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   let api = null;
   let admin = null;
   await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('payaimld sandbox did not start within 180 s')), 180_000);
+    child.on('error', (e) => reject(new Error(`cannot run ${binary()} (build it with make build, or set PAYAIML_BIN): ${e.message}`)));
     child.on('exit', (code) => reject(new Error(`payaimld exited early with ${code}`)));
     lines.on('line', (line) => {
       if (line.startsWith('api: ')) api = line.slice(5).trim();
@@ -44,7 +45,10 @@ export async function startSandbox() {
   const stop = async () => {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 60_000))]);
+    let timer;
+    const late = new Promise((r) => { timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 60_000); });
+    await Promise.race([exited, late]);
+    clearTimeout(timer);
     rmSync(dataDir, { recursive: true, force: true });
   };
   return { api, admin, stop };

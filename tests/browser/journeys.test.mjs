@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { call, launch, nav, openPage, receiver, startSandbox } from './harness.mjs';
+import { call, launch, nav, openPage, outputDir, receiver, startSandbox } from './harness.mjs';
 
 let sandbox;
 let browser;
@@ -58,17 +58,30 @@ test('a point-of-sale charge, paid, then a new sale', async () => {
   await page.getByLabel('Memo').fill('Two coffees');
   assert.equal(await page.getByTestId('pos-amount').textContent(), '2,100 sats');
   await shot('keypad');
+  // The customer display, in its own window, follows the sale.
+  const [display] = await Promise.all([
+    page.context().waitForEvent('page'),
+    page.getByRole('button', { name: 'Customer display' }).click(),
+  ]);
+  await display.getByText('Welcome').waitFor();
+  await display.screenshot({ path: `${outputDir}/pos/customer-display-idle.png` });
   await page.getByRole('button', { name: 'Charge 2,100 sats' }).click();
   await page.locator('img.qr').waitFor();
   await shot('qr');
+  await display.locator('img.qr').waitFor({ timeout: 10_000 });
+  assert.match(await display.getByTestId('customer-display').textContent(), /2,100 sats/);
+  await display.screenshot({ path: `${outputDir}/pos/customer-display-qr.png` });
   const newest = await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1');
   assert.equal(newest.body.data[0].amount, 2100);
   assert.equal(newest.body.data[0].description, 'Two coffees');
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: newest.body.data[0].payment_request });
   await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
   await shot('paid');
+  await display.getByText('Thank you — paid').waitFor({ timeout: 15_000 });
+  await display.screenshot({ path: `${outputDir}/pos/customer-display-paid.png` });
   await page.getByRole('button', { name: 'New sale' }).click();
   assert.equal(await page.getByTestId('pos-amount').textContent(), '0 sats');
+  await display.getByText('Welcome').waitFor({ timeout: 10_000 });
   // More than one payment can bring in is warned about before charging.
   for (const key of ['9', '9', '9', '9', '9', '9', '9', '9', '9']) await page.getByRole('button', { name: key, exact: true }).click();
   await page.getByRole('button', { name: /^Charge/ }).click();

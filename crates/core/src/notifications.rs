@@ -60,21 +60,12 @@ pub(crate) fn describe(record: &EventRecord) -> Option<(String, String)> {
         .unwrap_or("Lightning payment");
     let unit = if amount == 1 { "sat" } else { "sats" };
     Some((
-        format!("Payment received: {} {unit}", group_thousands(amount)),
+        format!(
+            "Payment received: {} {unit}",
+            crate::util::group_thousands(amount)
+        ),
         description.to_string(),
     ))
-}
-
-fn group_thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn show(summary: &str, body: &str) -> Result<(), notify_rust::error::Error> {
@@ -123,7 +114,5 @@ mod tests {
             describe(&record("payment.sent", serde_json::json!({"amount": 5}))),
             None
         );
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1000), "1,000");
     }
 }
