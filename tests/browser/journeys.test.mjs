@@ -159,3 +159,21 @@ test('add a webhook, send a test event, see it in the delivery log', async () =>
   await close();
   shop.close();
 });
+
+test('node page: deposit address with QR, open a channel to the customer', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'node');
+  await nav(page, 'Node');
+  await page.getByRole('table', { name: 'Channels' }).getByText('usable').first().waitFor();
+  await shot('channels');
+  await page.getByRole('button', { name: 'New deposit address' }).click();
+  await page.getByAltText(/QR code of the deposit address bcrt1/).waitFor();
+  await page.getByRole('button', { name: 'Use the sandbox customer' }).click();
+  await page.getByRole('status').filter({ hasText: 'sandbox customer' }).waitFor();
+  await page.getByRole('button', { name: 'Open channel' }).click();
+  await page.getByRole('status').filter({ hasText: 'Opening a 100,000 sat channel' }).waitFor({ timeout: 30_000 });
+  await shot('opening');
+  const node = await call(sandbox.api, sandbox.admin, 'GET', '/v1/node');
+  assert.ok(node.body.channels.some((c) => c.capacity === 100000), 'the new channel is listed');
+  assert.deepEqual(errors, []);
+  await close();
+});

@@ -6,6 +6,7 @@ mod common;
 
 mod auth;
 mod bad_input;
+mod channels;
 mod instance;
 mod invoices_fixture;
 mod journey;

@@ -63,12 +63,15 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(webhooks::get_delivery))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(node::node_info))
-        .routes(routes!(node::new_address));
+        .routes(routes!(node::new_address))
+        .routes(routes!(node::open_channel))
+        .routes(routes!(node::close_channel));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))
             .routes(routes!(sandbox::invoice))
             .routes(routes!(sandbox::mine))
+            .routes(routes!(sandbox::customer))
     } else {
         router
     }

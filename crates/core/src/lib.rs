@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod app;
+pub mod channels;
 pub mod config;
 mod error;
 pub mod events;

@@ -50,6 +50,8 @@ pub struct Balance {
 pub struct Channel {
     /// Hex channel id.
     pub channel_id: String,
+    /// Our own id for it (also accepted when closing).
+    pub user_channel_id: String,
     /// The peer.
     pub counterparty_node_id: String,
     /// Channel size in sats.
@@ -180,6 +182,7 @@ impl App {
             .into_iter()
             .map(|c| Channel {
                 channel_id: c.channel_id.to_string(),
+                user_channel_id: c.user_channel_id.0.to_string(),
                 counterparty_node_id: c.counterparty_node_id.to_string(),
                 capacity: c.channel_value_sats,
                 outbound: c.outbound_capacity_msat / 1000,

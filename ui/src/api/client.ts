@@ -135,7 +135,12 @@ export const api = {
   events: (c: Connection, after: number, limit = 100) =>
     request<{ data: EventRecord[]; last_seq: number }>(c, 'GET', `/v1/events${q({ after, limit })}`),
   node: (c: Connection) => request<Record<string, unknown>>(c, 'GET', '/v1/node'),
-  newAddress: (c: Connection) => request<{ address: string }>(c, 'POST', '/v1/node/address', {}),
+  newAddress: (c: Connection) => request<{ address: string; uri: string; qr_svg: string }>(c, 'POST', '/v1/node/address', {}),
+  openChannel: (c: Connection, body: { node_id: string; address: string; amount: number; push_amount?: number }) =>
+    request<{ user_channel_id: string; counterparty_node_id: string; amount: number }>(c, 'POST', '/v1/node/channels', body),
+  closeChannel: (c: Connection, id: string, force = false) =>
+    request<null>(c, 'DELETE', `/v1/node/channels/${encodeURIComponent(id)}${force ? '?force=true' : ''}`),
+  sandboxCustomer: (c: Connection) => request<{ node_id: string; address: string }>(c, 'GET', '/v1/sandbox/customer'),
   sandboxPay: (c: Connection, payment_request: string) =>
     request<{ status: string }>(c, 'POST', '/v1/sandbox/pay', { payment_request }),
   sandboxInvoice: (c: Connection, amount: number, description: string) =>

@@ -1,10 +1,15 @@
-//! `/v1/node`: the node's identity, channels and on-chain deposit address. Needs `node:manage`.
+//! `/v1/node`: the node's identity, channels (open, close) and on-chain deposit address. Needs
+//! `node:manage`.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::Json;
+use payaiml_core::channels::{OpenChannel, OpenedChannel};
 use payaiml_core::keys::Permission;
 use payaiml_core::wallet::Channel;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::ApiQuery;
+use crate::json::ApiJson;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
@@ -58,6 +63,10 @@ pub async fn node_info(State(state): State<ApiState>, auth: Auth) -> ApiResult<J
 pub struct DepositAddress {
     /// A fresh address of the node's wallet.
     pub address: String,
+    /// The BIP21 URI, `bitcoin:<address>`.
+    pub uri: String,
+    /// An SVG QR code of the URI, for showing to whoever sends the funds.
+    pub qr_svg: String,
 }
 
 /// A fresh on-chain address to fund the node.
@@ -73,10 +82,56 @@ pub async fn new_address(
         .onchain_payment()
         .new_address()
         .map_err(|e| payaiml_core::Error::Node(format!("cannot make an address: {e}")))?;
+    let address = address.to_string();
+    // Uppercase makes a denser QR (alphanumeric mode); BIP21 allows either case.
+    let uri = format!("bitcoin:{address}");
+    let qr_svg = crate::qr::svg(&uri.to_uppercase(), 256)?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(DepositAddress {
-            address: address.to_string(),
+            address,
+            uri,
+            qr_svg,
         }),
     ))
+}
+
+/// Open a channel to a peer, funded from the on-chain wallet. It becomes usable when the funding
+/// transaction confirms (a `channel.opened` event).
+#[utoipa::path(post, path = "/v1/node/channels", tag = "node", request_body = OpenChannel,
+    responses((status = 201, body = OpenedChannel), (status = "4XX", body = ErrorBody)))]
+pub async fn open_channel(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<OpenChannel>,
+) -> ApiResult<(axum::http::StatusCode, Json<OpenedChannel>)> {
+    auth.require(Permission::NodeManage)?;
+    let opened = state.app.open_channel(body.value).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(opened)))
+}
+
+/// How to close.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CloseQuery {
+    /// Broadcast our latest state instead of negotiating (for an unresponsive peer; the funds
+    /// then wait for a timelock).
+    pub force: Option<bool>,
+}
+
+/// Close a channel (by channel id or user channel id). A `channel.closed` event follows.
+#[utoipa::path(delete, path = "/v1/node/channels/{id}", tag = "node",
+    params(("id" = String, Path, description = "channel id or user channel id"), CloseQuery),
+    responses((status = 202), (status = "4XX", body = ErrorBody)))]
+pub async fn close_channel(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<CloseQuery>,
+) -> ApiResult<axum::http::StatusCode> {
+    auth.require(Permission::NodeManage)?;
+    state
+        .app
+        .close_channel(&id, q.force.unwrap_or(false))
+        .await?;
+    Ok(axum::http::StatusCode::ACCEPTED)
 }

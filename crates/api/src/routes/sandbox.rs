@@ -103,6 +103,17 @@ pub struct Mined {
     pub height: u64,
 }
 
+/// The customer node's id and peer address (to open more channels to it).
+#[utoipa::path(get, path = "/v1/sandbox/customer", tag = "sandbox",
+    responses((status = 200, body = payaiml_core::sandbox::CustomerNode), (status = "4XX", body = ErrorBody)))]
+pub async fn customer(
+    State(state): State<ApiState>,
+    auth: Auth,
+) -> ApiResult<Json<payaiml_core::sandbox::CustomerNode>> {
+    auth.require(Permission::NodeManage)?;
+    Ok(Json(sandbox(&state)?.customer()))
+}
+
 /// Mine regtest blocks.
 #[utoipa::path(post, path = "/v1/sandbox/mine", tag = "sandbox", request_body = SandboxMine,
     responses((status = 200, body = Mined), (status = "4XX", body = ErrorBody)))]

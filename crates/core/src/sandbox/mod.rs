@@ -41,6 +41,15 @@ pub struct Sandbox {
     stop_events: watch::Sender<bool>,
 }
 
+/// Where the sandbox's customer node can be reached, to open more channels to it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerNode {
+    /// Its node id.
+    pub node_id: String,
+    /// Its peer address, `127.0.0.1:port`.
+    pub address: String,
+}
+
 /// The result of a sandbox payment by the customer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerPayment {
@@ -446,6 +455,18 @@ impl Sandbox {
         }
         self.bitcoind.mine(blocks).await?;
         self.bitcoind.height().await
+    }
+
+    /// The customer node's id and peer address.
+    pub fn customer(&self) -> CustomerNode {
+        CustomerNode {
+            node_id: self.customer.node_id().to_string(),
+            address: self
+                .customer
+                .listening_addresses()
+                .and_then(|a| a.first().map(ToString::to_string))
+                .unwrap_or_default(),
+        }
     }
 
     /// Stops the customer node and bitcoind.
