@@ -131,4 +131,43 @@ fn payment_received_notifies_the_desktop() {
     assert_eq!(sent.body["status"], "succeeded");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(server.shown.lock().expect("shown").len(), 1);
+
+    // Turned off from the Settings page: nothing shown; back on: shown again.
+    let settings = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(&json!({"notifications": false})),
+    );
+    assert_eq!(
+        (settings.status, &settings.body["notifications"]),
+        (200, &json!(false)),
+        "{settings:?}"
+    );
+    assert_eq!(settings.body["data_dir"], dir.path().display().to_string());
+    pay_merchant(&d, &admin, 5, "quiet");
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        server.shown.lock().expect("shown").len(),
+        1,
+        "off means off"
+    );
+    call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(&json!({"notifications": true})),
+    );
+    pay_merchant(&d, &admin, 7, "loud again");
+    wait_for(20, "a notification after turning them back on", || {
+        let shown = server.shown.lock().expect("shown");
+        (shown.len() == 2 && shown[1].body == "loud again").then_some(())
+    });
+    let bad = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(&json!({"notifications": "yes"})),
+    );
+    assert_eq!(bad.status, 400, "{bad:?}");
 }

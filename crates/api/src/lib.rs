@@ -33,7 +33,9 @@ use utoipa_axum::routes;
 pub use error::{ApiError, ApiResult};
 pub use state::ApiState;
 
-use routes::{events, health, invoices, keys, node, payments, sandbox, stream, wallet, webhooks};
+use routes::{
+    events, health, invoices, keys, node, payments, sandbox, settings, stream, wallet, webhooks,
+};
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
 /// drift apart. Sandbox routes exist only when the app runs the sandbox.
@@ -65,7 +67,8 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(node::node_info))
         .routes(routes!(node::new_address))
         .routes(routes!(node::open_channel))
-        .routes(routes!(node::close_channel));
+        .routes(routes!(node::close_channel))
+        .routes(routes!(settings::get_settings, settings::change_settings));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

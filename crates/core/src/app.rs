@@ -35,6 +35,8 @@ pub struct App {
     pub(crate) wake_dispatcher: Arc<Notify>,
     /// Wakes the expiry task (a new invoice may expire before the one it sleeps for).
     pub(crate) wake_expiry: Arc<Notify>,
+    /// Desktop notifications on or off (the Settings page can change it while running).
+    pub(crate) notify: Arc<std::sync::atomic::AtomicBool>,
     /// Serialises the budget check and the insert of a payment, so two concurrent payments
     /// with one key cannot both pass a budget that only one fits in.
     pub(crate) pay_lock: tokio::sync::Mutex<()>,
@@ -81,6 +83,7 @@ impl App {
             webhooks,
             wake_dispatcher: Arc::new(Notify::new()),
             wake_expiry: Arc::new(Notify::new()),
+            notify: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             pay_lock: tokio::sync::Mutex::new(()),
             chain_source,
             mnemonic,
@@ -195,12 +198,21 @@ impl App {
             self.wake_expiry.clone(),
             self.shutdown.subscribe(),
         )));
-        if self.config.notifications {
-            self.track(tokio::spawn(notifications::run(
-                self.events.subscribe(),
-                self.shutdown.subscribe(),
-            )));
-        }
+        // Always running, so the Settings page can turn notifications on without a restart;
+        // it shows nothing while they are off.
+        self.track(tokio::spawn(notifications::run(
+            self.events.subscribe(),
+            self.notify.clone(),
+            self.shutdown.subscribe(),
+        )));
+        let app = Arc::clone(self);
+        self.track(tokio::spawn(async move {
+            let on = match app.stored_notifications().await {
+                Ok(Some(stored)) => stored,
+                _ => app.config.notifications,
+            };
+            app.notify.store(on, std::sync::atomic::Ordering::Relaxed);
+        }));
         let app = Arc::clone(self);
         let task = tokio::spawn(async move { app.supervise_node().await });
         self.track(task);

@@ -23,6 +23,7 @@ mod receive;
 pub mod sandbox;
 pub mod secrets;
 mod send;
+pub mod settings;
 pub mod store;
 pub mod util;
 pub mod wallet;

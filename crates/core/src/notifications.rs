@@ -4,6 +4,8 @@
 //! the desktop: a slow or missing notification server only delays (or, past the broadcast's
 //! buffer, skips) notifications, and each failure is logged, never fatal.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -15,6 +17,7 @@ const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(
     mut events: broadcast::Receiver<EventRecord>,
+    enabled: Arc<AtomicBool>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -29,6 +32,9 @@ pub(crate) async fn run(
             },
             _ = shutdown.changed() => return,
         };
+        if !enabled.load(Ordering::Relaxed) {
+            continue;
+        }
         let Some((summary, body)) = describe(&record) else {
             continue;
         };

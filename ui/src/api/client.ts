@@ -67,6 +67,8 @@ export interface Delivery {
 
 export interface EventRecord { id: string; seq: number; event: string; timestamp: string; [k: string]: unknown }
 
+export interface Settings { network: string; listen: string; data_dir: string; secrets: string; notifications: boolean }
+
 export interface Page<T> { data: T[]; next_cursor: string | null }
 export interface List<T> { data: T[] }
 
@@ -140,6 +142,8 @@ export const api = {
     request<{ user_channel_id: string; counterparty_node_id: string; amount: number }>(c, 'POST', '/v1/node/channels', body),
   closeChannel: (c: Connection, id: string, force = false) =>
     request<null>(c, 'DELETE', `/v1/node/channels/${encodeURIComponent(id)}${force ? '?force=true' : ''}`),
+  settings: (c: Connection) => request<Settings>(c, 'GET', '/v1/settings'),
+  changeSettings: (c: Connection, change: { notifications?: boolean }) => request<Settings>(c, 'PATCH', '/v1/settings', change),
   sandboxCustomer: (c: Connection) => request<{ node_id: string; address: string }>(c, 'GET', '/v1/sandbox/customer'),
   sandboxPay: (c: Connection, payment_request: string) =>
     request<{ status: string }>(c, 'POST', '/v1/sandbox/pay', { payment_request }),

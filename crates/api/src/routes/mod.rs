@@ -7,6 +7,7 @@ pub mod keys;
 pub mod node;
 pub mod payments;
 pub mod sandbox;
+pub mod settings;
 pub mod stream;
 pub mod wallet;
 pub mod webhooks;
