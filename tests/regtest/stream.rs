@@ -177,6 +177,17 @@ fn stream_replays_resumes_and_refuses() {
             .expect("events"),
     );
     assert_eq!(all, from_log, "the stream saw exactly the log");
+    // The newest events, for a "recent activity" list.
+    let tail = get(&d, "/v1/events?tail=2", &reader).body["data"].clone();
+    assert_eq!(
+        seqs(tail.as_array().expect("events")),
+        from_log[from_log.len() - 2..].to_vec()
+    );
+    let bad = get(&d, "/v1/events?tail=0", &reader);
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (400, Some("tail"))
+    );
 
     // Live only (no `after`): starts at the end of the log.
     let (mut live, _) = connect(&d, "", &[("authorization", &bearer)]);

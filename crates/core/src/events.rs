@@ -102,6 +102,22 @@ pub async fn list(store: &Store, after: i64, limit: i64) -> Result<Vec<EventReco
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
+    from_rows(&rows)
+}
+
+/// The newest `n` events, oldest first (for "recent activity").
+pub async fn tail(store: &Store, n: i64) -> Result<Vec<EventRecord>> {
+    let mut rows = sqlx::query(
+        "SELECT seq, id, type, payload, created_at FROM events ORDER BY seq DESC LIMIT ?",
+    )
+    .bind(n)
+    .fetch_all(store.pool())
+    .await?;
+    rows.reverse();
+    from_rows(&rows)
+}
+
+fn from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<EventRecord>> {
     rows.iter()
         .map(|row| {
             let payload: String = row.try_get("payload")?;
@@ -154,6 +170,11 @@ mod tests {
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].payload.get("amount"), Some(&serde_json::json!(1)));
         assert_eq!(list(&store, first.seq, 10).await?.len(), 1);
+        let newest = tail(&store, 1).await?;
+        assert_eq!(
+            newest.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [second.seq]
+        );
         Ok(())
     }
 }

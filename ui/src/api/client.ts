@@ -136,6 +136,8 @@ export const api = {
   redeliver: (c: Connection, id: string) => request<Delivery>(c, 'POST', `/v1/webhooks/deliveries/${id}/redeliver`, {}),
   events: (c: Connection, after: number, limit = 100) =>
     request<{ data: EventRecord[]; last_seq: number }>(c, 'GET', `/v1/events${q({ after, limit })}`),
+  recentEvents: (c: Connection, n: number) =>
+    request<{ data: EventRecord[]; last_seq: number }>(c, 'GET', `/v1/events${q({ tail: n })}`),
   node: (c: Connection) => request<Record<string, unknown>>(c, 'GET', '/v1/node'),
   newAddress: (c: Connection) => request<{ address: string; uri: string; qr_svg: string }>(c, 'POST', '/v1/node/address', {}),
   openChannel: (c: Connection, body: { node_id: string; address: string; amount: number; push_amount?: number }) =>

@@ -18,6 +18,8 @@ pub struct EventsQuery {
     pub after: Option<i64>,
     /// 1 to 1000 (default 100).
     pub limit: Option<i64>,
+    /// Instead of `after`: the newest `tail` events (1 to 1000), oldest first.
+    pub tail: Option<i64>,
 }
 
 /// A slice of the event log.
@@ -52,7 +54,18 @@ pub async fn list_events(
             "limit must be between 1 and 1000",
         ));
     }
-    let data = events::list(state.app.store(), after, limit).await?;
+    let data = match q.tail {
+        None => events::list(state.app.store(), after, limit).await?,
+        Some(n) if (1..=1000).contains(&n) && q.after.is_none() => {
+            events::tail(state.app.store(), n).await?
+        }
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "tail",
+                "tail must be between 1 and 1000, and is not combined with after",
+            ))
+        }
+    };
     let last_seq = data.last().map(|e| e.seq).unwrap_or(after);
     Ok(Json(EventsBody { data, last_seq }))
 }
