@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR PAYAIML_CACHE
 BIN := $(CARGO_TARGET_DIR)/debug
 DESKTOP := payaiml-desktop
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check unit ui-unit e2e browser desktop-smoke bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check unit ui-unit e2e browser desktop-smoke bundle bench clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -63,6 +63,10 @@ browser: build ui
 # closing it stops everything cleanly. Screenshot in tests/desktop/output/.
 desktop-smoke: build ui
 	scripts/with-keyring.sh tests/desktop/smoke.sh $(BIN)/$(DESKTOP)
+
+## bundle: the desktop app as a .deb (release build; the Tauri CLI comes prebuilt from npm)
+bundle: setup ui
+	npx --yes @tauri-apps/cli@2 build --bundles deb -- -p $(DESKTOP)
 
 bench: setup-core
 	cargo run --release -p payaimld --example bench
