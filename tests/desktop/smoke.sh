@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Desktop smoke test: the built desktop app starts on the sandbox under Xvfb, its API answers,
-# its window shows a rendered dashboard (not a blank screen: pixel variance and colour count),
-# and closing the window stops everything cleanly. Run inside scripts/with-keyring.sh.
+# its window shows a rendered dashboard (not a blank screen: pixel variance and colour count), a
+# second launch hands over to the first, and closing the window stops everything cleanly. Run inside scripts/with-keyring.sh.
 #
 # Usage: tests/desktop/smoke.sh <path to payaiml-desktop>
 set -euo pipefail
@@ -61,6 +61,17 @@ for _ in $(seq 60); do
 done
 echo "desktop smoke: screenshot $out/desktop.png: standard deviation $deviation, $colours colours"
 awk -v d="$deviation" -v c="$colours" 'BEGIN { exit !(d > 0.05 && c > 50) }' || fail "the window looks blank"
+
+# One instance: a second launch hands over to the first (which comes forward) and exits at once,
+# without touching the data dir the first one holds.
+second_log="$out/desktop-second.log"
+PAYAIML_SANDBOX=1 PAYAIML_DATA_DIR="$work/data" PAYAIML_LISTEN=127.0.0.1:0 PAYAIML_NOTIFY=0 \
+  timeout 30 "$bin" >"$second_log" 2>&1 && second=0 || second=$?
+[ "$second" -eq 0 ] || { cat "$second_log" >&2; fail "a second launch exited with $second instead of handing over"; }
+grep -q '^api: ' "$second_log" && fail "a second instance started its own API"
+kill -0 "$app_pid" 2>/dev/null || fail "the first instance died when a second was launched"
+curl -sf "$api/v1/health" >/dev/null || fail "the first instance stopped answering after a second launch"
+echo "desktop smoke: a second launch handed over to the first and exited"
 
 # Debian's python3 (python3-xlib), whatever else is first on PATH.
 /usr/bin/python3 "$here/close_window.py" "$window" || fail "could not ask the window to close"
