@@ -7,7 +7,7 @@ export CARGO_TARGET_DIR PAYAIML_CACHE
 BIN := $(CARGO_TARGET_DIR)/debug
 DESKTOP := payaiml-desktop
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check unit ui-unit e2e browser desktop-smoke bundle bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -29,7 +29,7 @@ build:
 
 ## test: formatting, lints, unit tests (Rust and UI), the end-to-end suites and the browser
 ## journeys (the desktop app builds on the way)
-test: setup ui check unit ui-unit e2e browser desktop-smoke
+test: setup ui check unit ui-unit e2e browser sdk desktop-smoke
 
 setup:
 	@scripts/setup.sh all
@@ -58,6 +58,11 @@ e2e: build
 # screenshots of every page visited land in tests/browser/output/.
 browser: build ui
 	node --test --test-concurrency=1 tests/browser/
+
+# The JavaScript SDK: built (ESM + CommonJS), then tested against a real sandbox, including the
+# public document's example run from an `npm pack` tarball installed into an empty folder.
+sdk: build
+	cd sdk/js && npm run build && npm test
 
 # The desktop app under Xvfb: starts on the sandbox, its API answers, its window is not blank,
 # closing it stops everything cleanly. Screenshot in tests/desktop/output/.

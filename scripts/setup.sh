@@ -44,4 +44,8 @@ if [ "$what" != core ]; then
     # then leaves out of the lock.)
     (cd "$root/ui" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
   fi
+  if [ ! -d "$root/sdk/js/node_modules" ] || [ "$root/sdk/js/package-lock.json" -nt "$root/sdk/js/node_modules/.package-lock.json" ]; then
+    echo "setup: installing the JavaScript SDK's npm packages" >&2
+    (cd "$root/sdk/js" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+  fi
 fi

@@ -24,10 +24,11 @@ function binary() {
   return join(target, 'debug', 'payaimld');
 }
 
-/** Starts `payaimld sandbox` on a free port with the built UI; resolves with {api, admin, stop}. */
-export async function startSandbox() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'payaiml-browser-'));
-  const child = spawn(binary(), ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--secrets', 'file',
+/** Starts `payaimld sandbox` with the built UI, on a free port unless `listen` is given, in a new
+ *  temp data dir unless `dataDir` is given; resolves with {api, admin, dataDir, stop}. `stop()`
+ *  deletes the data dir unless called with `{ keep: true }`. */
+export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payaiml-test-')), listen = '127.0.0.1:0' } = {}) {
+  const child = spawn(binary(), ['--data-dir', dataDir, '--listen', listen, '--secrets', 'file',
     '--ui-dir', join(root, 'ui', 'dist'), '--log-level', process.env.PAYAIML_BROWSER_LOG ?? 'warn', 'sandbox'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   let api = null;
@@ -42,16 +43,16 @@ export async function startSandbox() {
       if (api && admin) { clearTimeout(timer); resolve(); }
     });
   });
-  const stop = async () => {
+  const stop = async ({ keep = false } = {}) => {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     let timer;
     const late = new Promise((r) => { timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 60_000); });
     await Promise.race([exited, late]);
     clearTimeout(timer);
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   };
-  return { api, admin, stop };
+  return { api, admin, dataDir, stop };
 }
 
 /** JSON over HTTP to the API with `key`. */

@@ -1,0 +1,178 @@
+// The SDK against a real `payaimld sandbox`: the seed's example from an `npm pack` tarball
+// installed into an empty folder, every method with its errors, webhook verification on real
+// deliveries, and the event stream across a server restart.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { call, receiver, startSandbox } from '../../../tests/browser/harness.mjs';
+import { LightningApiError, LightningClient, verifyWebhook, WebhookVerificationError } from '../dist/esm/index.js';
+
+const sdkDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+let sandbox;
+let listen;
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+before(async () => {
+  listen = `127.0.0.1:${await freePort()}`;
+  sandbox = await startSandbox({ listen });
+});
+after(async () => { await sandbox?.stop(); });
+
+const payFromCustomer = (pr) => call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: pr });
+
+test('the seed example runs from the npm pack tarball installed in an empty folder', async () => {
+  const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmpdir()], { cwd: sdkDir }).toString().trim().split('\n').pop();
+  const app = mkdtempSync(join(tmpdir(), 'payaiml-sdk-app-'));
+  writeFileSync(join(app, 'package.json'), '{"type":"module","private":true}');
+  // From npm's cache only (the SDK's own install put `ws` there): tests reach nothing but 127.0.0.1.
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(tmpdir(), packed)], { cwd: app });
+  // The public document's example, with a real key in place of 'your-api-key'.
+  const seed = `import { LightningClient } from '@payaiml/lightning-js';
+
+const client = new LightningClient('${sandbox.admin}');
+
+// Create invoice
+const invoice = await client.createInvoice({
+  amount: 1000,
+  description: 'Coffee payment'
+});
+
+console.log(invoice.payment_request);
+`;
+  writeFileSync(join(app, 'seed.mjs'), seed);
+  const out = execFileSync('node', ['seed.mjs'], { cwd: app, env: { ...process.env, PAYAIML_BASE_URL: sandbox.api } }).toString().trim();
+  assert.match(out, /^lnbcrt10u1/);
+  assert.equal((await payFromCustomer(out)).body.status, 'succeeded');
+  // CommonJS consumers get the same API.
+  writeFileSync(join(app, 'cjs.cjs'), "const { LightningClient } = require('@payaiml/lightning-js'); console.log(typeof LightningClient);");
+  assert.equal(execFileSync('node', ['cjs.cjs'], { cwd: app }).toString().trim(), 'function');
+});
+
+test('every method against the live server, errors included', async () => {
+  const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
+  const invoice = await client.createInvoice({ amount: 1500, description: 'SDK order', external_id: 'order-1' }, { idempotencyKey: 'sdk-order-1' });
+  const again = await client.createInvoice({ amount: 1500, description: 'SDK order', external_id: 'order-1' }, { idempotencyKey: 'sdk-order-1' });
+  assert.equal(again.id, invoice.id, 'same Idempotency-Key, same invoice');
+  assert.equal((await client.getInvoice(invoice.payment_hash)).id, invoice.id);
+  await payFromCustomer(invoice.payment_request);
+  assert.equal((await client.getInvoice(invoice.id)).status, 'paid');
+  const listed = [];
+  for await (const inv of client.listInvoices({ status: 'paid', pageSize: 1 })) listed.push(inv.id);
+  assert.ok(listed.includes(invoice.id) && listed.length >= 2, `paged through ${listed.length} paid invoices`);
+
+  const customer = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 700, description: 'from the SDK' });
+  const paid = await client.payInvoice(customer.body.payment_request);
+  assert.equal(paid.status, 'succeeded');
+  assert.equal((await client.getPayment(paid.id)).preimage, paid.preimage);
+  const payments = [];
+  for await (const p of client.listPayments()) payments.push(p.id);
+  assert.ok(payments.includes(paid.id));
+  const twice = await client.payInvoice(customer.body.payment_request).catch((e) => e);
+  assert.ok(twice instanceof LightningApiError);
+  assert.equal(twice.code, 'duplicate_payment');
+
+  const balance = await client.getBalance();
+  assert.ok(balance.lightning.total > 0);
+
+  const key = await client.createKey({ name: 'sdk', permissions: ['lightning:read'] });
+  assert.ok((await client.listKeys()).some((k) => k.id === key.id));
+  const reader = new LightningClient(key.secret, { baseUrl: sandbox.api });
+  await reader.getBalance();
+  const denied = await reader.createInvoice({ amount: 1, description: 'x' }).catch((e) => e);
+  assert.equal(denied.status, 403);
+  assert.equal(denied.code, 'missing_permission');
+  await client.revokeKey(key.id);
+  const revoked = await reader.getBalance().catch((e) => e);
+  assert.equal(revoked.code, 'revoked_api_key');
+
+  const bad = await client.createInvoice({ amount: -5, description: 'x' }).catch((e) => e);
+  assert.equal(bad.status, 422);
+  assert.equal(bad.field, 'amount');
+  const stranger = await new LightningClient('pk_nope_nope', { baseUrl: sandbox.api }).getBalance().catch((e) => e);
+  assert.equal(stranger.status, 401);
+  const down = await new LightningClient(sandbox.admin, { baseUrl: 'http://127.0.0.1:1', retries: 1 }).getBalance().catch((e) => e);
+  assert.equal(down.code, 'network_error');
+
+  const events = await client.listEvents({ after: 0, limit: 1000 });
+  assert.ok(events.data.some((e) => e.event === 'payment.sent' && e.payment_id === paid.id));
+});
+
+test('verifyWebhook accepts real deliveries and says why it rejects others', async () => {
+  const shop = await receiver();
+  const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
+  const hook = await client.createWebhook({ url: shop.url, events: ['payment.received'] });
+  assert.ok((await client.listWebhooks()).some((w) => w.id === hook.id));
+  const invoice = await client.createInvoice({ amount: 321, description: 'webhook check' });
+  await payFromCustomer(invoice.payment_request);
+  const deadline = Date.now() + 20_000;
+  while (!shop.hits.some((h) => h.body.includes(invoice.id))) {
+    assert.ok(Date.now() < deadline, 'the delivery arrived');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const hit = shop.hits.find((h) => h.body.includes(invoice.id));
+  const event = verifyWebhook(hit.body, hit.headers['payaiml-signature'], hook.secret);
+  assert.equal(event.event, 'payment.received');
+  assert.equal(event.invoice_id, invoice.id);
+  assert.equal(event.id, hit.headers['payaiml-event-id']);
+  const reason = (f) => { try { f(); return null; } catch (e) { assert.ok(e instanceof WebhookVerificationError); return e.reason; } };
+  assert.equal(reason(() => verifyWebhook(hit.body.replace('321', '999'), hit.headers['payaiml-signature'], hook.secret)), 'bad_signature');
+  assert.equal(reason(() => verifyWebhook(hit.body, hit.headers['payaiml-signature'], 'whsec_wrong')), 'bad_signature');
+  assert.equal(reason(() => verifyWebhook(hit.body, hit.headers['payaiml-signature'], hook.secret, { now: Date.now() / 1000 + 301 })), 'too_old');
+  assert.equal(reason(() => verifyWebhook(hit.body, 'garbage', hook.secret)), 'malformed_header');
+  const test = await client.testWebhook(hook.id);
+  assert.equal(test.status, 'succeeded');
+  const log = await client.listDeliveries(hook.id);
+  assert.ok(log.some((d) => d.event === 'webhook.test'));
+  const redelivered = await client.redeliver(log[0].id);
+  assert.equal(redelivered.id, log[0].id);
+  await client.deleteWebhook(hook.id);
+  shop.close();
+});
+
+test('events() streams a payment and resumes without a gap after the server restarts', async () => {
+  const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
+  const start = (await client.listEvents({ after: 0, limit: 1000 })).last_seq;
+  const controller = new AbortController();
+  const seen = [];
+  const reader = (async () => {
+    for await (const event of client.events({ after: start, signal: controller.signal })) {
+      seen.push(event);
+    }
+  })();
+  const waitFor = async (n) => {
+    const deadline = Date.now() + 60_000;
+    while (seen.length < n) {
+      assert.ok(Date.now() < deadline, `expected ${n} events, got ${seen.length}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const first = await client.createInvoice({ amount: 111, description: 'before restart' });
+  await payFromCustomer(first.payment_request);
+  await waitFor(1);
+  // Restart the server on the same port and data; pay while the stream is down.
+  await sandbox.stop({ keep: true });
+  sandbox = await startSandbox({ dataDir: sandbox.dataDir, listen });
+  const second = await client.createInvoice({ amount: 222, description: 'after restart' });
+  await payFromCustomer(second.payment_request);
+  await waitFor(2);
+  controller.abort();
+  await reader;
+  const received = seen.filter((e) => e.event === 'payment.received').map((e) => e.amount);
+  assert.deepEqual(received, [111, 222]);
+  const seqs = seen.map((e) => e.seq);
+  assert.deepEqual(seqs, seqs.map((_, i) => start + 1 + i), 'no gap, no repeat');
+});
