@@ -60,9 +60,11 @@ browser: build ui
 	node --test --test-concurrency=1 tests/browser/
 
 # The JavaScript SDK: built (ESM + CommonJS), then tested against a real sandbox, including the
-# public document's example run from an `npm pack` tarball installed into an empty folder.
+# public document's example run from an `npm pack` tarball installed into an empty folder; then
+# the four shop integrations in examples/, each end to end.
 sdk: build
 	cd sdk/js && npm run build && npm test
+	cd examples && npm test
 
 # The desktop app under Xvfb: starts on the sandbox, its API answers, its window is not blank,
 # closing it stops everything cleanly. Screenshot in tests/desktop/output/.

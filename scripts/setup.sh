@@ -48,4 +48,8 @@ if [ "$what" != core ]; then
     echo "setup: installing the JavaScript SDK's npm packages" >&2
     (cd "$root/sdk/js" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
   fi
+  if [ ! -d "$root/examples/node_modules" ] || [ "$root/examples/package-lock.json" -nt "$root/examples/node_modules/.package-lock.json" ]; then
+    echo "setup: installing the examples' npm packages" >&2
+    (cd "$root/examples" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+  fi
 fi
