@@ -1,8 +1,6 @@
 // The client: one method per endpoint, errors as LightningApiError, retries only where a retry
 // cannot do anything twice.
 
-import { randomUUID } from 'node:crypto';
-
 import { LightningApiError } from './errors.js';
 import { eventStream, type EventsOptions } from './events.js';
 import type {
@@ -108,7 +106,7 @@ export class LightningClient {
    *  sent (generated if not given), so a retry after a network error can never pay twice. */
   payInvoice(invoice: string, opts: { amount?: number; idempotencyKey?: string } = {}): Promise<Payment> {
     const body = opts.amount === undefined ? { invoice } : { invoice, amount: opts.amount };
-    return this.request('POST', '/v1/lightning/payments', { body, idempotencyKey: opts.idempotencyKey ?? randomUUID(), retry: true });
+    return this.request('POST', '/v1/lightning/payments', { body, idempotencyKey: opts.idempotencyKey ?? globalThis.crypto.randomUUID(), retry: true });
   }
 
   getPayment(id: string): Promise<Payment> {
@@ -161,6 +159,26 @@ export class LightningClient {
 
   redeliver(deliveryId: string): Promise<WebhookDelivery> {
     return this.request('POST', `/v1/webhooks/deliveries/${encodeURIComponent(deliveryId)}/redeliver`, { body: {} });
+  }
+
+  /** Liveness and sync state; needs no permission. */
+  health(): Promise<{ status: string; network: string; node_id: string | null; synced: boolean; block_height: number | null }> {
+    return this.request('GET', '/v1/health', { retry: true });
+  }
+
+  /** What paying `invoice` would do: amount, description, destination, expiry, network. */
+  decodeInvoice(invoice: string): Promise<{ amount: number | null; description: string | null; destination: string; payment_hash: string; expires_at: string; expired: boolean; network: string }> {
+    return this.request('POST', '/v1/lightning/decode', { body: { invoice }, retry: true });
+  }
+
+  /** The invoice's QR code as SVG text (of the uppercase `LIGHTNING:` URI). */
+  async invoiceQrSvg(id: string): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/v1/lightning/invoices/${encodeURIComponent(id)}/qr.svg`, {
+      headers: { Authorization: `Bearer ${this.apiKey}` },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    if (!res.ok) throw new LightningApiError(res.status, 'http_error', `the QR code could not be fetched (HTTP ${res.status})`);
+    return res.text();
   }
 
   // Events

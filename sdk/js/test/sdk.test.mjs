@@ -85,6 +85,10 @@ test('every method against the live server, errors included', async () => {
   assert.ok(twice instanceof LightningApiError);
   assert.equal(twice.code, 'duplicate_payment');
 
+  assert.equal((await client.health()).status, 'ok');
+  const decoded = await client.decodeInvoice(customer.body.payment_request);
+  assert.equal(decoded.amount, 700);
+  assert.match(await client.invoiceQrSvg(invoice.id), /<svg/);
   const balance = await client.getBalance();
   assert.ok(balance.lightning.total > 0);
 
