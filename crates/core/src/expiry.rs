@@ -28,15 +28,26 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        match expire_due(&store, now_ms()).await {
-            Ok(records) => {
-                for record in records {
-                    let _ = events.send(record);
+        // Woken by each new invoice: look (one indexed read) before writing anything, so creating
+        // invoices does not cost a write transaction here too.
+        let next = invoices::next_expiry(&store).await;
+        let mut failed = false;
+        if matches!(next, Ok(Some(at)) if at <= now_ms()) {
+            match expire_due(&store, now_ms()).await {
+                Ok(records) => {
+                    for record in records {
+                        let _ = events.send(record);
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "marking expired invoices failed");
+                    failed = true;
                 }
             }
-            Err(e) => tracing::error!(error = %e, "marking expired invoices failed"),
         }
-        let sleep = match invoices::next_expiry(&store).await {
+        let sleep = match next {
+            _ if failed => Duration::from_secs(5),
             Ok(Some(at)) => Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0)),
             Ok(None) => MAX_SLEEP,
             Err(e) => {
