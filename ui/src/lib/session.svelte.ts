@@ -1,7 +1,8 @@
 // The dashboard's shared state: the connection, the node's health, the sats/BTC choice, and the
-// live event stream (one WebSocket for the whole app; pages subscribe to what they need).
+// live events (one stream for the whole app, from api/stream.ts; pages subscribe to what they need).
 
 import { api, type Connection, type EventRecord, type Health } from '../api/client';
+import { openStream, type Stream } from '../api/stream';
 import type { Unit } from './format';
 
 export const session = $state({
@@ -25,44 +26,20 @@ export function onEvent(fn: Listener): () => void {
   return () => listeners.delete(fn);
 }
 
-let socket: WebSocket | null = null;
-let lastSeq = 0;
-let retry = 500;
-let stopped = true;
+let stream: Stream | null = null;
 
-function streamUrl(conn: Connection): string {
-  const base = conn.baseUrl || `${location.protocol}//${location.host}`;
-  const url = base.replace(/^http/, 'ws') + '/v1/events/ws';
-  return lastSeq > 0 ? `${url}?after=${lastSeq}` : url;
-}
-
-/** Opens the event stream; after a drop it reconnects and resumes from the last `seq` seen. */
+/** Opens the event stream (see api/stream.ts); pages subscribe with onEvent. */
 export function startStream(conn: Connection): void {
-  stopped = false;
-  session.live = 'connecting';
-  // Browsers cannot set headers on a WebSocket: the key travels as the second subprotocol.
-  const ws = new WebSocket(streamUrl(conn), ['bearer', conn.key]);
-  socket = ws;
-  ws.onopen = () => { session.live = 'live'; retry = 500; };
-  ws.onmessage = (msg) => {
-    let event: EventRecord;
-    try { event = JSON.parse(String(msg.data)); } catch { return; }
-    if (typeof event.seq === 'number') lastSeq = Math.max(lastSeq, event.seq);
-    for (const fn of listeners) fn(event);
-  };
-  ws.onclose = () => {
-    if (socket !== ws) return;
-    session.live = 'off';
-    if (stopped) return;
-    setTimeout(() => { if (!stopped) startStream(conn); }, retry);
-    retry = Math.min(retry * 2, 10_000);
-  };
+  stream?.close();
+  stream = openStream(conn, {
+    onEvent: (event) => { for (const fn of listeners) fn(event); },
+    onState: (state) => { session.live = state; },
+  });
 }
 
 export function stopStream(): void {
-  stopped = true;
-  socket?.close();
-  socket = null;
+  stream?.close();
+  stream = null;
 }
 
 export async function refreshHealth(): Promise<void> {
