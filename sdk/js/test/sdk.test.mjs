@@ -38,8 +38,11 @@ test('the seed example runs from the npm pack tarball installed in an empty fold
   const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmpdir()], { cwd: sdkDir }).toString().trim().split('\n').pop();
   const app = mkdtempSync(join(tmpdir(), 'payaiml-sdk-app-'));
   writeFileSync(join(app, 'package.json'), '{"type":"module","private":true}');
-  // From npm's cache only (the SDK's own install put `ws` there): tests reach nothing but 127.0.0.1.
-  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(tmpdir(), packed)], { cwd: app });
+  // Offline, so the test reaches nothing but 127.0.0.1: the SDK's one dependency (`ws`) comes as a
+  // tarball packed from the SDK's own node_modules, since a fresh npm cache has no registry
+  // metadata to resolve it from.
+  const ws = execFileSync('npm', ['pack', '--silent', '--pack-destination', tmpdir(), join(sdkDir, 'node_modules', 'ws')]).toString().trim().split('\n').pop();
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', join(tmpdir(), ws), join(tmpdir(), packed)], { cwd: app });
   // The public document's example, with a real key in place of 'your-api-key'.
   const seed = `import { LightningClient } from '@payaiml/lightning-js';
 
