@@ -72,6 +72,10 @@ impl App {
         let mnemonic = load_or_create_seed(&store, &secrets, &config.ldk_dir()).await?;
         let keys = Keys::new(store.clone(), secrets.clone());
         let webhooks = Webhooks::new(store.clone(), secrets.clone());
+        // The merchant's choice from the Settings page wins over the start-up default.
+        let notify = crate::settings::stored_notifications(&store)
+            .await?
+            .unwrap_or(config.notifications);
         let (events, _) = broadcast::channel(1024);
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(App {
@@ -83,7 +87,7 @@ impl App {
             webhooks,
             wake_dispatcher: Arc::new(Notify::new()),
             wake_expiry: Arc::new(Notify::new()),
-            notify: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            notify: Arc::new(std::sync::atomic::AtomicBool::new(notify)),
             pay_lock: tokio::sync::Mutex::new(()),
             chain_source,
             mnemonic,
@@ -205,14 +209,6 @@ impl App {
             self.notify.clone(),
             self.shutdown.subscribe(),
         )));
-        let app = Arc::clone(self);
-        self.track(tokio::spawn(async move {
-            let on = match app.stored_notifications().await {
-                Ok(Some(stored)) => stored,
-                _ => app.config.notifications,
-            };
-            app.notify.store(on, std::sync::atomic::Ordering::Relaxed);
-        }));
         let app = Arc::clone(self);
         let task = tokio::spawn(async move { app.supervise_node().await });
         self.track(task);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::error::Result;
+use crate::store::Store;
 
 const NOTIFICATIONS: &str = "notifications";
 
@@ -55,9 +56,9 @@ impl App {
         }
         Ok(self.settings())
     }
+}
 
-    /// The stored notifications choice, if the merchant made one.
-    pub(crate) async fn stored_notifications(&self) -> Result<Option<bool>> {
-        Ok(self.store.setting(NOTIFICATIONS).await?.map(|v| v == "on"))
-    }
+/// The stored notifications choice, if the merchant made one.
+pub(crate) async fn stored_notifications(store: &Store) -> Result<Option<bool>> {
+    Ok(store.setting(NOTIFICATIONS).await?.map(|v| v == "on"))
 }

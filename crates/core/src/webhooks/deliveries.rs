@@ -2,6 +2,8 @@
 //! one row per attempt. The dispatcher reads due rows from here, so a restart resumes exactly
 //! where the last run stopped: nothing is kept only in memory.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::{Row, SqliteConnection};
 
@@ -199,13 +201,38 @@ pub async fn list(
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut delivery = from_row(row)?;
-        delivery.attempts = attempts(store, &delivery.id).await?;
-        out.push((row.try_get("seq")?, delivery));
+    let Some(oldest) = rows
+        .last()
+        .map(|r| r.try_get::<i64, _>("seq"))
+        .transpose()?
+    else {
+        return Ok(Vec::new());
+    };
+    // Every attempt of the page in one query, not one per delivery.
+    let attempt_rows = sqlx::query(
+        "SELECT a.delivery_id, a.attempted_at, a.status, a.latency_ms, a.response, a.error
+         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+         WHERE d.webhook_id = ? AND d.seq < ? AND d.seq >= ? ORDER BY a.seq",
+    )
+    .bind(webhook_id)
+    .bind(before.unwrap_or(i64::MAX))
+    .bind(oldest)
+    .fetch_all(store.pool())
+    .await?;
+    let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
+    for row in &attempt_rows {
+        by_delivery
+            .entry(row.try_get("delivery_id")?)
+            .or_default()
+            .push(attempt_from_row(row)?);
     }
-    Ok(out)
+    rows.iter()
+        .map(|row| {
+            let mut delivery = from_row(row)?;
+            delivery.attempts = by_delivery.remove(&delivery.id).unwrap_or_default();
+            Ok((row.try_get("seq")?, delivery))
+        })
+        .collect()
 }
 
 async fn attempts(store: &Store, delivery_id: &str) -> Result<Vec<Attempt>> {
@@ -216,18 +243,18 @@ async fn attempts(store: &Store, delivery_id: &str) -> Result<Vec<Attempt>> {
     .bind(delivery_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            let status: Option<i64> = r.try_get("status")?;
-            Ok(Attempt {
-                attempted_at: rfc3339(r.try_get("attempted_at")?),
-                status_code: status.and_then(|s| u16::try_from(s).ok()),
-                latency_ms: r.try_get("latency_ms")?,
-                response: r.try_get("response")?,
-                error: r.try_get("error")?,
-            })
-        })
-        .collect()
+    rows.iter().map(attempt_from_row).collect()
+}
+
+fn attempt_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Attempt> {
+    let status: Option<i64> = r.try_get("status")?;
+    Ok(Attempt {
+        attempted_at: rfc3339(r.try_get("attempted_at")?),
+        status_code: status.and_then(|s| u16::try_from(s).ok()),
+        latency_ms: r.try_get("latency_ms")?,
+        response: r.try_get("response")?,
+        error: r.try_get("error")?,
+    })
 }
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Delivery> {
