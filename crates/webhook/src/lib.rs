@@ -19,7 +19,13 @@
 //! assert!(verify("whsec_test", &header, body, 1_700_000_100, DEFAULT_TOLERANCE_SECS).is_ok());
 //! assert!(verify("whsec_test", &header, b"{}", 1_700_000_100, DEFAULT_TOLERANCE_SECS).is_err());
 //! ```
+//!
+//! The same requests also carry the [Standard Webhooks](https://www.standardwebhooks.com)
+//! headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`), so a shop can verify them
+//! with the maintained `standardwebhooks` packages in any language instead: see [`standard`].
 #![deny(missing_docs)]
+
+pub mod standard;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -38,8 +38,8 @@ pub struct Delivery {
     pub event_id: String,
     /// The event's type.
     pub event: String,
-    /// `pending` (will be tried at `next_attempt_at`), `succeeded`, or `failed` (gave up, or the
-    /// endpoint answered `410 Gone`).
+    /// `pending` (will be tried at `next_attempt_at`, or once its endpoint is enabled again),
+    /// `succeeded`, or `failed` (the retry schedule was used up).
     pub status: String,
     /// How many attempts were made.
     pub attempt_count: i64,
@@ -72,8 +72,9 @@ pub(crate) struct Due {
     pub step: i64,
 }
 
-/// Queues `record` for every enabled endpoint whose filter takes it, inside the event's
-/// transaction. Returns how many deliveries were queued.
+/// Queues `record` for every endpoint whose filter takes it, enabled or not, inside the event's
+/// transaction: a disabled endpoint's deliveries wait for it to be enabled again. Returns how many
+/// deliveries were queued.
 pub(crate) async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64> {
     let body = serde_json::to_string(record)
         .map_err(|e| Error::Node(format!("cannot serialise event: {e}")))?;
@@ -82,7 +83,7 @@ pub(crate) async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> 
              (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
          SELECT 'whd_' || lower(hex(randomblob(10))), id, ?1, ?2, ?3, 'pending', ?4, ?4
          FROM webhooks
-         WHERE status = 'enabled' AND (events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0)
+         WHERE events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0
          ORDER BY seq",
     )
     .bind(&record.id)
@@ -352,16 +353,18 @@ pub(crate) enum Next {
     RetryAt(i64),
     /// The schedule is used up.
     GiveUp,
-    /// `410 Gone`: the endpoint asked to be disabled.
+    /// `410 Gone`: the endpoint asked to be disabled. The delivery stays pending and goes out
+    /// again, first, when the endpoint is enabled.
     Disable,
 }
 
-/// Records an attempt and its consequence in one transaction.
+/// Records an attempt and its consequence in one transaction. A delivery whose endpoint was
+/// deleted while the attempt was in flight is gone with it: nothing is recorded then.
 pub(crate) async fn record(store: &Store, due: &Due, outcome: &Outcome, next: Next) -> Result<()> {
     let mut tx = store.pool().begin().await?;
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO webhook_attempts (delivery_id, attempted_at, status, latency_ms, response, error)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         SELECT id, ?2, ?3, ?4, ?5, ?6 FROM webhook_deliveries WHERE id = ?1",
     )
     .bind(&due.id)
     .bind(outcome.attempted_at)
@@ -371,18 +374,26 @@ pub(crate) async fn record(store: &Store, due: &Due, outcome: &Outcome, next: Ne
     .bind(&outcome.error)
     .execute(&mut *tx)
     .await?;
-    let (state, next_at, delivered_at) = match next {
-        Next::Delivered => ("succeeded", None, Some(now_ms())),
-        Next::RetryAt(at) => ("pending", Some(at), None),
-        Next::GiveUp | Next::Disable => ("failed", None, None),
+    if inserted.rows_affected() == 0 {
+        return Ok(());
+    }
+    let (state, next_at, delivered_at, step) = match next {
+        Next::Delivered => ("succeeded", None, Some(now_ms()), 1),
+        Next::RetryAt(at) => ("pending", Some(at), None, 1),
+        // A test event is about that one attempt only.
+        Next::Disable if due.event_type == "webhook.test" => ("failed", None, None, 1),
+        // Due at once, but not taken while the endpoint is disabled; enabling sends it first.
+        Next::Disable => ("pending", Some(outcome.attempted_at), None, 0),
+        Next::GiveUp => ("failed", None, None, 1),
     };
     sqlx::query(
         "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1,
-             schedule_step = schedule_step + 1, next_attempt_at = ?, last_status = ?,
+             schedule_step = schedule_step + ?, next_attempt_at = ?, last_status = ?,
              last_error = ?, delivered_at = COALESCE(?, delivered_at)
          WHERE id = ?",
     )
     .bind(state)
+    .bind(step)
     .bind(next_at)
     .bind(outcome.status.map(i64::from))
     .bind(&outcome.error)
@@ -451,9 +462,10 @@ mod tests {
         );
         assert_eq!(owed("wh_paid").await?, ["payment.received"]);
         assert_eq!(owed("wh_sent").await?, ["invoice.expired"]);
-        assert!(
-            owed("wh_off").await?.is_empty(),
-            "a disabled endpoint is not queued"
+        assert_eq!(
+            owed("wh_off").await?,
+            ["payment.received", "invoice.expired"],
+            "a disabled endpoint's events wait for it"
         );
         // The body sent is the event exactly as the log and the stream show it.
         let body: String =
@@ -468,11 +480,99 @@ mod tests {
         .execute(store.pool())
         .await?;
         assert_eq!(prune(&store, now_ms() + 1).await?, 2);
+        assert!(
+            due(&store, now_ms() + 1, 100)
+                .await?
+                .iter()
+                .all(|d| d.webhook_id != "wh_off"),
+            "nothing is sent to a disabled endpoint"
+        );
         assert_eq!(
             owed("wh_paid").await?.len(),
             1,
             "pending deliveries are never pruned"
         );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod gone_tests {
+    use super::*;
+    use crate::secrets::SecretStore;
+    use crate::store::test_support::temp_store;
+    use crate::webhooks::{NewWebhook, Webhooks};
+
+    /// A receiver that answers `410 Gone` once (during a deploy, say) loses nothing: its endpoint
+    /// is disabled, events keep being queued for it, and enabling it sends all of them in order,
+    /// starting with the one that got the 410.
+    #[tokio::test]
+    async fn gone_endpoint_keeps_its_events_until_enabled() -> Result<()> {
+        let (dir, store) = temp_store().await;
+        let secrets =
+            SecretStore::open(crate::config::SecretsBackend::File, dir.path(), "t").await?;
+        let hooks = Webhooks::new(store.clone(), secrets);
+        let hook = hooks
+            .create(NewWebhook {
+                url: "http://127.0.0.1:9/hook".into(),
+                ..NewWebhook::default()
+            })
+            .await?
+            .webhook;
+        let append = |key: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.pool().begin().await?;
+                let r =
+                    crate::events::append(&mut tx, "payment.received", key, serde_json::json!({}))
+                        .await?;
+                tx.commit().await?;
+                Ok::<_, Error>(r.map(|r| r.seq))
+            }
+        };
+        append("p1").await?;
+        let first = due(&store, now_ms(), 10).await?;
+        assert_eq!(first.len(), 1);
+        let gone = Outcome {
+            attempted_at: now_ms(),
+            status: Some(410),
+            latency_ms: 1,
+            response: None,
+            error: None,
+        };
+        record(&store, &first[0], &gone, Next::Disable).await?;
+        assert_eq!(hooks.get(&hook.id).await?.status, "disabled");
+        let gone_delivery = get(&store, &first[0].id).await?;
+        assert_eq!(
+            (gone_delivery.status.as_str(), gone_delivery.attempt_count),
+            ("pending", 1)
+        );
+        append("p2").await?;
+        append("p3").await?;
+        assert!(
+            due(&store, now_ms() + 1, 10).await?.is_empty(),
+            "not sent while disabled"
+        );
+        assert_eq!(next_due(&store).await?, None);
+
+        hooks.set_enabled(&hook.id, true, None).await?;
+        let resumed = due(&store, now_ms() + 1, 10).await?;
+        let events: Vec<String> = resumed.iter().map(|d| d.event_id.clone()).collect();
+        let logged: Vec<String> = crate::events::list(&store, 0, 10)
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(events, logged, "all three, the 410 one first, in seq order");
+        assert!(resumed.iter().all(|d| d.step == 0));
+
+        // Deleting the endpoint while an attempt is in flight: the attempt is dropped quietly.
+        hooks.delete(&hook.id).await?;
+        let ok = Outcome {
+            status: Some(200),
+            ..gone
+        };
+        record(&store, &resumed[0], &ok, Next::Delivered).await?;
         Ok(())
     }
 }

@@ -63,6 +63,9 @@ impl Dispatcher {
             .timeout(TIMEOUT)
             .connect_timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // Webhooks go where the merchant said, never through a proxy that the environment
+            // happens to name (HTTP_PROXY and friends): that proxy would see every payment.
+            .no_proxy()
             .user_agent(concat!(
                 "PayAiML-Merchant-Webhooks/",
                 env!("CARGO_PKG_VERSION")
@@ -243,11 +246,20 @@ async fn send(
         .map_err(|e: Error| e.to_string())?;
     let timestamp = u64::try_from(now_ms() / 1000).unwrap_or(0);
     let signature = payaiml_webhook::sign(&secret, timestamp, due.body.as_bytes());
+    let standard =
+        payaiml_webhook::standard::sign(&secret, &due.event_id, timestamp, due.body.as_bytes())
+            .map_err(|e| format!("cannot sign: {e}"))?;
     let mut response = client
         .post(&due.url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(payaiml_webhook::SIGNATURE_HEADER, signature)
         .header(payaiml_webhook::EVENT_ID_HEADER, &due.event_id)
+        .header(payaiml_webhook::standard::ID_HEADER, &due.event_id)
+        .header(
+            payaiml_webhook::standard::TIMESTAMP_HEADER,
+            timestamp.to_string(),
+        )
+        .header(payaiml_webhook::standard::SIGNATURE_HEADER, standard)
         .header("PayAiML-Event-Type", &due.event_type)
         .header("PayAiML-Delivery-Id", &due.id)
         .body(due.body.clone())

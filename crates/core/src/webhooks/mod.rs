@@ -18,7 +18,7 @@ use sqlx::Row;
 use crate::error::{Error, Result};
 use crate::secrets::SecretStore;
 use crate::store::Store;
-use crate::util::{new_id, now_ms, random_alnum, rfc3339};
+use crate::util::{new_id, now_ms, rfc3339};
 
 /// The event types an endpoint can subscribe to.
 pub const EVENT_TYPES: [&str; 6] = [
@@ -47,6 +47,7 @@ pub struct Webhook {
     /// The merchant's note about this endpoint.
     pub description: Option<String>,
     /// `enabled` or `disabled` (the receiver answered `410 Gone`, or the merchant disabled it).
+    /// Events keep being queued for a disabled endpoint and go out, in order, once it is enabled.
     pub status: String,
     /// Why it was disabled.
     pub disabled_reason: Option<String>,
@@ -121,7 +122,8 @@ impl Webhooks {
             other => other,
         };
         let id = new_id("wh");
-        let secret = format!("whsec_{}", random_alnum(32));
+        // The Standard Webhooks form, which their libraries decode to the HMAC key.
+        let secret = payaiml_webhook::standard::encode_secret(&rand::random::<[u8; 32]>());
         self.secrets.set(&secret_name(&id), &secret).await?;
         let inserted = sqlx::query(
             "INSERT INTO webhooks (id, url, events, description, status, created_at)
@@ -182,7 +184,9 @@ impl Webhooks {
         Ok(())
     }
 
-    /// Turns an endpoint on or off. Re-enabling resumes its pending deliveries where they were.
+    /// Turns an endpoint on or off. Events keep being queued while it is off; re-enabling sends
+    /// every pending delivery now, in the order of the events (including the one that got a
+    /// `410 Gone`, if that is what disabled it).
     pub async fn set_enabled(
         &self,
         id: &str,
@@ -210,9 +214,10 @@ impl Webhooks {
         };
         let webhook = self.get(id).await?;
         if done.rows_affected() > 0 && enabled {
-            // Deliveries that came due while it was off are sent now, not after their backoff.
+            // What queued up while it was off is sent now, not after its backoff, and with one
+            // due time for all of it the dispatcher takes it in `seq` order.
             sqlx::query(
-                "UPDATE webhook_deliveries SET next_attempt_at = ?
+                "UPDATE webhook_deliveries SET next_attempt_at = ?, schedule_step = 0
                  WHERE webhook_id = ? AND state = 'pending'",
             )
             .bind(now_ms())
