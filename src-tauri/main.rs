@@ -23,9 +23,24 @@ struct Connection {
     admin_token: String,
 }
 
+/// Each window's connection: the dashboard gets the admin key; the customer display, which only
+/// shows the current invoice, gets a read-only key, so a page in the window facing the customer
+/// can never reach the admin token.
+struct Connections {
+    main: Connection,
+    customer: Connection,
+}
+
 #[tauri::command]
-async fn connection(state: tauri::State<'_, Connection>) -> Result<Connection, String> {
-    Ok(state.inner().clone())
+async fn connection(
+    window: tauri::WebviewWindow,
+    state: tauri::State<'_, Connections>,
+) -> Result<Connection, String> {
+    match window.label() {
+        windows::MAIN => Ok(state.main.clone()),
+        windows::CUSTOMER => Ok(state.customer.clone()),
+        other => Err(format!("the window '{other}' has no API connection")),
+    }
 }
 
 /// The webview's own origins (Linux/macOS, Windows); the API gives CORS access to these only.
@@ -37,7 +52,7 @@ const WEBVIEW_ORIGINS: [&str; 3] = [
 
 struct Started {
     app: Arc<App>,
-    connection: Connection,
+    connections: Connections,
     stop_api: oneshot::Sender<()>,
     api: tokio::task::JoinHandle<()>,
 }
@@ -81,18 +96,32 @@ async fn start() -> Result<Started, String> {
             tracing::error!(error = %e, "the API server failed");
         }
     });
+    let (display_token, _) = app.display_key().await.map_err(|e| e.to_string())?;
     let base_url = format!("http://{bound}");
-    println!("api: {base_url}");
-    if settings.sandbox_bitcoind.is_some() {
-        // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app.
-        println!("admin key: {admin_token}");
-    }
     tracing::info!(%base_url, "API listening");
+    println!("api: {base_url}");
+    // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app
+    // (printed only to a terminal, or written to PAYAIML_ADMIN_KEY_FILE).
+    let notice = payaiml_core::admin_key_notice(
+        &admin_token,
+        settings.admin_key_file.as_deref(),
+        settings.sandbox_bitcoind.is_some(),
+    )
+    .map_err(|e| e.to_string())?;
+    if let Some(line) = notice {
+        println!("{line}");
+    }
     Ok(Started {
         app,
-        connection: Connection {
-            base_url,
-            admin_token,
+        connections: Connections {
+            main: Connection {
+                base_url: base_url.clone(),
+                admin_token,
+            },
+            customer: Connection {
+                base_url,
+                admin_token: display_token,
+            },
         },
         stop_api,
         api,
@@ -100,7 +129,8 @@ async fn start() -> Result<Started, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let filter = std::env::var("PAYAIML_LOG").unwrap_or_else(|_| "info".into());
+    let filter =
+        std::env::var("PAYAIML_LOG").unwrap_or_else(|_| payaiml_core::config::DEFAULT_LOG.into());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
@@ -146,11 +176,11 @@ fn main() -> std::process::ExitCode {
     };
     let Started {
         app,
-        connection: conn,
+        connections,
         stop_api,
         api,
     } = started;
-    tauri_app.manage(conn);
+    tauri_app.manage(connections);
     if let Err(e) = windows::create_main(tauri_app.handle()) {
         eprintln!("error: cannot open the window: {e}");
         runtime.block_on(app.shutdown());

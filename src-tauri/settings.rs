@@ -9,6 +9,8 @@ pub struct Settings {
     pub config: Config,
     /// Set when the app runs the regtest sandbox (`PAYAIML_SANDBOX=1`): the bitcoind to start.
     pub sandbox_bitcoind: Option<PathBuf>,
+    /// `PAYAIML_ADMIN_KEY_FILE`: where to write the admin key (mode 0600) instead of printing it.
+    pub admin_key_file: Option<PathBuf>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -49,6 +51,16 @@ pub fn from_env() -> Result<Settings, String> {
         config.webhook_retries =
             payaiml_core::webhooks::parse_schedule(&text).map_err(|e| e.to_string())?;
     }
+    for (name, field) in [
+        ("PAYAIML_MAX_FEE_BASE_SAT", &mut config.max_fee_base_sat),
+        ("PAYAIML_MAX_FEE_PPM", &mut config.max_fee_ppm),
+    ] {
+        if let Some(text) = var(name) {
+            *field = text
+                .parse()
+                .map_err(|_| format!("{name} '{text}' is not a whole number"))?;
+        }
+    }
     let sandbox_bitcoind = sandbox.then(|| {
         var("PAYAIML_BITCOIND")
             .map(PathBuf::from)
@@ -57,5 +69,6 @@ pub fn from_env() -> Result<Settings, String> {
     Ok(Settings {
         config,
         sandbox_bitcoind,
+        admin_key_file: var("PAYAIML_ADMIN_KEY_FILE").map(PathBuf::from),
     })
 }

@@ -3,7 +3,7 @@
 // on 127.0.0.1, and screenshots of every page visited.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,9 @@ function binary() {
  *  temp data dir unless `dataDir` is given; resolves with {api, admin, dataDir, stop}. `stop()`
  *  deletes the data dir unless called with `{ keep: true }`. */
 export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payaiml-test-')), listen = '127.0.0.1:0' } = {}) {
-  const child = spawn(binary(), ['--data-dir', dataDir, '--listen', listen, '--secrets', 'file',
+  // payaimld prints the admin key only to a terminal; here it writes it to a 0600 file.
+  const keyFile = `${dataDir}.admin-key`;
+  const child = spawn(binary(), ['--data-dir', dataDir, '--listen', listen, '--secrets', 'file', '--admin-key-file', keyFile,
     '--ui-dir', join(root, 'ui', 'dist'), '--log-level', process.env.PAYAIML_BROWSER_LOG ?? 'warn', 'sandbox'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   let api = null;
@@ -39,7 +41,7 @@ export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payai
     child.on('exit', (code) => reject(new Error(`payaimld exited early with ${code}`)));
     lines.on('line', (line) => {
       if (line.startsWith('api: ')) api = line.slice(5).trim();
-      if (line.startsWith('admin key: ')) admin = line.slice(11).trim();
+      if (line.startsWith('admin key file: ')) admin = readFileSync(line.slice(16).trim(), 'utf8').trim();
       if (api && admin) { clearTimeout(timer); resolve(); }
     });
   });
@@ -50,7 +52,10 @@ export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payai
     const late = new Promise((r) => { timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 60_000); });
     await Promise.race([exited, late]);
     clearTimeout(timer);
-    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(keyFile, { force: true });
+    }
   };
   return { api, admin, dataDir, stop };
 }

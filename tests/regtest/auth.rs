@@ -188,4 +188,20 @@ fn auth_matrix() {
         assert_eq!(res.status, 401);
     }
     assert!(limited.is_some(), "failed authentication is rate limited");
+    // Every client of a desktop app is 127.0.0.1: the limit never refuses a valid key, and a
+    // revoked key polling away is told so each time without locking anyone out.
+    for _ in 0..30 {
+        assert_eq!(
+            get(&d, "/v1/lightning/balance", &temp).code(),
+            "revoked_api_key"
+        );
+    }
+    assert_eq!(get(&d, "/v1/lightning/balance", d.admin()).status, 200);
+    assert_eq!(get(&d, "/v1/lightning/balance", &shop).status, 200);
+    // Another client's unknown key is limited on its own account, not refused for the first's.
+    let typo = format!("{}x", &unknown[..unknown.len() - 1]);
+    assert_eq!(
+        call("GET", &invoices, Some(&typo), None).code(),
+        "invalid_api_key"
+    );
 }

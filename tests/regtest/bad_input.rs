@@ -283,6 +283,25 @@ fn bad_input_table() {
         let res = get(&d, path, &key);
         assert_eq!((res.status, res.code()), (status, code), "{path}: {res:?}");
     }
+    // An invoice claiming to live 2^64 s decodes (its expiry saturates) instead of overflowing.
+    let res = raw(
+        &d,
+        &key,
+        "/v1/lightning/decode",
+        &json!({"invoice": invoices_fixture::huge_expiry_regtest()}).to_string(),
+        None,
+    );
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.body["expires_at"], "9999-12-31T23:59:59Z", "{res:?}");
+    assert_eq!(res.body["expired"], false);
+    let res = raw(
+        &d,
+        &key,
+        pay,
+        &json!({"invoice": invoices_fixture::huge_expiry_regtest(), "max_fee": -1}).to_string(),
+        None,
+    );
+    assert_eq!((res.status, res.code()), (400, "invalid_field"), "{res:?}");
     let res = call("PUT", &d.url("/v1/lightning/balance"), Some(&key), None);
     assert_eq!((res.status, res.code()), (405, "method_not_allowed"));
     let res = call("OPTIONS", &d.url("/v1/lightning/invoices"), None, None);

@@ -29,9 +29,13 @@ impl Daemon {
             .append(true)
             .open(&stderr_log)
             .expect("log file");
+        // Beside the data dir, not in it: the keyring suite checks that no key is in a file there.
+        let key_file = admin_key_file(data_dir);
         let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--admin-key-file")
+            .arg(&key_file)
             .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
             .args(args)
             .stdin(Stdio::null())
@@ -61,8 +65,11 @@ impl Daemon {
                 Ok(line) => {
                     if let Some(url) = line.strip_prefix("api: ") {
                         daemon.api = url.trim().to_string();
-                    } else if let Some(key) = line.strip_prefix("admin key: ") {
+                    } else if let Some(path) = line.strip_prefix("admin key file: ") {
+                        let key = std::fs::read_to_string(path.trim()).expect("admin key file");
                         daemon.admin = Some(key.trim().to_string());
+                    } else if line.starts_with("admin key: pk_") {
+                        panic!("the admin key was printed to a pipe: {line}");
                     }
                 }
                 Err(_) => panic!("payaimld did not become ready; log:\n{}", daemon.log_tail()),
@@ -127,6 +134,11 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Where the harness asks `payaimld` to write the admin key for `data_dir`.
+pub fn admin_key_file(data_dir: &Path) -> PathBuf {
+    data_dir.with_extension("admin-key")
 }
 
 /// Runs `payaimld --data-dir DIR <args>` to completion.
@@ -242,4 +254,21 @@ pub fn tempdir() -> tempfile::TempDir {
         .prefix("payaiml-test-")
         .tempdir()
         .expect("tempdir")
+}
+
+/// The Python of the project's venv (`$PAYAIML_CACHE/venv`, made by scripts/setup.sh), which has
+/// the Python packages the suites use.
+pub fn venv_python() -> String {
+    let cache = std::env::var("PAYAIML_CACHE").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/payaiml",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let python = format!("{cache}/venv/bin/python3");
+    assert!(
+        std::path::Path::new(&python).exists(),
+        "{python} is missing: run scripts/setup.sh (make test does)"
+    );
+    python
 }

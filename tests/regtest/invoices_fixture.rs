@@ -46,3 +46,9 @@ pub fn expired_regtest() -> String {
 pub fn unroutable_regtest() -> String {
     build(Currency::Regtest, now(), Duration::from_secs(3600))
 }
+
+/// A regtest invoice that says it expires in 2^64 − 1 seconds: adding that to its creation time
+/// overflows unless checked.
+pub fn huge_expiry_regtest() -> String {
+    build(Currency::Regtest, now(), Duration::from_secs(u64::MAX))
+}

@@ -13,6 +13,7 @@ mod journey;
 mod keyring;
 mod networks;
 mod notifications;
+mod payments;
 mod receiver;
 mod stream;
 mod webhooks;

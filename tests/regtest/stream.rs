@@ -195,4 +195,51 @@ fn stream_replays_resumes_and_refuses() {
     let event = next_event(&mut live);
     assert_eq!(event["seq"].as_i64(), Some(all.last().expect("seq") + 1));
     assert_eq!(event["amount"], 42);
+
+    // A seq beyond the log's end would silently skip live events up to it: refused instead.
+    let beyond = event["seq"].as_i64().expect("seq") + 100;
+    let (status, body) = refused(
+        &d,
+        &format!("?after={beyond}"),
+        &[("authorization", &bearer)],
+    );
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("after")),
+        "{body}"
+    );
+
+    // A key revoked while its stream is open loses the stream within seconds (close 4001).
+    let created = post(
+        &d,
+        "/v1/keys",
+        &admin,
+        serde_json::json!({"name": "leaked", "permissions": ["lightning:read"]}),
+    );
+    let leaked = created.body["secret"].as_str().expect("secret").to_string();
+    let (mut ws, _) = connect(&d, "", &[("authorization", &format!("Bearer {leaked}"))]);
+    let id = created.body["id"].as_str().expect("id");
+    let revoked = call(
+        "DELETE",
+        &d.url(&format!("/v1/keys/{id}")),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    let started = std::time::Instant::now();
+    let frame = loop {
+        match ws.read() {
+            Ok(Message::Close(frame)) => break frame,
+            Ok(Message::Text(text)) => panic!("an event after revocation: {text}"),
+            Ok(_) => {}
+            Err(e) => panic!("the stream should close with 4001, got {e}"),
+        }
+    };
+    let frame = frame.expect("a close frame with a code");
+    assert_eq!(u16::from(frame.code), 4001);
+    assert!(frame.reason.contains("revoked"), "{}", frame.reason);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "closed within seconds"
+    );
 }

@@ -9,6 +9,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use payaiml_core::keys::{ApiKey, AuthFailure, Permission};
+use sha2::Digest;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::ApiState;
@@ -55,6 +56,11 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
+    /// The key is checked first: a request with a valid key is never refused by the failed-auth
+    /// limiter, whatever other clients on the same address do. Only unknown or malformed keys
+    /// count as failures (a revoked or expired key is a known client to be told so, not a
+    /// guess), per client address and per presented key, so that one plugin polling with a stale
+    /// key is slowed down without locking out the dashboard or the other integrations.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &ApiState,
@@ -64,41 +70,50 @@ impl FromRequestParts<ApiState> for Auth {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        if let Some(wait) = state.limiter.blocked(ip) {
-            return Err(rate_limited(wait));
-        }
         let Some(token) = bearer(parts) else {
-            let err = if parts.headers.contains_key(header::AUTHORIZATION) {
-                ApiError::unauthorized(
+            if parts.headers.contains_key(header::AUTHORIZATION) {
+                let presented = parts
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
+                if let Some(wait) = state.limiter.fail(ip, presented) {
+                    return Err(rate_limited(wait));
+                }
+                return Err(ApiError::unauthorized(
                     "malformed_api_key",
                     "the Authorization header must read 'Bearer <API key>'",
-                )
-            } else {
-                ApiError::unauthorized(
-                    "missing_api_key",
-                    "send your API key as 'Authorization: Bearer <key>'",
-                )
-            };
-            return Err(err);
+                ));
+            }
+            return Err(ApiError::unauthorized(
+                "missing_api_key",
+                "send your API key as 'Authorization: Bearer <key>'",
+            ));
         };
-        match state.app.keys().authenticate(token).await? {
-            Ok(key) => Ok(Auth { key }),
-            Err(failure) => {
-                state.limiter.record(ip);
-                Err(match failure {
-                    AuthFailure::Malformed => ApiError::unauthorized(
+        let failure = match state.app.keys().authenticate(token).await? {
+            Ok(key) => return Ok(Auth { key }),
+            Err(failure) => failure,
+        };
+        match failure {
+            AuthFailure::Revoked => Err(ApiError::unauthorized(
+                "revoked_api_key",
+                "this API key was revoked",
+            )),
+            AuthFailure::Expired => Err(ApiError::unauthorized(
+                "expired_api_key",
+                "this API key has expired",
+            )),
+            AuthFailure::Malformed | AuthFailure::Unknown => {
+                if let Some(wait) = state.limiter.fail(ip, token.as_bytes()) {
+                    return Err(rate_limited(wait));
+                }
+                Err(if failure == AuthFailure::Malformed {
+                    ApiError::unauthorized(
                         "malformed_api_key",
                         "this is not a PayAiML API key (they look like pk_<id>_<secret>)",
-                    ),
-                    AuthFailure::Unknown => {
-                        ApiError::unauthorized("invalid_api_key", "this API key is not valid")
-                    }
-                    AuthFailure::Revoked => {
-                        ApiError::unauthorized("revoked_api_key", "this API key was revoked")
-                    }
-                    AuthFailure::Expired => {
-                        ApiError::unauthorized("expired_api_key", "this API key has expired")
-                    }
+                    )
+                } else {
+                    ApiError::unauthorized("invalid_api_key", "this API key is not valid")
                 })
             }
         }
@@ -110,66 +125,81 @@ fn rate_limited(wait: Duration) -> ApiError {
     let mut e = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
-        format!("too many failed authentication attempts; retry in {secs} s"),
+        format!("too many requests with unknown API keys from this client; retry in {secs} s"),
     );
     e.retry_after = Some(secs);
     e
 }
 
-/// Counts failed authentications per client address in a sliding window; past the limit, that
-/// address gets 429 before its key is even looked at. Valid keys are 190-bit random strings, so
-/// this is about not being a free oracle for scanners, and about keeping the log quiet.
+/// Counts failed authentications (unknown or malformed keys) in a sliding window, twice: per
+/// client address and presented key, and per client address over all keys (a higher limit, for
+/// scanners that try a new key each time). Past either limit, such requests get 429 instead of
+/// 401; requests with a valid key are never looked at here. Valid keys are 190-bit random
+/// strings, so this is about keeping the log quiet and not serving scanners at full speed.
 pub struct AuthLimiter {
     window: Duration,
-    max_failures: usize,
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    per_key: usize,
+    per_client: usize,
+    failures: Mutex<HashMap<Bucket, VecDeque<Instant>>>,
 }
 
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Bucket {
+    Key(IpAddr, [u8; 16]),
+    Client(IpAddr),
+}
+
+/// How many buckets are kept before stale ones are swept.
+const MAX_BUCKETS: usize = 4096;
+
 impl AuthLimiter {
-    /// A limiter allowing `max_failures` per `window`.
-    pub fn new(max_failures: usize, window: Duration) -> Self {
+    /// A limiter allowing `per_key` failures with one presented key, and `per_client` with any
+    /// keys, from one address per `window`.
+    pub fn new(per_key: usize, per_client: usize, window: Duration) -> Self {
         AuthLimiter {
             window,
-            max_failures,
+            per_key,
+            per_client,
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// If `ip` is over the limit, how long until it may try again.
-    pub fn blocked(&self, ip: IpAddr) -> Option<Duration> {
+    /// Records a failure by `ip` with the presented credential; returns how long to wait if this
+    /// one is over a limit.
+    pub fn fail(&self, ip: IpAddr, presented: &[u8]) -> Option<Duration> {
         let mut map = self.failures.lock().ok()?;
         let now = Instant::now();
-        let entry = map.get_mut(&ip)?;
-        while entry
-            .front()
-            .is_some_and(|t| now.duration_since(*t) > self.window)
-        {
-            entry.pop_front();
-        }
-        if entry.len() >= self.max_failures {
-            entry
-                .front()
-                .map(|t| self.window.saturating_sub(now.duration_since(*t)))
-        } else {
-            None
-        }
-    }
-
-    /// Records a failure for `ip`.
-    pub fn record(&self, ip: IpAddr) {
-        let Ok(mut map) = self.failures.lock() else {
-            return;
-        };
-        let now = Instant::now();
-        if map.len() > 4096 {
+        if map.len() > MAX_BUCKETS {
             let window = self.window;
             map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= window));
         }
-        let entry = map.entry(ip).or_default();
-        entry.push_back(now);
-        while entry.len() > self.max_failures {
-            entry.pop_front();
+        let digest = sha2::Sha256::digest(presented);
+        let mut fingerprint = [0u8; 16];
+        fingerprint.copy_from_slice(&digest[..16]);
+        // The key's own bucket first: a client already slowed down for its key does not use up
+        // the address's allowance for the others.
+        for (bucket, max) in [
+            (Bucket::Key(ip, fingerprint), self.per_key),
+            (Bucket::Client(ip), self.per_client),
+        ] {
+            let entry = map.entry(bucket).or_default();
+            while entry
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > self.window)
+            {
+                entry.pop_front();
+            }
+            if entry.len() >= max {
+                return Some(
+                    entry
+                        .front()
+                        .map(|t| self.window.saturating_sub(now.duration_since(*t)))
+                        .unwrap_or(self.window),
+                );
+            }
+            entry.push_back(now);
         }
+        None
     }
 }
 
@@ -178,16 +208,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_blocks_after_max_failures() {
-        let limiter = AuthLimiter::new(3, Duration::from_secs(60));
+    fn limiter_counts_per_key_and_per_client() {
+        let limiter = AuthLimiter::new(3, 5, Duration::from_secs(60));
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-        for _ in 0..2 {
-            limiter.record(ip);
+        for _ in 0..3 {
+            assert!(limiter.fail(ip, b"pk_old_plugin").is_none());
         }
-        assert!(limiter.blocked(ip).is_none());
-        limiter.record(ip);
-        assert!(limiter.blocked(ip).is_some());
-        assert!(limiter.blocked(other).is_none());
+        assert!(
+            limiter.fail(ip, b"pk_old_plugin").is_some(),
+            "one stale key"
+        );
+        // Another client's bad key on the same address still gets its own answers...
+        assert!(limiter.fail(ip, b"pk_typo").is_none());
+        assert!(limiter.fail(ip, b"pk_typo2").is_none());
+        // ...until the address as a whole is over its limit (a scanner trying keys).
+        assert!(limiter.fail(ip, b"pk_scan").is_some());
+        assert!(limiter.fail(other, b"pk_old_plugin").is_none());
     }
 }

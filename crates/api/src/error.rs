@@ -72,6 +72,11 @@ impl ApiError {
     pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(field)
     }
+
+    /// 500 `internal_error`; `detail` goes to the log only (see [`IntoResponse`]).
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", detail)
+    }
 }
 
 impl From<CoreError> for ApiError {
@@ -85,7 +90,7 @@ impl From<CoreError> for ApiError {
             CoreError::DuplicatePayment { .. } | CoreError::IdempotencyConflict(_) => {
                 StatusCode::CONFLICT
             }
-            CoreError::BudgetExceeded { .. } => StatusCode::FORBIDDEN,
+            CoreError::BudgetExceeded { .. } | CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
             CoreError::NodeNotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             CoreError::Node(_)
             | CoreError::Secrets(_)
@@ -118,13 +123,32 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The status and body to send. A 500 says only that something failed on our side and a
+    /// reference to find it in the log: its real text (a database error, a file path, a keyring
+    /// message) is logged for the operator, never sent to whoever called the API.
+    pub fn public(self) -> (StatusCode, ErrorBody) {
+        let mut shown = self;
+        if shown.status == StatusCode::INTERNAL_SERVER_ERROR {
+            let reference = payaiml_core::util::new_id("err");
+            tracing::error!(%reference, code = shown.code, message = %shown.message, "request failed");
+            shown.message = format!(
+                "something went wrong on the server (reference {reference}); the server log has the details"
+            );
+            shown.field = None;
+        } else if shown.status.is_server_error() {
+            tracing::warn!(code = shown.code, message = %shown.message, "request refused");
+        }
+        (shown.status, shown.body())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "request failed");
-        }
-        let mut response = (self.status, axum::Json(self.body())).into_response();
-        if let Some(secs) = self.retry_after {
+        let retry_after = self.retry_after;
+        let (status, body) = self.public();
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -94,12 +94,7 @@ fn host_name(host: &str) -> &str {
 
 /// A panic in a handler is a bug; the client still gets the error shape.
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal_error",
-        "internal error; see the server log",
-    )
-    .into_response()
+    ApiError::internal("a request handler panicked").into_response()
 }
 
 /// 404 for paths the API does not have.

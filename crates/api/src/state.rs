@@ -44,7 +44,7 @@ impl ApiState {
         );
         ApiState {
             app,
-            limiter: Arc::new(AuthLimiter::new(20, Duration::from_secs(60))),
+            limiter: Arc::new(AuthLimiter::new(20, 300, Duration::from_secs(60))),
             allowed_hosts: Arc::new(hosts),
             allowed_origins: Arc::new(allowed_origins),
         }

@@ -192,3 +192,25 @@ async fn openapi_lists_the_public_paths() {
         );
     }
 }
+
+/// A failure on our side answers 500 with a reference to the log, never the database, path or
+/// keyring text behind it.
+#[tokio::test]
+async fn server_errors_do_not_leak_their_details() {
+    let (dir, app, admin) = app().await;
+    let id = admin.split('_').nth(1).expect("key id").to_string();
+    // The secrets file is damaged under the running app.
+    std::fs::write(dir.path().join("secrets.json"), b"{ not json").expect("write");
+    let r = req("POST", &format!("/v1/keys/{id}/reveal"), Some(&admin), "")
+        .body(Body::empty())
+        .expect("req");
+    let (status, _, body) = send(&app, options(&[]), r).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["error"]["code"], "secret_store_error");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("reference err_"), "{message}");
+    let root = dir.path().to_string_lossy().to_string();
+    for leak in [root.as_str(), "secrets.json", "damaged", "database"] {
+        assert!(!message.contains(leak), "{leak} in {message}");
+    }
+}

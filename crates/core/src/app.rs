@@ -161,24 +161,56 @@ impl App {
 
     /// Returns the dashboard's admin key, creating it on first start. The second value is true
     /// when it was created by this call.
+    ///
+    /// A new admin key is made only when the old one is really gone (revoked, or its secret
+    /// missing from the secret store), and then the old one is revoked: never two live admin
+    /// keys. A secret store that cannot be read right now is an error, not a reason to mint one.
     pub async fn admin_key(&self) -> Result<(String, bool)> {
-        if let Some(id) = self.store.setting("admin_key_id").await? {
-            if let Ok(secret) = self.keys.reveal(&id).await {
+        self.own_key(
+            "admin_key_id",
+            "Dashboard admin",
+            Permission::ALL.into_iter().collect(),
+        )
+        .await
+    }
+
+    /// The read-only key of the customer display window (it shows invoices and their QR, and
+    /// needs nothing more), made on first use like [`App::admin_key`].
+    pub async fn display_key(&self) -> Result<(String, bool)> {
+        self.own_key(
+            "display_key_id",
+            "Customer display (read-only)",
+            [Permission::LightningRead].into_iter().collect(),
+        )
+        .await
+    }
+
+    async fn own_key(
+        &self,
+        setting: &str,
+        name: &str,
+        permissions: std::collections::BTreeSet<Permission>,
+    ) -> Result<(String, bool)> {
+        if let Some(id) = self.store.setting(setting).await? {
+            if let Some(secret) = self.keys.reveal_live(&id).await? {
                 return Ok((secret, false));
             }
+            match self.keys.revoke(&id).await {
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            tracing::warn!(old = %id, key = name, "a key's secret is gone from the secret store: made a new one and revoked the old one");
         }
         let created = self
             .keys
             .create(NewKey {
-                name: "Dashboard admin".into(),
-                permissions: Permission::ALL.into_iter().collect(),
+                name: name.into(),
+                permissions,
                 budget: None,
                 expires_at_ms: None,
             })
             .await?;
-        self.store
-            .set_setting("admin_key_id", &created.key.id)
-            .await?;
+        self.store.set_setting(setting, &created.key.id).await?;
         Ok((created.secret, true))
     }
 
@@ -432,4 +464,57 @@ async fn load_or_create_seed(
         .await?;
     tracing::info!("created a new node seed in the secret store");
     Ok(mnemonic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Network, SecretsBackend};
+
+    async fn open(dir: &Path) -> Arc<App> {
+        let mut config = Config::new(Network::Signet);
+        config.data_dir = dir.to_path_buf();
+        config.secrets = SecretsBackend::File;
+        config.chain_source = Some(ChainSource::Esplora {
+            url: "http://127.0.0.1:1".into(),
+        });
+        App::open(config).await.expect("open")
+    }
+
+    /// A lost admin secret gives a new admin key and revokes the old one; an unreadable secret
+    /// store gives an error and mints nothing.
+    #[tokio::test]
+    async fn admin_key_is_replaced_only_when_gone() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let app = open(dir.path()).await;
+        let (first, created) = app.admin_key().await?;
+        assert!(created);
+        assert_eq!(app.admin_key().await?, (first.clone(), false));
+        let first_id = crate::keys::key_id(&first).to_string();
+
+        let secrets = dir.path().join("secrets.json");
+        let saved = std::fs::read(&secrets).map_err(|e| Error::io("read", e))?;
+        std::fs::write(&secrets, b"{ damaged").map_err(|e| Error::io("write", e))?;
+        assert!(
+            app.admin_key().await.is_err(),
+            "an unreadable store is an error"
+        );
+        assert_eq!(app.keys.list().await?.len(), 1, "and nothing was minted");
+
+        std::fs::write(&secrets, saved).map_err(|e| Error::io("write", e))?;
+        app.keys
+            .secrets_for_tests()
+            .delete(&format!("api-key/{first_id}"))
+            .await?;
+        let (second, created) = app.admin_key().await?;
+        assert!(created && second != first);
+        let keys = app.keys.list().await?;
+        let live: Vec<&str> = keys
+            .iter()
+            .filter(|k| k.revoked_at.is_none())
+            .map(|k| k.id.as_str())
+            .collect();
+        assert_eq!(live, [crate::keys::key_id(&second)], "one live admin key");
+        Ok(())
+    }
 }

@@ -12,6 +12,8 @@
 //! | `allowed_hosts` | none | extra `Host` names accepted besides the bound address, `localhost`, `127.0.0.1` |
 //! | `notifications` | off (`payaimld`), on (desktop app) | a desktop notification per received payment |
 //! | `webhook_retries` | 10s,1m,5m,30m,2h,6h,12h,24h | the wait after each failed webhook attempt (±20 % jitter) |
+//! | `max_fee_base_sat` | 10 | routing fee cap of a payment: this many sats... |
+//! | `max_fee_ppm` | 10000 | ...plus this many millionths of the amount (10000 = 1 %), rounded down to the msat |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,6 +24,16 @@ use crate::error::{Error, Result};
 
 /// The default API listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3737";
+/// The default log filter of both front doors: our own `info` lines, and only warnings and
+/// errors from the Lightning libraries, whose `info` is a developer's diary (peer messages,
+/// chain polling) that would bury the lines a merchant needs. `PAYAIML_LOG=info` shows it all.
+pub const DEFAULT_LOG: &str = "info,ldk_node=warn,lightning=warn,lightning_background_processor=warn,\
+     lightning_net_tokio=warn,lightning_liquidity=warn,lightning_transaction_sync=warn,bdk_wallet=warn";
+
+/// The default routing fee cap's fixed part, in sats.
+pub const DEFAULT_MAX_FEE_BASE_SAT: u64 = 10;
+/// The default routing fee cap's proportional part, in millionths of the amount (1 %).
+pub const DEFAULT_MAX_FEE_PPM: u64 = 10_000;
 /// The application identifier, also the name of its data folder.
 pub const APP_ID: &str = "com.payaiml.merchant";
 
@@ -176,6 +188,10 @@ pub struct Config {
     pub notifications: bool,
     /// The wait after each failed webhook attempt; after the last, the delivery is given up.
     pub webhook_retries: Vec<std::time::Duration>,
+    /// The routing fee cap of a payment without its own `max_fee`: this many sats...
+    pub max_fee_base_sat: u64,
+    /// ...plus this many millionths of the amount.
+    pub max_fee_ppm: u64,
 }
 
 impl Config {
@@ -192,7 +208,19 @@ impl Config {
             allowed_hosts: Vec::new(),
             notifications: false,
             webhook_retries: crate::webhooks::DEFAULT_SCHEDULE.to_vec(),
+            max_fee_base_sat: DEFAULT_MAX_FEE_BASE_SAT,
+            max_fee_ppm: DEFAULT_MAX_FEE_PPM,
         }
+    }
+
+    /// The routing fee cap for a payment of `amount_msat` without its own `max_fee`:
+    /// `max_fee_base_sat × 1000 + ⌊amount_msat × max_fee_ppm / 1 000 000⌋` msat (rounded down,
+    /// in the payer's favour; saturating, so no input overflows it).
+    pub fn default_max_fee_msat(&self, amount_msat: u64) -> u64 {
+        let proportional = (u128::from(amount_msat) * u128::from(self.max_fee_ppm)) / 1_000_000;
+        self.max_fee_base_sat
+            .saturating_mul(1000)
+            .saturating_add(u64::try_from(proportional).unwrap_or(u64::MAX))
     }
 
     /// The chain source in effect: the configured one or the network's default.
@@ -272,6 +300,23 @@ mod tests {
         ));
         assert_eq!(Config::new(Network::Signet).effective_rgs_url(), None);
         assert!(Config::new(Network::Bitcoin).effective_rgs_url().is_some());
+    }
+
+    #[test]
+    fn fee_cap_rounds_down_and_saturates() {
+        let config = Config::new(Network::Regtest);
+        assert_eq!(config.default_max_fee_msat(0), 10_000);
+        assert_eq!(config.default_max_fee_msat(1_000_000), 20_000);
+        assert_eq!(
+            config.default_max_fee_msat(99),
+            10_000,
+            "0.99 msat rounds down"
+        );
+        let huge = Config {
+            max_fee_base_sat: u64::MAX,
+            ..Config::new(Network::Regtest)
+        };
+        assert_eq!(huge.default_max_fee_msat(u64::MAX), u64::MAX);
     }
 
     #[test]

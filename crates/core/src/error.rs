@@ -25,6 +25,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The caller's key may not do this, although it may call the endpoint (a key managing a key
+    /// beyond its own scope).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code, e.g. `key_scope_exceeded`.
+        code: &'static str,
+        /// The field it concerns, if any.
+        field: Option<&'static str>,
+        /// What is not allowed, and why.
+        message: String,
+    },
     /// No object with that id.
     #[error("no {kind} with id '{id}'")]
     NotFound {
@@ -42,15 +53,18 @@ pub enum Error {
     /// An `Idempotency-Key` was reused with a different request.
     #[error("{0}")]
     IdempotencyConflict(String),
-    /// Sending this payment would exceed the key's daily budget.
-    #[error("this payment of {amount} sat would exceed the key's daily budget of {budget} sat ({spent} sat already sent today)")]
+    /// Sending this payment, with the most it may cost in routing fees, would exceed the key's
+    /// daily budget.
+    #[error("this payment of {amount} sat (plus up to {max_fee} sat in routing fees) would exceed the key's daily budget of {budget} sat ({spent} sat already spent today, fees and payments in flight included)")]
     BudgetExceeded {
         /// The key's daily budget in sats.
         budget: u64,
-        /// What the key has sent today.
+        /// What the key has spent today, in sats (rounded up).
         spent: u64,
-        /// The amount asked for.
+        /// The amount asked for, in sats (rounded up).
         amount: u64,
+        /// The payment's routing fee cap, in sats (rounded up).
+        max_fee: u64,
     },
     /// Not enough outbound liquidity for the payment.
     #[error("{0}")]
@@ -91,7 +105,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidField { .. } => "invalid_field",
-            Error::Unprocessable { code, .. } => code,
+            Error::Unprocessable { code, .. } | Error::Forbidden { code, .. } => code,
             Error::NotFound { .. } => "not_found",
             Error::DuplicatePayment { .. } => "duplicate_payment",
             Error::IdempotencyConflict(_) => "idempotency_conflict",
@@ -111,7 +125,7 @@ impl Error {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Error::InvalidField { field, .. } => Some(field),
-            Error::Unprocessable { field, .. } => *field,
+            Error::Unprocessable { field, .. } | Error::Forbidden { field, .. } => *field,
             _ => None,
         }
     }
@@ -129,6 +143,18 @@ impl Error {
         message: impl Into<String>,
     ) -> Self {
         Error::Unprocessable {
+            code,
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn forbidden(
+        code: &'static str,
+        field: Option<&'static str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Forbidden {
             code,
             field,
             message: message.into(),

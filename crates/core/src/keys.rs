@@ -129,6 +129,64 @@ impl ApiKey {
             || (permission == Permission::LightningReceive
                 && self.permissions.contains(&Permission::LightningWrite))
     }
+
+    /// Checks that this key may create, reveal or revoke a key with `permissions`, `budget` and
+    /// expiry `expires_at_ms`: no permission it lacks, no looser daily budget, no later expiry.
+    /// Without this, a `keys:manage` key could mint itself an unlimited admin key, or reveal
+    /// the dashboard's.
+    pub fn may_manage(
+        &self,
+        permissions: &BTreeSet<Permission>,
+        budget: Option<u64>,
+        expires_at_ms: Option<i64>,
+    ) -> Result<()> {
+        if let Some(missing) = permissions.iter().find(|p| !self.allows(**p)) {
+            return Err(Error::forbidden(
+                "key_scope_exceeded",
+                Some("permissions"),
+                format!("this API key cannot manage a key with the '{missing}' permission, which it does not have itself"),
+            ));
+        }
+        if let Some(own) = self.budget {
+            if budget.is_none_or(|b| b > own) {
+                return Err(Error::forbidden(
+                    "key_scope_exceeded",
+                    Some("budget"),
+                    format!("this API key has a daily budget of {own} sat: it can only manage keys with a budget of at most {own} sat"),
+                ));
+            }
+        }
+        if let Some(own) = self.expires_at_ms {
+            if expires_at_ms.is_none_or(|at| at > own) {
+                return Err(Error::forbidden(
+                    "key_scope_exceeded",
+                    Some("expires_at"),
+                    format!(
+                        "this API key expires at {}: it can only manage keys that expire no later",
+                        rfc3339(own)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the key still works at `now_ms`: `Err` says why not. (Checked again by long-lived
+    /// sessions such as the event stream, which must end when their key is revoked.)
+    pub fn check_live(&self, now_ms: i64) -> std::result::Result<(), AuthFailure> {
+        if self.revoked {
+            Err(AuthFailure::Revoked)
+        } else if matches!(self.expires_at_ms, Some(at) if at <= now_ms) {
+            Err(AuthFailure::Expired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// [`ApiKey::may_manage`] for an existing key.
+    pub fn may_manage_key(&self, other: &ApiKey) -> Result<()> {
+        self.may_manage(&other.permissions, other.budget, other.expires_at_ms)
+    }
 }
 
 /// What is needed to create a key.
@@ -259,11 +317,7 @@ impl Keys {
 
     /// Revokes a key (next request fails) and forgets its secret.
     pub async fn revoke(&self, id: &str) -> Result<ApiKey> {
-        // Accept the id, `pk_<id>` or the whole key.
-        let id = id
-            .strip_prefix("pk_")
-            .and_then(|rest| rest.split('_').next())
-            .unwrap_or(id);
+        let id = key_id(id);
         let done =
             sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now_ms())
@@ -275,6 +329,21 @@ impl Keys {
             self.secrets.delete(&secret_name(id)).await?;
         }
         Ok(key)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn secrets_for_tests(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// A live key's full value from the secret store; `None` if the key is revoked or unknown or
+    /// its secret is gone from the store. A store that cannot be read is an error, not `None`.
+    pub(crate) async fn reveal_live(&self, id: &str) -> Result<Option<String>> {
+        match self.get(id).await {
+            Ok(key) if !key.revoked => self.secrets.get(&secret_name(id)).await,
+            Ok(_) | Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Reveals a key's full value from the secret store.
@@ -317,11 +386,8 @@ impl Keys {
         }
         let key = key_from_row(&row)?;
         let now = now_ms();
-        if key.revoked {
-            return Ok(Err(AuthFailure::Revoked));
-        }
-        if matches!(key.expires_at_ms, Some(at) if at <= now) {
-            return Ok(Err(AuthFailure::Expired));
+        if let Err(failure) = key.check_live(now) {
+            return Ok(Err(failure));
         }
         // `last_used_at` is for people ("used 5 minutes ago"): minute precision spares every
         // request a synchronous database write.
@@ -337,6 +403,13 @@ impl Keys {
         }
         Ok(Ok(key))
     }
+}
+
+/// The key id in an id, `pk_<id>` or a whole key (all three name a key to revoke).
+pub fn key_id(text: &str) -> &str {
+    text.strip_prefix("pk_")
+        .and_then(|rest| rest.split('_').next())
+        .unwrap_or(text)
 }
 
 fn parse_key_id(presented: &str) -> Option<&str> {
@@ -476,5 +549,51 @@ mod tests {
             keys.create(k).await.err().map(|e| e.field()),
             Some(Some("expires_at"))
         );
+    }
+
+    #[tokio::test]
+    async fn a_key_manages_only_keys_within_its_own_scope() -> Result<()> {
+        let (_dir, keys) = registry().await;
+        let mut manager = new_key(&["keys:manage", "lightning:write"]);
+        manager.budget = Some(1000);
+        manager.expires_at_ms = Some(now_ms() + 86_400_000);
+        let manager = keys.create(manager).await?.key;
+        let admin = keys
+            .create(NewKey {
+                permissions: Permission::ALL.into_iter().collect(),
+                ..new_key(&["lightning:read"])
+            })
+            .await?
+            .key;
+        let perms = |p: &[&str]| parse_permissions(p.iter().copied()).expect("perms");
+        let within = (Some(500), manager.expires_at_ms);
+        let code = |r: Result<()>| r.err().map(|e| (e.code(), e.field()));
+        assert!(manager
+            .may_manage(&perms(&["lightning:receive"]), within.0, within.1)
+            .is_ok());
+        assert_eq!(
+            code(manager.may_manage(&perms(&["node:manage"]), within.0, within.1)),
+            Some(("key_scope_exceeded", Some("permissions")))
+        );
+        assert_eq!(
+            code(manager.may_manage(&perms(&["lightning:receive"]), None, within.1)),
+            Some(("key_scope_exceeded", Some("budget"))),
+            "an unlimited key from a limited one"
+        );
+        assert_eq!(
+            code(manager.may_manage(&perms(&["lightning:receive"]), Some(1001), within.1)),
+            Some(("key_scope_exceeded", Some("budget")))
+        );
+        assert_eq!(
+            code(manager.may_manage(&perms(&["lightning:receive"]), within.0, None)),
+            Some(("key_scope_exceeded", Some("expires_at")))
+        );
+        assert!(
+            manager.may_manage_key(&admin).is_err(),
+            "cannot reveal the admin key"
+        );
+        assert!(manager.may_manage_key(&manager).is_ok());
+        assert!(admin.may_manage_key(&manager).is_ok());
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! and the desktop shell all drive it through [`App`].
 #![deny(missing_docs)]
 
+mod admin_notice;
 mod app;
 pub mod channels;
 pub mod config;
@@ -29,6 +30,7 @@ pub mod util;
 pub mod wallet;
 pub mod webhooks;
 
+pub use admin_notice::admin_key_notice;
 pub use app::App;
 pub use config::{ChainSource, Config, Network, SecretsBackend};
 pub use error::{Error, Result};

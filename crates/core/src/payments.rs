@@ -16,6 +16,11 @@ pub struct PayInvoice {
     pub invoice: String,
     /// Amount in sats, only for any-amount invoices.
     pub amount: Option<i64>,
+    /// The most this payment may cost in routing fees, in sats. Default: the server's cap
+    /// (10 sat + 1 % of the amount unless configured otherwise).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub max_fee: Option<i64>,
 }
 
 /// A payment as the API returns it.
@@ -33,6 +38,10 @@ pub struct Payment {
     pub amount_msat: u64,
     /// Exact fee in millisatoshis.
     pub fee_msat: Option<u64>,
+    /// The most this payment was allowed to cost in routing fees, in sats (rounded up).
+    pub max_fee: Option<u64>,
+    /// The same cap in millisatoshis.
+    pub max_fee_msat: Option<u64>,
     /// Hex payment hash.
     pub payment_hash: String,
     /// Hex preimage: the proof of payment, once succeeded.
@@ -55,6 +64,7 @@ pub(crate) struct NewPaymentRow<'a> {
     pub id: &'a str,
     pub payment_hash: &'a str,
     pub amount_msat: u64,
+    pub max_fee_msat: u64,
     pub invoice: &'a str,
     pub description: Option<&'a str>,
     pub destination: Option<&'a str>,
@@ -74,13 +84,14 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
         return Err(Error::DuplicatePayment { payment_id });
     }
     sqlx::query(
-        "INSERT INTO payments (id, payment_hash, status, amount_msat, invoice, description,
-             destination, created_at, key_id)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO payments (id, payment_hash, status, amount_msat, max_fee_msat, invoice,
+             description, destination, created_at, key_id)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
     .bind(row.amount_msat as i64)
+    .bind(row.max_fee_msat as i64)
     .bind(row.invoice)
     .bind(row.description)
     .bind(row.destination)
@@ -91,21 +102,25 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
     Ok(())
 }
 
-/// Sats the key has sent (or is sending) since `since_ms`, fees included.
-pub(crate) async fn spent_since(store: &Store, key_id: &str, since_ms: i64) -> Result<u64> {
+/// Millisatoshis the key has spent since `since_ms`: amount and real fee of what succeeded, amount
+/// and fee cap of what is still pending (its fee is not known yet, and may be anything up to the
+/// cap). Failed payments cost nothing.
+pub(crate) async fn spent_msat_since(store: &Store, key_id: &str, since_ms: i64) -> Result<u64> {
     let msat: Option<i64> = sqlx::query_scalar(
-        "SELECT SUM(amount_msat + COALESCE(fee_msat, 0)) FROM payments
-         WHERE key_id = ? AND created_at >= ? AND status != 'failed'",
+        "SELECT SUM(amount_msat + CASE status
+                    WHEN 'pending' THEN MAX(COALESCE(max_fee_msat, 0), COALESCE(fee_msat, 0))
+                    ELSE COALESCE(fee_msat, 0) END)
+         FROM payments WHERE key_id = ? AND created_at >= ? AND status != 'failed'",
     )
     .bind(key_id)
     .bind(since_ms)
     .fetch_one(store.pool())
     .await?;
-    Ok((msat.unwrap_or(0).max(0) as u64).div_ceil(1000))
+    Ok(msat.unwrap_or(0).max(0) as u64)
 }
 
-const COLUMNS: &str = "seq, id, payment_hash, status, amount_msat, fee_msat, preimage, invoice, \
-     description, destination, failure_reason, created_at, completed_at";
+const COLUMNS: &str = "seq, id, payment_hash, status, amount_msat, fee_msat, max_fee_msat, \
+     preimage, invoice, description, destination, failure_reason, created_at, completed_at";
 
 /// One payment by id (`pay_…`) or payment hash (the newest attempt).
 pub async fn get(store: &Store, id_or_hash: &str) -> Result<Payment> {
@@ -157,7 +172,10 @@ pub(crate) async fn pending(store: &Store) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// Marks the pending payment of `payment_hash` succeeded. Returns it if this call changed it.
+/// Marks the payment of `payment_hash` succeeded: the pending attempt, or else the newest failed
+/// one (LDK can report success after a failure was recorded, e.g. a send that errored at once
+/// while a retry went through). Returns it if this call changed it; nothing changes when an
+/// attempt already succeeded.
 pub(crate) async fn mark_succeeded(
     tx: &mut SqliteConnection,
     payment_hash: &str,
@@ -166,8 +184,12 @@ pub(crate) async fn mark_succeeded(
     at: i64,
 ) -> Result<Option<Payment>> {
     let row = sqlx::query(&format!(
-        "UPDATE payments SET status = 'succeeded', fee_msat = ?, preimage = ?, completed_at = ?
-         WHERE payment_hash = ? AND status = 'pending' RETURNING {COLUMNS}"
+        "UPDATE payments SET status = 'succeeded', fee_msat = ?1, preimage = ?2, completed_at = ?3,
+             failure_reason = NULL
+         WHERE seq = (SELECT seq FROM payments WHERE payment_hash = ?4 AND status != 'succeeded'
+                      ORDER BY status = 'pending' DESC, seq DESC LIMIT 1)
+           AND NOT EXISTS (SELECT 1 FROM payments WHERE payment_hash = ?4 AND status = 'succeeded')
+         RETURNING {COLUMNS}"
     ))
     .bind(fee_msat.map(|f| f as i64))
     .bind(preimage)
@@ -201,6 +223,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Payment> {
     let amount_msat = row.try_get::<i64, _>("amount_msat")?.max(0) as u64;
     let fee_msat: Option<i64> = row.try_get("fee_msat")?;
     let fee_msat = fee_msat.map(|f| f.max(0) as u64);
+    let max_fee_msat: Option<i64> = row.try_get("max_fee_msat")?;
+    let max_fee_msat = max_fee_msat.map(|f| f.max(0) as u64);
     let completed_at: Option<i64> = row.try_get("completed_at")?;
     Ok(Payment {
         id: row.try_get("id")?,
@@ -209,6 +233,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Payment> {
         fee: fee_msat.map(|f| f.div_ceil(1000)),
         amount_msat,
         fee_msat,
+        max_fee: max_fee_msat.map(|f| f.div_ceil(1000)),
+        max_fee_msat,
         payment_hash: row.try_get("payment_hash")?,
         preimage: row.try_get("preimage")?,
         invoice: row.try_get("invoice")?,
@@ -230,6 +256,7 @@ mod tests {
             id,
             payment_hash: hash,
             amount_msat: 1_500,
+            max_fee_msat: 10_000,
             invoice: "lnbcrt…",
             description: None,
             destination: None,
@@ -244,13 +271,17 @@ mod tests {
         insert_pending(&store, row("pay_a", "h1", "k", 100)).await?;
         let dup = insert_pending(&store, row("pay_b", "h1", "k", 100)).await;
         assert!(matches!(dup, Err(Error::DuplicatePayment { .. })));
-        assert_eq!(spent_since(&store, "k", 0).await?, 2);
+        assert_eq!(
+            spent_msat_since(&store, "k", 0).await?,
+            11_500,
+            "a pending payment counts with its fee cap"
+        );
 
         let mut tx = store.pool().begin().await?;
         assert!(mark_failed(&mut tx, "h1", "no route", 200).await?.is_some());
         assert!(mark_failed(&mut tx, "h1", "no route", 200).await?.is_none());
         tx.commit().await?;
-        assert_eq!(spent_since(&store, "k", 0).await?, 0);
+        assert_eq!(spent_msat_since(&store, "k", 0).await?, 0);
 
         insert_pending(&store, row("pay_c", "h1", "k", 300)).await?;
         let mut tx = store.pool().begin().await?;
@@ -258,7 +289,35 @@ mod tests {
         tx.commit().await?;
         assert_eq!(done.map(|p| p.id), Some("pay_c".to_string()));
         assert_eq!(get(&store, "h1").await?.status, "succeeded");
+        assert_eq!(
+            spent_msat_since(&store, "k", 0).await?,
+            1_501,
+            "a settled payment counts with its real fee"
+        );
         assert_eq!(list(&store, Some("failed"), 10, None).await?.data.len(), 1);
+        Ok(())
+    }
+
+    /// LDK may report success for a payment already recorded as failed: it becomes succeeded
+    /// (with its `payment.sent`), and a second report changes nothing.
+    #[tokio::test]
+    async fn failed_payment_can_still_succeed() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        insert_pending(&store, row("pay_a", "h2", "k", 100)).await?;
+        let mut tx = store.pool().begin().await?;
+        mark_failed(&mut tx, "h2", "send failed at once", 150).await?;
+        let late = mark_succeeded(&mut tx, "h2", Some(2_000), Some("bb"), 200).await?;
+        assert_eq!(
+            late.map(|p| (p.id, p.status)),
+            Some(("pay_a".into(), "succeeded".into()))
+        );
+        assert!(mark_succeeded(&mut tx, "h2", Some(2_000), Some("bb"), 300)
+            .await?
+            .is_none());
+        tx.commit().await?;
+        let paid = get(&store, "pay_a").await?;
+        assert_eq!((paid.fee_msat, paid.failure_reason), (Some(2_000), None));
+        assert_eq!(spent_msat_since(&store, "k", 0).await?, 3_500);
         Ok(())
     }
 }

@@ -37,10 +37,7 @@ struct Inner {
 #[derive(Debug)]
 enum Backend {
     Keyring,
-    File {
-        path: PathBuf,
-        lock: std::sync::Mutex<()>,
-    },
+    File { path: PathBuf },
 }
 
 impl SecretStore {
@@ -51,7 +48,6 @@ impl SecretStore {
             SecretsBackend::Keyring => Backend::Keyring,
             SecretsBackend::File => Backend::File {
                 path: data_dir.join("secrets.json"),
-                lock: std::sync::Mutex::new(()),
             },
         };
         let store = SecretStore {
@@ -98,10 +94,8 @@ impl Inner {
     fn set(&self, name: &str, value: &str) -> Result<()> {
         match &self.backend {
             Backend::Keyring => self.entry(name)?.set_password(value).map_err(keyring_error),
-            Backend::File { path, lock } => {
-                let _guard = lock
-                    .lock()
-                    .map_err(|_| Error::Secrets("secrets file lock poisoned".into()))?;
+            Backend::File { path } => {
+                let _lock = FileLock::exclusive(path)?;
                 let mut map = read_file(path)?;
                 map.insert(self.full(name), value.to_string());
                 write_file(path, &map)
@@ -116,10 +110,8 @@ impl Inner {
                 Err(keyring::Error::NoEntry) => Ok(None),
                 Err(e) => Err(keyring_error(e)),
             },
-            Backend::File { path, lock } => {
-                let _guard = lock
-                    .lock()
-                    .map_err(|_| Error::Secrets("secrets file lock poisoned".into()))?;
+            Backend::File { path } => {
+                let _lock = FileLock::shared(path)?;
                 Ok(read_file(path)?.remove(&self.full(name)))
             }
         }
@@ -131,10 +123,8 @@ impl Inner {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(keyring_error(e)),
             },
-            Backend::File { path, lock } => {
-                let _guard = lock
-                    .lock()
-                    .map_err(|_| Error::Secrets("secrets file lock poisoned".into()))?;
+            Backend::File { path } => {
+                let _lock = FileLock::exclusive(path)?;
                 let mut map = read_file(path)?;
                 if map.remove(&self.full(name)).is_some() {
                     write_file(path, &map)?;
@@ -150,6 +140,44 @@ impl Inner {
 
     fn entry(&self, name: &str) -> Result<keyring::Entry> {
         keyring::Entry::new(KEYRING_SERVICE, &self.full(name)).map_err(keyring_error)
+    }
+}
+
+/// An OS lock on `secrets.json.lock` for one read or read-modify-write of the secrets file. The
+/// daemon and a `payaimld keys` command run beside it are two processes writing the same file:
+/// without it, one's write could drop the other's new key or webhook secret. Released on drop
+/// (and by the OS if the process dies).
+struct FileLock(std::fs::File);
+
+impl FileLock {
+    fn open(secrets: &Path) -> Result<std::fs::File> {
+        let path = secrets.with_extension("json.lock");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::Secrets(format!("cannot open {}: {e}", path.display())))
+    }
+
+    fn exclusive(secrets: &Path) -> Result<FileLock> {
+        let file = Self::open(secrets)?;
+        file.lock()
+            .map_err(|e| Error::Secrets(format!("cannot lock the secrets file: {e}")))?;
+        Ok(FileLock(file))
+    }
+
+    fn shared(secrets: &Path) -> Result<FileLock> {
+        let file = Self::open(secrets)?;
+        file.lock_shared()
+            .map_err(|e| Error::Secrets(format!("cannot lock the secrets file: {e}")))?;
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
     }
 }
 
@@ -220,6 +248,35 @@ mod tests {
             let meta = std::fs::metadata(dir.path().join("secrets.json"))
                 .map_err(|e| Error::io("stat", e))?;
             assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        Ok(())
+    }
+
+    /// Two stores on one file, as the daemon and `payaimld keys` are: concurrent writes from
+    /// both keep every entry (each read-modify-write holds the OS file lock).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn file_backend_writers_in_two_stores_lose_nothing() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let a = SecretStore::open(SecretsBackend::File, dir.path(), "ns").await?;
+        let b = SecretStore::open(SecretsBackend::File, dir.path(), "ns").await?;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            for (who, store) in [("a", a.clone()), ("b", b.clone())] {
+                tasks.push(tokio::spawn(async move {
+                    store.set(&format!("{who}{i}"), "v").await
+                }));
+            }
+        }
+        for t in tasks {
+            t.await.map_err(|e| Error::Secrets(e.to_string()))??;
+        }
+        for i in 0..40 {
+            for who in ["a", "b"] {
+                assert!(
+                    a.get(&format!("{who}{i}")).await?.is_some(),
+                    "{who}{i} lost"
+                );
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use ldk_node::lightning::routing::router::RouteParametersConfig;
 use ldk_node::lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -101,6 +102,16 @@ impl App {
             }
             (None, Some(a)) => a as u64 * 1000,
         };
+        let max_fee_msat = match request.max_fee {
+            None => self.config.default_max_fee_msat(amount_msat),
+            Some(f) if (0..=MAX_SATS).contains(&f) => f as u64 * 1000,
+            Some(_) => {
+                return Err(Error::invalid(
+                    "max_fee",
+                    "max_fee must be a number of sats from 0 to 21 million BTC",
+                ))
+            }
+        };
         let node = self.node.get()?;
         let destination = invoice.recover_payee_pub_key();
         if destination == node.node_id() {
@@ -115,7 +126,7 @@ impl App {
         {
             let _guard = self.pay_lock.lock().await;
             if let Some(key) = key {
-                check_budget(&self.store, key, amount_msat).await?;
+                check_budget(&self.store, key, amount_msat, max_fee_msat).await?;
             }
             let spendable: u64 = node
                 .list_channels()
@@ -136,6 +147,7 @@ impl App {
                     id: &id,
                     payment_hash: &hash,
                     amount_msat,
+                    max_fee_msat,
                     invoice: &invoice.to_string(),
                     description: invoice_description(&invoice).as_deref(),
                     destination: Some(&destination.to_string()),
@@ -146,28 +158,33 @@ impl App {
             .await?;
         }
         let mut updates = self.subscribe();
-        let fixed = invoice.amount_milli_satoshis().is_some();
-        let sender = node.clone();
-        let sent = tokio::task::spawn_blocking(move || {
-            if fixed {
-                sender.bolt11_payment().send(&invoice, None)
-            } else {
-                sender
-                    .bolt11_payment()
-                    .send_using_amount(&invoice, amount_msat, None)
+        // From here the payment exists: sending it and recording a refusal run in their own task,
+        // so a caller that goes away (a client that disconnects, a dropped future) cannot leave
+        // it pending forever, and a retry finds its real outcome.
+        let route = RouteParametersConfig {
+            max_total_routing_fee_msat: Some(max_fee_msat),
+            ..RouteParametersConfig::default()
+        };
+        let sending = tokio::spawn(send_and_record(
+            node,
+            self.store.clone(),
+            self.events.clone(),
+            invoice,
+            amount_msat,
+            route,
+        ));
+        match sending.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(match e {
+                    SendRefused::Duplicate => Error::DuplicatePayment { payment_id: id },
+                    SendRefused::Other(reason) => {
+                        Error::unprocessable("payment_failed", None, reason)
+                    }
+                    SendRefused::Store(e) => e,
+                })
             }
-        })
-        .await
-        .map_err(|e| Error::Node(format!("payment task failed: {e}")))?;
-        if let Err(e) = sent {
-            let reason = crate::node::explain(&e);
-            for r in settle(&self.store, &hash, Err(&reason), None).await? {
-                let _ = self.events.send(r);
-            }
-            return Err(match e {
-                ldk_node::NodeError::DuplicatePayment => Error::DuplicatePayment { payment_id: id },
-                _ => Error::unprocessable("payment_failed", None, reason),
-            });
+            Err(e) => return Err(Error::Node(format!("payment task failed: {e}"))),
         }
         let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
         loop {
@@ -184,7 +201,63 @@ impl App {
     }
 }
 
-async fn check_budget(store: &Store, key: &ApiKey, amount_msat: u64) -> Result<()> {
+/// Why the node refused to send.
+enum SendRefused {
+    /// LDK has a live payment for this hash already.
+    Duplicate,
+    /// Refused at once (no route, …), said for people.
+    Other(String),
+    /// The refusal could not be recorded.
+    Store(Error),
+}
+
+/// Hands the payment to the node; if the node refuses it at once, records it as failed (with
+/// its `payment.failed` event) before returning.
+async fn send_and_record(
+    node: std::sync::Arc<ldk_node::Node>,
+    store: Store,
+    events: tokio::sync::broadcast::Sender<EventRecord>,
+    invoice: Bolt11Invoice,
+    amount_msat: u64,
+    route: RouteParametersConfig,
+) -> std::result::Result<(), SendRefused> {
+    let hash = invoice.payment_hash().to_string();
+    let fixed = invoice.amount_milli_satoshis().is_some();
+    let sent = tokio::task::spawn_blocking(move || {
+        if fixed {
+            node.bolt11_payment().send(&invoice, Some(route))
+        } else {
+            node.bolt11_payment()
+                .send_using_amount(&invoice, amount_msat, Some(route))
+        }
+    })
+    .await
+    .unwrap_or(Err(ldk_node::NodeError::PaymentSendingFailed));
+    let Err(e) = sent else {
+        return Ok(());
+    };
+    let reason = crate::node::explain(&e);
+    let records = settle(&store, &hash, Err(&reason), None)
+        .await
+        .map_err(SendRefused::Store)?;
+    for r in records {
+        let _ = events.send(r);
+    }
+    Err(match e {
+        ldk_node::NodeError::DuplicatePayment => SendRefused::Duplicate,
+        _ => SendRefused::Other(reason),
+    })
+}
+
+/// Refuses a payment whose amount and fee cap, on top of what the key spent today (UTC), would
+/// exceed its daily budget. Counted in msat; the caller holds `pay_lock`, so concurrent payments
+/// of one key are checked one after the other against rows that include each other.
+async fn check_budget(
+    store: &Store,
+    key: &ApiKey,
+    amount_msat: u64,
+    max_fee_msat: u64,
+) -> Result<()> {
     let Some(budget) = key.budget else {
         return Ok(());
     };
@@ -193,13 +266,16 @@ async fn check_budget(store: &Store, key: &ApiKey, amount_msat: u64) -> Result<(
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc().timestamp_millis())
         .unwrap_or(0);
-    let spent = payments::spent_since(store, &key.id, day_start).await?;
-    let amount = amount_msat.div_ceil(1000);
-    if spent + amount > budget {
+    let spent_msat = payments::spent_msat_since(store, &key.id, day_start).await?;
+    let total = spent_msat
+        .saturating_add(amount_msat)
+        .saturating_add(max_fee_msat);
+    if total > budget.saturating_mul(1000) {
         return Err(Error::BudgetExceeded {
             budget,
-            spent,
-            amount,
+            spent: spent_msat.div_ceil(1000),
+            amount: amount_msat.div_ceil(1000),
+            max_fee: max_fee_msat.div_ceil(1000),
         });
     }
     Ok(())

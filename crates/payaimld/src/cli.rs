@@ -35,14 +35,24 @@ pub struct Cli {
     /// Folder of the built dashboard (ui/dist) to serve at / for browsers
     #[arg(long, global = true, env = "PAYAIML_UI_DIR")]
     pub ui_dir: Option<PathBuf>,
+    /// Write the admin key to this file (mode 0600) at every start, instead of printing it; it is
+    /// printed only when standard output is a terminal, never into a service log
+    #[arg(long, global = true, env = "PAYAIML_ADMIN_KEY_FILE")]
+    pub admin_key_file: Option<PathBuf>,
     /// Show a desktop notification for each received payment (needs a desktop session's D-Bus)
     #[arg(long, global = true, env = "PAYAIML_NOTIFY")]
     pub notify: bool,
     /// Waits after each failed webhook attempt, e.g. 10s,1m,5m [default: 10s,1m,5m,30m,2h,6h,12h,24h]
     #[arg(long, global = true, env = "PAYAIML_WEBHOOK_RETRIES", value_parser = parse_retries)]
     pub webhook_retries: Option<Retries>,
+    /// Routing fee cap of a payment without its own max_fee: this many sats...
+    #[arg(long, global = true, env = "PAYAIML_MAX_FEE_BASE_SAT", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_BASE_SAT)]
+    pub max_fee_base_sat: u64,
+    /// ...plus this many millionths of the amount (10000 = 1 %)
+    #[arg(long, global = true, env = "PAYAIML_MAX_FEE_PPM", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_PPM)]
+    pub max_fee_ppm: u64,
     /// Log filter, e.g. info, debug, or info,ldk_node=debug
-    #[arg(long, global = true, env = "PAYAIML_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "PAYAIML_LOG", default_value = payaiml_core::config::DEFAULT_LOG)]
     pub log_level: String,
     #[command(subcommand)]
     pub command: Command,
@@ -145,6 +155,8 @@ impl Cli {
         if let Some(retries) = &self.webhook_retries {
             config.webhook_retries = retries.0.clone();
         }
+        config.max_fee_base_sat = self.max_fee_base_sat;
+        config.max_fee_ppm = self.max_fee_ppm;
         config
     }
 }

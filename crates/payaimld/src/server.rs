@@ -30,7 +30,7 @@ pub async fn serve(cli: &Cli, args: &ServeArgs) -> anyhow::Result<()> {
     config.allowed_hosts = args.allow_hosts.clone();
     let app = App::open(config).await?;
     app.start();
-    run_api(app, false, cli.ui_dir.clone()).await
+    run_api(app, false, cli.ui_dir.clone(), cli.admin_key_file.clone()).await
 }
 
 pub async fn sandbox(cli: &Cli, args: &SandboxArgs) -> anyhow::Result<()> {
@@ -41,13 +41,14 @@ pub async fn sandbox(cli: &Cli, args: &SandboxArgs) -> anyhow::Result<()> {
         .unwrap_or_else(payaiml_core::sandbox::default_bitcoind);
     tracing::info!(data_dir = %config.data_dir.display(), "starting the regtest sandbox");
     let app = payaiml_core::sandbox::launch(config, &bitcoind).await?;
-    run_api(app, true, cli.ui_dir.clone()).await
+    run_api(app, true, cli.ui_dir.clone(), cli.admin_key_file.clone()).await
 }
 
 async fn run_api(
     app: Arc<App>,
     always_print_key: bool,
     ui_dir: Option<std::path::PathBuf>,
+    admin_key_file: Option<std::path::PathBuf>,
 ) -> anyhow::Result<()> {
     let listen = app.config().listen;
     let listener = match tokio::net::TcpListener::bind(listen).await {
@@ -69,11 +70,25 @@ async fn run_api(
         allowed_origins: Vec::new(),
     };
     let router = payaiml_api::router(app.clone(), bound, options);
-    println!("api: http://{bound}");
-    if created || always_print_key {
-        println!("admin key: {admin_key}");
-    }
+    let notice = match payaiml_core::admin_key_notice(
+        &admin_key,
+        admin_key_file.as_deref(),
+        created || always_print_key,
+    ) {
+        Ok(notice) => notice,
+        Err(e) => {
+            app.shutdown().await;
+            return Err(e.into());
+        }
+    };
     tracing::info!(%bound, "API listening");
+    // The address and the key come last, after the start-up log, set apart where a person
+    // looks.
+    println!();
+    println!("api: http://{bound}");
+    if let Some(line) = notice {
+        println!("{line}");
+    }
     let served = payaiml_api::serve(listener, router, shutdown_signal()).await;
     tracing::info!("shutting down");
     app.shutdown().await;

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use payaiml_core::keys::{parse_permissions, ApiKey, CreatedKey, NewKey, Permission};
+use payaiml_core::keys::{key_id, parse_permissions, ApiKey, CreatedKey, NewKey, Permission};
 use serde::{Deserialize, Serialize};
 
 use super::ListBody;
@@ -26,7 +26,8 @@ pub struct CreateKeyRequest {
     pub budget: Option<i64>,
 }
 
-/// Create a key. The secret is in this response only (and in the OS keyring, for reveal).
+/// Create a key, with no more permissions, budget or lifetime than the caller's own key. The
+/// secret is in this response only (and in the OS keyring, for reveal).
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKeyRequest,
     responses((status = 201, body = CreatedKey), (status = "4XX", body = ErrorBody)))]
 pub async fn create_key(
@@ -60,6 +61,7 @@ pub async fn create_key(
             ))
         }
     };
+    auth.key.may_manage(&permissions, budget, expires_at_ms)?;
     let created = state
         .app
         .keys()
@@ -86,7 +88,7 @@ pub async fn list_keys(
     }))
 }
 
-/// Revoke a key; it fails from the next request on.
+/// Revoke a key within the caller's own scope; it fails from the next request on.
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys",
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = ApiKey), (status = "4XX", body = ErrorBody)))]
@@ -96,6 +98,8 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiKey>> {
     auth.require(Permission::KeysManage)?;
+    let target = state.app.keys().get(key_id(&id)).await?;
+    auth.key.may_manage_key(&target)?;
     Ok(Json(state.app.keys().revoke(&id).await?))
 }
 
@@ -108,7 +112,8 @@ pub struct RevealedKey {
     pub secret: String,
 }
 
-/// Reveal a live key's secret again, from the secret store.
+/// Reveal a live key's secret again, from the secret store (only a key within the caller's own
+/// scope: a `keys:manage` key cannot read the dashboard's admin key).
 #[utoipa::path(post, path = "/v1/keys/{id}/reveal", tag = "keys",
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = RevealedKey), (status = "4XX", body = ErrorBody)))]
@@ -118,6 +123,8 @@ pub async fn reveal_key(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RevealedKey>> {
     auth.require(Permission::KeysManage)?;
+    let target = state.app.keys().get(&id).await?;
+    auth.key.may_manage_key(&target)?;
     let secret = state.app.keys().reveal(&id).await?;
     Ok(Json(RevealedKey { id, secret }))
 }

@@ -90,6 +90,10 @@ pub fn limit(value: Option<i64>) -> ApiResult<i64> {
 
 /// Runs a creating request under its `Idempotency-Key`, if it has one: a retry of the same request
 /// gets the first response again, a different request under the same key gets 409.
+///
+/// The work and the recording of its answer run in their own task: a client that disconnects
+/// mid-request (its request future is dropped) does not stop a payment half-way, and the answer
+/// it missed is stored for its retry.
 pub async fn idempotent<T, F>(
     state: &ApiState,
     auth: &Auth,
@@ -99,69 +103,103 @@ pub async fn idempotent<T, F>(
     run: F,
 ) -> Response
 where
-    T: Serialize,
-    F: Future<Output = ApiResult<T>>,
+    T: Serialize + Send + 'static,
+    F: Future<Output = ApiResult<T>> + Send + 'static,
 {
-    let Some(value) = headers.get("idempotency-key") else {
-        return respond(run.await);
-    };
-    let store = state.app.store();
-    let idem = match value.to_str() {
-        Ok(v) => v.to_string(),
-        Err(_) => {
+    let idem = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => Some(v.to_string()),
+        Some(Err(_)) => {
             return ApiError::bad_field("Idempotency-Key", "Idempotency-Key must be ASCII")
                 .into_response()
         }
     };
-    if let Err(e) = idempotency::validate_key(&idem) {
-        return ApiError::from(e).into_response();
+    if let Some(idem) = &idem {
+        if let Err(e) = idempotency::validate_key(idem) {
+            return ApiError::from(e).into_response();
+        }
     }
+    let store = state.app.store().clone();
+    let key_id = auth.key.id.clone();
+    let route = route.to_string();
     let hash = payaiml_core::util::sha256_hex(canonical_body.as_bytes());
-    match idempotency::begin(store, &auth.key.id, &idem, route, &hash).await {
-        Ok(Begin::Replay { status, body }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = (status, body).into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+    // From the claim of the key to the stored answer, in one task that outlives the request.
+    let finished = tokio::spawn(async move {
+        let Some(idem) = idem else {
+            return Answer::from(run.await);
+        };
+        match idempotency::begin(&store, &key_id, &idem, &route, &hash).await {
+            Ok(Begin::Replay { status, body }) => {
+                return Answer {
+                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                    body,
+                    replayed: true,
+                }
+            }
+            Ok(Begin::Fresh) => {}
+            Err(e) => return Answer::from(Err::<(), _>(ApiError::from(e))),
+        }
+        let answer = Answer::from(run.await);
+        let recorded = if answer.status.is_server_error() {
+            idempotency::forget(&store, &key_id, &idem).await
+        } else {
+            idempotency::finish(&store, &key_id, &idem, answer.status.as_u16(), &answer.body).await
+        };
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "recording an idempotent response failed");
+        }
+        answer
+    })
+    .await;
+    match finished {
+        Ok(answer) => answer.into_response(),
+        Err(e) => task_failed(e).into_response(),
+    }
+}
+
+/// A creating request's answer as stored for `Idempotency-Key` replays: status and JSON body.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    replayed: bool,
+}
+
+impl<T: Serialize> From<ApiResult<T>> for Answer {
+    fn from(result: ApiResult<T>) -> Self {
+        match result {
+            Ok(value) => Answer {
+                status: StatusCode::CREATED,
+                body: serde_json::to_string(&value).unwrap_or_default(),
+                replayed: false,
+            },
+            Err(e) => {
+                let (status, body) = e.public();
+                Answer {
+                    status,
+                    body: serde_json::to_string(&body).unwrap_or_default(),
+                    replayed: false,
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.replayed {
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            return response;
         }
-        Ok(Begin::Fresh) => {}
-        Err(e) => return ApiError::from(e).into_response(),
+        response
     }
-    let (status, body) = match run.await {
-        Ok(value) => (
-            StatusCode::CREATED,
-            serde_json::to_string(&value).unwrap_or_default(),
-        ),
-        Err(e) => (
-            e.status,
-            serde_json::to_string(&e.body()).unwrap_or_default(),
-        ),
-    };
-    let recorded = if status.is_server_error() {
-        idempotency::forget(store, &auth.key.id, &idem).await
-    } else {
-        idempotency::finish(store, &auth.key.id, &idem, status.as_u16(), &body).await
-    };
-    if let Err(e) = recorded {
-        tracing::error!(error = %e, "recording an idempotent response failed");
-    }
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
-fn respond<T: Serialize>(result: ApiResult<T>) -> Response {
-    match result {
-        Ok(value) => (StatusCode::CREATED, axum::Json(value)).into_response(),
-        Err(e) => e.into_response(),
-    }
+fn task_failed(e: tokio::task::JoinError) -> ApiError {
+    ApiError::internal(format!("request task failed: {e}"))
 }

@@ -105,6 +105,10 @@ pub struct DecodedInvoice {
     pub expired: bool,
 }
 
+/// The latest time shown (the end of year 9999): `expires_at` of an invoice that claims to live
+/// longer reads as that.
+const MAX_TIME_MS: i64 = 253_402_300_799_000;
+
 /// Decode a BOLT11 invoice without paying it. Needs `lightning:read`.
 #[utoipa::path(post, path = "/v1/lightning/decode", tag = "payments", request_body = DecodeRequest,
     responses((status = 200, body = DecodedInvoice), (status = "4XX", body = ErrorBody)))]
@@ -115,8 +119,11 @@ pub async fn decode_invoice(
     auth.require(Permission::LightningRead)?;
     let invoice = payaiml_core::parse_invoice(&body.value.invoice)?;
     let created = invoice.duration_since_epoch();
-    let expires = created + invoice.expiry_time();
-    let ms = |d: std::time::Duration| d.as_millis().min(i64::MAX as u128) as i64;
+    // An invoice may say it expires in 2^64 seconds: saturate instead of overflowing.
+    let expires = created
+        .checked_add(invoice.expiry_time())
+        .unwrap_or(std::time::Duration::MAX);
+    let ms = |d: std::time::Duration| d.as_millis().min(MAX_TIME_MS as u128) as i64;
     Ok(Json(DecodedInvoice {
         amount: invoice.amount_milli_satoshis().map(|m| m.div_ceil(1000)),
         amount_msat: invoice.amount_milli_satoshis(),

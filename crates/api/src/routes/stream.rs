@@ -18,7 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use payaiml_core::events::{self, EventRecord};
-use payaiml_core::keys::Permission;
+use payaiml_core::keys::{AuthFailure, Permission};
 use payaiml_core::App;
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -33,6 +33,11 @@ use crate::state::ApiState;
 pub const CLOSE_BEHIND: u16 = 4000;
 /// Close code when the server stops (the standard "going away").
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code when the key that opened the stream is revoked or expires; the reason says which.
+/// A leaked key that is revoked stops streaming within [`KEY_CHECK_EVERY`].
+pub const CLOSE_KEY_REVOKED: u16 = 4001;
+/// How often a stream checks that its key still works.
+const KEY_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// How often the server pings an idle connection.
 const PING_EVERY: Duration = Duration::from_secs(20);
 /// A frame the client does not take within this time ends the connection.
@@ -48,7 +53,8 @@ pub struct StreamQuery {
 }
 
 /// Stream events over a WebSocket. Needs `lightning:read`. Close code 4000 means the client fell
-/// too far behind: reconnect with `?after=` the last `seq` received.
+/// too far behind: reconnect with `?after=` the last `seq` received; 4001 means the key was
+/// revoked or has expired.
 #[utoipa::path(get, path = "/v1/events/ws", tag = "events", params(StreamQuery),
     responses((status = 101, description = "switching to the WebSocket protocol"),
         (status = "4XX", body = ErrorBody)))]
@@ -75,12 +81,25 @@ pub async fn events_ws(
                 "after must be 0 or a seq from an earlier event",
             ))
         }
-        other => other,
+        Some(after) => {
+            // A seq this log never reached (another instance's, or a restored backup's) would
+            // make the stream skip live events up to it: say so instead.
+            let latest = events::latest(state.app.store()).await?;
+            if after > latest {
+                return Err(ApiError::bad_field(
+                    "after",
+                    format!("after={after} is beyond the end of the event log (the latest seq is {latest}); resume from a seq this server sent, or 0 for everything"),
+                ));
+            }
+            Some(after)
+        }
+        None => None,
     };
     let app = state.app.clone();
+    let key_id = auth.key.id.clone();
     Ok(upgrade
         .protocols(["bearer"])
-        .on_upgrade(move |socket| session(socket, app, start)))
+        .on_upgrade(move |socket| session(socket, app, start, key_id)))
 }
 
 /// Refuses a browser `Origin` other than the API's own or the desktop webview's. Requests
@@ -111,7 +130,7 @@ impl FromRequestParts<ApiState> for OriginChecked {
     }
 }
 
-async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>) {
+async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>, key_id: String) {
     // Subscribe before replaying, so nothing committed during the replay is missed.
     let mut live = app.subscribe();
     let mut closing = app.closing();
@@ -131,6 +150,8 @@ async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>) {
     }
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let mut key_check = tokio::time::interval(KEY_CHECK_EVERY);
+    key_check.tick().await;
     loop {
         tokio::select! {
             received = live.recv() => match received {
@@ -168,6 +189,20 @@ async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>) {
             }
             _ = closing.changed() => {
                 close(&mut socket, CLOSE_GOING_AWAY, "the server is stopping".into()).await;
+                return;
+            }
+            _ = key_check.tick() => {
+                let reason = match app.keys().get(&key_id).await {
+                    Ok(key) => match key.check_live(payaiml_core::util::now_ms()) {
+                        Ok(()) => continue,
+                        Err(AuthFailure::Expired) => "the API key has expired",
+                        Err(_) => "the API key was revoked",
+                    },
+                    Err(payaiml_core::Error::NotFound { .. }) => "the API key was revoked",
+                    // The database is busy or failing: check again at the next tick.
+                    Err(_) => continue,
+                };
+                close(&mut socket, CLOSE_KEY_REVOKED, reason.into()).await;
                 return;
             }
         }

@@ -370,8 +370,14 @@ impl Sandbox {
             let bolt11 = customer.bolt11_payment();
             let sent = match (invoice.amount_milli_satoshis(), amount) {
                 (Some(_), _) => bolt11.send(&invoice, None),
-                (None, Some(sats)) if sats > 0 => {
+                (None, Some(sats)) if sats > 0 && sats <= CHANNEL_SATS => {
                     bolt11.send_using_amount(&invoice, sats * 1000, None)
+                }
+                (None, Some(_)) => {
+                    return Err(Error::invalid(
+                        "amount",
+                        format!("amount must be between 1 and {CHANNEL_SATS} sat"),
+                    ))
                 }
                 (None, _) => {
                     return Err(Error::unprocessable(
