@@ -91,6 +91,49 @@ test('a point-of-sale charge, paid, then a new sale', async () => {
   await close();
 });
 
+test('the point of sale charges exactly what is typed, by keyboard and by pointer, in sats and BTC', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'pos-keys');
+  await nav(page, 'Point of sale');
+  const newest = async () => (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+  // Keyboard: "12" typed, then the keypad's 0 focused and pressed with Enter: 120, not 12.
+  await page.keyboard.press('1');
+  await page.keyboard.press('2');
+  await page.getByRole('button', { name: '0', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getByTestId('pos-amount').textContent(), '120 sats');
+  const charge = page.getByRole('button', { name: 'Charge 120 sats' });
+  await charge.focus();
+  await page.keyboard.press('Enter');
+  await page.locator('img.qr').waitFor();
+  assert.equal((await newest()).amount, 120, 'the invoice asks for what the button said');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  // Enter with nothing focused charges what is shown.
+  await page.keyboard.press('3');
+  await page.keyboard.press('0');
+  await page.locator('body').focus();
+  await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+  await page.keyboard.press('Enter');
+  await page.locator('img.qr').waitFor();
+  assert.equal((await newest()).amount, 30);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  // In BTC the keypad takes BTC: 0.00025 BTC is 25,000 sats, shown and charged as such.
+  await page.getByRole('button', { name: 'BTC', exact: true }).click();
+  for (const key of ['Decimal point', '0', '0', '0', '2', '5']) await page.getByRole('button', { name: key, exact: true }).click();
+  assert.equal(await page.getByTestId('pos-amount').textContent(), '0.00025 BTC');
+  assert.equal(await page.getByTestId('pos-sats').textContent(), '= 25,000 sats');
+  await shot('keypad-btc');
+  await page.getByRole('button', { name: 'Charge 0.00025000 BTC' }).click();
+  await page.locator('img.qr').waitFor();
+  assert.equal((await newest()).amount, 25_000);
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  // Switching units starts the entry over rather than reading it in the other unit.
+  await page.keyboard.press('7');
+  await page.getByRole('button', { name: 'sats', exact: true }).click();
+  assert.equal(await page.getByTestId('pos-amount').textContent(), '0 sats');
+  assert.deepEqual(errors, []);
+  await close();
+});
+
 test('pay a customer invoice from the Payments page', async () => {
   const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'payments');
   const customer = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 2500, description: 'supplies' });

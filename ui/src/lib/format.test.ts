@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodedRows, formatAmount, formatCountdown, keypadValue, shorten } from './format';
+import { decodedRows, formatAmount, formatCountdown, formatEntry, keypadPress, keypadValue, shorten } from './format';
 import type { Decoded } from '../api/client';
 
 describe('formatAmount', () => {
@@ -26,6 +26,27 @@ describe('countdown and keypad', () => {
     expect(keypadValue('')).toBe(0);
     expect(keypadValue('00150')).toBe(150);
     expect(keypadValue('99999999999999999999')).toBe(0);
+  });
+  it('reads a BTC entry as exact sats, never through a float', () => {
+    expect(keypadValue('0.00025', 'btc')).toBe(25_000);
+    expect(keypadValue('0.1', 'btc')).toBe(10_000_000);
+    expect(keypadValue('0.00000001', 'btc')).toBe(1);
+    expect(keypadValue('12.', 'btc')).toBe(1_200_000_000);
+    expect(keypadValue('0.000000001', 'btc')).toBe(0);
+    expect(keypadValue('1.2.3', 'btc')).toBe(0);
+    expect(keypadValue('2500', 'sat')).toBe(2500);
+    expect(keypadValue('0.5', 'sat')).toBe(0);
+  });
+  it('types on the keypad in the unit shown', () => {
+    const type = (keys: string[], unit: 'sat' | 'btc') => keys.reduce((e, k) => keypadPress(e, k, unit), '');
+    expect(type(['0', '2', '5', '0', '0'], 'sat')).toBe('2500');
+    expect(type(['.', '0', '0', '0', '2', '5'], 'btc')).toBe('0.00025');
+    expect(type(['0', '0', '.', '.', '5'], 'btc')).toBe('0.5');
+    expect(type(['.', '1', '2', '3', '4', '5', '6', '7', '8', '9'], 'btc')).toBe('0.12345678');
+    expect(type(['1', '2', '⌫', '3'], 'btc')).toBe('13');
+    expect(formatEntry('0.00025', 'btc')).toBe('0.00025 BTC');
+    expect(formatEntry('1234.5', 'btc')).toBe('1,234.5 BTC');
+    expect(formatEntry('2500', 'sat')).toBe('2,500 sats');
   });
   it('shortens ids', () => {
     expect(shorten('02e311bbc65c1c46058cabcefa63f613a55828fe7c173db076014926229353df97')).toBe('02e311bb…353df97');

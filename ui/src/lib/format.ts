@@ -20,10 +20,47 @@ export function formatAmount(sats: number | null | undefined, unit: Unit = 'sat'
   return `${grouped.format(sats)} ${Math.abs(sats) === 1 ? 'sat' : 'sats'}`;
 }
 
-/** Digits typed on the POS keypad → a number of sats (empty is 0). */
-export function keypadValue(digits: string): number {
-  const n = Number(digits || '0');
+/** What was typed on the POS keypad → a whole number of sats (empty is 0). In sats the entry is
+ *  digits; in BTC it is digits with at most one `.` and at most 8 decimals, read as a decimal
+ *  string (never through a float), so `0.00025` is exactly 25,000 sats. Anything else is 0. */
+export function keypadValue(entry: string, unit: Unit = 'sat'): number {
+  if (unit === 'btc') {
+    const m = /^(\d*)(?:\.(\d{0,8}))?$/.exec(entry);
+    if (!m) return 0;
+    const sats = Number((m[1] || '0') + (m[2] ?? '').padEnd(8, '0'));
+    return Number.isSafeInteger(sats) ? sats : 0;
+  }
+  if (!/^\d*$/.test(entry)) return 0;
+  const n = Number(entry || '0');
   return Number.isSafeInteger(n) ? n : 0;
+}
+
+/** The next keypad entry after pressing `key` (a digit, `.`, `C` or `⌫`) in `unit`: sats take up to
+ *  10 digits; BTC takes up to 8 whole digits and 8 decimals. A key that does not fit is ignored. */
+export function keypadPress(entry: string, key: string, unit: Unit = 'sat'): string {
+  if (key === 'C') return '';
+  if (key === '⌫') return entry.slice(0, -1);
+  if (unit === 'sat') {
+    if (!/^\d$/.test(key) || entry.length >= 10 || (entry === '' && key === '0')) return entry;
+    return entry + key;
+  }
+  if (key === '.') {
+    if (entry.includes('.')) return entry;
+    return (entry === '' ? '0' : entry) + '.';
+  }
+  if (!/^\d$/.test(key)) return entry;
+  const [whole, frac] = entry.split('.');
+  if (frac !== undefined) return frac.length >= 8 ? entry : entry + key;
+  if (whole === '0') return key === '0' ? entry : key;
+  return whole.length >= 8 ? entry : entry + key;
+}
+
+/** The keypad entry as the merchant typed it, with its unit: `0.00025 BTC`, `2,100 sats`. */
+export function formatEntry(entry: string, unit: Unit = 'sat'): string {
+  if (unit === 'sat') return formatAmount(keypadValue(entry, 'sat'), 'sat');
+  const [whole, frac] = (entry || '0').split('.');
+  const grouped = new Intl.NumberFormat('en-US').format(Number(whole || '0'));
+  return `${grouped}${frac !== undefined ? `.${frac}` : ''} BTC`;
 }
 
 export function formatTime(iso: string | null | undefined): string {
