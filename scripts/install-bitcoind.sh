@@ -27,7 +27,22 @@ rm -rf "$work"
 mkdir -p "$work/apt/lists/partial" "$work/apt/archives/partial" "$work/debs" "$work/root"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -f "$keyring" ] || { echo "install-bitcoind: $keyring is missing (apt-get install debian-archive-keyring)" >&2; exit 1; }
-echo "deb [signed-by=$keyring] http://deb.debian.org/debian sid main" > "$work/apt/sources.list"
+# The same Debian mirror as the machine's own apt sources (a machine may only reach its own mirror):
+# the first deb822 `URIs:` of a source with a Debian suite, else the first `deb` line of
+# sources.list whose path ends in /debian.
+mirror=""
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] || continue
+  mirror="$(awk 'BEGIN{RS=""} /Suites:[^\n]*(bookworm|trixie|sid|stable|testing|unstable)([ \n]|$)/ && !/debian-security/ {
+      if (match($0, /URIs:[ \t]*[^ \t\n]+/)) { u=substr($0, RSTART, RLENGTH); sub(/URIs:[ \t]*/, "", u); print u; exit } }' "$f")"
+  [ -n "$mirror" ] && break
+done
+if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+  mirror="$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):\/\/.*\/debian\/?$/) { print $i; exit } }' /etc/apt/sources.list)"
+fi
+[ -n "$mirror" ] || { echo "install-bitcoind: no Debian mirror found in /etc/apt/sources.list.d/*.sources or /etc/apt/sources.list" >&2; exit 1; }
+echo "install-bitcoind: using the machine's Debian mirror $mirror" >&2
+echo "deb [signed-by=$keyring] ${mirror%/} sid main" > "$work/apt/sources.list"
 apt_opts=(-o "Dir::Etc::sourcelist=$work/apt/sources.list" -o "Dir::Etc::sourceparts=-"
   -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache::archives=$work/apt/archives"
   -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")

@@ -13,6 +13,14 @@ use crate::util::random_alnum;
 
 const WALLET: &str = "sandbox";
 const RPC_USER: &str = "payaiml";
+/// Transactions sent before a block to feed bitcoind's fee estimator. It needs about 13
+/// transactions of one fee rate confirmed within a few blocks before `estimatesmartfee`
+/// answers; without an answer the Lightning nodes log an error for every target at every block.
+const FEE_TXS_PER_ROUND: usize = 16;
+/// The fee rate of those transactions, so the estimate the nodes get (sat/vB).
+const FEE_RATE_SAT_VB: u64 = 2;
+/// Blocks with such transactions mined at start when bitcoind has no estimate yet.
+const FEE_SEED_BLOCKS: u64 = 5;
 
 /// A running regtest bitcoind owned by the sandbox.
 pub struct Bitcoind {
@@ -48,6 +56,9 @@ impl Bitcoind {
                 "-fallbackfee=0.0001",
             ])
             .args(["-printtoconsole=0", "-disablewallet=0", "-rpcworkqueue=64"])
+            // The fee estimator ignores transactions whose parents are unconfirmed: the
+            // sandbox wallet spends confirmed coins only (see `fee_round`).
+            .arg("-spendzeroconfchange=0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -92,9 +103,59 @@ impl Bitcoind {
         };
         bitcoind.load_wallet().await?;
         if bitcoind.height().await? < 101 {
-            bitcoind.mine(101).await?;
+            bitcoind.generate(101).await?;
         }
+        bitcoind.seed_fee_estimates().await?;
         Ok(bitcoind)
+    }
+
+    /// Gives `estimatesmartfee` data to answer from, as a real chain has: a few blocks, each with
+    /// [`FEE_TXS_PER_ROUND`] independent transactions at [`FEE_RATE_SAT_VB`]. Skipped when
+    /// bitcoind already answers (it keeps its estimates across a clean restart).
+    async fn seed_fee_estimates(&self) -> Result<()> {
+        let answer = self.rpc.call("estimatesmartfee", json!([2])).await;
+        if answer.is_ok_and(|v| v.get("feerate").is_some()) {
+            return Ok(());
+        }
+        // A block first: a chain whose tip is old counts as still syncing, and the estimator
+        // ignores transactions seen then.
+        self.generate(1).await?;
+        for _ in 0..FEE_SEED_BLOCKS {
+            self.fee_round().await?;
+            self.generate(1).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends [`FEE_TXS_PER_ROUND`] transactions to the wallet itself, each from confirmed coins,
+    /// splitting a coin first when there are too few.
+    async fn fee_round(&self) -> Result<()> {
+        let spendable = self
+            .wallet_call("listunspent", json!([1]))
+            .await?
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0);
+        if spendable < FEE_TXS_PER_ROUND {
+            let mut outputs = serde_json::Map::new();
+            for _ in 0..2 * FEE_TXS_PER_ROUND {
+                let address = self.wallet_call("getnewaddress", json!([])).await?;
+                if let Some(address) = address.as_str() {
+                    outputs.insert(address.to_string(), json!("1.00000000"));
+                }
+            }
+            self.wallet_call("sendmany", json!(["", outputs])).await?;
+            self.generate(1).await?;
+        }
+        for _ in 0..FEE_TXS_PER_ROUND {
+            let address = self.wallet_call("getnewaddress", json!([])).await?;
+            self.wallet_call(
+                "sendtoaddress",
+                json!({"address": address, "amount": "0.00100000", "fee_rate": FEE_RATE_SAT_VB}),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn load_wallet(&self) -> Result<()> {
@@ -131,8 +192,17 @@ impl Bitcoind {
             .ok_or_else(|| Error::Sandbox("getblockcount returned no number".into()))
     }
 
-    /// Mines `blocks` blocks to the sandbox wallet; returns their hashes.
+    /// Mines `blocks` blocks to the sandbox wallet, the first with some fee-paying transactions
+    /// (as on a real chain, which keeps the nodes' fee estimates answering); returns their hashes.
     pub async fn mine(&self, blocks: u64) -> Result<Vec<String>> {
+        if blocks == 0 {
+            return Ok(Vec::new());
+        }
+        self.fee_round().await?;
+        self.generate(blocks).await
+    }
+
+    async fn generate(&self, blocks: u64) -> Result<Vec<String>> {
         let address = self.wallet_call("getnewaddress", json!([])).await?;
         let hashes = self
             .rpc
