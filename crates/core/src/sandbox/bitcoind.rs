@@ -209,6 +209,12 @@ impl Bitcoind {
             .call("generatetoaddress", json!([blocks, address]))
             .await
             .map_err(Error::Sandbox)?;
+        // The wallet learns of new blocks asynchronously: wait until it has, so the next send
+        // sees the coins these blocks confirmed (it spends confirmed coins only).
+        self.rpc
+            .call("syncwithvalidationinterfacequeue", json!([]))
+            .await
+            .map_err(Error::Sandbox)?;
         Ok(serde_json::from_value(hashes).unwrap_or_default())
     }
 
