@@ -264,7 +264,7 @@ impl Sandbox {
                 .await?;
         }
         self.bitcoind.mine(1).await?;
-        self.sync_both(merchant).await?;
+        self.wait_funded(merchant).await?;
         let customer = self.customer.clone();
         let customer_id = customer.node_id();
         let customer_addr = customer
@@ -311,6 +311,28 @@ impl Sandbox {
         }
         self.bitcoind.mine(6).await?;
         self.sync_both(merchant).await
+    }
+
+    /// Syncs both nodes until each sees its funding confirmed. One sync is not always enough:
+    /// a sync asked for while the node's own chain poll is running joins that poll, which may
+    /// have started before the funding block existed.
+    async fn wait_funded(&self, merchant: &Arc<Node>) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        loop {
+            self.sync_both(merchant).await?;
+            let funded = [merchant, &self.customer]
+                .iter()
+                .all(|n| n.list_balances().spendable_onchain_balance_sats >= CHANNEL_SATS);
+            if funded {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(
+                    "the nodes did not see their funding confirmed in time".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn sync_both(&self, merchant: &Arc<Node>) -> Result<()> {
