@@ -22,6 +22,11 @@ impl Daemon {
     /// `payaimld --data-dir DIR --listen 127.0.0.1:0 <args…>`, waiting for the `api:` line (and the
     /// `admin key:` line when `expect_admin`).
     pub fn start(data_dir: &Path, args: &[&str], expect_admin: bool) -> Daemon {
+        Daemon::start_on(data_dir, "127.0.0.1:0", args, expect_admin)
+    }
+
+    /// [`Daemon::start`] listening on `listen` (a fixed port survives restarts).
+    pub fn start_on(data_dir: &Path, listen: &str, args: &[&str], expect_admin: bool) -> Daemon {
         std::fs::create_dir_all(data_dir).expect("data dir");
         let stderr_log = data_dir.join(format!("payaimld-{}.log", std::process::id()));
         let log = std::fs::OpenOptions::new()
@@ -36,7 +41,7 @@ impl Daemon {
             .arg(data_dir)
             .arg("--admin-key-file")
             .arg(&key_file)
-            .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
+            .args(["--listen", listen, "--log-level", "info"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -85,6 +90,11 @@ impl Daemon {
 
     pub fn admin(&self) -> &str {
         self.admin.as_deref().expect("admin key")
+    }
+
+    /// The daemon's log file (stderr of every start on this data dir by this test process).
+    pub fn log_path(&self) -> &Path {
+        &self.stderr_log
     }
 
     /// The last lines of the daemon's log, for failure messages.

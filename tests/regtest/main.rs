@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod bad_input;
 mod channels;
+mod chaos;
 mod instance;
 mod invoices_fixture;
 mod journey;

@@ -75,6 +75,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
             .routes(routes!(sandbox::invoice))
             .routes(routes!(sandbox::mine))
             .routes(routes!(sandbox::customer))
+            .routes(routes!(sandbox::customer_payments))
     } else {
         router
     }

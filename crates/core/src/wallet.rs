@@ -34,14 +34,58 @@ pub struct OnchainBalance {
     pub spendable: u64,
 }
 
+/// Money of closed channels on its way back to the on-chain wallet, in sats.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClosingBalance {
+    /// All of it.
+    pub total: u64,
+    /// Each part, with when it becomes spendable.
+    pub entries: Vec<ClosingEntry>,
+}
+
+/// Where a closed channel's money is on its way back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosingState {
+    /// The closing transaction is not confirmed yet.
+    AwaitingCloseConfirmation,
+    /// The closing transaction is confirmed; the money is locked until `spendable_at_height`
+    /// (after a force-close, our own output waits out the channel's delay).
+    Timelocked,
+    /// A payment in flight when the channel closed, to be claimed by whoever can first.
+    Contested,
+    /// Being moved into the on-chain wallet by a sweep transaction.
+    Sweeping,
+}
+
+/// One part of [`ClosingBalance`].
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClosingEntry {
+    /// Hex id of the closed channel, when known.
+    pub channel_id: Option<String>,
+    /// The peer, when known.
+    pub counterparty_node_id: Option<String>,
+    /// Amount in sats.
+    pub amount: u64,
+    /// Where it is.
+    pub state: ClosingState,
+    /// The block height from which it can be spent, when known.
+    pub spendable_at_height: Option<u32>,
+    /// Blocks until then (0 once reached), when known.
+    pub blocks_left: Option<u32>,
+}
+
 /// The balance object of `GET /v1/lightning/balance`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Balance {
-    /// Lightning.
+    /// Lightning, in open channels.
     pub lightning: LightningBalance,
+    /// Closed channels' money on its way back on-chain (after a force-close this takes the
+    /// channel's delay, often a day or two of blocks).
+    pub closing: ClosingBalance,
     /// On-chain.
     pub onchain: OnchainBalance,
-    /// Lightning total plus on-chain confirmed and unconfirmed.
+    /// Lightning total plus closing plus on-chain confirmed and unconfirmed.
     pub total: u64,
 }
 
@@ -60,6 +104,9 @@ pub struct Channel {
     pub outbound: u64,
     /// What we can receive, in sats.
     pub inbound: u64,
+    /// What we own in it, in sats, before the on-chain fee a close would cost (the same measure
+    /// as the Lightning `total` of the balance).
+    pub balance: u64,
     /// `pending`, `ready` or `usable`.
     pub state: String,
     /// Whether we opened it.
@@ -115,6 +162,125 @@ fn owned_sats(balance: &ldk_node::LightningBalance) -> u64 {
     }
 }
 
+fn balance_channel(
+    balance: &ldk_node::LightningBalance,
+) -> ldk_node::lightning::ln::types::ChannelId {
+    use ldk_node::LightningBalance as B;
+    match balance {
+        B::ClaimableOnChannelClose { channel_id, .. }
+        | B::ClaimableAwaitingConfirmations { channel_id, .. }
+        | B::ContentiousClaimable { channel_id, .. }
+        | B::MaybeTimeoutClaimableHTLC { channel_id, .. }
+        | B::MaybePreimageClaimableHTLC { channel_id, .. }
+        | B::CounterpartyRevokedOutputClaimable { channel_id, .. } => *channel_id,
+    }
+}
+
+/// A closed channel's balance as a [`ClosingEntry`]; `None` for what is not ours to claim (an
+/// HTLC we can take only with a preimage we do not have).
+fn closing_entry(balance: &ldk_node::LightningBalance, height: u32) -> Option<ClosingEntry> {
+    use ldk_node::LightningBalance as B;
+    let (counterparty, amount, state, at) = match balance {
+        B::ClaimableOnChannelClose {
+            counterparty_node_id,
+            amount_satoshis,
+            ..
+        } => (
+            counterparty_node_id,
+            *amount_satoshis,
+            ClosingState::AwaitingCloseConfirmation,
+            None,
+        ),
+        B::ClaimableAwaitingConfirmations {
+            counterparty_node_id,
+            amount_satoshis,
+            confirmation_height,
+            ..
+        } => (
+            counterparty_node_id,
+            *amount_satoshis,
+            ClosingState::Timelocked,
+            Some(*confirmation_height),
+        ),
+        B::ContentiousClaimable {
+            counterparty_node_id,
+            amount_satoshis,
+            timeout_height,
+            ..
+        } => (
+            counterparty_node_id,
+            *amount_satoshis,
+            ClosingState::Contested,
+            Some(*timeout_height),
+        ),
+        B::MaybeTimeoutClaimableHTLC {
+            counterparty_node_id,
+            amount_satoshis,
+            claimable_height,
+            outbound_payment: false,
+            ..
+        } => (
+            counterparty_node_id,
+            *amount_satoshis,
+            ClosingState::Contested,
+            Some(*claimable_height),
+        ),
+        B::CounterpartyRevokedOutputClaimable {
+            counterparty_node_id,
+            amount_satoshis,
+            ..
+        } => (
+            counterparty_node_id,
+            *amount_satoshis,
+            ClosingState::Contested,
+            None,
+        ),
+        B::MaybeTimeoutClaimableHTLC { .. } | B::MaybePreimageClaimableHTLC { .. } => return None,
+    };
+    Some(ClosingEntry {
+        channel_id: Some(balance_channel(balance).to_string()),
+        counterparty_node_id: Some(counterparty.to_string()),
+        amount,
+        state,
+        spendable_at_height: at,
+        blocks_left: at.map(|h| h.saturating_sub(height)),
+    })
+}
+
+fn sweep_entry(balance: &ldk_node::PendingSweepBalance, height: u32) -> ClosingEntry {
+    use ldk_node::PendingSweepBalance as S;
+    let (channel_id, amount, at) = match balance {
+        S::PendingBroadcast {
+            channel_id,
+            amount_satoshis,
+        } => (channel_id, *amount_satoshis, None),
+        S::BroadcastAwaitingConfirmation {
+            channel_id,
+            amount_satoshis,
+            ..
+        } => (channel_id, *amount_satoshis, None),
+        S::AwaitingThresholdConfirmations {
+            channel_id,
+            amount_satoshis,
+            confirmation_height,
+            ..
+        } => (
+            channel_id,
+            *amount_satoshis,
+            // Spendable by the wallet once the sweep is six blocks deep.
+            Some(confirmation_height.saturating_add(5)),
+        ),
+    };
+    ClosingEntry {
+        channel_id: channel_id.map(|c| c.to_string()),
+        counterparty_node_id: None,
+        amount,
+        state: ClosingState::Sweeping,
+        spendable_at_height: at,
+        blocks_left: at.map(|h| h.saturating_sub(height)),
+    }
+}
+
 /// How old the last chain sync may be for the node to count as synced.
 const SYNC_FRESH_SECS: u64 = 180;
 
@@ -156,11 +322,33 @@ impl App {
             .sum::<u64>()
             / 1000;
         let onchain_total = details.total_onchain_balance_sats;
+        // LDK reports every channel monitor's balance, closed channels' too: those are money on
+        // its way back on-chain, not Lightning money the merchant can spend.
+        let open: std::collections::HashSet<_> = channels.iter().map(|c| c.channel_id).collect();
+        let height = node.status().current_best_block.height;
+        let (in_open, in_closed): (Vec<_>, Vec<_>) = details
+            .lightning_balances
+            .iter()
+            .partition(|b| open.contains(&balance_channel(b)));
+        let entries: Vec<ClosingEntry> = in_closed
+            .iter()
+            .filter_map(|b| closing_entry(b, height))
+            .chain(
+                details
+                    .pending_balances_from_channel_closures
+                    .iter()
+                    .map(|b| sweep_entry(b, height)),
+            )
+            .collect();
+        let closing = ClosingBalance {
+            total: entries.iter().map(|e| e.amount).sum(),
+            entries,
+        };
         let lightning = LightningBalance {
             spendable,
             receivable,
             max_single_receive,
-            total: details.lightning_balances.iter().map(owned_sats).sum(),
+            total: in_open.into_iter().map(owned_sats).sum(),
         };
         let onchain = OnchainBalance {
             confirmed: onchain_total.saturating_sub(unconfirmed),
@@ -168,8 +356,9 @@ impl App {
             spendable: details.spendable_onchain_balance_sats,
         };
         Ok(Balance {
-            total: lightning.total + onchain_total,
+            total: lightning.total + closing.total + onchain_total,
             lightning,
+            closing,
             onchain,
         })
     }
@@ -177,6 +366,10 @@ impl App {
     /// The node's channels.
     pub fn channels(&self) -> Result<Vec<Channel>> {
         let node = self.node.get()?;
+        let mut owned = std::collections::HashMap::new();
+        for b in node.list_balances().lightning_balances {
+            *owned.entry(balance_channel(&b)).or_insert(0) += owned_sats(&b);
+        }
         Ok(node
             .list_channels()
             .into_iter()
@@ -187,6 +380,7 @@ impl App {
                 capacity: c.channel_value_sats,
                 outbound: c.outbound_capacity_msat / 1000,
                 inbound: c.inbound_capacity_msat / 1000,
+                balance: owned.get(&c.channel_id).copied().unwrap_or(0),
                 state: if c.is_usable {
                     "usable"
                 } else if c.is_channel_ready {

@@ -19,8 +19,15 @@ export interface Health {
   node: { state: string; error: string | null; chain_source: string; retry_at?: string | null };
 }
 
+export interface ClosingEntry {
+  channel_id: string | null; counterparty_node_id: string | null; amount: number;
+  state: 'awaiting_close_confirmation' | 'timelocked' | 'contested' | 'sweeping';
+  spendable_at_height: number | null; blocks_left: number | null;
+}
+
 export interface Balance {
   lightning: { spendable: number; receivable: number; max_single_receive: number; total: number };
+  closing: { total: number; entries: ClosingEntry[] };
   onchain: { confirmed: number; unconfirmed: number; spendable: number };
   total: number;
 }

@@ -8,6 +8,7 @@ use payaiml_core::keys::Permission;
 use payaiml_core::sandbox::{CustomerInvoice, CustomerPayment, Sandbox};
 use serde::{Deserialize, Serialize};
 
+use super::ListBody;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -112,6 +113,19 @@ pub async fn customer(
 ) -> ApiResult<Json<payaiml_core::sandbox::CustomerNode>> {
     auth.require(Permission::NodeManage)?;
     Ok(Json(sandbox(&state)?.customer()))
+}
+
+/// The customer node's own record of its Lightning payments (to check the merchant's against).
+#[utoipa::path(get, path = "/v1/sandbox/customer/payments", tag = "sandbox",
+    responses((status = 200, body = ListBody<payaiml_core::sandbox::CustomerPaymentRecord>), (status = "4XX", body = ErrorBody)))]
+pub async fn customer_payments(
+    State(state): State<ApiState>,
+    auth: Auth,
+) -> ApiResult<Json<ListBody<payaiml_core::sandbox::CustomerPaymentRecord>>> {
+    auth.require(Permission::NodeManage)?;
+    Ok(Json(ListBody {
+        data: sandbox(&state)?.customer_payments(),
+    }))
 }
 
 /// Mine regtest blocks.

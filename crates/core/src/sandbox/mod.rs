@@ -63,6 +63,20 @@ pub struct CustomerPayment {
     pub payment_hash: String,
 }
 
+/// One payment in the customer node's own record (its LDK store), to check the merchant's
+/// record against.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerPaymentRecord {
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// `inbound` (the merchant paid the customer) or `outbound` (the customer paid).
+    pub direction: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    /// Amount in millisatoshis, if known.
+    pub amount_msat: Option<u64>,
+}
+
 /// An invoice made by the customer node, for the merchant to pay.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerInvoice {
@@ -236,22 +250,35 @@ impl Sandbox {
                 }
             }
         }
-        let has_channels = merchant
+        // One channel each way. A channel that is gone (closed, or force-closed by LDK after a
+        // crash left its state behind) is replaced, so the sandbox always starts usable.
+        let with_customer: Vec<_> = merchant
             .list_channels()
-            .iter()
+            .into_iter()
             .filter(|c| c.counterparty_node_id == customer.node_id())
-            .count()
-            >= 2;
-        if !has_channels {
-            self.open_channels(merchant, merchant_addr).await?;
+            .collect();
+        let ours = with_customer.iter().any(|c| c.is_outbound);
+        let theirs = with_customer.iter().any(|c| !c.is_outbound);
+        if !(ours && theirs) {
+            if !with_customer.is_empty() {
+                tracing::warn!(
+                    "sandbox: a channel with the customer is gone (closed); opening a new one"
+                );
+            }
+            self.open_channels(merchant, merchant_addr, !ours, !theirs)
+                .await?;
         }
         self.wait_usable(merchant).await
     }
 
+    /// Funds the openers and opens the merchant's channel to the customer (`ours`) and the
+    /// customer's to the merchant (`theirs`), then confirms them.
     async fn open_channels(
         &self,
         merchant: &Arc<Node>,
         merchant_addr: std::net::SocketAddr,
+        ours: bool,
+        theirs: bool,
     ) -> Result<()> {
         tracing::info!("sandbox: funding both nodes and opening channels both ways");
         for node in [merchant, &self.customer] {
@@ -274,31 +301,35 @@ impl Sandbox {
         let (m, c) = (merchant.clone(), customer.clone());
         let merchant_id = merchant.node_id();
         blocking(move || {
-            m.open_channel(
-                customer_id,
-                customer_addr,
-                CHANNEL_SATS,
-                Some(PUSH_MSAT),
-                None,
-            )
-            .map_err(|e| Error::Sandbox(format!("merchant cannot open a channel: {e}")))?;
-            c.open_channel(
-                merchant_id,
-                merchant_addr.into(),
-                CHANNEL_SATS,
-                Some(PUSH_MSAT),
-                None,
-            )
-            .map_err(|e| Error::Sandbox(format!("customer cannot open a channel: {e}")))?;
+            if ours {
+                m.open_channel(
+                    customer_id,
+                    customer_addr,
+                    CHANNEL_SATS,
+                    Some(PUSH_MSAT),
+                    None,
+                )
+                .map_err(|e| Error::Sandbox(format!("merchant cannot open a channel: {e}")))?;
+            }
+            if theirs {
+                c.open_channel(
+                    merchant_id,
+                    merchant_addr.into(),
+                    CHANNEL_SATS,
+                    Some(PUSH_MSAT),
+                    None,
+                )
+                .map_err(|e| Error::Sandbox(format!("customer cannot open a channel: {e}")))?;
+            }
             Ok(())
         })
         .await?;
-        // Wait until both funding transactions are broadcast, then confirm them.
+        // Wait until the funding transactions are broadcast, then confirm them.
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         while merchant
             .list_channels()
             .iter()
-            .filter(|c| c.funding_txo.is_some())
+            .filter(|c| c.counterparty_node_id == customer_id && c.funding_txo.is_some())
             .count()
             < 2
         {
@@ -349,6 +380,7 @@ impl Sandbox {
     async fn wait_usable(&self, merchant: &Arc<Node>) -> Result<()> {
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         let customer_id = self.customer.node_id();
+        let mut next_block = tokio::time::Instant::now() + Duration::from_secs(2);
         loop {
             let usable = |node: &Node, peer| {
                 node.list_channels()
@@ -364,6 +396,17 @@ impl Sandbox {
                 return Err(Error::Sandbox(
                     "the sandbox channels did not become usable in time".into(),
                 ));
+            }
+            // A funding transaction can reach bitcoind after the blocks meant to confirm it: the
+            // node broadcasts in the background, behind rebroadcasts of whatever a force-close
+            // left to claim. Keep mining while a channel waits for confirmations, as a miner
+            // would.
+            let waiting = merchant.list_channels().iter().any(|c| {
+                c.counterparty_node_id == customer_id && !c.is_usable && c.funding_txo.is_some()
+            });
+            if waiting && tokio::time::Instant::now() >= next_block {
+                self.bitcoind.mine(1).await?;
+                next_block = tokio::time::Instant::now() + Duration::from_secs(2);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -483,6 +526,30 @@ impl Sandbox {
         }
         self.bitcoind.mine(blocks).await?;
         self.bitcoind.height().await
+    }
+
+    /// Every Lightning payment in the customer node's own record.
+    pub fn customer_payments(&self) -> Vec<CustomerPaymentRecord> {
+        use ldk_node::payment::{PaymentDirection, PaymentKind};
+        self.customer
+            .list_payments_with_filter(|p| matches!(p.kind, PaymentKind::Bolt11 { .. }))
+            .into_iter()
+            .map(|p| CustomerPaymentRecord {
+                payment_hash: hex::encode(p.id.0),
+                direction: match p.direction {
+                    PaymentDirection::Inbound => "inbound",
+                    PaymentDirection::Outbound => "outbound",
+                }
+                .into(),
+                status: match p.status {
+                    PaymentStatus::Pending => "pending",
+                    PaymentStatus::Succeeded => "succeeded",
+                    PaymentStatus::Failed => "failed",
+                }
+                .into(),
+                amount_msat: p.amount_msat,
+            })
+            .collect()
     }
 
     /// The customer node's id and peer address.

@@ -1,0 +1,489 @@
+//! A kill-storm: while the customer pays merchant invoices, the merchant pays customer invoices
+//! and webhooks go out to a local receiver, the daemon is SIGKILLed at pseudo-random moments and
+//! restarted on the same data dir. Afterwards nothing may be lost, doubled or disagree with the
+//! customer node's own record. `make chaos` runs it (PAYAIML_CHAOS_KILLS, PAYAIML_CHAOS_PAYMENTS,
+//! PAYAIML_CHAOS_SENDS; `make chaos-short` a few kills).
+//!
+//! Not yet part of `make test`: a kill can leave LDK's ChannelManager behind a ChannelMonitor
+//! (rust-lightning #4286), and LDK 0.2 then force-closes the channel and can report a payment the
+//! payee received as failed, or lose track of one sent just before the kill (pending forever).
+//! This suite finds those; until the app works around them it would fail some runs.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+use crate::receiver::Receiver;
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// One request that may meet a daemon being killed or restarted: `None` instead of a panic.
+fn try_call(api: &str, method: &str, path: &str, key: &str, body: Option<Value>) -> Option<Res> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .no_proxy()
+        .build()
+        .ok()?;
+    let mut req = client
+        .request(method.parse().ok()?, format!("{api}{path}"))
+        .bearer_auth(key);
+    if let Some(body) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let res = req.send().ok()?;
+    let status = res.status().as_u16();
+    let text = res.text().ok()?;
+    let body = serde_json::from_str(&text).unwrap_or(json!({ "raw": text }));
+    // 503 while the node starts after a restart: the caller tries again.
+    (status != 503).then_some(Res { status, body })
+}
+
+/// Every item of a paged list (`data` + `next_cursor`).
+fn all_pages(api: &str, path: &str, key: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit=100&cursor={c}"),
+            None => format!("{path}{sep}limit=100"),
+        };
+        let res = try_call(api, "GET", &url, key, None).expect("list");
+        out.extend(res.body["data"].as_array().cloned().unwrap_or_default());
+        match res.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+fn all_events(api: &str, key: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    loop {
+        let after = out.last().and_then(|e| e["seq"].as_i64()).unwrap_or(0);
+        let res = try_call(
+            api,
+            "GET",
+            &format!("/v1/events?after={after}&limit=1000"),
+            key,
+            None,
+        )
+        .expect("events");
+        let page = res.body["data"].as_array().cloned().unwrap_or_default();
+        if page.is_empty() {
+            return out;
+        }
+        out.extend(page);
+    }
+}
+
+/// Copies the daemon's whole log to `test-output/chaos/` when dropped, also when the test fails.
+struct KeepLog(std::path::PathBuf);
+
+impl Drop for KeepLog {
+    fn drop(&mut self) {
+        let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-output/chaos");
+        let _ = std::fs::create_dir_all(&out);
+        let _ = std::fs::copy(&self.0, out.join("payaimld.log"));
+    }
+}
+
+#[test]
+#[ignore = "a kill-storm: run with `make chaos` (see the module doc for why it is not in make test yet)"]
+fn kill_storm_loses_nothing() {
+    let kills = env_num("PAYAIML_CHAOS_KILLS", 3);
+    let receipts = env_num("PAYAIML_CHAOS_PAYMENTS", 100);
+    let sends = env_num("PAYAIML_CHAOS_SENDS", 20);
+    let dir = tempdir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let args = ["--webhook-retries", "1s,1s,2s,5s,10s,30s,60s", "sandbox"];
+    let started = Instant::now();
+    let daemon = Daemon::start_on(dir.path(), &listen, &args, true);
+    let admin = daemon.admin().to_string();
+    let api = daemon.api.clone();
+    let _keep_log = KeepLog(daemon.log_path().to_path_buf());
+    let daemon = Arc::new(Mutex::new(daemon));
+    let shop = Receiver::start(200);
+    let hook = try_call(
+        &api,
+        "POST",
+        "/v1/webhooks",
+        &admin,
+        Some(json!({"url": shop.url})),
+    )
+    .expect("webhook");
+    assert_eq!(hook.status, 201, "{hook:?}");
+    // Events from before the endpoint existed (the sandbox's channel openings) are not owed to it.
+    let hooked_at = try_call(&api, "GET", "/v1/events?tail=1", &admin, None)
+        .expect("events")
+        .body["data"][0]["seq"]
+        .as_i64()
+        .unwrap_or(0);
+    let node_id = try_call(&api, "GET", "/v1/node", &admin, None)
+        .expect("node")
+        .body["node_id"]
+        .clone();
+    let original: HashSet<String> = try_call(&api, "GET", "/v1/node", &admin, None)
+        .expect("node")
+        .body["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| c["channel_id"].as_str().expect("id").to_string())
+        .collect();
+    let before = try_call(&api, "GET", "/v1/lightning/balance", &admin, None)
+        .expect("balance")
+        .body;
+
+    let retry_pause = || std::thread::sleep(Duration::from_millis(300));
+    // The customer pays merchant invoices.
+    let receiver = {
+        let (api, admin) = (api.clone(), admin.clone());
+        std::thread::spawn(move || {
+            for i in 0..receipts {
+                let invoice = loop {
+                    let body = json!({"amount": 100 + (i % 50) as u64, "description": format!("chaos {i}")});
+                    match try_call(&api, "POST", "/v1/lightning/invoices", &admin, Some(body)) {
+                        Some(r) if r.status == 201 => break r.body,
+                        _ => retry_pause(),
+                    }
+                };
+                // A payment cut by a kill is left as it is: the customer's record says how it ended.
+                let pay = json!({"payment_request": invoice["payment_request"]});
+                if try_call(&api, "POST", "/v1/sandbox/pay", &admin, Some(pay)).is_none() {
+                    retry_pause();
+                }
+            }
+        })
+    };
+    // The merchant pays customer invoices, each under its own Idempotency-Key.
+    let sender = {
+        let (api, admin) = (api.clone(), admin.clone());
+        std::thread::spawn(move || {
+            for j in 0..sends {
+                let invoice = loop {
+                    let body =
+                        json!({"amount": 50 + j as u64, "description": format!("chaos send {j}")});
+                    match try_call(&api, "POST", "/v1/sandbox/invoice", &admin, Some(body)) {
+                        Some(r) if r.status == 201 => break r.body["payment_request"].clone(),
+                        _ => retry_pause(),
+                    }
+                };
+                for _ in 0..20 {
+                    let client = reqwest::blocking::Client::builder()
+                        .timeout(Duration::from_secs(60))
+                        .no_proxy()
+                        .build()
+                        .expect("client");
+                    let sent = client
+                        .post(format!("{api}/v1/lightning/payments"))
+                        .bearer_auth(&admin)
+                        .header("idempotency-key", format!("chaos-send-{j}"))
+                        .header("content-type", "application/json")
+                        .body(json!({"invoice": invoice}).to_string())
+                        .send();
+                    match sent.map(|r| r.status().as_u16()) {
+                        // Answered (whatever the outcome), or the earlier try is still running.
+                        Ok(s) if s != 503 => break,
+                        _ => retry_pause(),
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    // The storm: kill at pseudo-random moments, restart on the same data dir and port.
+    let mut restarts: Vec<Duration> = Vec::new();
+    for k in 0..kills {
+        let wait = 1500 + (k as u64 * 7919) % 2500;
+        std::thread::sleep(Duration::from_millis(wait));
+        let mut d = daemon.lock().expect("daemon");
+        d.kill();
+        let back = Instant::now();
+        // Panics (failing the test) if the sandbox does not come back within 180 s.
+        *d = Daemon::start_on(dir.path(), &listen, &args, true);
+        restarts.push(back.elapsed());
+    }
+    receiver.join().expect("receiver thread");
+    sender.join().expect("sender thread");
+
+    // Everything settles: no payment left pending. A payment caught in a channel that LDK
+    // force-closed is settled on-chain, which takes blocks: mine them, as the chain would.
+    let mine = || {
+        try_call(
+            &api,
+            "POST",
+            "/v1/sandbox/mine",
+            &admin,
+            Some(json!({"blocks": 6})),
+        );
+    };
+    wait_for(300, "pending payments to settle", || {
+        let pending = try_call(
+            &api,
+            "GET",
+            "/v1/lightning/payments?status=pending",
+            &admin,
+            None,
+        )?;
+        let settled = pending.body["data"].as_array().is_some_and(Vec::is_empty);
+        if !settled {
+            mine();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        settled.then_some(())
+    });
+    // After a force-close, payments caught in the closed channels are settled by transactions
+    // that wait out timelocks (an HTLC's expiry, the channel's delay of 144 blocks): let the
+    // chain move on that far before comparing the two sides.
+    let closed_so_far = all_events(&api, &admin)
+        .iter()
+        .filter(|e| e["event"] == "channel.closed")
+        .count();
+    if closed_so_far > 0 {
+        for _ in 0..30 {
+            mine();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    // The customer node dies with the daemon too: a payment it made just before a kill may stay
+    // pending in its own store until its channel with the merchant is re-established.
+    let customer = wait_for(300, "the customer's payments to settle", || {
+        let all = all_pages(&api, "/v1/sandbox/customer/payments", &admin);
+        let settled = all.iter().all(|p| p["status"] != "pending");
+        if !settled {
+            mine();
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        settled.then_some(all)
+    });
+    let invoices = all_pages(&api, "/v1/lightning/invoices", &admin);
+    let payments = all_pages(&api, "/v1/lightning/payments", &admin);
+    let events = all_events(&api, &admin);
+
+    // 1. Every invoice the customer's node paid is paid, once, with the right amount.
+    let customer_paid: HashMap<String, u64> = customer
+        .iter()
+        .filter(|p| p["direction"] == "outbound" && p["status"] == "succeeded")
+        .map(|p| {
+            (
+                p["payment_hash"].as_str().expect("hash").to_string(),
+                p["amount_msat"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let by_hash: HashMap<String, &Value> = invoices
+        .iter()
+        .map(|i| (i["payment_hash"].as_str().expect("hash").to_string(), i))
+        .collect();
+    for (hash, msat) in &customer_paid {
+        let invoice = by_hash.get(hash).unwrap_or_else(|| {
+            panic!("the customer paid {hash}, which the merchant does not know")
+        });
+        assert_eq!(invoice["status"], "paid", "{invoice}");
+        assert_eq!(
+            invoice["amount_received"].as_u64(),
+            Some(msat / 1000),
+            "{invoice}"
+        );
+    }
+    let merchant_paid: HashSet<String> = invoices
+        .iter()
+        .filter(|i| i["status"] == "paid")
+        .map(|i| i["payment_hash"].as_str().expect("hash").to_string())
+        .collect();
+    let customer_set: HashSet<String> = customer_paid.keys().cloned().collect();
+    assert!(
+        customer_set.is_subset(&merchant_paid),
+        "paid by the customer but not here: {:?}",
+        customer_set.difference(&merchant_paid).collect::<Vec<_>>()
+    );
+    // The other way round the payer's own record can be what is wrong: the customer node dies
+    // with the daemon, and a stale ChannelManager of its own makes LDK report a payment failed
+    // that the merchant claimed (its preimage was revealed and the money is in the merchant's
+    // channel). Counted and shown, not hidden.
+    let payer_wrong: Vec<&String> = merchant_paid.difference(&customer_set).collect();
+    for hash in &payer_wrong {
+        let record = customer.iter().find(|p| p["payment_hash"] == hash.as_str());
+        assert!(
+            record.is_some_and(|p| p["status"] == "failed"),
+            "{hash} is paid here but the customer has no record of paying it: {record:?}"
+        );
+    }
+    assert!(
+        merchant_paid == customer_set,
+        "paid here but not by the customer: {:?}; paid by the customer but not here: {:?}",
+        merchant_paid.difference(&customer_set).collect::<Vec<_>>(),
+        customer_set.difference(&merchant_paid).collect::<Vec<_>>()
+    );
+    let received: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "payment.received")
+        .map(|e| e["payment_hash"].as_str().expect("hash"))
+        .collect();
+    assert_eq!(
+        received.len(),
+        received.iter().collect::<HashSet<_>>().len(),
+        "each payment.received once"
+    );
+    assert_eq!(received.len(), merchant_paid.len());
+
+    // 2. Every payment the merchant sent ended as the customer's node says.
+    let customer_got: HashSet<String> = customer
+        .iter()
+        .filter(|p| p["direction"] == "inbound" && p["status"] == "succeeded")
+        .map(|p| p["payment_hash"].as_str().expect("hash").to_string())
+        .collect();
+    let mut sent_ok = HashSet::new();
+    let mut sent_failed = 0;
+    for p in &payments {
+        let hash = p["payment_hash"].as_str().expect("hash").to_string();
+        match p["status"].as_str() {
+            Some("succeeded") => {
+                assert!(
+                    customer_got.contains(&hash),
+                    "the merchant says {hash} succeeded; the customer never got it"
+                );
+                assert!(sent_ok.insert(hash), "one success per invoice");
+            }
+            Some("failed") => sent_failed += 1,
+            other => panic!("payment left {other:?}: {p}"),
+        }
+    }
+    assert_eq!(
+        sent_ok, customer_got,
+        "every payment the customer received is succeeded here"
+    );
+
+    // 3. The log: each event once, seq consecutive.
+    let seqs: Vec<i64> = events
+        .iter()
+        .map(|e| e["seq"].as_i64().expect("seq"))
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "seq consecutive"
+    );
+    let ids: HashSet<&str> = events
+        .iter()
+        .map(|e| e["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), events.len());
+
+    // 4. Every event reached the receiver at least once.
+    let logged: HashSet<String> = events
+        .iter()
+        .filter(|e| e["seq"].as_i64().unwrap_or(0) > hooked_at)
+        .map(|e| e["id"].as_str().expect("id").to_string())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !logged.is_subset(&shop.delivered_ids()) {
+        if Instant::now() > deadline {
+            let got = shop.delivered_ids();
+            let missing: Vec<&String> = logged.difference(&got).collect();
+            let hook_id = hook.body["id"].as_str().unwrap_or_default();
+            let deliveries = all_pages(&api, &format!("/v1/webhooks/{hook_id}/deliveries"), &admin);
+            let theirs: Vec<&Value> = deliveries
+                .iter()
+                .filter(|d| missing.iter().any(|m| d["event_id"] == m.as_str()))
+                .collect();
+            let what: Vec<&Value> = events
+                .iter()
+                .filter(|e| missing.iter().any(|m| e["id"] == m.as_str()))
+                .collect();
+            panic!(
+                "{} events never reached the receiver: {what:?}; their deliveries: {theirs:?}; the endpoint was added after seq {hooked_at}",
+                missing.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // 5. Identity, keys and money are intact.
+    let now = try_call(&api, "GET", "/v1/node", &admin, None)
+        .expect("node")
+        .body;
+    assert_eq!(now["node_id"], node_id, "same node");
+    let after = try_call(&api, "GET", "/v1/lightning/balance", &admin, None)
+        .expect("balance")
+        .body;
+    let closes = events
+        .iter()
+        .filter(|e| e["event"] == "channel.closed")
+        .count();
+    let received_sat: u64 = customer_paid.values().map(|m| m / 1000).sum();
+    let sent_msat: u64 = payments
+        .iter()
+        .filter(|p| p["status"] == "succeeded")
+        .map(|p| p["amount_msat"].as_u64().unwrap_or(0) + p["fee_msat"].as_u64().unwrap_or(0))
+        .sum();
+    let expected = before["lightning"]["total"].as_u64().unwrap_or(0) as i64 + received_sat as i64
+        - (sent_msat / 1000) as i64;
+    // The money of the channels there at the start, wherever it is now: still in them, or on
+    // its way back on-chain after a close (new channels the sandbox opened to recover are
+    // funded from outside and left out).
+    let node_now = try_call(&api, "GET", "/v1/node", &admin, None)
+        .expect("node")
+        .body;
+    let in_channels: u64 = node_now["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .filter(|c| original.contains(c["channel_id"].as_str().unwrap_or("")))
+        .map(|c| c["balance"].as_u64().unwrap_or(0))
+        .sum();
+    let closing: u64 = after["closing"]["entries"]
+        .as_array()
+        .expect("closing entries")
+        .iter()
+        .filter(|e| original.contains(e["channel_id"].as_str().unwrap_or("")))
+        .map(|e| e["amount"].as_u64().unwrap_or(0))
+        .sum();
+    let got = (in_channels + closing) as i64;
+    println!(
+        "chaos: {kills} kills survived (restarts took {:?}), {} invoices paid ({} of them recorded failed by the crashed payer), {} payments sent ({} failed attempts), {} events, all delivered, {closes} channels closed, lightning {got} sat vs {expected} sat expected, {:.0} s",
+        restarts,
+        merchant_paid.len(),
+        payer_wrong.len(),
+        sent_ok.len(),
+        sent_failed,
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    // Rounding: each payment's sats are rounded down once on each side.
+    let slack = (merchant_paid.len() + sent_ok.len()) as i64;
+    if closes == 0 {
+        assert!(
+            (got - expected).abs() <= slack,
+            "balances: {got} sat in channels vs {expected} sat from the recorded movements"
+        );
+    } else {
+        // A force-close costs the closing transactions' fees, and what has already been swept
+        // into the wallet left the closing balance: nothing may be invented, and the closed
+        // channels' money is shown on its way back.
+        assert!(
+            got <= expected + slack,
+            "balances: {got} sat vs {expected} sat from the recorded movements: money appeared"
+        );
+        assert!(
+            closing > 0
+                || after["onchain"]["confirmed"].as_u64() > before["onchain"]["confirmed"].as_u64(),
+            "the force-closed channels' money is nowhere: {after}"
+        );
+    }
+}
