@@ -453,9 +453,13 @@ fn signed_delivery_retries_and_gone() {
         [2000, 3000],
         "{caught_up:?}"
     );
-    assert!(deliveries(&d, &gone_hook)
-        .iter()
-        .all(|x| x["status"] == "succeeded"));
+    // Recorded just after the receiver answered.
+    wait_for(10, "the caught-up deliveries to be recorded", || {
+        deliveries(&d, &gone_hook)
+            .iter()
+            .all(|x| x["status"] == "succeeded")
+            .then_some(())
+    });
 
     // Redelivery sends the same event id again; deleting stops everything for that endpoint.
     let first = deliveries(&d, &hook)
