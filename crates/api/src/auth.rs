@@ -140,7 +140,13 @@ pub struct AuthLimiter {
     window: Duration,
     per_key: usize,
     per_client: usize,
-    failures: Mutex<HashMap<Bucket, VecDeque<Instant>>>,
+    state: Mutex<LimiterState>,
+}
+
+#[derive(Default)]
+struct LimiterState {
+    buckets: HashMap<Bucket, VecDeque<Instant>>,
+    swept_at: Option<Instant>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -160,44 +166,52 @@ impl AuthLimiter {
             window,
             per_key,
             per_client,
-            failures: Mutex::new(HashMap::new()),
+            state: Mutex::default(),
         }
     }
 
     /// Records a failure by `ip` with the presented credential; returns how long to wait if this
-    /// one is over a limit.
+    /// one is over a limit. A request over either limit is not recorded, so a client already
+    /// refused neither grows the table nor uses up the others' allowance.
     pub fn fail(&self, ip: IpAddr, presented: &[u8]) -> Option<Duration> {
-        let mut map = self.failures.lock().ok()?;
+        let mut guard = self.state.lock().ok()?;
+        let state = &mut *guard;
         let now = Instant::now();
-        if map.len() > MAX_BUCKETS {
+        // Stale buckets are swept at most once per window, not on every failure.
+        if state.buckets.len() > MAX_BUCKETS
+            && state
+                .swept_at
+                .is_none_or(|at| now.duration_since(at) >= self.window)
+        {
             let window = self.window;
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= window));
+            state
+                .buckets
+                .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= window));
+            state.swept_at = Some(now);
         }
         let digest = sha2::Sha256::digest(presented);
         let mut fingerprint = [0u8; 16];
         fingerprint.copy_from_slice(&digest[..16]);
-        // The key's own bucket first: a client already slowed down for its key does not use up
-        // the address's allowance for the others.
-        for (bucket, max) in [
+        let limits = [
             (Bucket::Key(ip, fingerprint), self.per_key),
             (Bucket::Client(ip), self.per_client),
-        ] {
-            let entry = map.entry(bucket).or_default();
-            while entry
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > self.window)
-            {
-                entry.pop_front();
+        ];
+        for (bucket, max) in &limits {
+            if let Some(entry) = state.buckets.get_mut(bucket) {
+                while entry
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > self.window)
+                {
+                    entry.pop_front();
+                }
+                if entry.len() >= *max {
+                    let oldest = entry.front().copied().unwrap_or(now);
+                    return Some(self.window.saturating_sub(now.duration_since(oldest)));
+                }
             }
-            if entry.len() >= max {
-                return Some(
-                    entry
-                        .front()
-                        .map(|t| self.window.saturating_sub(now.duration_since(*t)))
-                        .unwrap_or(self.window),
-                );
-            }
-            entry.push_back(now);
+        }
+        for (bucket, _) in limits {
+            state.buckets.entry(bucket).or_default().push_back(now);
         }
         None
     }

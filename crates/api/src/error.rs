@@ -124,12 +124,17 @@ impl ApiError {
 }
 
 impl ApiError {
-    /// The status and body to send. A 500 says only that something failed on our side and a
-    /// reference to find it in the log: its real text (a database error, a file path, a keyring
-    /// message) is logged for the operator, never sent to whoever called the API.
+    /// The status and body to send. A 500 other than a node or sandbox failure says only that
+    /// something failed on our side and a reference to find it in the log: its real text (a
+    /// database error, a file path, a keyring message) is logged for the operator, never sent to
+    /// whoever called the API.
     pub fn public(self) -> (StatusCode, ErrorBody) {
         let mut shown = self;
-        if shown.status == StatusCode::INTERNAL_SERVER_ERROR {
+        // Node and sandbox messages are written for the merchant (see `node::explain`); the
+        // rest of our 500s carry database, file and keyring text.
+        if shown.status == StatusCode::INTERNAL_SERVER_ERROR
+            && !matches!(shown.code, "node_error" | "sandbox_error")
+        {
             let reference = payaiml_core::util::new_id("err");
             tracing::error!(%reference, code = shown.code, message = %shown.message, "request failed");
             shown.message = format!(

@@ -32,9 +32,11 @@ pub fn admin_key_notice(secret: &str, file: Option<&Path>, show: bool) -> Result
 
 fn write_private(path: &Path, secret: &str) -> Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    // A fresh file of our own (never one that is there already, or a link someone left), made
+    // 0600 from the start, then renamed over the target.
+    let tmp = path.with_extension(format!("tmp{}", crate::util::random_lower(8)));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

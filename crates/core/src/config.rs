@@ -30,6 +30,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3737";
 pub const DEFAULT_LOG: &str = "info,ldk_node=warn,lightning=warn,lightning_background_processor=warn,\
      lightning_net_tokio=warn,lightning_liquidity=warn,lightning_transaction_sync=warn,bdk_wallet=warn";
 
+/// 21 million BTC in millisatoshis: the most any amount can be.
+const MAX_MSAT: u64 = 21_000_000 * 100_000_000 * 1000;
+
 /// The default routing fee cap's fixed part, in sats.
 pub const DEFAULT_MAX_FEE_BASE_SAT: u64 = 10;
 /// The default routing fee cap's proportional part, in millionths of the amount (1 %).
@@ -215,12 +218,14 @@ impl Config {
 
     /// The routing fee cap for a payment of `amount_msat` without its own `max_fee`:
     /// `max_fee_base_sat × 1000 + ⌊amount_msat × max_fee_ppm / 1 000 000⌋` msat (rounded down,
-    /// in the payer's favour; saturating, so no input overflows it).
+    /// in the payer's favour; saturating, and at most 21 million BTC, so no setting overflows it).
     pub fn default_max_fee_msat(&self, amount_msat: u64) -> u64 {
         let proportional = (u128::from(amount_msat) * u128::from(self.max_fee_ppm)) / 1_000_000;
         self.max_fee_base_sat
             .saturating_mul(1000)
             .saturating_add(u64::try_from(proportional).unwrap_or(u64::MAX))
+            // Never beyond 21 million BTC, so any setting stays a valid amount in the database.
+            .min(MAX_MSAT)
     }
 
     /// The chain source in effect: the configured one or the network's default.
@@ -316,7 +321,7 @@ mod tests {
             max_fee_base_sat: u64::MAX,
             ..Config::new(Network::Regtest)
         };
-        assert_eq!(huge.default_max_fee_msat(u64::MAX), u64::MAX);
+        assert_eq!(huge.default_max_fee_msat(u64::MAX), MAX_MSAT);
     }
 
     #[test]

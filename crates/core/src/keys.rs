@@ -148,6 +148,14 @@ impl ApiKey {
             ));
         }
         if let Some(own) = self.budget {
+            // Budgets are per key: a limited key making paying keys would add up their budgets.
+            if permissions.contains(&Permission::LightningWrite) {
+                return Err(Error::forbidden(
+                    "key_scope_exceeded",
+                    Some("permissions"),
+                    format!("this API key has a daily budget of {own} sat, so it cannot manage keys that can pay (lightning:write): their budgets would add to its own; use a key without a budget"),
+                ));
+            }
             if budget.is_none_or(|b| b > own) {
                 return Err(Error::forbidden(
                     "key_scope_exceeded",
@@ -183,8 +191,12 @@ impl ApiKey {
         }
     }
 
-    /// [`ApiKey::may_manage`] for an existing key.
+    /// [`ApiKey::may_manage`] for an existing key; a key may always manage itself (reveal, or
+    /// revoke when it leaked).
     pub fn may_manage_key(&self, other: &ApiKey) -> Result<()> {
+        if other.id == self.id {
+            return Ok(());
+        }
         self.may_manage(&other.permissions, other.budget, other.expires_at_ms)
     }
 }
@@ -587,6 +599,11 @@ mod tests {
         assert_eq!(
             code(manager.may_manage(&perms(&["lightning:receive"]), within.0, None)),
             Some(("key_scope_exceeded", Some("expires_at")))
+        );
+        assert_eq!(
+            code(manager.may_manage(&perms(&["lightning:write"]), within.0, within.1)),
+            Some(("key_scope_exceeded", Some("permissions"))),
+            "a limited key cannot multiply its budget through paying keys"
         );
         assert!(
             manager.may_manage_key(&admin).is_err(),

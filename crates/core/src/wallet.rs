@@ -54,7 +54,8 @@ pub enum ClosingState {
     Timelocked,
     /// A payment in flight when the channel closed, to be claimed by whoever can first.
     Contested,
-    /// Being moved into the on-chain wallet by a sweep transaction.
+    /// Spendable, waiting for the sweep transaction that moves it into the on-chain wallet
+    /// (once that is broadcast, the wallet counts it).
     Sweeping,
 }
 
@@ -191,6 +192,11 @@ fn closing_entry(balance: &ldk_node::LightningBalance, height: u32) -> Option<Cl
             ClosingState::AwaitingCloseConfirmation,
             None,
         ),
+        // A cooperative close pays straight to the on-chain wallet, which counts it already.
+        B::ClaimableAwaitingConfirmations {
+            source: ldk_node::lightning::chain::channelmonitor::BalanceSource::CoopClose,
+            ..
+        } => return None,
         B::ClaimableAwaitingConfirmations {
             counterparty_node_id,
             amount_satoshis,
@@ -247,37 +253,23 @@ fn closing_entry(balance: &ldk_node::LightningBalance, height: u32) -> Option<Cl
     })
 }
 
-fn sweep_entry(balance: &ldk_node::PendingSweepBalance, height: u32) -> ClosingEntry {
-    use ldk_node::PendingSweepBalance as S;
-    let (channel_id, amount, at) = match balance {
-        S::PendingBroadcast {
+/// A sweep of a closed channel's output, until it is broadcast. Once broadcast it pays the
+/// on-chain wallet, which counts it (unconfirmed, then confirmed): listing it here too would
+/// count it twice.
+fn sweep_entry(balance: &ldk_node::PendingSweepBalance) -> Option<ClosingEntry> {
+    match balance {
+        ldk_node::PendingSweepBalance::PendingBroadcast {
             channel_id,
             amount_satoshis,
-        } => (channel_id, *amount_satoshis, None),
-        S::BroadcastAwaitingConfirmation {
-            channel_id,
-            amount_satoshis,
-            ..
-        } => (channel_id, *amount_satoshis, None),
-        S::AwaitingThresholdConfirmations {
-            channel_id,
-            amount_satoshis,
-            confirmation_height,
-            ..
-        } => (
-            channel_id,
-            *amount_satoshis,
-            // Spendable by the wallet once the sweep is six blocks deep.
-            Some(confirmation_height.saturating_add(5)),
-        ),
-    };
-    ClosingEntry {
-        channel_id: channel_id.map(|c| c.to_string()),
-        counterparty_node_id: None,
-        amount,
-        state: ClosingState::Sweeping,
-        spendable_at_height: at,
-        blocks_left: at.map(|h| h.saturating_sub(height)),
+        } => Some(ClosingEntry {
+            channel_id: channel_id.map(|c| c.to_string()),
+            counterparty_node_id: None,
+            amount: *amount_satoshis,
+            state: ClosingState::Sweeping,
+            spendable_at_height: None,
+            blocks_left: None,
+        }),
+        _ => None,
     }
 }
 
@@ -337,7 +329,7 @@ impl App {
                 details
                     .pending_balances_from_channel_closures
                     .iter()
-                    .map(|b| sweep_entry(b, height)),
+                    .filter_map(sweep_entry),
             )
             .collect();
         let closing = ClosingBalance {

@@ -123,8 +123,11 @@ pub async fn reveal_key(
     Path(id): Path<String>,
 ) -> ApiResult<Json<RevealedKey>> {
     auth.require(Permission::KeysManage)?;
-    let target = state.app.keys().get(&id).await?;
+    let target = state.app.keys().get(key_id(&id)).await?;
     auth.key.may_manage_key(&target)?;
-    let secret = state.app.keys().reveal(&id).await?;
-    Ok(Json(RevealedKey { id, secret }))
+    let secret = state.app.keys().reveal(&target.id).await?;
+    Ok(Json(RevealedKey {
+        id: target.id,
+        secret,
+    }))
 }
