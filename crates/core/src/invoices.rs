@@ -21,11 +21,13 @@ pub const MAX_EXPIRY: i64 = 365 * 24 * 3600;
 #[serde(deny_unknown_fields)]
 pub struct CreateInvoice {
     /// Amount in sats; omitted or null for an any-amount invoice.
+    #[schema(minimum = 1, maximum = 2_100_000_000_000_000_i64)]
     pub amount: Option<i64>,
     /// What the payer sees in their wallet.
     #[serde(default)]
     pub description: Option<String>,
     /// Lifetime in seconds (default 3600).
+    #[schema(minimum = 1, maximum = 31_536_000)]
     pub expiry: Option<i64>,
     /// The shop's own reference (an order number).
     pub external_id: Option<String>,

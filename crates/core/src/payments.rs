@@ -13,13 +13,15 @@ use crate::util::rfc3339;
 #[serde(deny_unknown_fields)]
 pub struct PayInvoice {
     /// The BOLT11 string (a `lightning:` prefix is accepted).
+    #[schema(min_length = 1)]
     pub invoice: String,
     /// Amount in sats, only for any-amount invoices.
+    #[schema(minimum = 1, maximum = 2_100_000_000_000_000_i64)]
     pub amount: Option<i64>,
     /// The most this payment may cost in routing fees, in sats. Default: the server's cap
     /// (10 sat + 1 % of the amount unless configured otherwise).
     #[serde(default)]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2_100_000_000_000_000_i64)]
     pub max_fee: Option<i64>,
 }
 

@@ -13,12 +13,16 @@ use crate::state::ApiState;
 
 /// Query of the event log.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Return events with `seq` greater than this (default 0).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
     /// Instead of `after`: the newest `tail` events (1 to 1000), oldest first.
+    #[param(minimum = 1, maximum = 1000)]
     pub tail: Option<i64>,
 }
 

@@ -112,6 +112,7 @@ pub async fn open_channel(
 
 /// How to close.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CloseQuery {
     /// Broadcast our latest state instead of negotiating (for an unresponsive peer; the funds
     /// then wait for a timelock).

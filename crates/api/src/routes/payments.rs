@@ -79,6 +79,7 @@ pub async fn get_payment(
 #[serde(deny_unknown_fields)]
 pub struct DecodeRequest {
     /// The BOLT11 string.
+    #[schema(min_length = 1)]
     pub invoice: String,
 }
 

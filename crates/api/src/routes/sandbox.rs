@@ -29,8 +29,10 @@ fn sandbox(state: &ApiState) -> ApiResult<&std::sync::Arc<Sandbox>> {
 #[serde(deny_unknown_fields)]
 pub struct SandboxPay {
     /// The BOLT11 invoice to pay (usually one of the merchant's).
+    #[schema(min_length = 1)]
     pub payment_request: String,
     /// Sats, for an any-amount invoice.
+    #[schema(minimum = 1, maximum = 5_000_000)]
     pub amount: Option<u64>,
 }
 
@@ -66,6 +68,7 @@ pub async fn pay(
 #[serde(deny_unknown_fields)]
 pub struct SandboxInvoice {
     /// Sats.
+    #[schema(minimum = 1, maximum = 5_000_000)]
     pub amount: u64,
     /// Description.
     #[serde(default)]
@@ -92,6 +95,7 @@ pub async fn invoice(
 #[serde(deny_unknown_fields)]
 pub struct SandboxMine {
     /// 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub blocks: u64,
 }
 

@@ -47,8 +47,10 @@ const REPLAY_PAGE: i64 = 500;
 
 /// Query of the stream.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Replay events with `seq` greater than this before streaming live ones. Omitted: live only.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
 
