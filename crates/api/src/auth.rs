@@ -94,29 +94,21 @@ impl FromRequestParts<ApiState> for Auth {
             Ok(key) => return Ok(Auth { key }),
             Err(failure) => failure,
         };
-        match failure {
-            AuthFailure::Revoked => Err(ApiError::unauthorized(
-                "revoked_api_key",
-                "this API key was revoked",
-            )),
-            AuthFailure::Expired => Err(ApiError::unauthorized(
-                "expired_api_key",
-                "this API key has expired",
-            )),
+        let code = match failure {
+            AuthFailure::Revoked => "revoked_api_key",
+            AuthFailure::Expired => "expired_api_key",
             AuthFailure::Malformed | AuthFailure::Unknown => {
                 if let Some(wait) = state.limiter.fail(ip, token.as_bytes()) {
                     return Err(rate_limited(wait));
                 }
-                Err(if failure == AuthFailure::Malformed {
-                    ApiError::unauthorized(
-                        "malformed_api_key",
-                        "this is not a PayAiML API key (they look like pk_<id>_<secret>)",
-                    )
+                if failure == AuthFailure::Malformed {
+                    "malformed_api_key"
                 } else {
-                    ApiError::unauthorized("invalid_api_key", "this API key is not valid")
-                })
+                    "invalid_api_key"
+                }
             }
-        }
+        };
+        Err(ApiError::unauthorized(code, failure.message()))
     }
 }
 

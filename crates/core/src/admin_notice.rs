@@ -15,7 +15,12 @@ use crate::error::{Error, Result};
 /// file; that happens on every start, so a script can always read the current key.
 pub fn admin_key_notice(secret: &str, file: Option<&Path>, show: bool) -> Result<Option<String>> {
     if let Some(path) = file {
-        write_private(path, secret)?;
+        crate::util::write_private_file(path, format!("{secret}\n").as_bytes()).map_err(|e| {
+            Error::io(
+                format!("cannot write the admin key to {}", path.display()),
+                e,
+            )
+        })?;
         return Ok(Some(format!("admin key file: {}", path.display())));
     }
     if !show {
@@ -28,31 +33,6 @@ pub fn admin_key_notice(secret: &str, file: Option<&Path>, show: bool) -> Result
          start with --admin-key-file PATH (PAYAIML_ADMIN_KEY_FILE) to have it written to a mode-0600 file"
             .to_string()
     }))
-}
-
-fn write_private(path: &Path, secret: &str) -> Result<()> {
-    use std::io::Write;
-    // A fresh file of our own (never one that is there already, or a link someone left), made
-    // 0600 from the start, then renamed over the target.
-    let tmp = path.with_extension(format!("tmp{}", crate::util::random_lower(8)));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let context = |e| {
-        Error::io(
-            format!("cannot write the admin key to {}", path.display()),
-            e,
-        )
-    };
-    let mut file = options.open(&tmp).map_err(context)?;
-    file.write_all(format!("{secret}\n").as_bytes())
-        .map_err(context)?;
-    file.sync_all().map_err(context)?;
-    std::fs::rename(&tmp, path).map_err(context)
 }
 
 #[cfg(test)]

@@ -237,6 +237,20 @@ pub enum AuthFailure {
     Expired,
 }
 
+impl AuthFailure {
+    /// Why, said for the client (the API's 401 messages and the stream's close reason).
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthFailure::Malformed => {
+                "this is not a PayAiML API key (they look like pk_<id>_<secret>)"
+            }
+            AuthFailure::Unknown => "this API key is not valid",
+            AuthFailure::Revoked => "this API key was revoked",
+            AuthFailure::Expired => "this API key has expired",
+        }
+    }
+}
+
 /// The key registry.
 #[derive(Clone, Debug)]
 pub struct Keys {

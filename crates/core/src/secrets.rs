@@ -203,26 +203,11 @@ fn read_file(path: &Path) -> Result<BTreeMap<String, String>> {
     }
 }
 
-/// Writes the map to a fresh 0600 file and renames it into place, so a crash leaves either the
-/// old or the new file, never a torn one.
+/// Writes the map with [`crate::util::write_private_file`] (mode 0600, replaced atomically).
 fn write_file(path: &Path, map: &BTreeMap<String, String>) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(map)
         .map_err(|e| Error::Secrets(format!("cannot encode secrets: {e}")))?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let context =
-        |e: std::io::Error| Error::Secrets(format!("cannot write {}: {e}", tmp.display()));
-    let mut file = options.open(&tmp).map_err(context)?;
-    file.write_all(&bytes).map_err(context)?;
-    file.sync_all().map_err(context)?;
-    std::fs::rename(&tmp, path)
+    crate::util::write_private_file(path, &bytes)
         .map_err(|e| Error::Secrets(format!("cannot write {}: {e}", path.display())))
 }
 

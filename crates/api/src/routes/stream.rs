@@ -197,10 +197,9 @@ async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>, key_i
                 let reason = match app.keys().get(&key_id).await {
                     Ok(key) => match key.check_live(payaiml_core::util::now_ms()) {
                         Ok(()) => continue,
-                        Err(AuthFailure::Expired) => "the API key has expired",
-                        Err(_) => "the API key was revoked",
+                        Err(failure) => failure.message(),
                     },
-                    Err(payaiml_core::Error::NotFound { .. }) => "the API key was revoked",
+                    Err(payaiml_core::Error::NotFound { .. }) => AuthFailure::Revoked.message(),
                     // The database is busy or failing: check again at the next tick.
                     Err(_) => continue,
                 };
