@@ -2,12 +2,14 @@
 //! and webhooks go out to a local receiver, the daemon is SIGKILLed at pseudo-random moments and
 //! restarted on the same data dir. Afterwards nothing may be lost, doubled or disagree with the
 //! customer node's own record. `make chaos` runs it (PAYAIML_CHAOS_KILLS, PAYAIML_CHAOS_PAYMENTS,
-//! PAYAIML_CHAOS_SENDS; `make chaos-short` a few kills).
+//! PAYAIML_CHAOS_SENDS); `make test` runs `make chaos-short` (3 kills).
 //!
-//! Not yet part of `make test`: a kill can leave LDK's ChannelManager behind a ChannelMonitor
-//! (rust-lightning #4286), and LDK 0.2 then force-closes the channel and can report a payment the
-//! payee received as failed, or lose track of one sent just before the kill (pending forever).
-//! This suite finds those; until the app works around them it would fail some runs.
+//! A kill can leave LDK's ChannelManager behind a ChannelMonitor (rust-lightning #4286): LDK then
+//! force-closes the channel on restart, and a payment sent just before the kill can be unknown to
+//! the restarted manager while ldk-node's record says pending. The app hands such payments back
+//! to the node (`crates/core/src/resume.rs`), the sandbox replaces closed channels, and the money
+//! check counts a closed channel's money on its way back on-chain. Ignored in `cargo test` only
+//! because its size comes from the make targets.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -99,7 +101,7 @@ impl Drop for KeepLog {
 }
 
 #[test]
-#[ignore = "a kill-storm: run with `make chaos` (see the module doc for why it is not in make test yet)"]
+#[ignore = "a kill-storm sized by `make chaos` / `make chaos-short` (make test runs the short one)"]
 fn kill_storm_loses_nothing() {
     let kills = env_num("PAYAIML_CHAOS_KILLS", 3);
     let receipts = env_num("PAYAIML_CHAOS_PAYMENTS", 100);
@@ -222,17 +224,21 @@ fn kill_storm_loses_nothing() {
     sender.join().expect("sender thread");
 
     // Everything settles: no payment left pending. A payment caught in a channel that LDK
-    // force-closed is settled on-chain, which takes blocks: mine them, as the chain would.
+    // force-closed is settled on-chain, which takes blocks: mine them one at a time, each seen by
+    // both nodes before the next (the sandbox's mine waits for that), as on a real chain where
+    // nodes have minutes per block to broadcast their claims. Mining faster than the nodes follow
+    // would let an HTLC time out before its payee's claim could confirm, a loss no real chain
+    // inflicts.
     let mine = || {
         try_call(
             &api,
             "POST",
             "/v1/sandbox/mine",
             &admin,
-            Some(json!({"blocks": 6})),
+            Some(json!({"blocks": 1})),
         );
     };
-    wait_for(300, "pending payments to settle", || {
+    wait_for(600, "pending payments to settle", || {
         let pending = try_call(
             &api,
             "GET",
@@ -243,31 +249,21 @@ fn kill_storm_loses_nothing() {
         let settled = pending.body["data"].as_array().is_some_and(Vec::is_empty);
         if !settled {
             mine();
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(Duration::from_millis(300));
         }
         settled.then_some(())
     });
-    // After a force-close, payments caught in the closed channels are settled by transactions
-    // that wait out timelocks (an HTLC's expiry, the channel's delay of 144 blocks): let the
-    // chain move on that far before comparing the two sides.
-    let closed_so_far = all_events(&api, &admin)
-        .iter()
-        .filter(|e| e["event"] == "channel.closed")
-        .count();
-    if closed_so_far > 0 {
-        for _ in 0..30 {
-            mine();
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-    // The customer node dies with the daemon too: a payment it made just before a kill may stay
-    // pending in its own store until its channel with the merchant is re-established.
-    let customer = wait_for(300, "the customer's payments to settle", || {
+    // The customer node dies with the daemon too: its payments left pending by a kill are handed
+    // back to it on restart, and those caught in a closed channel settle on-chain. (Its own
+    // invoices that were never paid stay pending in its record: only payments count here.)
+    let customer = wait_for(600, "the customer's payments to settle", || {
         let all = all_pages(&api, "/v1/sandbox/customer/payments", &admin);
-        let settled = all.iter().all(|p| p["status"] != "pending");
+        let settled = all
+            .iter()
+            .all(|p| p["direction"] != "outbound" || p["status"] != "pending");
         if !settled {
             mine();
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(Duration::from_millis(300));
         }
         settled.then_some(all)
     });
@@ -312,18 +308,6 @@ fn kill_storm_loses_nothing() {
         "paid by the customer but not here: {:?}",
         customer_set.difference(&merchant_paid).collect::<Vec<_>>()
     );
-    // The other way round the payer's own record can be what is wrong: the customer node dies
-    // with the daemon, and a stale ChannelManager of its own makes LDK report a payment failed
-    // that the merchant claimed (its preimage was revealed and the money is in the merchant's
-    // channel). Counted and shown, not hidden.
-    let payer_wrong: Vec<&String> = merchant_paid.difference(&customer_set).collect();
-    for hash in &payer_wrong {
-        let record = customer.iter().find(|p| p["payment_hash"] == hash.as_str());
-        assert!(
-            record.is_some_and(|p| p["status"] == "failed"),
-            "{hash} is paid here but the customer has no record of paying it: {record:?}"
-        );
-    }
     assert!(
         merchant_paid == customer_set,
         "paid here but not by the customer: {:?}; paid by the customer but not here: {:?}",
@@ -456,10 +440,9 @@ fn kill_storm_loses_nothing() {
         .sum();
     let got = (in_channels + closing) as i64;
     println!(
-        "chaos: {kills} kills survived (restarts took {:?}), {} invoices paid ({} of them recorded failed by the crashed payer), {} payments sent ({} failed attempts), {} events, all delivered, {closes} channels closed, lightning {got} sat vs {expected} sat expected, {:.0} s",
+        "chaos: {kills} kills survived (restarts took {:?}), {} invoices paid, {} payments sent ({} failed attempts), {} events, all delivered, {closes} channels closed, lightning {got} sat vs {expected} sat expected, {:.0} s",
         restarts,
         merchant_paid.len(),
-        payer_wrong.len(),
         sent_ok.len(),
         sent_failed,
         events.len(),

@@ -315,26 +315,47 @@ impl App {
         Ok(())
     }
 
-    /// Settles payments that were pending when we last stopped: the node knows how each ended,
-    /// or never heard of it (we stopped between recording and sending), which is a failure.
-    async fn reconcile_payments(&self, node: &ldk_node::Node) -> Result<()> {
+    /// Settles payments that were pending when we last stopped with what the node's record
+    /// says, and hands the others back to the node in the background (see [`crate::resume`]):
+    /// a kill can leave LDK's record saying `Pending` for a payment its ChannelManager lost.
+    async fn reconcile_payments(&self, node: &Arc<ldk_node::Node>) -> Result<()> {
         use ldk_node::lightning::ln::channelmanager::PaymentId;
         use ldk_node::payment::PaymentStatus;
-        for (id, hash) in payments::pending(&self.store).await? {
-            let Ok(bytes) = <[u8; 32]>::try_from(hex::decode(&hash).unwrap_or_default()) else {
+        for p in payments::pending(&self.store).await? {
+            let Ok(bytes) = <[u8; 32]>::try_from(hex::decode(&p.payment_hash).unwrap_or_default())
+            else {
                 continue;
             };
             let details = node.payment(&PaymentId(bytes));
             let outcome = match details.as_ref().map(|d| d.status) {
-                Some(PaymentStatus::Pending) => continue,
                 Some(PaymentStatus::Succeeded) => Ok(details.and_then(|d| d.fee_paid_msat)),
-                Some(PaymentStatus::Failed) => Err("failed while the app was stopped"),
-                None => Err("interrupted before it was sent"),
+                Some(PaymentStatus::Failed) => Err("failed while the app was stopped".to_string()),
+                Some(PaymentStatus::Pending) | None => {
+                    match crate::send::parse_invoice(&p.invoice) {
+                        Ok(invoice) => {
+                            let task = tokio::spawn(resume_payment(
+                                node.clone(),
+                                self.store.clone(),
+                                self.events.clone(),
+                                p,
+                                invoice,
+                                self.shutdown.subscribe(),
+                            ));
+                            self.track(task);
+                            continue;
+                        }
+                        Err(_) => Err("its invoice could not be read back".to_string()),
+                    }
+                }
             };
-            let records =
-                crate::send::settle(&self.store, &hash, outcome, details_preimage(node, bytes))
-                    .await?;
-            tracing::info!(payment = %id, "reconciled a payment left pending");
+            let records = crate::send::settle(
+                &self.store,
+                &p.payment_hash,
+                outcome.as_ref().copied().map_err(String::as_str),
+                details_preimage(node, bytes),
+            )
+            .await?;
+            tracing::info!(payment = %p.id, "reconciled a payment left pending");
             for r in records {
                 let _ = self.events.send(r);
             }
@@ -430,6 +451,68 @@ fn details_preimage(node: &ldk_node::Node, id: [u8; 32]) -> Option<String> {
     match node.payment(&PaymentId(id))?.kind {
         PaymentKind::Bolt11 { preimage, .. } => preimage.map(|p| p.to_string()),
         _ => None,
+    }
+}
+
+/// Hands a payment left pending back to the node until the node has it or it is settled, and
+/// records the outcome when that is already known (see [`crate::resume`]).
+async fn resume_payment(
+    node: Arc<ldk_node::Node>,
+    store: Store,
+    events: broadcast::Sender<EventRecord>,
+    pending: payments::PendingSend,
+    invoice: ldk_node::lightning_invoice::Bolt11Invoice,
+    mut stop: watch::Receiver<bool>,
+) {
+    use crate::resume::{hand_back_until_known, Handback, Resumed};
+    use ldk_node::lightning::routing::router::RouteParametersConfig;
+    let hash = pending.payment_hash.clone();
+    let payment = Arc::new(Handback {
+        invoice,
+        amount_msat: pending.amount_msat,
+        route: Some(RouteParametersConfig {
+            max_total_routing_fee_msat: pending.max_fee_msat,
+            ..RouteParametersConfig::default()
+        }),
+    });
+    let id = pending.id.clone();
+    let handing = hand_back_until_known(node.clone(), payment, |_| {
+        let (store, id) = (store.clone(), id.clone());
+        async move { payments::is_pending(&store, &id).await.unwrap_or(false) }
+    });
+    // On shutdown it is left pending: the next start hands it back again.
+    let found = tokio::select! {
+        found = handing => found,
+        _ = stop.changed() => return,
+    };
+    let outcome = match &found {
+        Resumed::InFlight | Resumed::OnChain | Resumed::NoLongerPending => return,
+        Resumed::Resent => {
+            tracing::warn!(payment = %pending.id, "the node had lost a payment cut off by a crash; it was sent again");
+            return;
+        }
+        Resumed::Settled(Ok(fee)) => Ok(*fee),
+        Resumed::Settled(Err(())) => Err("failed while the app was stopped".to_string()),
+        Resumed::Refused(reason) => Err(format!("could not be resumed after a restart: {reason}")),
+    };
+    let preimage = <[u8; 32]>::try_from(hex::decode(&hash).unwrap_or_default())
+        .ok()
+        .and_then(|b| details_preimage(&node, b));
+    match crate::send::settle(
+        &store,
+        &hash,
+        outcome.as_ref().copied().map_err(String::as_str),
+        preimage,
+    )
+    .await
+    {
+        Ok(records) => {
+            tracing::info!(payment = %pending.id, "reconciled a payment left pending");
+            for r in records {
+                let _ = events.send(r);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, payment = %pending.id, "recording a resumed payment"),
     }
 }
 

@@ -44,7 +44,12 @@ pub(crate) async fn run(
                 }
             }
         };
-        if let Err(e) = node.event_handled() {
+        // A synchronous store write: off the async workers (see `create_invoice`).
+        let acking = node.clone();
+        let acked = tokio::task::spawn_blocking(move || acking.event_handled())
+            .await
+            .unwrap_or(Err(ldk_node::NodeError::PersistenceFailed));
+        if let Err(e) = acked {
             // The event will be replayed after a restart; the handler is idempotent.
             tracing::error!(error = %e, "acknowledging a node event failed");
         }

@@ -21,6 +21,7 @@ pub mod node;
 mod notifications;
 pub mod payments;
 mod receive;
+mod resume;
 pub mod sandbox;
 pub mod secrets;
 mod send;

@@ -164,14 +164,45 @@ pub async fn list(
     page(rows, limit, from_row)
 }
 
-/// Ids and hashes of payments still pending (to reconcile with the node after a restart).
-pub(crate) async fn pending(store: &Store) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT id, payment_hash FROM payments WHERE status = 'pending'")
-        .fetch_all(store.pool())
-        .await?;
+/// A payment still pending, with what it takes to hand it to the node again after a restart.
+pub(crate) struct PendingSend {
+    pub id: String,
+    pub payment_hash: String,
+    pub invoice: String,
+    pub amount_msat: u64,
+    pub max_fee_msat: Option<u64>,
+}
+
+/// Payments still pending (to reconcile with the node after a restart), oldest first.
+pub(crate) async fn pending(store: &Store) -> Result<Vec<PendingSend>> {
+    let rows = sqlx::query(
+        "SELECT id, payment_hash, invoice, amount_msat, max_fee_msat FROM payments
+         WHERE status = 'pending' ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("id")?, r.try_get("payment_hash")?)))
+        .map(|r| {
+            Ok(PendingSend {
+                id: r.try_get("id")?,
+                payment_hash: r.try_get("payment_hash")?,
+                invoice: r.try_get("invoice")?,
+                amount_msat: r.try_get::<i64, _>("amount_msat")?.max(0) as u64,
+                max_fee_msat: r
+                    .try_get::<Option<i64>, _>("max_fee_msat")?
+                    .map(|m| m.max(0) as u64),
+            })
+        })
         .collect()
+}
+
+/// Whether the payment `id` is still pending.
+pub(crate) async fn is_pending(store: &Store, id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT 1 FROM payments WHERE id = ?1 AND status = 'pending'")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Marks the payment of `payment_hash` succeeded: the pending attempt, or else the newest failed

@@ -23,11 +23,19 @@ impl App {
             )
         })?;
         let description = Bolt11InvoiceDescription::Direct(description);
-        let bolt11 = node.bolt11_payment();
-        let invoice = match valid.amount_msat {
-            Some(msat) => bolt11.receive(msat, &description, valid.expiry),
-            None => bolt11.receive_variable_amount(&description, valid.expiry),
-        }
+        // `receive` writes ldk-node's store synchronously: off the async workers, which LDK's
+        // background processor shares (it persists the ChannelManager there, and every delay
+        // widens the window a crash can leave the manager behind a monitor in).
+        let (amount_msat, expiry) = (valid.amount_msat, valid.expiry);
+        let invoice = tokio::task::spawn_blocking(move || {
+            let bolt11 = node.bolt11_payment();
+            match amount_msat {
+                Some(msat) => bolt11.receive(msat, &description, expiry),
+                None => bolt11.receive_variable_amount(&description, expiry),
+            }
+        })
+        .await
+        .map_err(|e| Error::Node(format!("invoice task failed: {e}")))?
         .map_err(|e| Error::Node(crate::node::explain(&e)))?;
         let id = new_id("inv");
         // The node's invoice timestamp has second precision; use ours (ms) for ordering, and the

@@ -141,7 +141,8 @@ pub async fn mine(
     body: ApiJson<SandboxMine>,
 ) -> ApiResult<Json<Mined>> {
     auth.require(Permission::NodeManage)?;
-    let height = sandbox(&state)?.mine(body.value.blocks).await?;
+    let merchant = state.app.node().get().ok();
+    let height = sandbox(&state)?.mine(merchant, body.value.blocks).await?;
     Ok(Json(Mined {
         blocks: body.value.blocks,
         height,

@@ -90,6 +90,9 @@ pub struct CustomerInvoice {
     pub description: String,
 }
 
+/// How many blocks a `mine` call may ask for and still wait until both nodes have seen them.
+pub const MINE_AND_FOLLOW: u64 = 6;
+
 /// Starts bitcoind, the merchant's app on it, the customer node and the channels, and returns the
 /// app with the sandbox attached. `config` must be a regtest config; its chain source and
 /// Lightning listen address are set here.
@@ -158,7 +161,9 @@ async fn attach(
     sandbox
         .connect_channels(&merchant, merchant_port)
         .await
-        .map_err(|e| (e, None))
+        .map_err(|e| (e, None))?;
+    sandbox.resume_customer_payments(app).await;
+    Ok(())
 }
 
 async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
@@ -209,7 +214,12 @@ async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
 async fn drain_events(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = node.next_event_async() => { let _ = node.event_handled(); }
+            _ = node.next_event_async() => {
+                // A synchronous store write: off the async workers, which the nodes' background
+                // processors share.
+                let acking = node.clone();
+                let _ = tokio::task::spawn_blocking(move || acking.event_handled()).await;
+            }
             _ = stop.changed() => return,
         }
     }
@@ -281,6 +291,12 @@ impl Sandbox {
         theirs: bool,
     ) -> Result<()> {
         tracing::info!("sandbox: funding both nodes and opening channels both ways");
+        // After a force-close the wallets have just broadcast anchor bumps, some replaced by
+        // later versions: confirm what reached the mempool and let both wallets see it first, so
+        // the funding transactions do not spend the change of a replaced bump (bitcoind rejects
+        // such a transaction, and its channel would never confirm).
+        self.bitcoind.mine(1).await?;
+        self.sync_to_tip(merchant).await?;
         for node in [merchant, &self.customer] {
             let address = node
                 .onchain_payment()
@@ -349,11 +365,15 @@ impl Sandbox {
     /// have started before the funding block existed.
     async fn wait_funded(&self, merchant: &Arc<Node>) -> Result<()> {
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        let tip = self.bitcoind.height().await?;
         loop {
             self.sync_both(merchant).await?;
-            let funded = [merchant, &self.customer]
-                .iter()
-                .all(|n| n.list_balances().spendable_onchain_balance_sats >= CHANNEL_SATS);
+            // Coins left from before count too, so the balance alone does not say the wallet has
+            // seen the funding block: its height does.
+            let funded = [merchant, &self.customer].iter().all(|n| {
+                u64::from(n.status().current_best_block.height) >= tip
+                    && n.list_balances().spendable_onchain_balance_sats >= CHANNEL_SATS
+            });
             if funded {
                 return Ok(());
             }
@@ -363,6 +383,27 @@ impl Sandbox {
                 ));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Syncs both nodes until each has seen bitcoind's current tip.
+    async fn sync_to_tip(&self, merchant: &Arc<Node>) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        let tip = self.bitcoind.height().await?;
+        loop {
+            self.sync_both(merchant).await?;
+            let seen = [merchant, &self.customer]
+                .iter()
+                .all(|n| u64::from(n.status().current_best_block.height) >= tip);
+            if seen {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(
+                    "the nodes did not catch up with the chain".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -502,11 +543,14 @@ impl Sandbox {
         }
         let desc = Description::new(description.to_string())
             .map_err(|e| Error::invalid("description", format!("description not allowed: {e}")))?;
-        let invoice = self
-            .customer
-            .bolt11_payment()
-            .receive(amount * 1000, &Bolt11InvoiceDescription::Direct(desc), 3600)
-            .map_err(|e| Error::Sandbox(format!("customer invoice: {e}")))?;
+        let customer = self.customer.clone();
+        let invoice = blocking(move || {
+            customer
+                .bolt11_payment()
+                .receive(amount * 1000, &Bolt11InvoiceDescription::Direct(desc), 3600)
+                .map_err(|e| Error::Sandbox(format!("customer invoice: {e}")))
+        })
+        .await?;
         Ok(CustomerInvoice {
             payment_request: invoice.to_string(),
             payment_hash: invoice.payment_hash().to_string(),
@@ -515,8 +559,12 @@ impl Sandbox {
         })
     }
 
-    /// Mines `blocks` blocks (1 to 1000); returns the new height.
-    pub async fn mine(&self, blocks: u64) -> Result<u64> {
+    /// Mines `blocks` blocks (1 to 1000) and returns the new height. A few blocks (at most
+    /// [`MINE_AND_FOLLOW`]) are returned once both nodes have seen them (5 s at most), so what
+    /// they broadcast on a block (a force-close's claims) is in the mempool before the next one
+    /// is mined, as on a real chain where blocks are minutes apart. Larger batches return at once
+    /// and the nodes catch up on their own, as after being offline.
+    pub async fn mine(&self, merchant: Option<Arc<Node>>, blocks: u64) -> Result<u64> {
         if !(1..=1000).contains(&blocks) {
             return Err(Error::unprocessable(
                 "invalid_blocks",
@@ -525,7 +573,87 @@ impl Sandbox {
             ));
         }
         self.bitcoind.mine(blocks).await?;
-        self.bitcoind.height().await
+        let height = self.bitcoind.height().await?;
+        if blocks > MINE_AND_FOLLOW {
+            return Ok(height);
+        }
+        let nodes: Vec<Arc<Node>> = merchant
+            .into_iter()
+            .chain(std::iter::once(self.customer.clone()))
+            .collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let behind: Vec<Arc<Node>> = nodes
+                .iter()
+                .filter(|n| u64::from(n.status().current_best_block.height) < height)
+                .cloned()
+                .collect();
+            if behind.is_empty() || tokio::time::Instant::now() > deadline {
+                return Ok(height);
+            }
+            for node in behind {
+                // A node that is stopping cannot sync; the deadline bounds the wait.
+                let _ = blocking(move || {
+                    node.sync_wallets()
+                        .map_err(|e| Error::Sandbox(format!("sync: {e}")))
+                })
+                .await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Hands the customer's payments left pending by a kill back to its node (see
+    /// [`crate::resume`]). The customer pays the merchant's invoices, whose text the merchant's
+    /// store keeps; anything else is left as it is.
+    async fn resume_customer_payments(&self, app: &App) {
+        use crate::resume::{hand_back_until_known, Handback, Resumed};
+        use ldk_node::payment::{PaymentDirection, PaymentKind};
+        let pending = self.customer.list_payments_with_filter(|p| {
+            p.direction == PaymentDirection::Outbound
+                && p.status == PaymentStatus::Pending
+                && matches!(p.kind, PaymentKind::Bolt11 { .. })
+        });
+        for p in pending {
+            let hash = hex::encode(p.id.0);
+            let Ok(invoice) = crate::invoices::get(app.store(), &hash).await else {
+                continue;
+            };
+            let Ok(invoice) = parse_invoice(&invoice.payment_request) else {
+                continue;
+            };
+            let payment = Arc::new(Handback {
+                invoice,
+                amount_msat: p.amount_msat.unwrap_or(0),
+                route: None,
+            });
+            let customer = self.customer.clone();
+            let mut stop = self.stop_events.subscribe();
+            let id = p.id;
+            // Settled means succeeded, or failed by the node rather than by a refused hand-back.
+            let still_pending = {
+                let customer = customer.clone();
+                move |probed: bool| {
+                    let status = customer.payment(&id).map(|p| p.status);
+                    async move {
+                        match status {
+                            Some(PaymentStatus::Succeeded) => false,
+                            Some(PaymentStatus::Failed) => probed,
+                            _ => true,
+                        }
+                    }
+                }
+            };
+            tokio::spawn(async move {
+                let found = tokio::select! {
+                    found = hand_back_until_known(customer, payment, still_pending) => found,
+                    _ = stop.changed() => return,
+                };
+                if found == Resumed::Resent {
+                    tracing::warn!(payment_hash = %hash, "the customer node had lost a payment cut off by a crash; it was sent again");
+                }
+            });
+        }
     }
 
     /// Every Lightning payment in the customer node's own record.
