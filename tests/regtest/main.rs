@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod channels;
 mod chaos;
+mod first_view;
 mod instance;
 mod invoices_fixture;
 mod journey;

@@ -43,6 +43,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// JSON Schema counts `2059.0` as the integer 2059, and so do some clients' serialisers (a
+/// Python float): a top-level number with a zero fraction, small enough to be exact in a double
+/// (at most 2^53), is read as that integer. Any other fraction stays a float and is refused where
+/// a whole number is needed. Nested values (an invoice's `metadata`) are the client's own data
+/// and are kept exactly as sent.
+fn whole_numbers(mut raw: serde_json::Value) -> serde_json::Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if let Some(fields) = raw.as_object_mut() {
+        for value in fields.values_mut() {
+            let Some(n) = value.as_f64().filter(|_| value.is_f64()) else {
+                continue;
+            };
+            if n.fract() == 0.0 && n.abs() <= EXACT {
+                // Exact: |n| ≤ 2^53, so the cast neither rounds nor saturates.
+                *value = serde_json::Value::from(n as i64);
+            }
+        }
+    }
+    raw
+}
+
 /// Parses a JSON body (exposed for tests).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -66,6 +87,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> 
             "the body must be a JSON object",
         ));
     }
+    let raw = whole_numbers(raw);
     let canonical = raw.to_string();
     let value = serde_path_to_error::deserialize(raw).map_err(|e| {
         let path = e.path().to_string();
@@ -120,5 +142,32 @@ mod tests {
         let a = parse::<T>(br#"{ "description":"x", "amount":1 }"#).expect("ok");
         let b = parse::<T>(br#"{"amount":1,"description":"x"}"#).expect("ok");
         assert_eq!(a.canonical, b.canonical);
+    }
+
+    #[test]
+    fn whole_numbers_with_a_zero_fraction_are_integers() {
+        #[derive(serde::Deserialize, Debug)]
+        struct M {
+            amount: i64,
+            metadata: serde_json::Value,
+        }
+        let m = parse::<M>(br#"{"amount": 2059.0, "metadata": {"price": 2.0}}"#).expect("ok");
+        assert_eq!(m.value.amount, 2059);
+        // The client's own nested data is kept as sent.
+        assert_eq!(m.value.metadata["price"], serde_json::json!(2.0));
+        assert_eq!(
+            m.canonical,
+            parse::<M>(br#"{"amount": 2059, "metadata": {"price": 2.0}}"#)
+                .expect("ok")
+                .canonical
+        );
+        // A real fraction, or a number too large to be exact, is still refused.
+        for body in [
+            &br#"{"amount": 2059.5, "metadata": null}"#[..],
+            &br#"{"amount": 1e300, "metadata": null}"#[..],
+        ] {
+            let e = parse::<M>(body).err().expect("refused");
+            assert_eq!(e.field.as_deref(), Some("amount"), "{}", e.message);
+        }
     }
 }

@@ -42,9 +42,14 @@ impl ApiState {
                 .iter()
                 .map(|h| h.to_ascii_lowercase()),
         );
+        let per_key = app.config().auth_failures_per_minute.max(1) as usize;
         ApiState {
             app,
-            limiter: Arc::new(AuthLimiter::new(20, 300, Duration::from_secs(60))),
+            limiter: Arc::new(AuthLimiter::new(
+                per_key,
+                per_key.saturating_mul(15),
+                Duration::from_secs(60),
+            )),
             allowed_hosts: Arc::new(hosts),
             allowed_origins: Arc::new(allowed_origins),
         }

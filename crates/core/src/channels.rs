@@ -18,11 +18,14 @@ pub const MIN_CHANNEL_SATS: u64 = 20_000;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenChannel {
-    /// The peer's node id (66 hex characters).
+    /// The peer's node id: a public key, 66 hex characters.
+    #[schema(pattern = "^[0-9a-fA-F]{66}$")]
     pub node_id: String,
     /// Where the peer listens, `host:port`.
+    #[schema(min_length = 3)]
     pub address: String,
-    /// Channel size in sats, paid from the on-chain wallet.
+    /// Channel size in sats (at least 20,000), paid from the on-chain wallet.
+    #[schema(minimum = 20_000)]
     pub amount: u64,
     /// Sats given to the peer at opening (default 0).
     #[serde(default)]

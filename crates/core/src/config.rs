@@ -14,6 +14,7 @@
 //! | `webhook_retries` | 10s,1m,5m,30m,2h,6h,12h,24h | the wait after each failed webhook attempt (±20 % jitter) |
 //! | `max_fee_base_sat` | 10 | routing fee cap of a payment: this many sats... |
 //! | `max_fee_ppm` | 10000 | ...plus this many millionths of the amount (10000 = 1 %), rounded down to the msat |
+//! | `auth_failures_per_minute` | 20 | requests with one unknown or malformed key a client may make per minute before `429`; 15 times as many across all keys |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ const MAX_MSAT: u64 = 21_000_000 * 100_000_000 * 1000;
 pub const DEFAULT_MAX_FEE_BASE_SAT: u64 = 10;
 /// The default routing fee cap's proportional part, in millionths of the amount (1 %).
 pub const DEFAULT_MAX_FEE_PPM: u64 = 10_000;
+/// The default number of requests with one unknown key a client may make per minute.
+pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
 /// The application identifier, also the name of its data folder.
 pub const APP_ID: &str = "com.payaiml.merchant";
 
@@ -195,6 +198,10 @@ pub struct Config {
     pub max_fee_base_sat: u64,
     /// ...plus this many millionths of the amount.
     pub max_fee_ppm: u64,
+    /// How many requests with one unknown or malformed key a client may make per minute before
+    /// it gets `429` (and 15 times as many across all the keys it tries). Valid keys are never
+    /// limited.
+    pub auth_failures_per_minute: u32,
 }
 
 impl Config {
@@ -213,6 +220,7 @@ impl Config {
             webhook_retries: crate::webhooks::DEFAULT_SCHEDULE.to_vec(),
             max_fee_base_sat: DEFAULT_MAX_FEE_BASE_SAT,
             max_fee_ppm: DEFAULT_MAX_FEE_PPM,
+            auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
         }
     }
 

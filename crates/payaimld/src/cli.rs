@@ -51,6 +51,9 @@ pub struct Cli {
     /// ...plus this many millionths of the amount (10000 = 1 %)
     #[arg(long, global = true, env = "PAYAIML_MAX_FEE_PPM", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_PPM)]
     pub max_fee_ppm: u64,
+    /// Requests with one unknown API key a client may make per minute before 429 (15 times as many across all keys)
+    #[arg(long, global = true, env = "PAYAIML_AUTH_FAILURES_PER_MINUTE", default_value_t = payaiml_core::config::DEFAULT_AUTH_FAILURES_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_minute: u32,
     /// Log filter, e.g. info, debug, or info,ldk_node=debug
     #[arg(long, global = true, env = "PAYAIML_LOG", default_value = payaiml_core::config::DEFAULT_LOG)]
     pub log_level: String,
@@ -157,6 +160,7 @@ impl Cli {
         }
         config.max_fee_base_sat = self.max_fee_base_sat;
         config.max_fee_ppm = self.max_fee_ppm;
+        config.auth_failures_per_minute = self.auth_failures_per_minute;
         config
     }
 }

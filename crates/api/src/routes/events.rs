@@ -21,7 +21,8 @@ pub struct EventsQuery {
     /// 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    /// Instead of `after`: the newest `tail` events (1 to 1000), oldest first.
+    /// The newest `tail` events (1 to 1000), oldest first; with `after`, the newest among those
+    /// after it. `limit` does not apply.
     #[param(minimum = 1, maximum = 1000)]
     pub tail: Option<i64>,
 }
@@ -60,13 +61,16 @@ pub async fn list_events(
     }
     let data = match q.tail {
         None => events::list(state.app.store(), after, limit).await?,
-        Some(n) if (1..=1000).contains(&n) && q.after.is_none() => {
-            events::tail(state.app.store(), n).await?
+        // With `after`, the newest `tail` events among those after it.
+        Some(n) if (1..=1000).contains(&n) => {
+            let mut newest = events::tail(state.app.store(), n).await?;
+            newest.retain(|e| e.seq > after);
+            newest
         }
         Some(_) => {
             return Err(ApiError::bad_field(
                 "tail",
-                "tail must be between 1 and 1000, and is not combined with after",
+                "tail must be between 1 and 1000",
             ))
         }
     };

@@ -7,7 +7,7 @@ use axum::Json;
 use payaiml_core::invoices::{self, CreateInvoice, Invoice};
 use payaiml_core::keys::Permission;
 
-use super::{idempotent, limit, ApiQuery, ListQuery, PageBody};
+use super::{idempotent, limit, ApiQuery, InvoiceListQuery, PageBody};
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -17,7 +17,7 @@ use crate::state::ApiState;
 /// Create an invoice. Needs `lightning:receive` or `lightning:write`. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/lightning/invoices", tag = "invoices",
     request_body = CreateInvoice,
-    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request; 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$", max_length = 255)),
     responses((status = 201, body = Invoice), (status = "4XX", body = ErrorBody)))]
 pub async fn create_invoice(
     State(state): State<ApiState>,
@@ -42,12 +42,12 @@ pub async fn create_invoice(
 }
 
 /// List invoices, newest first. Needs `lightning:read`.
-#[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(ListQuery),
+#[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(InvoiceListQuery),
     responses((status = 200, body = PageBody<Invoice>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_invoices(
     State(state): State<ApiState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<InvoiceListQuery>,
 ) -> ApiResult<Json<PageBody<Invoice>>> {
     auth.require(Permission::LightningRead)?;
     let page = invoices::list(

@@ -16,13 +16,17 @@ use crate::state::ApiState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// A name to recognise it by.
+    /// A name to recognise it by: 1 to 100 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
-    /// Permissions, e.g. `["lightning:read", "lightning:write"]`.
+    /// Permissions, e.g. `["lightning:read", "lightning:write"]`; at least one.
+    #[schema(value_type = Vec<Permission>, min_items = 1)]
     pub permissions: Vec<String>,
-    /// RFC 3339 time after which the key stops working.
+    /// RFC 3339 time, in the future, after which the key stops working.
+    #[schema(format = DateTime)]
     pub expires_at: Option<String>,
-    /// Max sats the key may send per UTC day.
+    /// Max sats the key may send per UTC day (at least 1).
+    #[schema(minimum = 1)]
     pub budget: Option<i64>,
 }
 

@@ -65,17 +65,51 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// Query of a paged list (invoices, payments).
+/// Query of the invoice list.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Only items in this status.
+pub struct InvoiceListQuery {
+    /// Only invoices in this status.
+    #[param(schema_with = invoice_statuses)]
     pub status: Option<String>,
     /// 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (opaque; today a positive whole number).
+    #[param(pattern = "^([1-9][0-9]{0,17})?$")]
     pub cursor: Option<String>,
+}
+
+/// Query of the payment list.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentListQuery {
+    /// Only payments in this status.
+    #[param(schema_with = payment_statuses)]
+    pub status: Option<String>,
+    /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page (opaque; today a positive whole number).
+    #[param(pattern = "^([1-9][0-9]{0,17})?$")]
+    pub cursor: Option<String>,
+}
+
+/// A string that is one of `values`, for the OpenAPI document. (The handlers read the status as
+/// text, so that an unknown one gets a message naming the valid ones.)
+fn one_of(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+fn invoice_statuses() -> utoipa::openapi::Object {
+    one_of(&["pending", "paid", "expired"])
+}
+
+fn payment_statuses() -> utoipa::openapi::Object {
+    one_of(&["pending", "succeeded", "failed"])
 }
 
 /// `?limit=` checked: 1 to 100, default 20.

@@ -8,7 +8,7 @@ use payaiml_core::keys::Permission;
 use payaiml_core::payments::{self, PayInvoice, Payment};
 use serde::{Deserialize, Serialize};
 
-use super::{idempotent, limit, ApiQuery, ListQuery, PageBody};
+use super::{idempotent, limit, ApiQuery, PageBody, PaymentListQuery};
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
 use crate::json::ApiJson;
@@ -18,7 +18,7 @@ use crate::state::ApiState;
 /// for the payment to settle; the answer's `status` says how it ended (or `pending`).
 #[utoipa::path(post, path = "/v1/lightning/payments", tag = "payments",
     request_body = PayInvoice,
-    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request; 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$", max_length = 255)),
     responses((status = 201, body = Payment), (status = "4XX", body = ErrorBody)))]
 pub async fn create_payment(
     State(state): State<ApiState>,
@@ -43,12 +43,12 @@ pub async fn create_payment(
 }
 
 /// List payments sent, newest first. Needs `lightning:read`.
-#[utoipa::path(get, path = "/v1/lightning/payments", tag = "payments", params(ListQuery),
+#[utoipa::path(get, path = "/v1/lightning/payments", tag = "payments", params(PaymentListQuery),
     responses((status = 200, body = PageBody<Payment>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_payments(
     State(state): State<ApiState>,
     auth: Auth,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PaymentListQuery>,
 ) -> ApiResult<Json<PageBody<Payment>>> {
     auth.require(Permission::LightningRead)?;
     let page = payments::list(

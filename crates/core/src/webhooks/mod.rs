@@ -71,14 +71,34 @@ pub struct CreatedWebhook {
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// An `http` or `https` URL.
+    /// An absolute `http` or `https` URL with a host, at most 2048 bytes.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://"
+    )]
     pub url: String,
     /// Event types to send (see [`EVENT_TYPES`]); omitted, empty or `["*"]` = all.
     #[serde(default)]
+    #[schema(schema_with = event_filter_schema)]
     pub events: Vec<String>,
-    /// A note for the merchant.
+    /// A note for the merchant (at most 200 characters).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub description: Option<String>,
+}
+
+/// `events` in the OpenAPI document: an array of the known event types or `*`.
+fn event_filter_schema() -> utoipa::openapi::Array {
+    let mut names: Vec<&str> = EVENT_TYPES.to_vec();
+    names.push("*");
+    utoipa::openapi::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .enum_values(Some(names)),
+        )
+        .build()
 }
 
 /// The endpoint registry. Cheap to clone.
