@@ -95,6 +95,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> 
         // serde names unknown fields itself ("unknown field `x`, expected one of …").
         let field = if path == "." { None } else { Some(path) };
         let message = match &field {
+            // serde says "invalid type: floating point `2059.5`, expected i64".
+            Some(f) if inner.starts_with("invalid type: floating point") => {
+                format!("{f} must be a whole number ({inner})")
+            }
             Some(f) => format!("{f}: {inner}"),
             None => inner,
         };
@@ -168,6 +172,11 @@ mod tests {
         ] {
             let e = parse::<M>(body).err().expect("refused");
             assert_eq!(e.field.as_deref(), Some("amount"), "{}", e.message);
+            assert!(
+                e.message.starts_with("amount must be a whole number"),
+                "{}",
+                e.message
+            );
         }
     }
 }

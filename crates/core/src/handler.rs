@@ -62,7 +62,8 @@ pub(crate) async fn run(
 /// Records one node event. Returns the event-log rows it appended (none for a replay).
 pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventRecord>> {
     let mut out = Vec::new();
-    let mut tx = store.pool().begin().await?;
+    // The event-log append looks before it inserts: hold the write lock from the start.
+    let mut tx = store.begin_write().await?;
     let at = now_ms();
     match event {
         Event::PaymentReceived {

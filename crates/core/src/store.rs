@@ -41,6 +41,21 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that holds SQLite's write lock from its start. A deferred transaction that
+    /// reads before it writes fails at once with `SQLITE_BUSY` (no busy timeout applies: its
+    /// snapshot is stale) when another connection wrote in between; taking the lock first makes
+    /// it wait its turn instead. (`BEGIN IMMEDIATE` would say this directly; sqlx 0.8.0, pinned
+    /// for the SQLite link, opens every transaction with a plain `BEGIN`.)
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        let mut tx = self.pool.begin().await?;
+        // A write that changes nothing: SQLite takes the write lock when a writing statement
+        // starts, whatever its WHERE clause.
+        sqlx::query("UPDATE events SET seq = seq WHERE 0")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
     /// Reads a setting.
     pub async fn setting(&self, name: &str) -> Result<Option<String>> {
         Ok(
@@ -113,6 +128,48 @@ mod tests {
         assert_eq!(store.setting_or_insert("x", "2").await?, "1");
         store.set_setting("x", "3").await?;
         assert_eq!(store.setting("x").await?.as_deref(), Some("3"));
+        Ok(())
+    }
+
+    /// Why the event task takes the write lock first: a transaction that has read, and then
+    /// writes after another connection committed, is refused at once (busy timeout or not);
+    /// one opened with `begin_write` makes the other writer wait instead.
+    #[tokio::test]
+    async fn a_write_transaction_that_reads_first_waits_its_turn() -> crate::Result<()> {
+        let (_dir, store) = temp_store().await;
+        let mut plain = store.pool().begin().await?;
+        sqlx::query("SELECT count(*) FROM settings")
+            .fetch_one(&mut *plain)
+            .await?;
+        store.set_setting("other", "1").await?;
+        let refused = sqlx::query("INSERT INTO settings (name, value) VALUES ('mine', '1')")
+            .execute(&mut *plain)
+            .await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("locked")),
+            "{refused:?}"
+        );
+        drop(plain);
+
+        let mut first = store.begin_write().await?;
+        sqlx::query("SELECT count(*) FROM settings")
+            .fetch_one(&mut *first)
+            .await?;
+        let other = {
+            let store = store.clone();
+            tokio::spawn(async move { store.set_setting("other", "2").await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!other.is_finished(), "the other writer waits for the lock");
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('mine', '1')")
+            .execute(&mut *first)
+            .await?;
+        first.commit().await?;
+        other.await.expect("task")?;
+        assert_eq!(store.setting("mine").await?.as_deref(), Some("1"));
+        assert_eq!(store.setting("other").await?.as_deref(), Some("2"));
         Ok(())
     }
 }
