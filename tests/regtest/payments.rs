@@ -197,3 +197,64 @@ fn a_client_that_hangs_up_mid_payment_leaves_nothing_stuck() {
         .iter()
         .any(|e| e["event"] == "payment.failed" && e["payment_hash"] == hash.as_str()));
 }
+
+/// A crash between recording a payment and handing it to the node leaves it pending here and
+/// unknown to the node (and a kill can make LDK's ChannelManager lose one it had accepted). On the
+/// next start such a payment is handed back to the node and runs to its end, once; it used to be
+/// marked failed ("interrupted before it was sent").
+#[test]
+fn a_payment_cut_off_by_a_crash_is_sent_after_the_restart() {
+    let dir = tempdir();
+    let mut d = Daemon::sandbox(dir.path());
+    let invoice = customer_invoice(&d, 321);
+    let hash = post(
+        &d,
+        "/v1/lightning/decode",
+        d.admin(),
+        json!({ "invoice": invoice }),
+    )
+    .body["payment_hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    assert!(d.stop(), "graceful stop; log:\n{}", d.log_tail());
+    // The row `pay_invoice` writes before it hands the payment to the node, as a crash leaves it.
+    let db = dir.path().join("payaiml.sqlite");
+    let script = "import sqlite3, sys, time\n\
+        db = sqlite3.connect(sys.argv[1])\n\
+        db.execute(\"INSERT INTO payments (id, payment_hash, status, amount_msat, max_fee_msat, invoice, created_at) VALUES ('pay_cutoff', ?, 'pending', 321000, 13210, ?, ?)\", (sys.argv[2], sys.argv[3], int(time.time() * 1000)))\n\
+        db.commit()\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(&db)
+        .arg(&hash)
+        .arg(&invoice)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{out:?}");
+
+    let d = Daemon::sandbox(dir.path());
+    let admin = d.admin().to_string();
+    let payment = wait_for(120, "the cut-off payment to settle", || {
+        let p = get(&d, "/v1/lightning/payments/pay_cutoff", &admin).body;
+        (p["status"] != "pending").then_some(p)
+    });
+    assert_eq!(payment["status"], "succeeded", "{payment}");
+    let customer = get(&d, "/v1/sandbox/customer/payments", &admin).body;
+    let received: Vec<&Value> = customer["data"]
+        .as_array()
+        .expect("customer payments")
+        .iter()
+        .filter(|p| p["payment_hash"] == hash.as_str() && p["direction"] == "inbound")
+        .collect();
+    assert_eq!(received.len(), 1, "{customer}");
+    assert_eq!(received[0]["status"], "succeeded", "{customer}");
+    let sent: Vec<Value> = get(&d, "/v1/events?limit=1000", &admin).body["data"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["event"] == "payment.sent" && e["payment_hash"] == hash.as_str())
+        .cloned()
+        .collect();
+    assert_eq!(sent.len(), 1, "one payment.sent: {sent:?}");
+}
