@@ -228,6 +228,11 @@ fn stream_replays_resumes_and_refuses() {
     assert_eq!(revoked.status, 200, "{revoked:?}");
     let started = std::time::Instant::now();
     let frame = loop {
+        // Pings keep the socket busy: bound the wait by time, not by the read timeout.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the stream of a revoked key is still open after 20 s"
+        );
         match ws.read() {
             Ok(Message::Close(frame)) => break frame,
             Ok(Message::Text(text)) => panic!("an event after revocation: {text}"),
