@@ -77,7 +77,15 @@ impl Daemon {
                         panic!("the admin key was printed to a pipe: {line}");
                     }
                 }
-                Err(_) => panic!("payaimld did not become ready; log:\n{}", daemon.log_tail()),
+                Err(e) => {
+                    // How it ended says where to look: an exit code, a signal, or still running.
+                    std::thread::sleep(Duration::from_millis(500));
+                    let status = daemon.child.as_mut().map(|c| c.try_wait());
+                    panic!(
+                        "payaimld did not become ready ({e}; process: {status:?}); log:\n{}",
+                        daemon.log_tail()
+                    )
+                }
             }
         }
         daemon
