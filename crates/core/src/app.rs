@@ -486,7 +486,9 @@ async fn resume_payment(
         _ = stop.changed() => return,
     };
     let outcome = match &found {
-        Resumed::InFlight | Resumed::OnChain | Resumed::NoLongerPending => return,
+        Resumed::InFlight | Resumed::OnChain | Resumed::NoLongerPending | Resumed::Waiting => {
+            return
+        }
         Resumed::Resent => {
             tracing::warn!(payment = %pending.id, "the node had lost a payment cut off by a crash; it was sent again");
             return;

@@ -14,12 +14,13 @@
 //! - the manager lost it: it goes out now;
 //! - its HTLC waits in a force-closed channel's on-chain claims: it is left alone, the chain
 //!   settles it and LDK reports how;
-//! - refused for another reason (no route yet, expired): LDK looks for a route *before* it checks
-//!   for duplicates, so this cannot tell "lost" from "in flight". It is tried again every
-//!   [`RETRY_EVERY`] (peers reconnect, channels become usable) and only after [`GIVE_UP_AFTER`]
-//!   counted as failed, with LDK's reason. A payment in flight in an open channel settles in
-//!   seconds, long before that; if LDK still reports success later, the payment becomes
-//!   succeeded (see `payments::mark_succeeded`).
+//! - refused for another reason (no route, expired): LDK looks for a route *before* it checks
+//!   for duplicates, so this cannot tell "lost" from "in flight". Nothing is handed back while
+//!   any channel is unusable (a peer away may hold the payment's HTLC: the payment waits, as long
+//!   as it takes); with every channel usable, a payment in flight settles in seconds, so one
+//!   still refused after [`GIVE_UP_AFTER`] of tries every [`RETRY_EVERY`] counts as failed, with
+//!   LDK's reason. If LDK still reports success later, it becomes succeeded (see
+//!   `payments::mark_succeeded`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub(crate) enum Resumed {
     Refused(String),
     /// Settled meanwhile by another path (its event came).
     NoLongerPending,
+    /// Not handed back yet: a channel is not usable (its peer is away, or it is still opening).
+    Waiting,
 }
 
 /// A payment to hand back: its invoice, the amount for an any-amount invoice, its fee cap.
@@ -76,6 +79,11 @@ pub(crate) fn hand_back(node: &Node, payment: &Handback, probed: bool) -> Resume
     }
     if htlc_on_chain(node, &hash) {
         return Resumed::OnChain;
+    }
+    // With a peer away, the payment's HTLC may sit in that channel: the node could refuse it for
+    // want of a route while it still has it. Hand it back only when every channel is usable.
+    if node.list_channels().iter().any(|c| !c.is_usable) {
+        return Resumed::Waiting;
     }
     if node.payment(&id).is_some() && node.remove_payment(&id).is_err() {
         return Resumed::Refused("the node's payment record could not be updated".into());
@@ -132,7 +140,7 @@ where
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let deadline = start + GIVE_UP_AFTER;
+    let mut deadline = start + GIVE_UP_AFTER;
     let mut probed = false;
     loop {
         if !still_pending(probed).await {
@@ -142,9 +150,14 @@ where
         let found = tokio::task::spawn_blocking(move || hand_back(&n, &p, probed))
             .await
             .unwrap_or_else(|e| Resumed::Refused(format!("task failed: {e}")));
-        probed = true;
         match found {
+            // Waiting for peers does not use up the time refusals are given.
+            Resumed::Waiting => {
+                deadline = tokio::time::Instant::now() + GIVE_UP_AFTER;
+                tokio::time::sleep(RETRY_EVERY).await;
+            }
             Resumed::Refused(_) if tokio::time::Instant::now() < deadline => {
+                probed = true;
                 tokio::time::sleep(RETRY_EVERY).await;
             }
             other => return other,
