@@ -9,6 +9,20 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_payaimld");
 
+/// The child's stdout, line by line, read on a thread (the receiver ends when stdout closes).
+pub fn stdout_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// A running `payaimld` (sandbox or serve). Dropping it stops it with SIGTERM (bitcoind and the
 /// nodes stop with it), then SIGKILL if it hangs.
 pub struct Daemon {
@@ -48,15 +62,7 @@ impl Daemon {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn payaimld");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = stdout_lines(&mut child);
         let mut daemon = Daemon {
             child: Some(child),
             api: String::new(),

@@ -2,7 +2,6 @@
 //! API address and the admin key as the last lines, unmistakable. It used to be about 135 lines
 //! before the address, 72 of them `ERROR` lines from the node failing to estimate fees on regtest.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,15 +31,7 @@ fn the_first_start_is_short_error_free_and_ends_with_the_address_and_key() {
         .stderr(Stdio::from(stderr))
         .spawn()
         .expect("spawn payaimld");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = stdout_lines(&mut child);
     let mut lines: Vec<String> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(180);
     while !lines.iter().any(|l| l.starts_with("admin key file: ")) {

@@ -72,20 +72,22 @@ pub(crate) struct Handback {
 pub(crate) fn hand_back(node: &Node, payment: &Handback, probed: bool) -> Resumed {
     let hash = payment.invoice.payment_hash().to_byte_array();
     let id = PaymentId(hash);
-    match node.payment(&id).map(|p| (p.status, p.fee_paid_msat)) {
+    let record = node.payment(&id).map(|p| (p.status, p.fee_paid_msat));
+    match record {
         Some((PaymentStatus::Succeeded, fee)) => return Resumed::Settled(Ok(fee)),
         Some((PaymentStatus::Failed, _)) if !probed => return Resumed::Settled(Err(())),
         _ => {}
     }
-    if htlc_on_chain(node, &hash) {
+    let channels = node.list_channels();
+    if htlc_on_chain(node, &channels, &hash) {
         return Resumed::OnChain;
     }
     // With a peer away, the payment's HTLC may sit in that channel: the node could refuse it for
     // want of a route while it still has it. Hand it back only when every channel is usable.
-    if node.list_channels().iter().any(|c| !c.is_usable) {
+    if channels.iter().any(|c| !c.is_usable) {
         return Resumed::Waiting;
     }
-    if node.payment(&id).is_some() && node.remove_payment(&id).is_err() {
+    if record.is_some() && node.remove_payment(&id).is_err() {
         return Resumed::Refused("the node's payment record could not be updated".into());
     }
     let bolt11 = node.bolt11_payment();
@@ -101,9 +103,8 @@ pub(crate) fn hand_back(node: &Node, payment: &Handback, probed: bool) -> Resume
 }
 
 /// Whether an outgoing HTLC of `hash` waits in a closed channel's on-chain claims.
-fn htlc_on_chain(node: &Node, hash: &[u8; 32]) -> bool {
-    let open: std::collections::HashSet<_> =
-        node.list_channels().iter().map(|c| c.channel_id).collect();
+fn htlc_on_chain(node: &Node, channels: &[ldk_node::ChannelDetails], hash: &[u8; 32]) -> bool {
+    let open: std::collections::HashSet<_> = channels.iter().map(|c| c.channel_id).collect();
     node.list_balances()
         .lightning_balances
         .iter()

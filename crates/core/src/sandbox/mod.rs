@@ -362,48 +362,48 @@ impl Sandbox {
 
     /// Syncs both nodes until each sees its funding confirmed. One sync is not always enough:
     /// a sync asked for while the node's own chain poll is running joins that poll, which may
-    /// have started before the funding block existed.
+    /// have started before the funding block existed. Coins left from before count too, so the
+    /// balance alone does not say the wallet has seen the funding block: its height does.
     async fn wait_funded(&self, merchant: &Arc<Node>) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         let tip = self.bitcoind.height().await?;
-        loop {
-            self.sync_both(merchant).await?;
-            // Coins left from before count too, so the balance alone does not say the wallet has
-            // seen the funding block: its height does.
-            let funded = [merchant, &self.customer].iter().all(|n| {
+        self.sync_until(
+            merchant,
+            "the nodes did not see their funding confirmed in time",
+            |n| {
                 u64::from(n.status().current_best_block.height) >= tip
                     && n.list_balances().spendable_onchain_balance_sats >= CHANNEL_SATS
-            });
-            if funded {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(Error::Sandbox(
-                    "the nodes did not see their funding confirmed in time".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+            },
+        )
+        .await
     }
 
     /// Syncs both nodes until each has seen bitcoind's current tip.
     async fn sync_to_tip(&self, merchant: &Arc<Node>) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         let tip = self.bitcoind.height().await?;
+        self.sync_until(merchant, "the nodes did not catch up with the chain", |n| {
+            u64::from(n.status().current_best_block.height) >= tip
+        })
+        .await
+    }
+
+    /// Syncs both nodes until `done` holds for each, or fails with `late` after
+    /// [`READY_TIMEOUT`].
+    async fn sync_until(
+        &self,
+        merchant: &Arc<Node>,
+        late: &str,
+        done: impl Fn(&Node) -> bool,
+    ) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         loop {
             self.sync_both(merchant).await?;
-            let seen = [merchant, &self.customer]
-                .iter()
-                .all(|n| u64::from(n.status().current_best_block.height) >= tip);
-            if seen {
+            if done(merchant) && done(&self.customer) {
                 return Ok(());
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(Error::Sandbox(
-                    "the nodes did not catch up with the chain".into(),
-                ));
+                return Err(Error::Sandbox(late.into()));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
