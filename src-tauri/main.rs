@@ -9,12 +9,11 @@ mod settings;
 mod tray;
 mod windows;
 
-use std::sync::Arc;
-
-use payaiml_core::App;
+use clap::Parser;
+use payaiml_api::cli::FrontDoor;
+use payaiml_api::Running;
 use serde::Serialize;
 use tauri::Manager;
-use tokio::sync::oneshot;
 
 /// What the webview needs to reach the API.
 #[derive(Clone, Serialize)]
@@ -50,98 +49,47 @@ const WEBVIEW_ORIGINS: [&str; 3] = [
     "https://tauri.localhost",
 ];
 
-struct Started {
-    app: Arc<App>,
-    connections: Connections,
-    stop_api: oneshot::Sender<()>,
-    api: tokio::task::JoinHandle<()>,
-}
-
-async fn start() -> Result<Started, String> {
-    let settings = settings::from_env()?;
-    let app = match &settings.sandbox_bitcoind {
-        Some(bitcoind) => payaiml_core::sandbox::launch(settings.config.clone(), bitcoind).await,
-        None => {
-            let app = App::open(settings.config.clone()).await;
-            if let Ok(app) = &app {
-                app.start();
-            }
-            app
-        }
-    }
-    .map_err(|e| e.to_string())?;
-    let listen = settings.config.listen;
-    let listener = match tokio::net::TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            app.shutdown().await;
-            return Err(format!(
-                "cannot listen on {listen}: {e} (set PAYAIML_LISTEN to another address)"
-            ));
-        }
-    };
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let (admin_token, _) = app.admin_key().await.map_err(|e| e.to_string())?;
-    let options = payaiml_api::Options {
-        ui_dir: None,
-        allowed_origins: WEBVIEW_ORIGINS.iter().map(|o| o.to_string()).collect(),
-    };
-    let router = payaiml_api::router(app.clone(), bound, options);
-    let (stop_api, stopped) = oneshot::channel::<()>();
-    let api = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        if let Err(e) = payaiml_api::serve(listener, router, shutdown).await {
-            tracing::error!(error = %e, "the API server failed");
-        }
-    });
-    let (display_token, _) = app.display_key().await.map_err(|e| e.to_string())?;
-    let base_url = format!("http://{bound}");
-    tracing::info!(%base_url, "API listening");
-    println!("api: {base_url}");
-    // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app
-    // (printed only to a terminal, or written to PAYAIML_ADMIN_KEY_FILE).
-    let notice = payaiml_core::admin_key_notice(
-        &admin_token,
-        settings.admin_key_file.as_deref(),
-        settings.sandbox_bitcoind.is_some(),
-    )
-    .map_err(|e| e.to_string())?;
-    if let Some(line) = notice {
-        println!("{line}");
-    }
-    Ok(Started {
-        app,
-        connections: Connections {
-            main: Connection {
-                base_url: base_url.clone(),
-                admin_token,
-            },
-            customer: Connection {
-                base_url,
-                admin_token: display_token,
-            },
+/// Opens the app from the settings and serves the API through the start-up `payaimld` uses.
+async fn start(cli: &settings::DesktopCli) -> Result<(Running, Connections), String> {
+    let launched = cli.settings.launch(cli.sandbox, FrontDoor::Desktop).await?;
+    let options = payaiml_api::StartOptions {
+        router: payaiml_api::Options {
+            ui_dir: None,
+            allowed_origins: WEBVIEW_ORIGINS.iter().map(|o| o.to_string()).collect(),
         },
-        stop_api,
-        api,
-    })
+        admin_key_file: cli.settings.admin_key_file.clone(),
+        // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app
+        // (printed only to a terminal, or written to PAYAIML_ADMIN_KEY_FILE).
+        always_show_key: cli.sandbox,
+    };
+    let running = payaiml_api::start(launched, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let display_token = match running.app.display_key().await {
+        Ok((key, _)) => key,
+        Err(e) => {
+            let _ = running.stop().await;
+            return Err(e.to_string());
+        }
+    };
+    let base_url = running.base_url();
+    let connections = Connections {
+        main: Connection {
+            base_url: base_url.clone(),
+            admin_token: running.admin_key.clone(),
+        },
+        customer: Connection {
+            base_url,
+            admin_token: display_token,
+        },
+    };
+    Ok((running, connections))
 }
 
 fn main() -> std::process::ExitCode {
-    let filter =
-        std::env::var("PAYAIML_LOG").unwrap_or_else(|_| payaiml_core::config::DEFAULT_LOG.into());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let cli = settings::DesktopCli::parse();
+    payaiml_api::cli::init_logging(&cli.settings.log_level);
+    let runtime = match payaiml_api::cli::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -167,74 +115,38 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let started = match runtime.block_on(start()) {
+    let (running, connections) = match runtime.block_on(start(&cli)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    let Started {
-        app,
-        connections,
-        stop_api,
-        api,
-    } = started;
     tauri_app.manage(connections);
     if let Err(e) = windows::create_main(tauri_app.handle()) {
         eprintln!("error: cannot open the window: {e}");
-        runtime.block_on(app.shutdown());
+        let _ = runtime.block_on(running.stop());
         return std::process::ExitCode::FAILURE;
     }
-    tray::install(tauri_app.handle(), app.clone());
+    tray::install(tauri_app.handle(), running.app.clone());
     // SIGINT/SIGTERM close the app the same way as quitting from the window: through the Exit
     // event below, so the node stops cleanly.
     let handle = tauri_app.handle().clone();
     tauri::async_runtime::spawn(async move {
-        shutdown_signal().await;
+        payaiml_api::running::shutdown_signal().await;
         handle.exit(0);
     });
-    let mut stop_api = Some(stop_api);
-    let mut api = Some(api);
+    let mut running = Some(running);
     tauri_app.run(move |_handle, event| {
         if let tauri::RunEvent::Exit = event {
             // Stop serving, then stop the node cleanly (LDK persists its state) before the
             // process ends.
-            if let Some(stop) = stop_api.take() {
-                let _ = stop.send(());
-            }
-            let app = app.clone();
-            let api = api.take();
-            tauri::async_runtime::block_on(async move {
-                if let Some(api) = api {
-                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), api).await;
+            if let Some(running) = running.take() {
+                if let Err(e) = tauri::async_runtime::block_on(running.stop()) {
+                    tracing::error!(error = %e, "the API server failed");
                 }
-                app.shutdown().await;
-            });
+            }
         }
     });
     std::process::ExitCode::SUCCESS
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => std::future::pending::<()>().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Desktop smoke test: the built desktop app starts on the sandbox under Xvfb, its API answers,
 # its window shows a rendered dashboard (not a blank screen: pixel variance and colour count), a
-# second launch hands over to the first, and closing the window stops everything cleanly. Run inside scripts/with-keyring.sh.
+# second launch hands over to the first, and closing the window stops everything cleanly. Then
+# the app on a real node, set only by the PAYAIML_* variables payaimld reads: a bitcoind RPC
+# chain source, a Lightning listen address and an extra API Host name must all take effect. Run
+# inside scripts/with-keyring.sh.
 #
 # Usage: tests/desktop/smoke.sh <path to payaiml-desktop>
 set -euo pipefail
@@ -11,10 +14,11 @@ out="${PAYAIML_TEST_OUTPUT:-$here/output}"
 mkdir -p "$out"
 work="$(mktemp -d)"
 log="$out/desktop.log"
-app_pid=""; xvfb_pid=""
+app_pid=""; xvfb_pid=""; bitcoind_pid=""
 
 cleanup() {
   [ -n "$app_pid" ] && kill -9 "$app_pid" 2>/dev/null || true
+  [ -n "$bitcoind_pid" ] && kill "$bitcoind_pid" 2>/dev/null || true
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -83,3 +87,54 @@ app_pid=""
 grep -q 'stopped' "$log" || fail "the core did not report a clean stop"
 if pgrep -f "$work/data/bitcoind" >/dev/null; then fail "the sandbox's bitcoind is still running"; fi
 echo "desktop smoke: closed cleanly"
+
+# The same app on a real node, configured only by the variables payaimld reads.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+bitcoind="${PAYAIML_BITCOIND:-${PAYAIML_CACHE:-$HOME/.cache/payaiml}/bitcoind/bin/bitcoind}"
+rpc_port="$(free_port)"; ln_port="$(free_port)"
+mkdir -p "$work/btc"
+"$bitcoind" -regtest -datadir="$work/btc" -rpcport="$rpc_port" -rpcbind=127.0.0.1 -rpcallowip=127.0.0.1 \
+  -rpcuser=shop -rpcpassword=till -listen=0 -dnsseed=0 -fixedseeds=0 -fallbackfee=0.0002 \
+  >"$out/desktop-bitcoind.log" 2>&1 & bitcoind_pid=$!
+real_log="$out/desktop-real-node.log"
+PAYAIML_NETWORK=regtest PAYAIML_DATA_DIR="$work/real" PAYAIML_LISTEN=127.0.0.1:0 PAYAIML_NOTIFY=0 \
+  PAYAIML_BITCOIND_RPC="127.0.0.1:$rpc_port" PAYAIML_BITCOIND_RPC_USER=shop PAYAIML_BITCOIND_RPC_PASSWORD=till \
+  PAYAIML_LN_LISTEN="127.0.0.1:$ln_port" PAYAIML_ALLOW_HOSTS=till.shop.example \
+  PAYAIML_ADMIN_KEY_FILE="$work/admin.key" \
+  "$bin" >"$real_log" 2>&1 & app_pid=$!
+log="$real_log"
+api=""
+for _ in $(seq 600); do
+  api="$(sed -n 's/^api: //p' "$log" | sed -n 1p)"
+  [ -n "$api" ] && break
+  kill -0 "$app_pid" 2>/dev/null || fail "the app on a real node exited before serving"
+  sleep 0.1
+done
+[ -n "$api" ] || fail "no 'api:' line within 60 s on a real node"
+state=""
+for _ in $(seq 600); do
+  health="$(curl -sf "$api/v1/health" || true)"
+  state="$(echo "$health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["node"]["state"])' 2>/dev/null || true)"
+  [ "$state" = running ] && break
+  sleep 0.1
+done
+[ "$state" = running ] || fail "the node did not start on bitcoind RPC within 60 s: $health"
+echo "$health" | grep -q "\"chain_source\":\"bitcoind rpc 127.0.0.1:$rpc_port\"" \
+  || fail "PAYAIML_BITCOIND_RPC was not used: $health"
+echo "$health" | grep -q '"network":"regtest"' || fail "PAYAIML_NETWORK was not used: $health"
+key="$(cat "$work/admin.key")"
+node="$(curl -sf -H "Authorization: Bearer $key" "$api/v1/node")" || fail "GET /v1/node with the key from PAYAIML_ADMIN_KEY_FILE"
+echo "$node" | grep -q "127.0.0.1:$ln_port" || fail "PAYAIML_LN_LISTEN was not used: $node"
+status="$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: till.shop.example' "$api/v1/health")"
+[ "$status" = 200 ] || fail "the Host named in PAYAIML_ALLOW_HOSTS got $status"
+status="$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: elsewhere.example' "$api/v1/health")"
+[ "$status" = 403 ] || fail "an unknown Host got $status instead of 403"
+echo "desktop smoke: on a real node: chain source bitcoind rpc 127.0.0.1:$rpc_port, Lightning on 127.0.0.1:$ln_port, Host till.shop.example accepted"
+kill -TERM "$app_pid"
+for _ in $(seq 600); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$app_pid" 2>/dev/null; then fail "the app on a real node did not exit within 60 s of SIGTERM"; fi
+wait "$app_pid" && status=0 || status=$?
+app_pid=""
+[ "$status" -eq 0 ] || fail "the app on a real node exited with status $status"
+grep -q 'stopped' "$log" || fail "the core did not report a clean stop on a real node"
+echo "desktop smoke: the app on a real node stopped cleanly on SIGTERM"

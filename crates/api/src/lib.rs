@@ -1,13 +1,15 @@
-//! PayAiML Merchant local API: one axum router over the core [`App`], used by the headless daemon
-//! and the desktop shell alike.
+//! PayAiML Merchant local API: one axum router over the core [`App`], with the settings and the
+//! start-up both front doors share (the headless daemon and the desktop shell).
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod cli;
 pub mod error;
 pub mod json;
 mod openapi;
 pub mod qr;
 pub mod routes;
+pub mod running;
 pub mod safety;
 pub mod state;
 #[cfg(test)]
@@ -31,6 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::{ApiError, ApiResult};
+pub use running::{start, Running, StartError, StartOptions};
 pub use state::ApiState;
 
 use routes::{

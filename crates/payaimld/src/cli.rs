@@ -1,62 +1,16 @@
-//! Command-line flags; each global flag can also come from a `PAYAIML_*` environment variable.
+//! Command-line commands. Every setting is defined once, in [`payaiml_api::cli::Settings`], as a
+//! flag and a `PAYAIML_*` environment variable that the desktop app reads too.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
-use payaiml_core::{Config, Network, SecretsBackend};
+use clap::{Parser, Subcommand};
+use payaiml_api::cli::{FrontDoor, Settings};
+use payaiml_core::Config;
 
 /// PayAiML Merchant daemon: your own Lightning node with a local payments API.
 #[derive(Parser, Debug)]
 #[command(name = "payaimld", version)]
 pub struct Cli {
-    /// Data directory [default: the OS app-data dir, per network; `sandbox` for the sandbox]
-    #[arg(long, global = true, env = "PAYAIML_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// API listen address (port 0 picks a free port)
-    #[arg(long, global = true, env = "PAYAIML_LISTEN", default_value = payaiml_core::config::DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
-    /// Bitcoin network: bitcoin, testnet, signet or regtest
-    #[arg(
-        long,
-        global = true,
-        env = "PAYAIML_NETWORK",
-        default_value = "bitcoin"
-    )]
-    pub network: Network,
-    /// Where secrets live: keyring (the OS keyring) or file (mode 0600 in the data dir)
-    #[arg(
-        long,
-        global = true,
-        env = "PAYAIML_SECRETS",
-        default_value = "keyring"
-    )]
-    pub secrets: SecretsBackend,
-    /// Folder of the built dashboard (ui/dist) to serve at / for browsers
-    #[arg(long, global = true, env = "PAYAIML_UI_DIR")]
-    pub ui_dir: Option<PathBuf>,
-    /// Write the admin key to this file (mode 0600) at every start, instead of printing it; it is
-    /// printed only when standard output is a terminal, never into a service log
-    #[arg(long, global = true, env = "PAYAIML_ADMIN_KEY_FILE")]
-    pub admin_key_file: Option<PathBuf>,
-    /// Show a desktop notification for each received payment (needs a desktop session's D-Bus)
-    #[arg(long, global = true, env = "PAYAIML_NOTIFY")]
-    pub notify: bool,
-    /// Waits after each failed webhook attempt, e.g. 10s,1m,5m [default: 10s,1m,5m,30m,2h,6h,12h,24h]
-    #[arg(long, global = true, env = "PAYAIML_WEBHOOK_RETRIES", value_parser = parse_retries)]
-    pub webhook_retries: Option<Retries>,
-    /// Routing fee cap of a payment without its own max_fee: this many sats...
-    #[arg(long, global = true, env = "PAYAIML_MAX_FEE_BASE_SAT", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_BASE_SAT)]
-    pub max_fee_base_sat: u64,
-    /// ...plus this many millionths of the amount (10000 = 1 %)
-    #[arg(long, global = true, env = "PAYAIML_MAX_FEE_PPM", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_PPM)]
-    pub max_fee_ppm: u64,
-    /// Requests with one unknown API key a client may make per minute before 429 (15 times as many across all keys)
-    #[arg(long, global = true, env = "PAYAIML_AUTH_FAILURES_PER_MINUTE", default_value_t = payaiml_core::config::DEFAULT_AUTH_FAILURES_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
-    pub auth_failures_per_minute: u32,
-    /// Log filter, e.g. info, debug, or info,ldk_node=debug
-    #[arg(long, global = true, env = "PAYAIML_LOG", default_value = payaiml_core::config::DEFAULT_LOG)]
-    pub log_level: String,
+    #[command(flatten)]
+    pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -64,50 +18,17 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the node and the API
-    Serve(ServeArgs),
+    Serve,
     /// Run on a private regtest chain with its own bitcoind and a funded "customer" node
-    Sandbox(SandboxArgs),
+    Sandbox,
+    /// Print the API's OpenAPI document (as served at /v1/openapi.json, sandbox routes
+    /// included) and exit; the SDK's and the dashboard's TypeScript types are generated from it
+    Openapi,
     /// Manage API keys (works while the server runs)
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
     },
-}
-
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Esplora server URL [default: a public server for the network]
-    #[arg(long, env = "PAYAIML_ESPLORA_URL", conflicts_with = "bitcoind_rpc")]
-    pub esplora_url: Option<String>,
-    /// bitcoind RPC as host:port (with --bitcoind-rpc-user and --bitcoind-rpc-password)
-    #[arg(long, env = "PAYAIML_BITCOIND_RPC", requires_all = ["bitcoind_rpc_user", "bitcoind_rpc_password"])]
-    pub bitcoind_rpc: Option<String>,
-    /// bitcoind RPC user
-    #[arg(long, env = "PAYAIML_BITCOIND_RPC_USER")]
-    pub bitcoind_rpc_user: Option<String>,
-    /// bitcoind RPC password
-    #[arg(long, env = "PAYAIML_BITCOIND_RPC_PASSWORD", hide_env_values = true)]
-    pub bitcoind_rpc_password: Option<String>,
-    /// Rapid Gossip Sync URL [default: the network's, where one exists]
-    #[arg(long, env = "PAYAIML_RGS_URL")]
-    pub rgs_url: Option<String>,
-    /// Address the Lightning node accepts peers on
-    #[arg(long, env = "PAYAIML_LN_LISTEN")]
-    pub ln_listen: Option<SocketAddr>,
-    /// Extra Host names the API accepts (when listening beyond loopback)
-    #[arg(
-        long = "allow-host",
-        env = "PAYAIML_ALLOW_HOSTS",
-        value_delimiter = ','
-    )]
-    pub allow_hosts: Vec<String>,
-}
-
-#[derive(Args, Debug)]
-pub struct SandboxArgs {
-    /// The bitcoind binary [default: scripts/install-bitcoind.sh's, else bitcoind on PATH]
-    #[arg(long, env = "PAYAIML_BITCOIND")]
-    pub bitcoind: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -137,42 +58,13 @@ pub enum KeysCommand {
 }
 
 impl Cli {
-    /// The core configuration these flags describe (`sandbox` picks its own data dir default).
-    pub fn config(&self, sandbox: bool) -> Config {
-        let network = if sandbox {
-            Network::Regtest
-        } else {
-            self.network
-        };
-        let mut config = Config::new(network);
-        config.data_dir = self.data_dir.clone().unwrap_or_else(|| {
-            if sandbox {
-                payaiml_core::sandbox::default_data_dir()
-            } else {
-                payaiml_core::config::default_data_dir(network.as_str())
-            }
-        });
-        config.listen = self.listen;
-        config.secrets = self.secrets;
-        config.notifications = self.notify;
-        if let Some(retries) = &self.webhook_retries {
-            config.webhook_retries = retries.0.clone();
-        }
-        config.max_fee_base_sat = self.max_fee_base_sat;
-        config.max_fee_ppm = self.max_fee_ppm;
-        config.auth_failures_per_minute = self.auth_failures_per_minute;
-        config
+    /// The configuration of the real node these flags describe (the `keys` commands use its data
+    /// dir).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        self.settings
+            .config(false, FrontDoor::Daemon)
+            .map_err(anyhow::Error::msg)
     }
-}
-
-/// A webhook retry schedule.
-#[derive(Debug, Clone)]
-pub struct Retries(pub Vec<std::time::Duration>);
-
-fn parse_retries(text: &str) -> Result<Retries, String> {
-    payaiml_core::webhooks::parse_schedule(text)
-        .map(Retries)
-        .map_err(|e| e.to_string())
 }
 
 /// Parses `30d`, `12h`, `15m`, `90s` or plain seconds.

@@ -6,7 +6,7 @@ use payaiml_core::App;
 use crate::cli::{parse_duration, Cli, KeysCommand};
 
 pub async fn run(cli: &Cli, command: &KeysCommand) -> anyhow::Result<()> {
-    let keys = App::open_keys(&cli.config(false)).await?;
+    let keys = App::open_keys(&cli.config()?).await?;
     match command {
         KeysCommand::Create {
             name,

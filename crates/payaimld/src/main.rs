@@ -1,4 +1,4 @@
-//! `payaimld`: PayAiML Merchant without a desktop — `serve`, `sandbox` and `keys`.
+//! `payaimld`: PayAiML Merchant without a desktop — `serve`, `sandbox`, `keys` and `openapi`.
 
 mod cli;
 mod keys_cmd;
@@ -8,13 +8,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(&cli.log_level);
-    // One multi-thread runtime for everything: the API, the node (ldk-node is given this handle)
-    // and the sandbox.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    payaiml_api::cli::init_logging(&cli.settings.log_level);
+    let runtime = match payaiml_api::cli::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -32,18 +27,15 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match &cli.command {
-        cli::Command::Serve(args) => server::serve(&cli, args).await,
-        cli::Command::Sandbox(args) => server::sandbox(&cli, args).await,
+        cli::Command::Serve => server::run(&cli, false).await,
+        cli::Command::Sandbox => server::run(&cli, true).await,
         cli::Command::Keys { command } => keys_cmd::run(&cli, command).await,
+        cli::Command::Openapi => {
+            use std::io::Write;
+            let doc = payaiml_api::openapi_document(true).to_pretty_json()?;
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{doc}");
+            Ok(())
+        }
     }
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }

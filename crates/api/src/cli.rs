@@ -1,0 +1,376 @@
+//! Every setting of an instance, defined once for both front doors: each is a flag of
+//! `payaimld` and a `PAYAIML_*` environment variable, with one default. The desktop app parses
+//! the same definition from its environment (and its command line), so a setting one front door
+//! honours the other honours too.
+//!
+//! One default differs on purpose: desktop notifications are on in the desktop app (a merchant at
+//! the counter wants to hear of a payment) and off in `payaimld` (a server has no desktop). Both
+//! accept `--notify[=true|false]` / `PAYAIML_NOTIFY`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::builder::BoolishValueParser;
+use clap::Args;
+use payaiml_core::sandbox::Sandbox;
+use payaiml_core::{App, ChainSource, Config, Network, SecretsBackend};
+
+/// The settings common to `payaimld serve`, `payaimld sandbox` and the desktop app.
+#[derive(Args, Debug, Clone)]
+pub struct Settings {
+    /// Data directory [default: the OS app-data dir, per network; `sandbox` for the sandbox]
+    #[arg(long, global = true, env = "PAYAIML_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// API listen address (port 0 picks a free port)
+    #[arg(long, global = true, env = "PAYAIML_LISTEN", default_value = payaiml_core::config::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Bitcoin network: bitcoin, testnet, signet or regtest (the sandbox is always regtest)
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAIML_NETWORK",
+        default_value = "bitcoin"
+    )]
+    pub network: Network,
+    /// Where secrets live: keyring (the OS keyring) or file (mode 0600 in the data dir)
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAIML_SECRETS",
+        default_value = "keyring"
+    )]
+    pub secrets: SecretsBackend,
+    /// Folder of the built dashboard (ui/dist) to serve at / for browsers (the desktop app has
+    /// its own copy)
+    #[arg(long, global = true, env = "PAYAIML_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+    /// Write the admin key to this file (mode 0600) at every start, instead of printing it; it is
+    /// printed only when standard output is a terminal, never into a service log
+    #[arg(long, global = true, env = "PAYAIML_ADMIN_KEY_FILE")]
+    pub admin_key_file: Option<PathBuf>,
+    /// Show a desktop notification for each received payment (needs a desktop session's D-Bus)
+    /// [default: on in the desktop app, off in payaimld]
+    #[arg(long, global = true, env = "PAYAIML_NOTIFY", num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, value_parser = BoolishValueParser::new())]
+    pub notify: Option<bool>,
+    /// Waits after each failed webhook attempt, e.g. 10s,1m,5m [default: 10s,1m,5m,30m,2h,6h,12h,24h]
+    #[arg(long, global = true, env = "PAYAIML_WEBHOOK_RETRIES", value_parser = parse_retries)]
+    pub webhook_retries: Option<Retries>,
+    /// Routing fee cap of a payment without its own max_fee: this many sats...
+    #[arg(long, global = true, env = "PAYAIML_MAX_FEE_BASE_SAT", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_BASE_SAT)]
+    pub max_fee_base_sat: u64,
+    /// ...plus this many millionths of the amount (10000 = 1 %)
+    #[arg(long, global = true, env = "PAYAIML_MAX_FEE_PPM", default_value_t = payaiml_core::config::DEFAULT_MAX_FEE_PPM)]
+    pub max_fee_ppm: u64,
+    /// Requests with one unknown API key a client may make per minute before 429 (15 times as many across all keys)
+    #[arg(long, global = true, env = "PAYAIML_AUTH_FAILURES_PER_MINUTE", default_value_t = payaiml_core::config::DEFAULT_AUTH_FAILURES_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failures_per_minute: u32,
+    /// Log filter, e.g. info, debug, or info,ldk_node=debug
+    #[arg(long, global = true, env = "PAYAIML_LOG", default_value = payaiml_core::config::DEFAULT_LOG)]
+    pub log_level: String,
+    /// Where the node learns about the chain, and how it meets peers (not for the sandbox,
+    /// which runs its own bitcoind)
+    #[command(flatten)]
+    pub chain: ChainSettings,
+    /// The bitcoind binary of the sandbox [default: scripts/install-bitcoind.sh's, else bitcoind
+    /// on PATH]
+    #[arg(long, global = true, env = "PAYAIML_BITCOIND")]
+    pub bitcoind: Option<PathBuf>,
+}
+
+/// The chain source and the node's network settings of a real (not sandbox) instance.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ChainSettings {
+    /// Esplora server URL [default: a public server for the network]
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAIML_ESPLORA_URL",
+        conflicts_with = "bitcoind_rpc"
+    )]
+    pub esplora_url: Option<String>,
+    /// bitcoind RPC as host:port (with --bitcoind-rpc-user and --bitcoind-rpc-password)
+    #[arg(long, global = true, env = "PAYAIML_BITCOIND_RPC", requires_all = ["bitcoind_rpc_user", "bitcoind_rpc_password"])]
+    pub bitcoind_rpc: Option<String>,
+    /// bitcoind RPC user
+    #[arg(long, global = true, env = "PAYAIML_BITCOIND_RPC_USER")]
+    pub bitcoind_rpc_user: Option<String>,
+    /// bitcoind RPC password
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAIML_BITCOIND_RPC_PASSWORD",
+        hide_env_values = true
+    )]
+    pub bitcoind_rpc_password: Option<String>,
+    /// Rapid Gossip Sync URL [default: the network's, where one exists]
+    #[arg(long, global = true, env = "PAYAIML_RGS_URL")]
+    pub rgs_url: Option<String>,
+    /// Address the Lightning node accepts peers on
+    #[arg(long, global = true, env = "PAYAIML_LN_LISTEN")]
+    pub ln_listen: Option<SocketAddr>,
+    /// Extra Host names the API accepts (when listening beyond loopback)
+    #[arg(
+        long = "allow-host",
+        global = true,
+        env = "PAYAIML_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allow_hosts: Vec<String>,
+}
+
+/// Which front door reads the settings: it decides the one default that differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontDoor {
+    /// `payaimld`: notifications off unless asked for.
+    Daemon,
+    /// The desktop app: notifications on unless turned off.
+    Desktop,
+}
+
+/// An app opened and started from [`Settings`], with its sandbox when it runs one.
+pub struct Launched {
+    /// The app, started.
+    pub app: Arc<App>,
+    /// The regtest sandbox beside it, if any.
+    pub sandbox: Option<Arc<Sandbox>>,
+}
+
+impl Settings {
+    /// The core configuration these settings describe. `sandbox` picks regtest and the sandbox's
+    /// own data dir default; the chain settings then do not apply (the sandbox runs its own
+    /// bitcoind), and giving them is an error rather than something silently ignored.
+    pub fn config(&self, sandbox: bool, door: FrontDoor) -> Result<Config, String> {
+        let network = if sandbox {
+            Network::Regtest
+        } else {
+            self.network
+        };
+        let mut config = Config::new(network);
+        config.data_dir = self.data_dir.clone().unwrap_or_else(|| {
+            if sandbox {
+                payaiml_core::sandbox::default_data_dir()
+            } else {
+                payaiml_core::config::default_data_dir(network.as_str())
+            }
+        });
+        config.listen = self.listen;
+        config.secrets = self.secrets;
+        config.notifications = self.notify.unwrap_or(door == FrontDoor::Desktop);
+        if let Some(retries) = &self.webhook_retries {
+            config.webhook_retries = retries.0.clone();
+        }
+        config.max_fee_base_sat = self.max_fee_base_sat;
+        config.max_fee_ppm = self.max_fee_ppm;
+        config.auth_failures_per_minute = self.auth_failures_per_minute;
+        config.allowed_hosts = self.chain.allow_hosts.clone();
+        if sandbox {
+            if let Some(name) = self.chain.chain_setting_given() {
+                return Err(format!(
+                    "{name} does not apply to the sandbox, which runs its own bitcoind; \
+                     leave it out, or run a real node (payaimld serve)"
+                ));
+            }
+            return Ok(config);
+        }
+        config.chain_source = self.chain.chain_source()?;
+        config.rgs_url = self.chain.rgs_url.clone();
+        config.ln_listen = self.chain.ln_listen;
+        Ok(config)
+    }
+
+    /// The sandbox's bitcoind binary.
+    pub fn bitcoind(&self) -> PathBuf {
+        self.bitcoind
+            .clone()
+            .unwrap_or_else(payaiml_core::sandbox::default_bitcoind)
+    }
+
+    /// Opens the app and starts it: the sandbox (its own bitcoind, the app on it, a customer
+    /// node) when `sandbox`, else the node on the configured chain source.
+    pub async fn launch(&self, sandbox: bool, door: FrontDoor) -> Result<Launched, String> {
+        let config = self.config(sandbox, door)?;
+        if sandbox {
+            tracing::info!(data_dir = %config.data_dir.display(), "starting the regtest sandbox");
+            let app = payaiml_core::sandbox::launch(config, &self.bitcoind())
+                .await
+                .map_err(|e| e.to_string())?;
+            let sandbox = app.sandbox().cloned();
+            return Ok(Launched { app, sandbox });
+        }
+        let app = App::open(config).await.map_err(|e| e.to_string())?;
+        app.start();
+        Ok(Launched { app, sandbox: None })
+    }
+}
+
+impl ChainSettings {
+    fn chain_source(&self) -> Result<Option<ChainSource>, String> {
+        if let Some(url) = &self.esplora_url {
+            return Ok(Some(ChainSource::Esplora { url: url.clone() }));
+        }
+        let Some(rpc) = &self.bitcoind_rpc else {
+            return Ok(None);
+        };
+        let (host, port) = rpc
+            .rsplit_once(':')
+            .ok_or("--bitcoind-rpc (PAYAIML_BITCOIND_RPC) must be host:port")?;
+        let port = port.parse().map_err(|_| {
+            format!("--bitcoind-rpc (PAYAIML_BITCOIND_RPC): the port of '{rpc}' must be a number")
+        })?;
+        Ok(Some(ChainSource::BitcoindRpc {
+            host: host.to_string(),
+            port,
+            user: self.bitcoind_rpc_user.clone().unwrap_or_default(),
+            password: self.bitcoind_rpc_password.clone().unwrap_or_default(),
+        }))
+    }
+
+    /// The first chain setting given, by its flag name.
+    fn chain_setting_given(&self) -> Option<&'static str> {
+        [
+            (
+                self.esplora_url.is_some(),
+                "--esplora-url (PAYAIML_ESPLORA_URL)",
+            ),
+            (
+                self.bitcoind_rpc.is_some(),
+                "--bitcoind-rpc (PAYAIML_BITCOIND_RPC)",
+            ),
+            (self.rgs_url.is_some(), "--rgs-url (PAYAIML_RGS_URL)"),
+            (self.ln_listen.is_some(), "--ln-listen (PAYAIML_LN_LISTEN)"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
+}
+
+/// A webhook retry schedule.
+#[derive(Debug, Clone)]
+pub struct Retries(pub Vec<std::time::Duration>);
+
+fn parse_retries(text: &str) -> Result<Retries, String> {
+    payaiml_core::webhooks::parse_schedule(text)
+        .map(Retries)
+        .map_err(|e| e.to_string())
+}
+
+/// Logs to standard error with `filter` (an `EnvFilter` directive such as the default
+/// [`payaiml_core::config::DEFAULT_LOG`]); colours only on a terminal.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// The one multi-thread runtime of a front door: the API, the node (ldk-node is given this
+/// handle) and the sandbox all run on it.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
+        Cli::try_parse_from(std::iter::once("test").chain(args.iter().copied())).map(|c| c.settings)
+    }
+
+    #[test]
+    fn flags_give_the_config() -> Result<(), String> {
+        let s = parse(&[
+            "--network",
+            "regtest",
+            "--bitcoind-rpc",
+            "127.0.0.1:18443",
+            "--bitcoind-rpc-user",
+            "u",
+            "--bitcoind-rpc-password",
+            "p",
+            "--ln-listen",
+            "127.0.0.1:9735",
+            "--allow-host",
+            "shop.local,till.local",
+            "--notify=false",
+            "--max-fee-ppm",
+            "5000",
+        ])
+        .map_err(|e| e.to_string())?;
+        let config = s.config(false, FrontDoor::Desktop)?;
+        assert_eq!(
+            config.chain_source,
+            Some(ChainSource::BitcoindRpc {
+                host: "127.0.0.1".into(),
+                port: 18443,
+                user: "u".into(),
+                password: "p".into()
+            })
+        );
+        assert_eq!(
+            config.ln_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9735)))
+        );
+        assert_eq!(config.allowed_hosts, ["shop.local", "till.local"]);
+        assert!(
+            !config.notifications,
+            "--notify=false wins over the desktop default"
+        );
+        assert_eq!(config.max_fee_ppm, 5000);
+        Ok(())
+    }
+
+    #[test]
+    fn defaults_differ_only_in_notifications() -> Result<(), String> {
+        let s = parse(&[]).map_err(|e| e.to_string())?;
+        let daemon = s.config(false, FrontDoor::Daemon)?;
+        let desktop = s.config(false, FrontDoor::Desktop)?;
+        assert!(!daemon.notifications && desktop.notifications);
+        assert_eq!(
+            format!(
+                "{:?}",
+                Config {
+                    notifications: true,
+                    ..daemon
+                }
+            ),
+            format!("{desktop:?}")
+        );
+        let on = parse(&["--notify"]).map_err(|e| e.to_string())?;
+        assert_eq!(on.notify, Some(true));
+        Ok(())
+    }
+
+    #[test]
+    fn the_sandbox_refuses_chain_settings() -> Result<(), String> {
+        let s = parse(&["--esplora-url", "http://127.0.0.1:3000"]).map_err(|e| e.to_string())?;
+        let err = s.config(true, FrontDoor::Daemon).err().unwrap_or_default();
+        assert!(err.contains("--esplora-url"), "{err}");
+        assert_eq!(
+            parse(&[])
+                .map_err(|e| e.to_string())?
+                .config(true, FrontDoor::Daemon)?
+                .network,
+            Network::Regtest
+        );
+        assert!(
+            parse(&["--bitcoind-rpc", "127.0.0.1:1"]).is_err(),
+            "user and password are required"
+        );
+        Ok(())
+    }
+}
