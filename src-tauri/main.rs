@@ -65,7 +65,7 @@ async fn start(cli: &settings::DesktopCli) -> Result<(Running, Connections), Str
     let running = payaiml_api::start(launched, options)
         .await
         .map_err(|e| e.to_string())?;
-    let display_token = match running.app.display_key().await {
+    let display_token = match running.app.keys().display_key().await {
         Ok((key, _)) => key,
         Err(e) => {
             let _ = running.stop().await;

@@ -72,7 +72,7 @@ fn status_line(app: &App) -> String {
             None => format!("Node {:?}", status.state).to_lowercase(),
         };
     }
-    match app.balance() {
+    match app.node().balance() {
         Ok(balance) => format!(
             "Running · {} sats",
             payaiml_core::util::group_thousands(balance.lightning.total)

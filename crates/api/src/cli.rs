@@ -193,11 +193,13 @@ impl Settings {
         let config = self.config(sandbox, door)?;
         if sandbox {
             tracing::info!(data_dir = %config.data_dir.display(), "starting the regtest sandbox");
-            let app = payaiml_core::sandbox::launch(config, &self.bitcoind())
+            let (app, sandbox) = payaiml_core::sandbox::launch(config, &self.bitcoind())
                 .await
                 .map_err(|e| e.to_string())?;
-            let sandbox = app.sandbox().cloned();
-            return Ok(Launched { app, sandbox });
+            return Ok(Launched {
+                app,
+                sandbox: Some(sandbox),
+            });
         }
         let app = App::open(config).await.map_err(|e| e.to_string())?;
         app.start();

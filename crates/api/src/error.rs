@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use payaiml_core::Error as CoreError;
+use payaiml_core::{Error as CoreError, ErrorCode};
 use serde::Serialize;
 
 /// An error response.
@@ -11,8 +11,8 @@ use serde::Serialize;
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable snake_case code.
-    pub code: &'static str,
+    /// Stable code.
+    pub code: ErrorCode,
     /// A sentence for people.
     pub message: String,
     /// The request field it concerns.
@@ -31,8 +31,8 @@ pub struct ErrorBody {
 /// The error object.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// Stable snake_case code to branch on.
-    pub code: String,
+    /// Stable code to branch on (the closed set of [`ErrorCode`]).
+    pub code: ErrorCode,
     /// A human sentence.
     pub message: String,
     /// The request field at fault, if any.
@@ -41,10 +41,10 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    /// An error with a status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with a code and message; the code decides the HTTP status.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ApiError {
-            status,
+            status: status_of(code),
             code,
             message: message.into(),
             field: None,
@@ -58,50 +58,26 @@ impl ApiError {
         self
     }
 
-    /// 401 with `code`.
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, message)
-    }
-
-    /// 403 with `code`.
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, message)
-    }
-
     /// 400 about a field.
     pub fn bad_field(field: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(field)
+        Self::new(ErrorCode::InvalidField, message).with_field(field)
     }
 
     /// 500 `internal_error`; `detail` goes to the log only (see [`IntoResponse`]).
     pub fn internal(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", detail)
+        Self::new(ErrorCode::InternalError, detail)
     }
+}
+
+/// The HTTP status of every error with `code`.
+fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
-        let status = match &e {
-            CoreError::InvalidField { .. } => StatusCode::BAD_REQUEST,
-            CoreError::Unprocessable { .. } | CoreError::InsufficientBalance(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
-            CoreError::DuplicatePayment { .. } | CoreError::IdempotencyConflict(_) => {
-                StatusCode::CONFLICT
-            }
-            CoreError::BudgetExceeded { .. } | CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            CoreError::NodeNotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
-            CoreError::Node(_)
-            | CoreError::Secrets(_)
-            | CoreError::Database(_)
-            | CoreError::Migration(_)
-            | CoreError::Io { .. }
-            | CoreError::Config(_)
-            | CoreError::Sandbox(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
         ApiError {
-            status,
+            status: status_of(e.code()),
             code: e.code(),
             message: e.to_string(),
             field: e.field().map(str::to_string),
@@ -115,7 +91,7 @@ impl ApiError {
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_string(),
+                code: self.code,
                 message: self.message.clone(),
                 field: self.field.clone(),
             },
@@ -133,16 +109,16 @@ impl ApiError {
         // Node and sandbox messages are written for the merchant (see `node::explain`); the
         // rest of our 500s carry database, file and keyring text.
         if shown.status == StatusCode::INTERNAL_SERVER_ERROR
-            && !matches!(shown.code, "node_error" | "sandbox_error")
+            && !matches!(shown.code, ErrorCode::NodeError | ErrorCode::SandboxError)
         {
             let reference = payaiml_core::util::new_id("err");
-            tracing::error!(%reference, code = shown.code, message = %shown.message, "request failed");
+            tracing::error!(%reference, code = %shown.code, message = %shown.message, "request failed");
             shown.message = format!(
                 "something went wrong on the server (reference {reference}); the server log has the details"
             );
             shown.field = None;
         } else if shown.status.is_server_error() {
-            tracing::warn!(code = shown.code, message = %shown.message, "request refused");
+            tracing::warn!(code = %shown.code, message = %shown.message, "request refused");
         }
         (shown.status, shown.body())
     }
@@ -164,3 +140,43 @@ impl IntoResponse for ApiError {
 
 /// Result alias for handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code the server can send is in docs/api.md's table, with the status it is sent
+    /// with; a new code cannot ship undocumented.
+    #[test]
+    fn every_code_is_documented_with_its_status() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/api.md"))
+                .expect("docs/api.md");
+        for code in ErrorCode::ALL {
+            let row = format!("| {} | `{}` |", code.http_status(), code.as_str());
+            assert!(
+                doc.contains(&row),
+                "docs/api.md lacks the row starting {row}"
+            );
+            assert_eq!(status_of(code).as_u16(), code.http_status());
+        }
+    }
+
+    /// A core error keeps its code and gets the code's status.
+    #[test]
+    fn core_errors_map_to_their_code_and_status() {
+        let e = ApiError::from(CoreError::NodeNotReady("starting".into()));
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::NodeNotReady)
+        );
+        let e = ApiError::from(CoreError::NotFound {
+            kind: "invoice",
+            id: "x".into(),
+        });
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::NOT_FOUND, ErrorCode::NotFound)
+        );
+    }
+}

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use payaiml_core::ErrorCode;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -27,16 +28,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    ErrorCode::PayloadTooLarge,
                     format!("the request body is larger than {} KiB", BODY_LIMIT / 1024),
                 )
             } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    format!("cannot read the body: {e}"),
-                )
+                ApiError::new(ErrorCode::InvalidBody, format!("cannot read the body: {e}"))
             }
         })?;
         parse(&bytes)
@@ -68,22 +64,19 @@ fn whole_numbers(mut raw: serde_json::Value) -> serde_json::Value {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "the request needs a JSON object body",
         ));
     }
     let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("the body is not valid JSON: {e}"),
         )
     })?;
     if !raw.is_object() {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "the body must be a JSON object",
         ));
     }
@@ -102,7 +95,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> 
             Some(f) => format!("{f}: {inner}"),
             None => inner,
         };
-        let err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message);
+        let err = ApiError::new(ErrorCode::InvalidField, message);
         match field {
             Some(f) => err.with_field(f),
             None => err,
@@ -128,14 +121,14 @@ mod tests {
         let e = parse::<T>(b"{not json").err().expect("error");
         assert_eq!(
             (e.status, e.code),
-            (StatusCode::BAD_REQUEST, "invalid_json")
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidJson)
         );
         let e = parse::<T>(br#"{"amount":"ten","description":"x"}"#)
             .err()
             .expect("error");
         assert_eq!(
             (e.code, e.field.as_deref()),
-            ("invalid_field", Some("amount"))
+            (ErrorCode::InvalidField, Some("amount"))
         );
         let e = parse::<T>(br#"{"amount":1,"description":"x","colour":1}"#)
             .err()

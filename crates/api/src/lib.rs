@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cli;
 pub mod error;
 pub mod json;
+pub mod limiter;
 mod openapi;
 pub mod qr;
 pub mod routes;
@@ -25,6 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
+use payaiml_core::sandbox::Sandbox;
 use payaiml_core::App;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -99,11 +101,16 @@ pub struct Options {
     pub allowed_origins: Vec<String>,
 }
 
-/// The whole API for `app`, served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host
+/// The whole API for `app` (with the sandbox routes when `sandbox` is given), served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host
 /// check, the 64 KiB body cap and the error shape for every failure.
-pub fn router(app: Arc<App>, bound: SocketAddr, options: Options) -> Router {
-    let with_sandbox = app.sandbox().is_some();
-    let state = ApiState::new(app, bound, options.allowed_origins);
+pub fn router(
+    app: Arc<App>,
+    sandbox: Option<Arc<Sandbox>>,
+    bound: SocketAddr,
+    options: Options,
+) -> Router {
+    let with_sandbox = sandbox.is_some();
+    let state = ApiState::new(app, sandbox, bound, options.allowed_origins);
     let (mut routes, doc) = api(with_sandbox).split_for_parts();
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
     if let Some(dir) = options.ui_dir {

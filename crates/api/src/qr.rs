@@ -4,7 +4,7 @@ use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
 
 use crate::error::ApiError;
-use axum::http::StatusCode;
+use payaiml_core::ErrorCode;
 
 /// The text encoded for an invoice: an uppercase `LIGHTNING:` URI. Bech32 is case-insensitive and
 /// uppercase fits QR's alphanumeric mode, which makes a noticeably less dense code.
@@ -13,13 +13,8 @@ pub fn invoice_uri(payment_request: &str) -> String {
 }
 
 fn code(data: &str) -> Result<QrCode, ApiError> {
-    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "qr_error",
-            format!("cannot make a QR code: {e}"),
-        )
-    })
+    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
+        .map_err(|e| ApiError::new(ErrorCode::QrError, format!("cannot make a QR code: {e}")))
 }
 
 /// An SVG QR code at least `size` pixels wide.
@@ -52,11 +47,7 @@ pub fn png(data: &str, scale: u32) -> Result<Vec<u8>, ApiError> {
     }
     let mut out = Vec::new();
     let failed = |e: png::EncodingError| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "qr_error",
-            format!("cannot encode PNG: {e}"),
-        )
+        ApiError::new(ErrorCode::QrError, format!("cannot encode PNG: {e}"))
     };
     {
         let mut encoder = png::Encoder::new(&mut out, side, side);

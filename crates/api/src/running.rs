@@ -63,7 +63,7 @@ pub struct Running {
 /// error is returned, so nothing is left running.
 pub async fn start(launched: Launched, options: StartOptions) -> Result<Running, StartError> {
     let Launched { app, sandbox } = launched;
-    match serve_app(&app, options).await {
+    match serve_app(&app, sandbox.clone(), options).await {
         Ok((bound, admin_key, stop_server, server)) => Ok(Running {
             app,
             sandbox,
@@ -86,7 +86,11 @@ type Served = (
     JoinHandle<std::io::Result<()>>,
 );
 
-async fn serve_app(app: &Arc<App>, options: StartOptions) -> Result<Served, StartError> {
+async fn serve_app(
+    app: &Arc<App>,
+    sandbox: Option<Arc<Sandbox>>,
+    options: StartOptions,
+) -> Result<Served, StartError> {
     let address = app.config().listen;
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -94,13 +98,13 @@ async fn serve_app(app: &Arc<App>, options: StartOptions) -> Result<Served, Star
     let bound = listener
         .local_addr()
         .map_err(|source| StartError::Listen { address, source })?;
-    let (admin_key, created) = app.admin_key().await?;
+    let (admin_key, created) = app.keys().admin_key().await?;
     let notice = payaiml_core::admin_key_notice(
         &admin_key,
         options.admin_key_file.as_deref(),
         created || options.always_show_key,
     )?;
-    let router = crate::router(app.clone(), bound, options.router);
+    let router = crate::router(app.clone(), sandbox, bound, options.router);
     let (stop_server, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(crate::serve(listener, router, async {
         let _ = stopped.await;
@@ -150,8 +154,12 @@ impl Running {
     }
 }
 
-async fn stop_app(app: &App, _sandbox: Option<&Sandbox>) {
+/// The app first (its node, then its database), then the sandbox's customer node and bitcoind.
+async fn stop_app(app: &App, sandbox: Option<&Sandbox>) {
     app.shutdown().await;
+    if let Some(sandbox) = sandbox {
+        sandbox.stop().await;
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).

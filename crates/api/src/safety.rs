@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::state::ApiState;
+use payaiml_core::ErrorCode;
 
 /// Rejects requests whose `Host` is not the bound address, `localhost` or `127.0.0.1` (or a host
 /// the operator allowed). A web page on another origin that rebinds its DNS name to 127.0.0.1
@@ -25,8 +26,7 @@ pub async fn check_host(State(state): State<ApiState>, request: Request, next: N
     });
     if !allowed {
         let shown = host.unwrap_or_else(|| "(none)".into());
-        return ApiError::forbidden(
-            "host_not_allowed",
+        return ApiError::new(ErrorCode::HostNotAllowed,
             format!(
                 "Host '{shown}' is not allowed: call the API as 127.0.0.1 or localhost (or start the server with --allow-host)"
             ),
@@ -100,8 +100,7 @@ pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// 404 for paths the API does not have.
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         format!("no endpoint {method} {}", uri.path()),
     )
 }
@@ -109,8 +108,7 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
 /// 405 for a known path with another method.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!("{} does not accept {method}", uri.path()),
     )
 }

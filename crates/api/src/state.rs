@@ -4,15 +4,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use payaiml_core::sandbox::Sandbox;
 use payaiml_core::App;
 
-use crate::auth::AuthLimiter;
+use crate::limiter::AuthLimiter;
 
 /// Shared handler state. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
     /// The application.
     pub app: Arc<App>,
+    /// The regtest sandbox beside it, if it runs one.
+    pub sandbox: Option<Arc<Sandbox>>,
     /// Failed-authentication limiter.
     pub limiter: Arc<AuthLimiter>,
     /// `Host` names accepted (lowercase, without port).
@@ -23,7 +26,12 @@ pub struct ApiState {
 
 impl ApiState {
     /// State for an API bound to `bound`.
-    pub fn new(app: Arc<App>, bound: SocketAddr, allowed_origins: Vec<String>) -> Self {
+    pub fn new(
+        app: Arc<App>,
+        sandbox: Option<Arc<Sandbox>>,
+        bound: SocketAddr,
+        allowed_origins: Vec<String>,
+    ) -> Self {
         let mut hosts = vec![
             "localhost".to_string(),
             "127.0.0.1".to_string(),
@@ -45,6 +53,7 @@ impl ApiState {
         let per_key = app.config().auth_failures_per_minute.max(1) as usize;
         ApiState {
             app,
+            sandbox,
             limiter: Arc::new(AuthLimiter::new(
                 per_key,
                 per_key.saturating_mul(15),

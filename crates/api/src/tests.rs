@@ -22,7 +22,7 @@ pub(crate) async fn app() -> (tempfile::TempDir, Arc<App>, String) {
         url: "http://127.0.0.1:1".into(),
     });
     let app = App::open(config).await.expect("open");
-    let (admin, created) = app.admin_key().await.expect("admin key");
+    let (admin, created) = app.keys().admin_key().await.expect("admin key");
     assert!(created);
     (dir, app, admin)
 }
@@ -40,7 +40,7 @@ async fn send(
     req: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let bound: SocketAddr = BOUND.parse().expect("addr");
-    let res = router(app.clone(), bound, opts)
+    let res = router(app.clone(), None, bound, opts)
         .oneshot(req)
         .await
         .expect("response");

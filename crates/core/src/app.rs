@@ -1,50 +1,61 @@
-//! The running application: store, secrets, keys and the node, with the operations the API and
-//! the desktop shell call. No transport lives here.
+//! The running application: it opens the data dir (lock, database, secret store, node seed),
+//! starts and stops the background work, and hands out one small handle per domain
+//! (`app.invoices()`, `app.payments()`, `app.keys()`, `app.webhooks()`, `app.node()`,
+//! `app.events()`, `app.settings()`, `app.idempotency()`), each holding only what its domain
+//! needs, as ldk-node's `Node::bolt11_payment()` does. No transport lives here, and no domain
+//! module depends on this one.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ldk_node::bip39::Mnemonic;
-use tokio::sync::{broadcast, watch, Notify};
-use tokio::task::JoinHandle;
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{ChainSource, Config};
 use crate::error::{Error, Result};
-use crate::events::EventRecord;
-use crate::keys::{Keys, NewKey, Permission};
+use crate::events::{EventRecord, Events};
+use crate::idempotency::Idempotency;
+use crate::invoices::{expiry, Invoices};
+use crate::keys::Keys;
 use crate::lock::DataDirLock;
 use crate::node::{self, NodeHandle, NodeState};
-use crate::sandbox::Sandbox;
+use crate::node_events::record_node_events;
+use crate::notifications;
+use crate::payments::{self, Payments};
 use crate::secrets::SecretStore;
+use crate::settings::Settings;
 use crate::store::Store;
 use crate::util::random_lower;
 use crate::webhooks::dispatcher::Dispatcher;
 use crate::webhooks::Webhooks;
-use crate::{expiry, handler, notifications, payments};
 
 /// One running instance. Share it as `Arc<App>`.
 pub struct App {
-    pub(crate) config: Config,
-    pub(crate) store: Store,
-    pub(crate) keys: Keys,
-    pub(crate) node: NodeHandle,
-    pub(crate) events: broadcast::Sender<EventRecord>,
-    pub(crate) webhooks: Webhooks,
-    /// Wakes the webhook dispatcher (a test event, a redelivery, an endpoint re-enabled).
-    pub(crate) wake_dispatcher: Arc<Notify>,
+    config: Config,
+    store: Store,
+    keys: Keys,
+    node: NodeHandle,
+    /// Every event as it is committed (webhook dispatcher, WebSocket streams, notifications).
+    live: broadcast::Sender<EventRecord>,
+    webhooks: Webhooks,
     /// Wakes the expiry task (a new invoice may expire before the one it sleeps for).
-    pub(crate) wake_expiry: Arc<Notify>,
+    wake_expiry: Arc<Notify>,
     /// Desktop notifications on or off (the Settings page can change it while running).
-    pub(crate) notify: Arc<std::sync::atomic::AtomicBool>,
+    notify: Arc<AtomicBool>,
     /// Serialises the budget check and the insert of a payment, so two concurrent payments
     /// with one key cannot both pass a budget that only one fits in.
-    pub(crate) pay_lock: tokio::sync::Mutex<()>,
+    pay_lock: tokio::sync::Mutex<()>,
     chain_source: ChainSource,
     mnemonic: Mnemonic,
-    shutdown: watch::Sender<bool>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-    sandbox: OnceLock<Arc<Sandbox>>,
+    /// Cancelled when [`App::shutdown`] begins: every background task and long-lived session
+    /// (WebSocket streams) ends.
+    stop: CancellationToken,
+    /// Every background task, so shutdown can wait for them.
+    tasks: TaskTracker,
     _lock: DataDirLock,
 }
 
@@ -76,24 +87,21 @@ impl App {
         let notify = crate::settings::stored_notifications(&store)
             .await?
             .unwrap_or(config.notifications);
-        let (events, _) = broadcast::channel(1024);
-        let (shutdown, _) = watch::channel(false);
+        let (live, _) = broadcast::channel(1024);
         Ok(Arc::new(App {
-            node: NodeHandle::new(chain_source.describe()),
+            node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
             config,
             store,
             keys,
-            events,
+            live,
             webhooks,
-            wake_dispatcher: Arc::new(Notify::new()),
             wake_expiry: Arc::new(Notify::new()),
-            notify: Arc::new(std::sync::atomic::AtomicBool::new(notify)),
+            notify: Arc::new(AtomicBool::new(notify)),
             pay_lock: tokio::sync::Mutex::new(()),
             chain_source,
             mnemonic,
-            shutdown,
-            tasks: Mutex::new(Vec::new()),
-            sandbox: OnceLock::new(),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
             _lock: lock,
         }))
     }
@@ -120,134 +128,89 @@ impl App {
         &self.config
     }
 
-    /// The database.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// Invoices: create, get, list.
+    pub fn invoices(&self) -> Invoices<'_> {
+        Invoices::new(&self.store, &self.node, &self.wake_expiry)
     }
 
-    /// The API key registry.
+    /// Outgoing payments: pay, get, list.
+    pub fn payments(&self) -> Payments<'_> {
+        Payments {
+            store: &self.store,
+            node: &self.node,
+            live: &self.live,
+            config: &self.config,
+            pay_lock: &self.pay_lock,
+        }
+    }
+
+    /// API keys, the dashboard's admin key among them.
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
-    /// The webhook endpoint registry.
+    /// Webhook endpoints and their deliveries.
     pub fn webhooks(&self) -> &Webhooks {
         &self.webhooks
     }
 
-    /// The node handle.
+    /// The Lightning node: its state, balance, channels, health.
     pub fn node(&self) -> &NodeHandle {
         &self.node
     }
 
-    /// Subscribes to events as they are committed.
-    pub fn subscribe(&self) -> broadcast::Receiver<EventRecord> {
-        self.events.subscribe()
+    /// The event log and its live feed.
+    pub fn events(&self) -> Events<'_> {
+        Events::new(&self.store, &self.live)
     }
 
-    /// Turns true when [`App::shutdown`] begins: long-lived sessions (WebSocket streams) close.
-    pub fn closing(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
+    /// The settings the merchant changes while the app runs.
+    pub fn settings(&self) -> Settings<'_> {
+        Settings::new(&self.store, &self.config, &self.notify)
     }
 
-    /// The regtest sandbox, when this instance runs one.
-    pub fn sandbox(&self) -> Option<&Arc<Sandbox>> {
-        self.sandbox.get()
+    /// `Idempotency-Key` records.
+    pub fn idempotency(&self) -> Idempotency {
+        Idempotency::new(self.store.clone())
     }
 
-    pub(crate) fn set_sandbox(&self, sandbox: Arc<Sandbox>) {
-        let _ = self.sandbox.set(sandbox);
-    }
-
-    /// Returns the dashboard's admin key, creating it on first start. The second value is true
-    /// when it was created by this call.
-    ///
-    /// A new admin key is made only when the old one is really gone (revoked, or its secret
-    /// missing from the secret store), and then the old one is revoked: never two live admin
-    /// keys. A secret store that cannot be read right now is an error, not a reason to mint one.
-    pub async fn admin_key(&self) -> Result<(String, bool)> {
-        self.own_key(
-            "admin_key_id",
-            "Dashboard admin",
-            Permission::ALL.into_iter().collect(),
-        )
-        .await
-    }
-
-    /// The read-only key of the customer display window (it shows invoices and their QR, and
-    /// needs nothing more), made on first use like [`App::admin_key`].
-    pub async fn display_key(&self) -> Result<(String, bool)> {
-        self.own_key(
-            "display_key_id",
-            "Customer display (read-only)",
-            [Permission::LightningRead].into_iter().collect(),
-        )
-        .await
-    }
-
-    async fn own_key(
-        &self,
-        setting: &str,
-        name: &str,
-        permissions: std::collections::BTreeSet<Permission>,
-    ) -> Result<(String, bool)> {
-        if let Some(id) = self.store.setting(setting).await? {
-            if let Some(secret) = self.keys.reveal_live(&id).await? {
-                return Ok((secret, false));
-            }
-            match self.keys.revoke(&id).await {
-                Ok(_) | Err(Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            tracing::warn!(old = %id, key = name, "a key's secret is gone from the secret store: made a new one and revoked the old one");
-        }
-        let created = self
-            .keys
-            .create(NewKey {
-                name: name.into(),
-                permissions,
-                budget: None,
-                expires_at_ms: None,
-            })
-            .await?;
-        self.store.set_setting(setting, &created.key.id).await?;
-        Ok((created.secret, true))
+    /// Cancelled when [`App::shutdown`] begins: long-lived sessions (WebSocket streams) close.
+    pub fn closing(&self) -> CancellationToken {
+        self.stop.clone()
     }
 
     /// Starts the background work: the webhook dispatcher, the invoice expiry task, desktop
-    /// notifications if configured, and the node, which is built and started in the background,
-    /// retrying with backoff while it fails (an unreachable chain source, say). The API keeps
-    /// serving meanwhile, and webhooks already owed go out even while the node is down.
+    /// notifications, and the node, which is built and started in the background, retrying with
+    /// backoff while it fails (an unreachable chain source, say). The API keeps serving
+    /// meanwhile, and webhooks already owed go out even while the node is down.
     pub fn start(self: &Arc<Self>) {
         let dispatcher = Dispatcher {
             store: self.store.clone(),
             webhooks: self.webhooks.clone(),
             schedule: self.config.webhook_retries.clone(),
-            events: self.events.subscribe(),
-            wake: self.wake_dispatcher.clone(),
-            shutdown: self.shutdown.subscribe(),
+            events: self.live.subscribe(),
+            wake: self.webhooks.waker(),
+            stop: self.stop.clone(),
         };
-        self.track(tokio::spawn(dispatcher.run()));
-        self.track(tokio::spawn(expiry::run(
+        self.tasks.spawn(dispatcher.run());
+        self.tasks.spawn(expiry::run(
             self.store.clone(),
-            self.events.clone(),
+            self.live.clone(),
             self.wake_expiry.clone(),
-            self.shutdown.subscribe(),
-        )));
+            self.stop.clone(),
+        ));
         // Always running, so the Settings page can turn notifications on without a restart;
         // it shows nothing while they are off.
-        self.track(tokio::spawn(notifications::run(
-            self.events.subscribe(),
+        self.tasks.spawn(notifications::run(
+            self.live.subscribe(),
             self.notify.clone(),
-            self.shutdown.subscribe(),
-        )));
+            self.stop.clone(),
+        ));
         let app = Arc::clone(self);
-        let task = tokio::spawn(async move { app.supervise_node().await });
-        self.track(task);
+        self.tasks.spawn(async move { app.supervise_node().await });
     }
 
     async fn supervise_node(self: Arc<Self>) {
-        let mut shutdown = self.shutdown.subscribe();
         let mut delay = Duration::from_secs(2);
         loop {
             match self.try_start_node().await {
@@ -266,7 +229,7 @@ impl App {
             }
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = shutdown.changed() => return,
+                _ = self.stop.cancelled() => return,
             }
             delay = (delay * 2).min(Duration::from_secs(60));
         }
@@ -301,65 +264,19 @@ impl App {
         tracing::info!(node_id = %node.node_id(), network = %self.config.network, "Lightning node started");
         // The node runs from here on, so a failure here must not send us back to `start()`:
         // payments left pending are reconciled on the next start instead.
-        if let Err(e) = self.reconcile_payments(&node).await {
+        if let Err(e) =
+            payments::resume::reconcile(&node, &self.store, &self.live, &self.tasks, &self.stop)
+                .await
+        {
             tracing::error!(error = %e, "reconciling pending payments failed");
         }
-        let task = tokio::spawn(handler::run(
+        self.tasks.spawn(record_node_events(
             node.clone(),
             self.store.clone(),
-            self.events.clone(),
-            self.shutdown.subscribe(),
+            self.live.clone(),
+            self.stop.clone(),
         ));
-        self.track(task);
         self.node.set_state(NodeState::Running, None, None);
-        Ok(())
-    }
-
-    /// Settles payments that were pending when we last stopped with what the node's record
-    /// says, and hands the others back to the node in the background (see [`crate::resume`]):
-    /// a kill can leave LDK's record saying `Pending` for a payment its ChannelManager lost.
-    async fn reconcile_payments(&self, node: &Arc<ldk_node::Node>) -> Result<()> {
-        use ldk_node::lightning::ln::channelmanager::PaymentId;
-        use ldk_node::payment::PaymentStatus;
-        for p in payments::pending(&self.store).await? {
-            let Ok(bytes) = <[u8; 32]>::try_from(hex::decode(&p.payment_hash).unwrap_or_default())
-            else {
-                continue;
-            };
-            let details = node.payment(&PaymentId(bytes));
-            let outcome = match details.as_ref().map(|d| d.status) {
-                Some(PaymentStatus::Succeeded) => Ok(details.and_then(|d| d.fee_paid_msat)),
-                Some(PaymentStatus::Failed) => Err("failed while the app was stopped".to_string()),
-                Some(PaymentStatus::Pending) | None => {
-                    match crate::send::parse_invoice(&p.invoice) {
-                        Ok(invoice) => {
-                            let task = tokio::spawn(resume_payment(
-                                node.clone(),
-                                self.store.clone(),
-                                self.events.clone(),
-                                p,
-                                invoice,
-                                self.shutdown.subscribe(),
-                            ));
-                            self.track(task);
-                            continue;
-                        }
-                        Err(_) => Err("its invoice could not be read back".to_string()),
-                    }
-                }
-            };
-            let records = crate::send::settle(
-                &self.store,
-                &p.payment_hash,
-                outcome.as_ref().copied().map_err(String::as_str),
-                details_preimage(node, bytes),
-            )
-            .await?;
-            tracing::info!(payment = %p.id, "reconciled a payment left pending");
-            for r in records {
-                let _ = self.events.send(r);
-            }
-        }
         Ok(())
     }
 
@@ -386,7 +303,7 @@ impl App {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut told = false;
         while self.node.status().state == NodeState::Running {
-            match payments::pending(&self.store).await {
+            match payments::db::pending(&self.store).await {
                 Ok(pending) if pending.is_empty() => return,
                 Ok(pending) => {
                     if !told {
@@ -407,28 +324,21 @@ impl App {
         }
     }
 
-    fn track(&self, task: JoinHandle<()>) {
-        if let Ok(mut tasks) = self.tasks.lock() {
-            tasks.retain(|t| !t.is_finished());
-            tasks.push(task);
-        }
-    }
-
-    /// Stops everything in order: background tasks, the sandbox's customer node and bitcoind,
-    /// the node (waiting for LDK to persist), then the database.
+    /// Stops everything in order: payments in flight get a moment to settle, background tasks
+    /// end, the node stops (LDK persists its state), then the database closes. (A sandbox beside
+    /// the app is stopped by whoever launched it, after this.)
     pub async fn shutdown(&self) {
         // Outgoing payments still in flight get a moment to settle while the node and the event
         // task still run, so their outcome is recorded now rather than reconciled at next start.
         self.wait_payments_settled(PAYMENT_SETTLE_ON_QUIT).await;
-        let _ = self.shutdown.send(true);
+        self.stop.cancel();
         self.node.set_state(NodeState::Stopped, None, None);
-        let tasks: Vec<_> = self
-            .tasks
-            .lock()
-            .map(|mut t| t.drain(..).collect())
-            .unwrap_or_default();
-        for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        self.tasks.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("background tasks did not end within 10 s");
         }
         if let Some(node) = self.node.any() {
             match tokio::task::spawn_blocking(move || node.stop()).await {
@@ -437,84 +347,8 @@ impl App {
                 Err(e) => tracing::warn!(error = %e, "node stop task failed"),
             }
         }
-        if let Some(sandbox) = self.sandbox.get() {
-            sandbox.stop().await;
-        }
         self.store.close().await;
         tracing::info!("stopped");
-    }
-}
-
-fn details_preimage(node: &ldk_node::Node, id: [u8; 32]) -> Option<String> {
-    use ldk_node::lightning::ln::channelmanager::PaymentId;
-    use ldk_node::payment::PaymentKind;
-    match node.payment(&PaymentId(id))?.kind {
-        PaymentKind::Bolt11 { preimage, .. } => preimage.map(|p| p.to_string()),
-        _ => None,
-    }
-}
-
-/// Hands a payment left pending back to the node until the node has it or it is settled, and
-/// records the outcome when that is already known (see [`crate::resume`]).
-async fn resume_payment(
-    node: Arc<ldk_node::Node>,
-    store: Store,
-    events: broadcast::Sender<EventRecord>,
-    pending: payments::PendingSend,
-    invoice: ldk_node::lightning_invoice::Bolt11Invoice,
-    mut stop: watch::Receiver<bool>,
-) {
-    use crate::resume::{hand_back_until_known, Handback, Resumed};
-    use ldk_node::lightning::routing::router::RouteParametersConfig;
-    let hash = pending.payment_hash.clone();
-    let payment = Arc::new(Handback {
-        invoice,
-        amount_msat: pending.amount_msat,
-        route: Some(RouteParametersConfig {
-            max_total_routing_fee_msat: pending.max_fee_msat,
-            ..RouteParametersConfig::default()
-        }),
-    });
-    let id = pending.id.clone();
-    let handing = hand_back_until_known(node.clone(), payment, |_| {
-        let (store, id) = (store.clone(), id.clone());
-        async move { payments::is_pending(&store, &id).await.unwrap_or(false) }
-    });
-    // On shutdown it is left pending: the next start hands it back again.
-    let found = tokio::select! {
-        found = handing => found,
-        _ = stop.changed() => return,
-    };
-    let outcome = match &found {
-        Resumed::InFlight | Resumed::OnChain | Resumed::NoLongerPending | Resumed::Waiting => {
-            return
-        }
-        Resumed::Resent => {
-            tracing::warn!(payment = %pending.id, "the node had lost a payment cut off by a crash; it was sent again");
-            return;
-        }
-        Resumed::Settled(Ok(fee)) => Ok(*fee),
-        Resumed::Settled(Err(())) => Err("failed while the app was stopped".to_string()),
-        Resumed::Refused(reason) => Err(format!("could not be resumed after a restart: {reason}")),
-    };
-    let preimage = <[u8; 32]>::try_from(hex::decode(&hash).unwrap_or_default())
-        .ok()
-        .and_then(|b| details_preimage(&node, b));
-    match crate::send::settle(
-        &store,
-        &hash,
-        outcome.as_ref().copied().map_err(String::as_str),
-        preimage,
-    )
-    .await
-    {
-        Ok(records) => {
-            tracing::info!(payment = %pending.id, "reconciled a payment left pending");
-            for r in records {
-                let _ = events.send(r);
-            }
-        }
-        Err(e) => tracing::error!(error = %e, payment = %pending.id, "recording a resumed payment"),
     }
 }
 
@@ -572,16 +406,16 @@ mod tests {
     async fn admin_key_is_replaced_only_when_gone() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
         let app = open(dir.path()).await;
-        let (first, created) = app.admin_key().await?;
+        let (first, created) = app.keys.admin_key().await?;
         assert!(created);
-        assert_eq!(app.admin_key().await?, (first.clone(), false));
+        assert_eq!(app.keys.admin_key().await?, (first.clone(), false));
         let first_id = crate::keys::key_id(&first).to_string();
 
         let secrets = dir.path().join("secrets.json");
         let saved = std::fs::read(&secrets).map_err(|e| Error::io("read", e))?;
         std::fs::write(&secrets, b"{ damaged").map_err(|e| Error::io("write", e))?;
         assert!(
-            app.admin_key().await.is_err(),
+            app.keys.admin_key().await.is_err(),
             "an unreadable store is an error"
         );
         assert_eq!(app.keys.list().await?.len(), 1, "and nothing was minted");
@@ -591,7 +425,7 @@ mod tests {
             .secrets_for_tests()
             .delete(&format!("api-key/{first_id}"))
             .await?;
-        let (second, created) = app.admin_key().await?;
+        let (second, created) = app.keys.admin_key().await?;
         assert!(created && second != first);
         let keys = app.keys.list().await?;
         let live: Vec<&str> = keys

@@ -40,6 +40,19 @@ pub const DEFAULT_MAX_FEE_BASE_SAT: u64 = 10;
 pub const DEFAULT_MAX_FEE_PPM: u64 = 10_000;
 /// The default number of requests with one unknown key a client may make per minute.
 pub const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 20;
+/// The default backoff after each failed webhook attempt: about 10 s, 1 min, 5 min, 30 min, 2 h,
+/// 6 h, 12 h, 24 h (each ±20 % jitter), then the delivery is given up (and can be redelivered by
+/// hand).
+pub const DEFAULT_WEBHOOK_RETRIES: [std::time::Duration; 8] = [
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(300),
+    std::time::Duration::from_secs(1800),
+    std::time::Duration::from_secs(7200),
+    std::time::Duration::from_secs(21_600),
+    std::time::Duration::from_secs(43_200),
+    std::time::Duration::from_secs(86_400),
+];
 /// The application identifier, also the name of its data folder.
 pub const APP_ID: &str = "com.payaiml.merchant";
 
@@ -202,6 +215,9 @@ pub struct Config {
     /// it gets `429` (and 15 times as many across all the keys it tries). Valid keys are never
     /// limited.
     pub auth_failures_per_minute: u32,
+    /// Whether this instance is the regtest sandbox (set by [`crate::sandbox::launch`]; health
+    /// reports it).
+    pub sandbox: bool,
 }
 
 impl Config {
@@ -217,7 +233,8 @@ impl Config {
             secrets: SecretsBackend::Keyring,
             allowed_hosts: Vec::new(),
             notifications: false,
-            webhook_retries: crate::webhooks::DEFAULT_SCHEDULE.to_vec(),
+            webhook_retries: DEFAULT_WEBHOOK_RETRIES.to_vec(),
+            sandbox: false,
             max_fee_base_sat: DEFAULT_MAX_FEE_BASE_SAT,
             max_fee_ppm: DEFAULT_MAX_FEE_PPM,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,

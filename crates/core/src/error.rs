@@ -1,5 +1,262 @@
-//! The core's one error type. Every variant has a stable `code()` that the API sends to clients
-//! and the UI branches on; messages are for people and may change.
+//! The core's one error type, and the closed set of error codes. Every variant has a stable
+//! [`ErrorCode`] that the API sends to clients and the UI branches on; messages are for people and
+//! may change.
+
+/// Every error code the API can send, in one closed set: clients branch on these, so a code is
+/// never renamed or reused. `docs/api.md` lists them all (a test checks it), and the OpenAPI
+/// document gives them as the `code` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 400: The body is not JSON, not an object, or empty.
+    InvalidJson,
+    /// 400: A field has the wrong type, is unknown, too long or badly formatted; `field` names it.
+    InvalidField,
+    /// 400: The query string cannot be read.
+    InvalidQuery,
+    /// 400: The body could not be read.
+    InvalidBody,
+    /// 401: No `Authorization: Bearer <key>` header.
+    MissingApiKey,
+    /// 401: The key is not shaped like a PayAiML key (`pk_<id>_<secret>`).
+    MalformedApiKey,
+    /// 401: No such key.
+    InvalidApiKey,
+    /// 401: The key was revoked.
+    RevokedApiKey,
+    /// 401: The key has expired.
+    ExpiredApiKey,
+    /// 403: The key lacks the permission this endpoint needs.
+    MissingPermission,
+    /// 403: A key may not make or manage a key with rights beyond its own.
+    KeyScopeExceeded,
+    /// 403: The payment (with its fee cap) would exceed the key's daily budget.
+    BudgetExceeded,
+    /// 403: The `Host` header is not the bound address, `localhost`, `127.0.0.1` or an allowed name.
+    HostNotAllowed,
+    /// 403: A WebSocket from a foreign web origin.
+    OriginNotAllowed,
+    /// 404: No object with that id, or no such endpoint.
+    NotFound,
+    /// 405: The endpoint exists but not with this method.
+    MethodNotAllowed,
+    /// 409: The invoice was already paid or is being paid.
+    DuplicatePayment,
+    /// 409: The `Idempotency-Key` was used for a different request, or that request is still running.
+    IdempotencyConflict,
+    /// 413: The body is over 64 KiB.
+    PayloadTooLarge,
+    /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
+    InvalidAmount,
+    /// 422: The expiry is 0 or over a year.
+    InvalidExpiry,
+    /// 422: The sandbox was asked to mine no blocks or too many.
+    InvalidBlocks,
+    /// 422: The invoice to pay has expired.
+    InvoiceExpired,
+    /// 422: The invoice is for another Bitcoin network.
+    WrongNetwork,
+    /// 422: The invoice has no amount: give `amount`.
+    AmountRequired,
+    /// 422: The invoice has a fixed amount: leave `amount` out.
+    AmountNotAllowed,
+    /// 422: The invoice was made by this node.
+    SelfPayment,
+    /// 422: Not enough outbound liquidity (or on-chain funds) for this.
+    InsufficientBalance,
+    /// 422: The node refused to send the payment at once (no route, …).
+    PaymentFailed,
+    /// 422: The webhook endpoint is disabled: enable it first.
+    WebhookDisabled,
+    /// 422: The node could not open the channel.
+    ChannelOpenFailed,
+    /// 422: The node could not close the channel.
+    ChannelCloseFailed,
+    /// 422: That is this node's own id.
+    SelfChannel,
+    /// 422: The key is revoked already.
+    KeyRevoked,
+    /// 426: `/v1/events/ws` needs a WebSocket upgrade.
+    WebsocketRequired,
+    /// 429: Too many requests with unknown keys from this client; `Retry-After` says when to retry.
+    RateLimited,
+    /// 503: The node is starting, or its chain source is unreachable (the message says which).
+    NodeNotReady,
+    /// 500: The Lightning node failed; the message says how, for the merchant.
+    NodeError,
+    /// 500: The regtest sandbox failed (bitcoind, the customer node).
+    SandboxError,
+    /// 500: The database failed (details in the server log only).
+    DatabaseError,
+    /// 500: The OS keyring or secrets file failed (details in the server log only).
+    SecretStoreError,
+    /// 500: A file operation failed (details in the server log only).
+    IoError,
+    /// 500: The server's configuration is unusable (details in the server log only).
+    InvalidConfig,
+    /// 500: The QR code could not be drawn (details in the server log only).
+    QrError,
+    /// 500: Anything else on our side (details in the server log only).
+    InternalError,
+}
+
+impl ErrorCode {
+    /// Every code, in the order the documentation lists them.
+    pub const ALL: [ErrorCode; 45] = [
+        ErrorCode::InvalidJson,
+        ErrorCode::InvalidField,
+        ErrorCode::InvalidQuery,
+        ErrorCode::InvalidBody,
+        ErrorCode::MissingApiKey,
+        ErrorCode::MalformedApiKey,
+        ErrorCode::InvalidApiKey,
+        ErrorCode::RevokedApiKey,
+        ErrorCode::ExpiredApiKey,
+        ErrorCode::MissingPermission,
+        ErrorCode::KeyScopeExceeded,
+        ErrorCode::BudgetExceeded,
+        ErrorCode::HostNotAllowed,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::DuplicatePayment,
+        ErrorCode::IdempotencyConflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::InvalidAmount,
+        ErrorCode::InvalidExpiry,
+        ErrorCode::InvalidBlocks,
+        ErrorCode::InvoiceExpired,
+        ErrorCode::WrongNetwork,
+        ErrorCode::AmountRequired,
+        ErrorCode::AmountNotAllowed,
+        ErrorCode::SelfPayment,
+        ErrorCode::InsufficientBalance,
+        ErrorCode::PaymentFailed,
+        ErrorCode::WebhookDisabled,
+        ErrorCode::ChannelOpenFailed,
+        ErrorCode::ChannelCloseFailed,
+        ErrorCode::SelfChannel,
+        ErrorCode::KeyRevoked,
+        ErrorCode::WebsocketRequired,
+        ErrorCode::RateLimited,
+        ErrorCode::NodeNotReady,
+        ErrorCode::NodeError,
+        ErrorCode::SandboxError,
+        ErrorCode::DatabaseError,
+        ErrorCode::SecretStoreError,
+        ErrorCode::IoError,
+        ErrorCode::InvalidConfig,
+        ErrorCode::QrError,
+        ErrorCode::InternalError,
+    ];
+
+    /// The snake_case code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidBody => "invalid_body",
+            ErrorCode::MissingApiKey => "missing_api_key",
+            ErrorCode::MalformedApiKey => "malformed_api_key",
+            ErrorCode::InvalidApiKey => "invalid_api_key",
+            ErrorCode::RevokedApiKey => "revoked_api_key",
+            ErrorCode::ExpiredApiKey => "expired_api_key",
+            ErrorCode::MissingPermission => "missing_permission",
+            ErrorCode::KeyScopeExceeded => "key_scope_exceeded",
+            ErrorCode::BudgetExceeded => "budget_exceeded",
+            ErrorCode::HostNotAllowed => "host_not_allowed",
+            ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::DuplicatePayment => "duplicate_payment",
+            ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::InvalidAmount => "invalid_amount",
+            ErrorCode::InvalidExpiry => "invalid_expiry",
+            ErrorCode::InvalidBlocks => "invalid_blocks",
+            ErrorCode::InvoiceExpired => "invoice_expired",
+            ErrorCode::WrongNetwork => "wrong_network",
+            ErrorCode::AmountRequired => "amount_required",
+            ErrorCode::AmountNotAllowed => "amount_not_allowed",
+            ErrorCode::SelfPayment => "self_payment",
+            ErrorCode::InsufficientBalance => "insufficient_balance",
+            ErrorCode::PaymentFailed => "payment_failed",
+            ErrorCode::WebhookDisabled => "webhook_disabled",
+            ErrorCode::ChannelOpenFailed => "channel_open_failed",
+            ErrorCode::ChannelCloseFailed => "channel_close_failed",
+            ErrorCode::SelfChannel => "self_channel",
+            ErrorCode::KeyRevoked => "key_revoked",
+            ErrorCode::WebsocketRequired => "websocket_required",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NodeNotReady => "node_not_ready",
+            ErrorCode::NodeError => "node_error",
+            ErrorCode::SandboxError => "sandbox_error",
+            ErrorCode::DatabaseError => "database_error",
+            ErrorCode::SecretStoreError => "secret_store_error",
+            ErrorCode::IoError => "io_error",
+            ErrorCode::InvalidConfig => "invalid_config",
+            ErrorCode::QrError => "qr_error",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+
+    /// The HTTP status every error with this code is sent with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidJson
+            | ErrorCode::InvalidField
+            | ErrorCode::InvalidQuery
+            | ErrorCode::InvalidBody => 400,
+            ErrorCode::MissingApiKey
+            | ErrorCode::MalformedApiKey
+            | ErrorCode::InvalidApiKey
+            | ErrorCode::RevokedApiKey
+            | ErrorCode::ExpiredApiKey => 401,
+            ErrorCode::MissingPermission
+            | ErrorCode::KeyScopeExceeded
+            | ErrorCode::BudgetExceeded
+            | ErrorCode::HostNotAllowed
+            | ErrorCode::OriginNotAllowed => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::DuplicatePayment | ErrorCode::IdempotencyConflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::InvalidAmount
+            | ErrorCode::InvalidExpiry
+            | ErrorCode::InvalidBlocks
+            | ErrorCode::InvoiceExpired
+            | ErrorCode::WrongNetwork
+            | ErrorCode::AmountRequired
+            | ErrorCode::AmountNotAllowed
+            | ErrorCode::SelfPayment
+            | ErrorCode::InsufficientBalance
+            | ErrorCode::PaymentFailed
+            | ErrorCode::WebhookDisabled
+            | ErrorCode::ChannelOpenFailed
+            | ErrorCode::ChannelCloseFailed
+            | ErrorCode::SelfChannel
+            | ErrorCode::KeyRevoked => 422,
+            ErrorCode::WebsocketRequired => 426,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::NodeNotReady => 503,
+            ErrorCode::NodeError
+            | ErrorCode::SandboxError
+            | ErrorCode::DatabaseError
+            | ErrorCode::SecretStoreError
+            | ErrorCode::IoError
+            | ErrorCode::InvalidConfig
+            | ErrorCode::QrError
+            | ErrorCode::InternalError => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Result alias for the core.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -19,7 +276,7 @@ pub enum Error {
     #[error("{message}")]
     Unprocessable {
         /// Stable code, e.g. `invoice_expired`.
-        code: &'static str,
+        code: ErrorCode,
         /// The field it concerns, if any.
         field: Option<&'static str>,
         /// What is wrong.
@@ -30,7 +287,7 @@ pub enum Error {
     #[error("{message}")]
     Forbidden {
         /// Stable code, e.g. `key_scope_exceeded`.
-        code: &'static str,
+        code: ErrorCode,
         /// The field it concerns, if any.
         field: Option<&'static str>,
         /// What is not allowed, and why.
@@ -101,23 +358,23 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable, snake_case code of this error.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidField { .. } => "invalid_field",
-            Error::Unprocessable { code, .. } | Error::Forbidden { code, .. } => code,
-            Error::NotFound { .. } => "not_found",
-            Error::DuplicatePayment { .. } => "duplicate_payment",
-            Error::IdempotencyConflict(_) => "idempotency_conflict",
-            Error::BudgetExceeded { .. } => "budget_exceeded",
-            Error::InsufficientBalance(_) => "insufficient_balance",
-            Error::NodeNotReady(_) => "node_not_ready",
-            Error::Node(_) => "node_error",
-            Error::Secrets(_) => "secret_store_error",
-            Error::Database(_) | Error::Migration(_) => "database_error",
-            Error::Io { .. } => "io_error",
-            Error::Config(_) => "invalid_config",
-            Error::Sandbox(_) => "sandbox_error",
+            Error::InvalidField { .. } => ErrorCode::InvalidField,
+            Error::Unprocessable { code, .. } | Error::Forbidden { code, .. } => *code,
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::DuplicatePayment { .. } => ErrorCode::DuplicatePayment,
+            Error::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,
+            Error::BudgetExceeded { .. } => ErrorCode::BudgetExceeded,
+            Error::InsufficientBalance(_) => ErrorCode::InsufficientBalance,
+            Error::NodeNotReady(_) => ErrorCode::NodeNotReady,
+            Error::Node(_) => ErrorCode::NodeError,
+            Error::Secrets(_) => ErrorCode::SecretStoreError,
+            Error::Database(_) | Error::Migration(_) => ErrorCode::DatabaseError,
+            Error::Io { .. } => ErrorCode::IoError,
+            Error::Config(_) => ErrorCode::InvalidConfig,
+            Error::Sandbox(_) => ErrorCode::SandboxError,
         }
     }
 
@@ -138,7 +395,7 @@ impl Error {
     }
 
     pub(crate) fn unprocessable(
-        code: &'static str,
+        code: ErrorCode,
         field: Option<&'static str>,
         message: impl Into<String>,
     ) -> Self {
@@ -150,7 +407,7 @@ impl Error {
     }
 
     pub(crate) fn forbidden(
-        code: &'static str,
+        code: ErrorCode,
         field: Option<&'static str>,
         message: impl Into<String>,
     ) -> Self {

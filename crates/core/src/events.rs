@@ -4,13 +4,84 @@
 //! nothing. Appending also queues the event for every webhook endpoint that wants it, in the same
 //! transaction (the outbox), so an event can never be logged but owed to nobody.
 
-use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use serde::{Deserialize, Serialize};
+use sqlx::SqliteConnection;
+use tokio::sync::broadcast;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
 use crate::util::{new_id, now_ms, rfc3339};
-use crate::webhooks::deliveries;
+
+/// What happened. Stored in the log's `type` column and sent as `event` by its dotted name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+pub enum EventKind {
+    /// An invoice (or a payment to this node without one) was paid.
+    #[serde(rename = "payment.received")]
+    #[sqlx(rename = "payment.received")]
+    PaymentReceived,
+    /// An outgoing payment succeeded.
+    #[serde(rename = "payment.sent")]
+    #[sqlx(rename = "payment.sent")]
+    PaymentSent,
+    /// An outgoing payment failed.
+    #[serde(rename = "payment.failed")]
+    #[sqlx(rename = "payment.failed")]
+    PaymentFailed,
+    /// An invoice's time ran out unpaid.
+    #[serde(rename = "invoice.expired")]
+    #[sqlx(rename = "invoice.expired")]
+    InvoiceExpired,
+    /// A channel became usable.
+    #[serde(rename = "channel.opened")]
+    #[sqlx(rename = "channel.opened")]
+    ChannelOpened,
+    /// A channel closed.
+    #[serde(rename = "channel.closed")]
+    #[sqlx(rename = "channel.closed")]
+    ChannelClosed,
+    /// A test sent to one webhook endpoint by hand; never in the log, only delivered.
+    #[serde(rename = "webhook.test")]
+    #[sqlx(rename = "webhook.test")]
+    WebhookTest,
+}
+
+impl EventKind {
+    /// The kinds the log records (and webhook endpoints may subscribe to).
+    pub const LOGGED: [EventKind; 6] = [
+        EventKind::PaymentReceived,
+        EventKind::PaymentSent,
+        EventKind::PaymentFailed,
+        EventKind::InvoiceExpired,
+        EventKind::ChannelOpened,
+        EventKind::ChannelClosed,
+    ];
+
+    /// The dotted name, e.g. `payment.received`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PaymentReceived => "payment.received",
+            EventKind::PaymentSent => "payment.sent",
+            EventKind::PaymentFailed => "payment.failed",
+            EventKind::InvoiceExpired => "invoice.expired",
+            EventKind::ChannelOpened => "channel.opened",
+            EventKind::ChannelClosed => "channel.closed",
+            EventKind::WebhookTest => "webhook.test",
+        }
+    }
+
+    /// The logged kind with this dotted name.
+    pub fn logged(name: &str) -> Option<EventKind> {
+        EventKind::LOGGED.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One logged event as clients see it: `{id, seq, event, timestamp, ...payload}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -20,7 +91,7 @@ pub struct EventRecord {
     /// Position in the log, strictly increasing.
     pub seq: i64,
     /// The event type, e.g. `payment.received`.
-    pub event: String,
+    pub event: EventKind,
     /// When it was recorded.
     pub timestamp: String,
     /// The type-specific fields, flattened into the object.
@@ -33,7 +104,7 @@ pub struct EventRecord {
 /// `dedupe_key` exists already (a replay).
 pub(crate) async fn append(
     tx: &mut SqliteConnection,
-    event: &str,
+    event: EventKind,
     dedupe_key: &str,
     payload: serde_json::Value,
 ) -> Result<Option<EventRecord>> {
@@ -65,12 +136,35 @@ pub(crate) async fn append(
     let record = EventRecord {
         id,
         seq,
-        event: event.to_string(),
+        event,
         timestamp: rfc3339(now),
         payload: as_map(payload),
     };
-    deliveries::fan_out(tx, &record).await?;
+    fan_out(tx, &record).await?;
     Ok(Some(record))
+}
+
+/// The outbox: queues `record` for every webhook endpoint that wants it, inside the transaction
+/// that logs it. Returns how many deliveries were queued. (The webhooks domain sends them; the
+/// log only promises that none is owed to nobody.)
+async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64> {
+    let body = serde_json::to_string(record)
+        .map_err(|e| Error::Node(format!("cannot serialise event: {e}")))?;
+    let done = sqlx::query(
+        "INSERT INTO webhook_deliveries
+             (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
+         SELECT 'whd_' || lower(hex(randomblob(10))), id, ?1, ?2, ?3, 'pending', ?4, ?4
+         FROM webhooks
+         WHERE events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0
+         ORDER BY seq",
+    )
+    .bind(&record.id)
+    .bind(record.event)
+    .bind(&body)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 fn as_map(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
@@ -84,8 +178,65 @@ fn as_map(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value
     }
 }
 
-/// The newest event's `seq`, 0 for an empty log.
-pub async fn latest(store: &Store) -> Result<i64> {
+/// The event log as the front doors read it: pages of it, its newest end, and the live feed.
+pub struct Events<'a> {
+    store: &'a Store,
+    live: &'a broadcast::Sender<EventRecord>,
+}
+
+impl<'a> Events<'a> {
+    pub(crate) fn new(store: &'a Store, live: &'a broadcast::Sender<EventRecord>) -> Self {
+        Events { store, live }
+    }
+
+    /// The newest event's `seq`, 0 for an empty log.
+    pub async fn latest(&self) -> Result<i64> {
+        latest(self.store).await
+    }
+
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    pub async fn list(&self, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+        list(self.store, after, limit).await
+    }
+
+    /// The newest `n` events, oldest first (for "recent activity").
+    pub async fn tail(&self, n: i64) -> Result<Vec<EventRecord>> {
+        tail(self.store, n).await
+    }
+
+    /// Events as they are committed, from now on (a slow reader misses some and is told so:
+    /// it then reads them from the log).
+    pub fn subscribe(&self) -> broadcast::Receiver<EventRecord> {
+        self.live.subscribe()
+    }
+}
+
+/// The columns of a logged event, in [`EventRow`]'s order.
+const COLUMNS: &str = "seq, id, type, payload, created_at";
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    seq: i64,
+    id: String,
+    #[sqlx(rename = "type")]
+    kind: EventKind,
+    payload: String,
+    created_at: i64,
+}
+
+impl From<EventRow> for EventRecord {
+    fn from(row: EventRow) -> Self {
+        EventRecord {
+            id: row.id,
+            seq: row.seq,
+            event: row.kind,
+            timestamp: rfc3339(row.created_at),
+            payload: as_map(serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null)),
+        }
+    }
+}
+
+pub(crate) async fn latest(store: &Store) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
             .fetch_one(store.pool())
@@ -93,43 +244,26 @@ pub async fn latest(store: &Store) -> Result<i64> {
     )
 }
 
-/// Events with `seq > after`, oldest first, at most `limit`.
-pub async fn list(store: &Store, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
-    let rows = sqlx::query(
-        "SELECT seq, id, type, payload, created_at FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-    )
+pub(crate) async fn list(store: &Store, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+    let rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+    ))
     .bind(after)
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
-    from_rows(&rows)
+    Ok(rows.into_iter().map(EventRecord::from).collect())
 }
 
-/// The newest `n` events, oldest first (for "recent activity").
-pub async fn tail(store: &Store, n: i64) -> Result<Vec<EventRecord>> {
-    let mut rows = sqlx::query(
-        "SELECT seq, id, type, payload, created_at FROM events ORDER BY seq DESC LIMIT ?",
-    )
+pub(crate) async fn tail(store: &Store, n: i64) -> Result<Vec<EventRecord>> {
+    let mut rows: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM events ORDER BY seq DESC LIMIT ?"
+    ))
     .bind(n)
     .fetch_all(store.pool())
     .await?;
     rows.reverse();
-    from_rows(&rows)
-}
-
-fn from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<EventRecord>> {
-    rows.iter()
-        .map(|row| {
-            let payload: String = row.try_get("payload")?;
-            Ok(EventRecord {
-                id: row.try_get("id")?,
-                seq: row.try_get("seq")?,
-                event: row.try_get("type")?,
-                timestamp: rfc3339(row.try_get("created_at")?),
-                payload: as_map(serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null)),
-            })
-        })
-        .collect()
+    Ok(rows.into_iter().map(EventRecord::from).collect())
 }
 
 #[cfg(test)]
@@ -143,21 +277,21 @@ mod tests {
         let mut tx = store.pool().begin().await?;
         let first = append(
             &mut tx,
-            "payment.received",
+            EventKind::PaymentReceived,
             "a",
             serde_json::json!({"amount": 1}),
         )
         .await?;
         let replay = append(
             &mut tx,
-            "payment.received",
+            EventKind::PaymentReceived,
             "a",
             serde_json::json!({"amount": 1}),
         )
         .await?;
         let second = append(
             &mut tx,
-            "payment.sent",
+            EventKind::PaymentSent,
             "b",
             serde_json::json!({"amount": 2}),
         )

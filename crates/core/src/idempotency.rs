@@ -24,6 +24,46 @@ pub enum Begin {
     },
 }
 
+/// The idempotency records, reached through `app.idempotency()`. Cheap to clone: a request's
+/// answer is stored by a task that outlives the request.
+#[derive(Clone)]
+pub struct Idempotency {
+    store: Store,
+}
+
+impl Idempotency {
+    pub(crate) fn new(store: Store) -> Self {
+        Idempotency { store }
+    }
+
+    /// Claims `(key_id, idem_key)` for a request identified by `route` and `request_hash`.
+    pub async fn begin(
+        &self,
+        key_id: &str,
+        idem_key: &str,
+        route: &str,
+        request_hash: &str,
+    ) -> Result<Begin> {
+        begin(&self.store, key_id, idem_key, route, request_hash).await
+    }
+
+    /// Stores the response of a fresh request.
+    pub async fn finish(
+        &self,
+        key_id: &str,
+        idem_key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<()> {
+        finish(&self.store, key_id, idem_key, status, body).await
+    }
+
+    /// Drops the record of a request that failed on our side, so that a retry runs again.
+    pub async fn forget(&self, key_id: &str, idem_key: &str) -> Result<()> {
+        forget(&self.store, key_id, idem_key).await
+    }
+}
+
 /// Checks the `Idempotency-Key` value itself.
 pub fn validate_key(value: &str) -> Result<()> {
     if value.is_empty() || value.len() > 255 || !value.bytes().all(|b| b.is_ascii_graphic()) {
@@ -36,7 +76,7 @@ pub fn validate_key(value: &str) -> Result<()> {
 }
 
 /// Claims `(key_id, idem_key)` for a request identified by `route` and `request_hash`.
-pub async fn begin(
+pub(crate) async fn begin(
     store: &Store,
     key_id: &str,
     idem_key: &str,
@@ -103,7 +143,7 @@ pub async fn begin(
 }
 
 /// Stores the response of a fresh request.
-pub async fn finish(
+pub(crate) async fn finish(
     store: &Store,
     key_id: &str,
     idem_key: &str,
@@ -123,7 +163,7 @@ pub async fn finish(
 }
 
 /// Drops the record of a request that failed on our side, so that a retry runs again.
-pub async fn forget(store: &Store, key_id: &str, idem_key: &str) -> Result<()> {
+pub(crate) async fn forget(store: &Store, key_id: &str, idem_key: &str) -> Result<()> {
     sqlx::query("DELETE FROM idempotency WHERE key_id = ? AND idem_key = ?")
         .bind(key_id)
         .bind(idem_key)

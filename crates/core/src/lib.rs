@@ -2,39 +2,44 @@
 //! store, invoices, payments, the event log and its webhooks, and the regtest sandbox.
 //!
 //! This crate has no transport: the HTTP API (`payaiml-api`), the headless daemon (`payaimld`)
-//! and the desktop shell all drive it through [`App`].
+//! and the desktop shell all drive it through [`App`] and its domain handles. The modules form
+//! layers, each using only those below it (`scripts/check-module-cycles.py` checks that no two
+//! modules depend on each other, directly or not):
+//!
+//! - `sandbox` (launches an `App` beside its own bitcoind and customer node)
+//! - `app` (opens, starts, stops; hands out the domain handles)
+//! - `node_events` (the node-event task: node → SQLite → live events)
+//! - domains: `invoices`, `payments`, `keys`, `webhooks`, `settings`, `idempotency`,
+//!   `notifications`
+//! - `events` (the durable log and its outbox), `node` (the LDK node, balance, channels)
+//! - `store`, `secrets`, `config`, `lock`, `error`, `util`
 #![deny(missing_docs)]
 
 mod admin_notice;
 mod app;
-pub mod channels;
 pub mod config;
 mod error;
 pub mod events;
-mod expiry;
-mod handler;
 pub mod idempotency;
 pub mod invoices;
 pub mod keys;
 pub mod lock;
 pub mod node;
+mod node_events;
 mod notifications;
 pub mod payments;
-mod receive;
-mod resume;
 pub mod sandbox;
 pub mod secrets;
-mod send;
 pub mod settings;
-pub mod store;
+mod store;
 pub mod util;
-pub mod wallet;
 pub mod webhooks;
 
 pub use admin_notice::admin_key_notice;
 pub use app::App;
 pub use config::{ChainSource, Config, Network, SecretsBackend};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, Result};
 /// The node library, for front doors and benchmarks that need its types (one version for all).
 pub use ldk_node;
-pub use send::{invoice_description, parse_invoice};
+pub use payments::{invoice_description, parse_invoice};
+pub use store::Page;

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
-use crate::events::EventRecord;
+use crate::events::{EventKind, EventRecord};
 
 /// How long one notification may take to hand over before it is given up.
 const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,7 +19,7 @@ const SHOW_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) async fn run(
     mut events: broadcast::Receiver<EventRecord>,
     enabled: Arc<AtomicBool>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     loop {
         let record = tokio::select! {
@@ -30,7 +31,7 @@ pub(crate) async fn run(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            _ = shutdown.changed() => return,
+            _ = stop.cancelled() => return,
         };
         if !enabled.load(Ordering::Relaxed) {
             continue;
@@ -54,7 +55,7 @@ pub(crate) async fn run(
 
 /// The notification's title and text for an event, if it gets one.
 pub(crate) fn describe(record: &EventRecord) -> Option<(String, String)> {
-    if record.event != "payment.received" {
+    if record.event != EventKind::PaymentReceived {
         return None;
     }
     let amount = record.payload.get("amount")?.as_u64()?;
@@ -88,11 +89,11 @@ fn show(summary: &str, body: &str) -> Result<(), notify_rust::error::Error> {
 mod tests {
     use super::*;
 
-    fn record(event: &str, payload: serde_json::Value) -> EventRecord {
+    fn record(event: EventKind, payload: serde_json::Value) -> EventRecord {
         EventRecord {
             id: "evt_1".into(),
             seq: 1,
-            event: event.into(),
+            event,
             timestamp: "2026-01-01T00:00:00Z".into(),
             payload: payload.as_object().cloned().unwrap_or_default(),
         }
@@ -101,7 +102,7 @@ mod tests {
     #[test]
     fn texts() {
         let paid = record(
-            "payment.received",
+            EventKind::PaymentReceived,
             serde_json::json!({"amount": 1234567, "description": "Coffee"}),
         );
         assert_eq!(
@@ -109,7 +110,7 @@ mod tests {
             Some(("Payment received: 1,234,567 sats".into(), "Coffee".into()))
         );
         let one = record(
-            "payment.received",
+            EventKind::PaymentReceived,
             serde_json::json!({"amount": 1, "description": null}),
         );
         assert_eq!(
@@ -117,7 +118,10 @@ mod tests {
             Some(("Payment received: 1 sat".into(), "Lightning payment".into()))
         );
         assert_eq!(
-            describe(&record("payment.sent", serde_json::json!({"amount": 5}))),
+            describe(&record(
+                EventKind::PaymentSent,
+                serde_json::json!({"amount": 5})
+            )),
             None
         );
     }

@@ -1,11 +1,12 @@
-//! Settings the merchant changes while the app runs (today: desktop notifications). A choice made
-//! in the dashboard is stored and wins over the start-up default at the next start.
+//! Settings the merchant changes while the app runs (today: desktop notifications), reached
+//! through [`Settings`] (`app.settings()`). A choice made in the dashboard is stored and wins over
+//! the start-up default at the next start.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
+use crate::config::Config;
 use crate::error::Result;
 use crate::store::Store;
 
@@ -13,7 +14,8 @@ const NOTIFICATIONS: &str = "notifications";
 
 /// What the Settings page shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Settings {
+#[schema(as = Settings)]
+pub struct SettingsView {
     /// The Bitcoin network.
     pub network: String,
     /// Where the API listens (as configured; port 0 means "picked at start").
@@ -34,10 +36,26 @@ pub struct SettingsChange {
     pub notifications: Option<bool>,
 }
 
-impl App {
-    /// The current settings.
-    pub fn settings(&self) -> Settings {
+/// The running settings. Borrowed from [`crate::App`].
+pub struct Settings<'a> {
+    store: &'a Store,
+    config: &'a Config,
+    /// Desktop notifications on or off (read by the notification task at each event).
+    notify: &'a AtomicBool,
+}
+
+impl<'a> Settings<'a> {
+    pub(crate) fn new(store: &'a Store, config: &'a Config, notify: &'a AtomicBool) -> Self {
         Settings {
+            store,
+            config,
+            notify,
+        }
+    }
+
+    /// The current settings.
+    pub fn get(&self) -> SettingsView {
+        SettingsView {
             network: self.config.network.to_string(),
             listen: self.config.listen.to_string(),
             data_dir: self.config.data_dir.display().to_string(),
@@ -47,14 +65,14 @@ impl App {
     }
 
     /// Applies and stores a change.
-    pub async fn change_settings(&self, change: SettingsChange) -> Result<Settings> {
+    pub async fn change(&self, change: SettingsChange) -> Result<SettingsView> {
         if let Some(on) = change.notifications {
             self.store
                 .set_setting(NOTIFICATIONS, if on { "on" } else { "off" })
                 .await?;
             self.notify.store(on, Ordering::Relaxed);
         }
-        Ok(self.settings())
+        Ok(self.get())
     }
 }
 

@@ -1,4 +1,6 @@
-//! The SQLite store: connection pool, embedded migrations, per-install settings.
+//! The SQLite store: connection pool, embedded migrations, per-install settings, and the
+//! cursor pagination every list shares. Only the core reaches the database: front doors go
+//! through the domain handles of [`crate::App`].
 
 use std::path::Path;
 use std::str::FromStr;
@@ -7,11 +9,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A handle on the database. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Store {
+pub(crate) struct Store {
     pool: SqlitePool,
 }
 
@@ -37,7 +39,7 @@ impl Store {
     }
 
     /// The connection pool.
-    pub fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
@@ -102,6 +104,50 @@ impl Store {
     }
 }
 
+/// A page of a list, newest first.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items.
+    pub data: Vec<T>,
+    /// The cursor for the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// The `seq` before which a list continues: a `next_cursor` from an earlier page, or the start.
+pub(crate) fn parse_cursor(cursor: Option<&str>) -> Result<i64> {
+    match cursor {
+        None | Some("") => Ok(i64::MAX),
+        Some(c) => c.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Error::invalid(
+                "cursor",
+                "cursor must be a next_cursor value from an earlier page",
+            )
+        }),
+    }
+}
+
+/// A row that has a place in its table's order.
+pub(crate) trait Sequenced {
+    /// Its `seq`.
+    fn seq(&self) -> i64;
+}
+
+/// Turns up to `limit + 1` rows (newest first) into a page of `limit`, whose cursor is the last
+/// row's `seq` when there was one more.
+pub(crate) fn page<R: Sequenced, T>(rows: Vec<R>, limit: i64, map: impl FnMut(R) -> T) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    let kept: Vec<R> = rows.into_iter().take(limit.max(0) as usize).collect();
+    let next_cursor = if more {
+        kept.last().map(|r| r.seq().to_string())
+    } else {
+        None
+    };
+    Page {
+        data: kept.into_iter().map(map).collect(),
+        next_cursor,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
@@ -119,6 +165,32 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::test_support::temp_store;
+    use super::{page, parse_cursor, Sequenced};
+
+    #[test]
+    fn cursor_must_be_positive_number() {
+        assert_eq!(parse_cursor(None).ok(), Some(i64::MAX));
+        assert_eq!(parse_cursor(Some("42")).ok(), Some(42));
+        assert!(parse_cursor(Some("abc")).is_err());
+        assert!(parse_cursor(Some("-1")).is_err());
+    }
+
+    impl Sequenced for i64 {
+        fn seq(&self) -> i64 {
+            *self
+        }
+    }
+
+    #[test]
+    fn a_page_has_a_cursor_only_when_more_follow() {
+        let full = page(vec![9, 8, 7], 2, |s| s);
+        assert_eq!(
+            (full.data, full.next_cursor),
+            (vec![9, 8], Some("8".into()))
+        );
+        let last = page(vec![9, 8], 2, |s| s);
+        assert_eq!((last.data, last.next_cursor), (vec![9, 8], None));
+    }
 
     #[tokio::test]
     async fn settings_insert_once() -> crate::Result<()> {

@@ -66,17 +66,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.data_dir = dir.path().to_path_buf();
     config.secrets = SecretsBackend::File;
     let started = Instant::now();
-    let app = sandbox::launch(config, &sandbox::default_bitcoind()).await?;
+    let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind()).await?;
     println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let bound = listener.local_addr()?;
-    let router = payaiml_api::router(app.clone(), bound, payaiml_api::Options::default());
+    let router = payaiml_api::router(
+        app.clone(),
+        Some(sb.clone()),
+        bound,
+        payaiml_api::Options::default(),
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(payaiml_api::serve(listener, router, async {
         let _ = stopped.await;
     }));
-    let (key, _) = app.admin_key().await?;
+    let (key, _) = app.keys().admin_key().await?;
     let base = format!("http://{bound}");
     let http = reqwest::Client::builder().no_proxy().build()?;
     let node = app.node().get()?;
@@ -105,7 +110,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     report("invoice creation", stats(raw), stats(api));
 
     // Outgoing payments to the customer, one after another.
-    let sb = app.sandbox().ok_or("no sandbox")?.clone();
     let mut raw = Vec::with_capacity(N);
     for _ in 0..N {
         let inv = sb.invoice(100, "bench").await?;
@@ -144,6 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = stop.send(());
     let _ = server.await;
     app.shutdown().await;
+    sb.stop().await;
     Ok(())
 }
 
@@ -208,7 +213,7 @@ async fn event_latency(
 
     // The committed events, and a WebSocket client.
     let committed: Arrivals = Arc::default();
-    let mut events = app.subscribe();
+    let mut events = app.events().subscribe();
     let c = committed.clone();
     let commit_task = tokio::spawn(async move {
         while let Ok(record) = events.recv().await {
@@ -248,7 +253,8 @@ async fn event_latency(
     let (mut to_hook, mut to_last_hook, mut to_ws) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..N_EVENTS {
         let invoice = app
-            .create_invoice(
+            .invoices()
+            .create(
                 payaiml_core::invoices::CreateInvoice {
                     amount: Some(100),
                     description: Some(format!("latency {i}")),

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use payaiml_core::events::{self, EventRecord};
+use payaiml_core::events::EventRecord;
 use payaiml_core::keys::Permission;
 use serde::{Deserialize, Serialize};
 
@@ -60,10 +60,10 @@ pub async fn list_events(
         ));
     }
     let data = match q.tail {
-        None => events::list(state.app.store(), after, limit).await?,
+        None => state.app.events().list(after, limit).await?,
         // With `after`, the newest `tail` events among those after it.
         Some(n) if (1..=1000).contains(&n) => {
-            let mut newest = events::tail(state.app.store(), n).await?;
+            let mut newest = state.app.events().tail(n).await?;
             newest.retain(|e| e.seq > after);
             newest
         }

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use payaiml_core::wallet::Health;
+use payaiml_core::node::Health;
 
 use crate::state::ApiState;
 
@@ -10,5 +10,5 @@ use crate::state::ApiState;
 #[utoipa::path(get, path = "/v1/health", tag = "health", security(()),
     responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<ApiState>) -> Json<Health> {
-    Json(state.app.health())
+    Json(state.app.node().health())
 }

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use payaiml_core::invoices::{self, CreateInvoice, Invoice};
+use payaiml_core::invoices::{CreateInvoice, Invoice};
 use payaiml_core::keys::Permission;
 
 use super::{idempotent, limit, ApiQuery, InvoiceListQuery, PageBody};
@@ -36,7 +36,7 @@ pub async fn create_invoice(
         &headers,
         "POST /v1/lightning/invoices",
         &body.canonical,
-        async move { Ok(app.create_invoice(body.value, Some(&key_id)).await?) },
+        async move { Ok(app.invoices().create(body.value, Some(&key_id)).await?) },
     )
     .await
 }
@@ -50,13 +50,12 @@ pub async fn list_invoices(
     ApiQuery(q): ApiQuery<InvoiceListQuery>,
 ) -> ApiResult<Json<PageBody<Invoice>>> {
     auth.require(Permission::LightningRead)?;
-    let page = invoices::list(
-        state.app.store(),
-        q.status.as_deref(),
-        limit(q.limit)?,
-        q.cursor.as_deref(),
-    )
-    .await?;
+    let status = q.status.as_deref().map(str::parse).transpose()?;
+    let page = state
+        .app
+        .invoices()
+        .list(status, limit(q.limit)?, q.cursor.as_deref())
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -70,7 +69,7 @@ pub async fn get_invoice(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Invoice>> {
     auth.require(Permission::LightningRead)?;
-    Ok(Json(invoices::get(state.app.store(), &id).await?))
+    Ok(Json(state.app.invoices().get(&id).await?))
 }
 
 /// The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read`.
@@ -83,7 +82,7 @@ pub async fn invoice_qr_svg(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     auth.require(Permission::LightningRead)?;
-    let invoice = invoices::get(state.app.store(), &id).await?;
+    let invoice = state.app.invoices().get(&id).await?;
     let svg = qr::svg(&qr::invoice_uri(&invoice.payment_request), 320)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
@@ -98,7 +97,7 @@ pub async fn invoice_qr_png(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     auth.require(Permission::LightningRead)?;
-    let invoice = invoices::get(state.app.store(), &id).await?;
+    let invoice = state.app.invoices().get(&id).await?;
     let png = qr::png(&qr::invoice_uri(&invoice.payment_request), 8)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }

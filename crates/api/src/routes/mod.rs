@@ -19,13 +19,14 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use payaiml_core::idempotency::{self, Begin};
-use payaiml_core::invoices::Page;
+use payaiml_core::Page;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::ApiState;
+use payaiml_core::ErrorCode;
 
 /// A page of results with the cursor for the next one.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -61,7 +62,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+            .map_err(|e| ApiError::new(ErrorCode::InvalidQuery, e.body_text()))
     }
 }
 
@@ -155,7 +156,7 @@ where
             return ApiError::from(e).into_response();
         }
     }
-    let store = state.app.store().clone();
+    let records = state.app.idempotency();
     let key_id = auth.key.id.clone();
     let route = route.to_string();
     let hash = payaiml_core::util::sha256_hex(canonical_body.as_bytes());
@@ -164,7 +165,7 @@ where
         let Some(idem) = idem else {
             return Answer::from(run.await);
         };
-        match idempotency::begin(&store, &key_id, &idem, &route, &hash).await {
+        match records.begin(&key_id, &idem, &route, &hash).await {
             Ok(Begin::Replay { status, body }) => {
                 return Answer {
                     status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
@@ -177,9 +178,11 @@ where
         }
         let answer = Answer::from(run.await);
         let recorded = if answer.status.is_server_error() {
-            idempotency::forget(&store, &key_id, &idem).await
+            records.forget(&key_id, &idem).await
         } else {
-            idempotency::finish(&store, &key_id, &idem, answer.status.as_u16(), &answer.body).await
+            records
+                .finish(&key_id, &idem, answer.status.as_u16(), &answer.body)
+                .await
         };
         if let Err(e) = recorded {
             tracing::error!(error = %e, "recording an idempotent response failed");

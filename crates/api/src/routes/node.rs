@@ -3,9 +3,8 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use payaiml_core::channels::{OpenChannel, OpenedChannel};
 use payaiml_core::keys::Permission;
-use payaiml_core::wallet::Channel;
+use payaiml_core::node::{Channel, OpenChannel, OpenedChannel};
 use serde::{Deserialize, Serialize};
 
 use super::ApiQuery;
@@ -48,7 +47,7 @@ pub async fn node_info(State(state): State<ApiState>, auth: Auth) -> ApiResult<J
             .map(ToString::to_string)
             .collect(),
         block_height: node.status().current_best_block.height,
-        channels: state.app.channels()?,
+        channels: state.app.node().channels()?,
         peers: node
             .list_peers()
             .iter()
@@ -106,7 +105,7 @@ pub async fn open_channel(
     body: ApiJson<OpenChannel>,
 ) -> ApiResult<(axum::http::StatusCode, Json<OpenedChannel>)> {
     auth.require(Permission::NodeManage)?;
-    let opened = state.app.open_channel(body.value).await?;
+    let opened = state.app.node().open_channel(body.value).await?;
     Ok((axum::http::StatusCode::CREATED, Json(opened)))
 }
 
@@ -132,6 +131,7 @@ pub async fn close_channel(
     auth.require(Permission::NodeManage)?;
     state
         .app
+        .node()
         .close_channel(&id, q.force.unwrap_or(false))
         .await?;
     Ok(axum::http::StatusCode::ACCEPTED)

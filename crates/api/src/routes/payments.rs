@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use payaiml_core::keys::Permission;
-use payaiml_core::payments::{self, PayInvoice, Payment};
+use payaiml_core::payments::{PayInvoice, Payment};
 use serde::{Deserialize, Serialize};
 
 use super::{idempotent, limit, ApiQuery, PageBody, PaymentListQuery};
@@ -37,7 +37,7 @@ pub async fn create_payment(
         &headers,
         "POST /v1/lightning/payments",
         &body.canonical,
-        async move { Ok(app.pay_invoice(body.value, Some(&key)).await?) },
+        async move { Ok(app.payments().pay(body.value, Some(&key)).await?) },
     )
     .await
 }
@@ -51,13 +51,12 @@ pub async fn list_payments(
     ApiQuery(q): ApiQuery<PaymentListQuery>,
 ) -> ApiResult<Json<PageBody<Payment>>> {
     auth.require(Permission::LightningRead)?;
-    let page = payments::list(
-        state.app.store(),
-        q.status.as_deref(),
-        limit(q.limit)?,
-        q.cursor.as_deref(),
-    )
-    .await?;
+    let status = q.status.as_deref().map(str::parse).transpose()?;
+    let page = state
+        .app
+        .payments()
+        .list(status, limit(q.limit)?, q.cursor.as_deref())
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -71,7 +70,7 @@ pub async fn get_payment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Payment>> {
     auth.require(Permission::LightningRead)?;
-    Ok(Json(payments::get(state.app.store(), &id).await?))
+    Ok(Json(state.app.payments().get(&id).await?))
 }
 
 /// An invoice to decode.

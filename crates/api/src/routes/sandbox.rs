@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use payaiml_core::invoices::InvoiceStatus;
 use payaiml_core::keys::Permission;
 use payaiml_core::sandbox::{CustomerInvoice, CustomerPayment, Sandbox};
 use serde::{Deserialize, Serialize};
@@ -13,15 +14,13 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::ApiState;
+use payaiml_core::ErrorCode;
 
 fn sandbox(state: &ApiState) -> ApiResult<&std::sync::Arc<Sandbox>> {
-    state.app.sandbox().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "this server does not run the sandbox",
-        )
-    })
+    state
+        .sandbox
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this server does not run the sandbox"))
 }
 
 /// The customer pays an invoice.
@@ -52,8 +51,8 @@ pub async fn pay(
     // Answer once the merchant has recorded it too, so the caller's next read shows `paid`.
     if paid.status == "succeeded" {
         for _ in 0..200 {
-            match payaiml_core::invoices::get(state.app.store(), &paid.payment_hash).await {
-                Ok(inv) if inv.status != "paid" => {
+            match state.app.invoices().get(&paid.payment_hash).await {
+                Ok(inv) if inv.status != InvoiceStatus::Paid => {
                     tokio::time::sleep(std::time::Duration::from_millis(25)).await
                 }
                 _ => break,

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use payaiml_core::keys::Permission;
-use payaiml_core::settings::{Settings, SettingsChange};
+use payaiml_core::settings::{SettingsChange, SettingsView as Settings};
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
@@ -15,7 +15,7 @@ use crate::state::ApiState;
     responses((status = 200, body = Settings), (status = "4XX", body = ErrorBody)))]
 pub async fn get_settings(State(state): State<ApiState>, auth: Auth) -> ApiResult<Json<Settings>> {
     auth.require(Permission::NodeManage)?;
-    Ok(Json(state.app.settings()))
+    Ok(Json(state.app.settings().get()))
 }
 
 /// Change settings (today: `notifications`); the choice is kept across restarts.
@@ -27,5 +27,5 @@ pub async fn change_settings(
     body: ApiJson<SettingsChange>,
 ) -> ApiResult<Json<Settings>> {
     auth.require(Permission::NodeManage)?;
-    Ok(Json(state.app.change_settings(body.value).await?))
+    Ok(Json(state.app.settings().change(body.value).await?))
 }

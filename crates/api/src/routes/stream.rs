@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
 use axum::response::Response;
-use payaiml_core::events::{self, EventRecord};
+use payaiml_core::events::EventRecord;
 use payaiml_core::keys::{AuthFailure, Permission};
 use payaiml_core::App;
 use serde::Deserialize;
@@ -27,6 +27,7 @@ use super::ApiQuery;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::ApiState;
+use payaiml_core::ErrorCode;
 
 /// Close code for a consumer that fell too far behind the live stream; the reason says
 /// `resume with ?after=<seq>`, the last event it was sent.
@@ -71,8 +72,7 @@ pub async fn events_ws(
     auth.require(Permission::LightningRead)?;
     let upgrade = upgrade.map_err(|e| {
         ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            "websocket_required",
+            ErrorCode::WebsocketRequired,
             format!("this endpoint speaks WebSocket only ({e})"),
         )
     })?;
@@ -86,7 +86,7 @@ pub async fn events_ws(
         Some(after) => {
             // A seq this log never reached (another instance's, or a restored backup's) would
             // make the stream skip live events up to it: say so instead.
-            let latest = events::latest(state.app.store()).await?;
+            let latest = state.app.events().latest().await?;
             if after > latest {
                 return Err(ApiError::bad_field(
                     "after",
@@ -124,8 +124,8 @@ impl FromRequestParts<ApiState> for OriginChecked {
         if Some(&origin) == own.as_ref() || state.allowed_origins.contains(&origin) {
             Ok(OriginChecked)
         } else {
-            Err(ApiError::forbidden(
-                "origin_not_allowed",
+            Err(ApiError::new(
+                ErrorCode::OriginNotAllowed,
                 format!("WebSocket connections from the web origin '{origin}' are not allowed"),
             ))
         }
@@ -134,12 +134,12 @@ impl FromRequestParts<ApiState> for OriginChecked {
 
 async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>, key_id: String) {
     // Subscribe before replaying, so nothing committed during the replay is missed.
-    let mut live = app.subscribe();
-    let mut closing = app.closing();
+    let mut live = app.events().subscribe();
+    let closing = app.closing();
     let mut last = match start {
         Some(after) => after,
         // Live only: start at the log's end.
-        None => match events::latest(app.store()).await {
+        None => match app.events().latest().await {
             Ok(seq) => seq,
             Err(e) => {
                 tracing::error!(error = %e, "reading the event log for a stream failed");
@@ -189,7 +189,7 @@ async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>, key_i
                     return;
                 }
             }
-            _ = closing.changed() => {
+            _ = closing.cancelled() => {
                 close(&mut socket, CLOSE_GOING_AWAY, "the server is stopping".into()).await;
                 return;
             }
@@ -213,11 +213,9 @@ async fn session(mut socket: WebSocket, app: Arc<App>, start: Option<i64>, key_i
 /// Sends everything in the log after `last`, advancing it.
 async fn catch_up(socket: &mut WebSocket, app: &App, last: &mut i64) -> Result<(), ()> {
     loop {
-        let batch = events::list(app.store(), *last, REPLAY_PAGE)
-            .await
-            .map_err(
-                |e| tracing::error!(error = %e, "reading the event log for a stream failed"),
-            )?;
+        let batch = app.events().list(*last, REPLAY_PAGE).await.map_err(
+            |e| tracing::error!(error = %e, "reading the event log for a stream failed"),
+        )?;
         let full = batch.len() as i64 == REPLAY_PAGE;
         for record in &batch {
             send(socket, record).await?;

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use payaiml_core::keys::Permission;
-use payaiml_core::wallet::Balance;
+use payaiml_core::node::Balance;
 
 use crate::auth::Auth;
 use crate::error::{ApiResult, ErrorBody};
@@ -14,5 +14,5 @@ use crate::state::ApiState;
     responses((status = 200, body = Balance), (status = "4XX", body = ErrorBody)))]
 pub async fn balance(State(state): State<ApiState>, auth: Auth) -> ApiResult<Json<Balance>> {
     auth.require(Permission::LightningRead)?;
-    Ok(Json(state.app.balance()?))
+    Ok(Json(state.app.node().balance()?))
 }

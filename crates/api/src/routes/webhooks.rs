@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use payaiml_core::keys::Permission;
-use payaiml_core::webhooks::deliveries::{self, Delivery};
+use payaiml_core::webhooks::Delivery;
 use payaiml_core::webhooks::{CreatedWebhook, NewWebhook, Webhook};
 use serde::Deserialize;
 
@@ -101,7 +101,9 @@ pub async fn enable_webhook(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Webhook>> {
     auth.require(Permission::KeysManage)?;
-    Ok(Json(state.app.set_webhook_enabled(&id, true).await?))
+    Ok(Json(
+        state.app.webhooks().set_enabled(&id, true, None).await?,
+    ))
 }
 
 /// Disable an endpoint; events keep being queued for it and go out when it is enabled again.
@@ -114,7 +116,9 @@ pub async fn disable_webhook(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Webhook>> {
     auth.require(Permission::KeysManage)?;
-    Ok(Json(state.app.set_webhook_enabled(&id, false).await?))
+    Ok(Json(
+        state.app.webhooks().set_enabled(&id, false, None).await?,
+    ))
 }
 
 /// Send a signed `webhook.test` event now (one attempt, no retries) and return its delivery
@@ -128,7 +132,7 @@ pub async fn test_webhook(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Delivery>> {
     auth.require(Permission::KeysManage)?;
-    Ok(Json(state.app.test_webhook(&id).await?))
+    Ok(Json(state.app.webhooks().test(&id).await?))
 }
 
 /// Query of a delivery log.
@@ -165,7 +169,7 @@ pub async fn list_deliveries(
             )
         })?),
     };
-    let rows = deliveries::list(state.app.store(), &id, before, limit).await?;
+    let rows = state.app.webhooks().deliveries(&id, before, limit).await?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|(seq, _)| seq.to_string()))
         .flatten();
@@ -185,7 +189,7 @@ pub async fn get_delivery(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Delivery>> {
     auth.require(Permission::KeysManage)?;
-    Ok(Json(deliveries::get(state.app.store(), &id).await?))
+    Ok(Json(state.app.webhooks().delivery(&id).await?))
 }
 
 /// Send a delivery again now, with a fresh retry schedule (also one that succeeded).
@@ -198,5 +202,8 @@ pub async fn redeliver(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Delivery>)> {
     auth.require(Permission::KeysManage)?;
-    Ok((StatusCode::ACCEPTED, Json(state.app.redeliver(&id).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.app.webhooks().redeliver(&id).await?),
+    ))
 }

@@ -19,9 +19,9 @@ pub use bitcoind::Bitcoind;
 
 use crate::app::App;
 use crate::config::{Config, Network};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::lock::DataDirLock;
-use crate::send::parse_invoice;
+use crate::payments::parse_invoice;
 
 /// Size of each sandbox channel. LDK lets at most ~10 % of a channel accepted by a node be in
 /// flight at once, so 5,000,000 sat lets single payments of up to ~490,000 sat through.
@@ -94,9 +94,9 @@ pub struct CustomerInvoice {
 pub const MINE_AND_FOLLOW: u64 = 6;
 
 /// Starts bitcoind, the merchant's app on it, the customer node and the channels, and returns the
-/// app with the sandbox attached. `config` must be a regtest config; its chain source and
-/// Lightning listen address are set here.
-pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>> {
+/// app and the sandbox side by side (stop the app first, then the sandbox). `config` must be a
+/// regtest config; its chain source and Lightning listen address are set here.
+pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<(Arc<App>, Arc<Sandbox>)> {
     if config.network != Network::Regtest {
         return Err(Error::Config("the sandbox runs on regtest only".into()));
     }
@@ -107,6 +107,7 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>>
     config.chain_source = Some(bitcoind.chain_source());
     let merchant_port = bitcoind::free_port()?;
     config.ln_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port)));
+    config.sandbox = true;
     let customer_dir = config.data_dir.join("customer");
     let app = match App::open_locked(config, lock).await {
         Ok(app) => app,
@@ -118,37 +119,44 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<Arc<App>>
     // On any failure from here on, stop what was started (the nodes, then bitcoind) before
     // reporting the error, so nothing is left running or torn down mid-flight.
     match attach(&app, bitcoind, &customer_dir, merchant_port).await {
-        Ok(()) => Ok(app),
-        Err((e, bitcoind)) => {
+        Ok(sandbox) => Ok((app, sandbox)),
+        Err((e, leftover)) => {
             tracing::error!(error = %e, "the sandbox did not start");
             app.shutdown().await;
-            if let Some(bitcoind) = bitcoind {
-                bitcoind.stop().await;
+            match leftover {
+                Leftover::Bitcoind(bitcoind) => bitcoind.stop().await,
+                Leftover::Sandbox(sandbox) => sandbox.stop().await,
             }
             Err(e)
         }
     }
 }
 
-/// Starts the merchant node, the customer node and the channels. On failure, gives bitcoind back
-/// if it is not yet owned by the attached sandbox.
+/// What a failed start leaves to stop: bitcoind alone, or the sandbox that owns it by then.
+enum Leftover {
+    Bitcoind(Box<Bitcoind>),
+    Sandbox(Arc<Sandbox>),
+}
+
+/// Starts the merchant node, the customer node and the channels. On failure, gives back what
+/// must be stopped.
 async fn attach(
     app: &Arc<App>,
     bitcoind: Bitcoind,
     customer_dir: &Path,
     merchant_port: u16,
-) -> std::result::Result<(), (Error, Option<Bitcoind>)> {
+) -> std::result::Result<Arc<Sandbox>, (Error, Leftover)> {
     app.start();
     if let Err(e) = app.wait_node_running(Duration::from_secs(60)).await {
-        return Err((e, Some(bitcoind)));
+        return Err((e, Leftover::Bitcoind(Box::new(bitcoind))));
     }
     let merchant = match app.node().get() {
         Ok(node) => node,
-        Err(e) => return Err((e, Some(bitcoind))),
+        Err(e) => return Err((e, Leftover::Bitcoind(Box::new(bitcoind)))),
     };
     let customer = match start_customer(app, customer_dir).await {
         Ok(c) => c,
-        Err(e) => return Err((e, Some(bitcoind))),
+        Err(e) => return Err((e, Leftover::Bitcoind(Box::new(bitcoind)))),
     };
     let (stop_events, stop_rx) = watch::channel(false);
     tokio::spawn(drain_events(customer.clone(), stop_rx));
@@ -157,13 +165,11 @@ async fn attach(
         customer,
         stop_events,
     });
-    app.set_sandbox(sandbox.clone());
-    sandbox
-        .connect_channels(&merchant, merchant_port)
-        .await
-        .map_err(|e| (e, None))?;
+    if let Err(e) = sandbox.connect_channels(&merchant, merchant_port).await {
+        return Err((e, Leftover::Sandbox(sandbox)));
+    }
     sandbox.resume_customer_payments(app).await;
-    Ok(())
+    Ok(sandbox)
 }
 
 async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
@@ -459,14 +465,14 @@ impl Sandbox {
         let invoice = parse_invoice(payment_request)?;
         if invoice.network() != ldk_node::bitcoin::Network::Regtest {
             return Err(Error::unprocessable(
-                "wrong_network",
+                ErrorCode::WrongNetwork,
                 Some("payment_request"),
                 "the sandbox pays regtest invoices only",
             ));
         }
         if invoice.is_expired() {
             return Err(Error::unprocessable(
-                "invoice_expired",
+                ErrorCode::InvoiceExpired,
                 Some("payment_request"),
                 "this invoice has expired",
             ));
@@ -487,7 +493,7 @@ impl Sandbox {
                 }
                 (None, _) => {
                     return Err(Error::unprocessable(
-                        "amount_required",
+                        ErrorCode::AmountRequired,
                         Some("amount"),
                         "this invoice has no amount: give `amount` in sats",
                     ))
@@ -497,7 +503,7 @@ impl Sandbox {
                 ldk_node::NodeError::DuplicatePayment => Error::DuplicatePayment {
                     payment_id: "customer".into(),
                 },
-                e => Error::unprocessable("payment_failed", None, crate::node::explain(&e)),
+                e => Error::unprocessable(ErrorCode::PaymentFailed, None, crate::node::explain(&e)),
             })
         })
         .await?;
@@ -536,7 +542,7 @@ impl Sandbox {
     pub async fn invoice(&self, amount: u64, description: &str) -> Result<CustomerInvoice> {
         if amount == 0 || amount > CHANNEL_SATS {
             return Err(Error::unprocessable(
-                "invalid_amount",
+                ErrorCode::InvalidAmount,
                 Some("amount"),
                 format!("amount must be between 1 and {CHANNEL_SATS} sat"),
             ));
@@ -567,7 +573,7 @@ impl Sandbox {
     pub async fn mine(&self, merchant: Option<Arc<Node>>, blocks: u64) -> Result<u64> {
         if !(1..=1000).contains(&blocks) {
             return Err(Error::unprocessable(
-                "invalid_blocks",
+                ErrorCode::InvalidBlocks,
                 Some("blocks"),
                 "blocks must be between 1 and 1000",
             ));
@@ -604,10 +610,10 @@ impl Sandbox {
     }
 
     /// Hands the customer's payments left pending by a kill back to its node (see
-    /// [`crate::resume`]). The customer pays the merchant's invoices, whose text the merchant's
+    /// [`crate::payments::resume`]). The customer pays the merchant's invoices, whose text the merchant's
     /// store keeps; anything else is left as it is.
     async fn resume_customer_payments(&self, app: &App) {
-        use crate::resume::{hand_back_until_known, Handback, Resumed};
+        use crate::payments::resume::{hand_back_until_known, Handback, Resumed};
         use ldk_node::payment::{PaymentDirection, PaymentKind};
         let pending = self.customer.list_payments_with_filter(|p| {
             p.direction == PaymentDirection::Outbound
@@ -616,7 +622,7 @@ impl Sandbox {
         });
         for p in pending {
             let hash = hex::encode(p.id.0);
-            let Ok(invoice) = crate::invoices::get(app.store(), &hash).await else {
+            let Ok(invoice) = app.invoices().get(&hash).await else {
                 continue;
             };
             let Ok(invoice) = parse_invoice(&invoice.payment_request) else {
@@ -693,7 +699,7 @@ impl Sandbox {
     }
 
     /// Stops the customer node and bitcoind.
-    pub(crate) async fn stop(&self) {
+    pub async fn stop(&self) {
         let _ = self.stop_events.send(true);
         let customer = self.customer.clone();
         let _ = tokio::task::spawn_blocking(move || customer.stop()).await;

@@ -4,13 +4,28 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
-use crate::events::EventRecord;
-use crate::store::Store;
+use super::EndpointStatus;
+use crate::error::{Error, ErrorCode, Result};
+use crate::events::EventKind;
+use crate::store::{Sequenced, Store};
 use crate::util::{new_id, now_ms, rfc3339};
+
+/// Where a delivery stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Will be tried at `next_attempt_at` (or once its endpoint is enabled again).
+    Pending,
+    /// A 2xx answer was received.
+    Succeeded,
+    /// The retry schedule was used up (or a test's one attempt failed).
+    Failed,
+}
 
 /// One attempt to deliver.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -37,10 +52,10 @@ pub struct Delivery {
     /// The event's id (`evt_…`), also sent as `PayAiML-Event-Id`.
     pub event_id: String,
     /// The event's type.
-    pub event: String,
+    pub event: EventKind,
     /// `pending` (will be tried at `next_attempt_at`, or once its endpoint is enabled again),
     /// `succeeded`, or `failed` (the retry schedule was used up).
-    pub status: String,
+    pub status: DeliveryStatus,
     /// How many attempts were made.
     pub attempt_count: i64,
     /// When the next attempt is due, if one is planned.
@@ -61,38 +76,16 @@ pub struct Delivery {
 }
 
 /// A due delivery, as the dispatcher needs it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct Due {
     pub id: String,
     pub webhook_id: String,
     pub url: String,
     pub event_id: String,
-    pub event_type: String,
+    pub event_type: EventKind,
     pub body: String,
+    #[sqlx(rename = "schedule_step")]
     pub step: i64,
-}
-
-/// Queues `record` for every endpoint whose filter takes it, enabled or not, inside the event's
-/// transaction: a disabled endpoint's deliveries wait for it to be enabled again. Returns how many
-/// deliveries were queued.
-pub(crate) async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64> {
-    let body = serde_json::to_string(record)
-        .map_err(|e| Error::Node(format!("cannot serialise event: {e}")))?;
-    let done = sqlx::query(
-        "INSERT INTO webhook_deliveries
-             (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
-         SELECT 'whd_' || lower(hex(randomblob(10))), id, ?1, ?2, ?3, 'pending', ?4, ?4
-         FROM webhooks
-         WHERE events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0
-         ORDER BY seq",
-    )
-    .bind(&record.id)
-    .bind(&record.event)
-    .bind(&body)
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 /// Queues a signed `webhook.test` event for one endpoint (not in the event log: it is about the
@@ -103,7 +96,7 @@ pub(crate) async fn queue_test(store: &Store, webhook_id: &str) -> Result<String
     let body = serde_json::json!({
         "id": event_id,
         "seq": null,
-        "event": "webhook.test",
+        "event": EventKind::WebhookTest,
         "timestamp": rfc3339(now),
         "webhook_id": webhook_id,
         "message": "A test event from PayAiML Merchant. Verify its signature as you would a payment's.",
@@ -113,11 +106,13 @@ pub(crate) async fn queue_test(store: &Store, webhook_id: &str) -> Result<String
     let done = sqlx::query(
         "INSERT INTO webhook_deliveries
              (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
-         SELECT ?, id, ?, 'webhook.test', ?, 'pending', ?, ? FROM webhooks WHERE id = ?",
+         SELECT ?, id, ?, ?, ?, ?, ?, ? FROM webhooks WHERE id = ?",
     )
     .bind(&id)
     .bind(&event_id)
+    .bind(EventKind::WebhookTest)
     .bind(&body)
+    .bind(DeliveryStatus::Pending)
     .bind(now)
     .bind(now)
     .bind(webhook_id)
@@ -134,7 +129,7 @@ pub(crate) async fn queue_test(store: &Store, webhook_id: &str) -> Result<String
 
 /// Puts a delivery back in the queue, due now, with a fresh backoff schedule.
 pub(crate) async fn requeue(store: &Store, id: &str) -> Result<()> {
-    let row = sqlx::query(
+    let status: EndpointStatus = sqlx::query_scalar(
         "SELECT w.status FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.id = ?",
     )
@@ -142,10 +137,9 @@ pub(crate) async fn requeue(store: &Store, id: &str) -> Result<()> {
     .fetch_optional(store.pool())
     .await?
     .ok_or_else(|| not_found(id))?;
-    let status: String = row.try_get("status")?;
-    if status != "enabled" {
+    if status != EndpointStatus::Enabled {
         return Err(Error::unprocessable(
-            "webhook_disabled",
+            ErrorCode::WebhookDisabled,
             None,
             "this delivery's endpoint is disabled; enable it (POST /v1/webhooks/{id}/enable) first",
         ));
@@ -168,32 +162,110 @@ fn not_found(id: &str) -> Error {
     }
 }
 
+/// The columns of a delivery, in [`DeliveryRow`]'s order.
 const COLUMNS: &str = "seq, id, webhook_id, event_id, event_type, body, state, attempts, \
      next_attempt_at, last_status, last_error, created_at, delivered_at";
 
+#[derive(sqlx::FromRow)]
+struct DeliveryRow {
+    seq: i64,
+    id: String,
+    webhook_id: String,
+    event_id: String,
+    event_type: EventKind,
+    body: String,
+    state: DeliveryStatus,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    last_status: Option<i64>,
+    last_error: Option<String>,
+    created_at: i64,
+    delivered_at: Option<i64>,
+}
+
+impl Sequenced for DeliveryRow {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+impl DeliveryRow {
+    fn into_delivery(self, attempts: Vec<Attempt>) -> Delivery {
+        Delivery {
+            id: self.id,
+            webhook_id: self.webhook_id,
+            event_id: self.event_id,
+            event: self.event_type,
+            next_attempt_at: if self.state == DeliveryStatus::Pending {
+                self.next_attempt_at.map(rfc3339)
+            } else {
+                None
+            },
+            status: self.state,
+            attempt_count: self.attempts,
+            last_status_code: self.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_error: self.last_error,
+            created_at: rfc3339(self.created_at),
+            delivered_at: self.delivered_at.map(rfc3339),
+            attempts,
+            payload: serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// The columns of an attempt, in [`AttemptRow`]'s order.
+const ATTEMPT_COLUMNS: &str =
+    "a.delivery_id, a.attempted_at, a.status, a.latency_ms, a.response, a.error";
+
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    delivery_id: String,
+    attempted_at: i64,
+    status: Option<i64>,
+    latency_ms: i64,
+    response: Option<String>,
+    error: Option<String>,
+}
+
+impl From<AttemptRow> for Attempt {
+    fn from(r: AttemptRow) -> Self {
+        Attempt {
+            attempted_at: rfc3339(r.attempted_at),
+            status_code: r.status.and_then(|s| u16::try_from(s).ok()),
+            latency_ms: r.latency_ms,
+            response: r.response,
+            error: r.error,
+        }
+    }
+}
+
 /// One delivery with its attempts.
-pub async fn get(store: &Store, id: &str) -> Result<Delivery> {
-    let row = sqlx::query(&format!(
+pub(crate) async fn get(store: &Store, id: &str) -> Result<Delivery> {
+    let row: DeliveryRow = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries WHERE id = ?"
     ))
     .bind(id)
     .fetch_optional(store.pool())
     .await?
     .ok_or_else(|| not_found(id))?;
-    let mut delivery = from_row(&row)?;
-    delivery.attempts = attempts(store, &delivery.id).await?;
-    Ok(delivery)
+    let attempts: Vec<AttemptRow> = sqlx::query_as(&format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts a WHERE a.delivery_id = ? ORDER BY a.seq"
+    ))
+    .bind(&row.id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(row.into_delivery(attempts.into_iter().map(Attempt::from).collect()))
 }
 
 /// An endpoint's deliveries, newest first: those with `seq < before` (all if `None`), at most
 /// `limit`. Returns them with each one's `seq`, the cursor for the next page.
-pub async fn list(
+pub(crate) async fn list(
     store: &Store,
     webhook_id: &str,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<(i64, Delivery)>> {
-    let rows = sqlx::query(&format!(
+    let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM webhook_deliveries WHERE webhook_id = ? AND seq < ?
          ORDER BY seq DESC LIMIT ?"
     ))
@@ -202,92 +274,39 @@ pub async fn list(
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
-    let Some(oldest) = rows
-        .last()
-        .map(|r| r.try_get::<i64, _>("seq"))
-        .transpose()?
-    else {
+    let Some(oldest) = rows.last().map(Sequenced::seq) else {
         return Ok(Vec::new());
     };
     // Every attempt of the page in one query, not one per delivery.
-    let attempt_rows = sqlx::query(
-        "SELECT a.delivery_id, a.attempted_at, a.status, a.latency_ms, a.response, a.error
+    let attempt_rows: Vec<AttemptRow> = sqlx::query_as(&format!(
+        "SELECT {ATTEMPT_COLUMNS}
          FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
-         WHERE d.webhook_id = ? AND d.seq < ? AND d.seq >= ? ORDER BY a.seq",
-    )
+         WHERE d.webhook_id = ? AND d.seq < ? AND d.seq >= ? ORDER BY a.seq"
+    ))
     .bind(webhook_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(oldest)
     .fetch_all(store.pool())
     .await?;
     let mut by_delivery: HashMap<String, Vec<Attempt>> = HashMap::new();
-    for row in &attempt_rows {
+    for row in attempt_rows {
         by_delivery
-            .entry(row.try_get("delivery_id")?)
+            .entry(row.delivery_id.clone())
             .or_default()
-            .push(attempt_from_row(row)?);
+            .push(row.into());
     }
-    rows.iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
-            let mut delivery = from_row(row)?;
-            delivery.attempts = by_delivery.remove(&delivery.id).unwrap_or_default();
-            Ok((row.try_get("seq")?, delivery))
+            let attempts = by_delivery.remove(&row.id).unwrap_or_default();
+            (row.seq, row.into_delivery(attempts))
         })
-        .collect()
-}
-
-async fn attempts(store: &Store, delivery_id: &str) -> Result<Vec<Attempt>> {
-    let rows = sqlx::query(
-        "SELECT attempted_at, status, latency_ms, response, error FROM webhook_attempts
-         WHERE delivery_id = ? ORDER BY seq",
-    )
-    .bind(delivery_id)
-    .fetch_all(store.pool())
-    .await?;
-    rows.iter().map(attempt_from_row).collect()
-}
-
-fn attempt_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Attempt> {
-    let status: Option<i64> = r.try_get("status")?;
-    Ok(Attempt {
-        attempted_at: rfc3339(r.try_get("attempted_at")?),
-        status_code: status.and_then(|s| u16::try_from(s).ok()),
-        latency_ms: r.try_get("latency_ms")?,
-        response: r.try_get("response")?,
-        error: r.try_get("error")?,
-    })
-}
-
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Delivery> {
-    let body: String = row.try_get("body")?;
-    let next: Option<i64> = row.try_get("next_attempt_at")?;
-    let delivered: Option<i64> = row.try_get("delivered_at")?;
-    let last_status: Option<i64> = row.try_get("last_status")?;
-    let state: String = row.try_get("state")?;
-    Ok(Delivery {
-        id: row.try_get("id")?,
-        webhook_id: row.try_get("webhook_id")?,
-        event_id: row.try_get("event_id")?,
-        event: row.try_get("event_type")?,
-        next_attempt_at: if state == "pending" {
-            next.map(rfc3339)
-        } else {
-            None
-        },
-        status: state,
-        attempt_count: row.try_get("attempts")?,
-        last_status_code: last_status.and_then(|s| u16::try_from(s).ok()),
-        last_error: row.try_get("last_error")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        delivered_at: delivered.map(rfc3339),
-        attempts: Vec::new(),
-        payload: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-    })
+        .collect())
 }
 
 /// Pending deliveries of enabled endpoints that are due at `now`, oldest event first.
 pub(crate) async fn due(store: &Store, now: i64, limit: i64) -> Result<Vec<Due>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT d.id, d.webhook_id, w.url, d.event_id, d.event_type, d.body, d.schedule_step
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.status = 'enabled'
@@ -296,20 +315,7 @@ pub(crate) async fn due(store: &Store, now: i64, limit: i64) -> Result<Vec<Due>>
     .bind(now)
     .bind(limit)
     .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Due {
-                id: r.try_get("id")?,
-                webhook_id: r.try_get("webhook_id")?,
-                url: r.try_get("url")?,
-                event_id: r.try_get("event_id")?,
-                event_type: r.try_get("event_type")?,
-                body: r.try_get("body")?,
-                step: r.try_get("schedule_step")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// When the earliest pending delivery of an enabled endpoint is due.
@@ -377,14 +383,15 @@ pub(crate) async fn record(store: &Store, due: &Due, outcome: &Outcome, next: Ne
     if inserted.rows_affected() == 0 {
         return Ok(());
     }
+    use DeliveryStatus::{Failed, Pending, Succeeded};
     let (state, next_at, delivered_at, step) = match next {
-        Next::Delivered => ("succeeded", None, Some(now_ms()), 1),
-        Next::RetryAt(at) => ("pending", Some(at), None, 1),
+        Next::Delivered => (Succeeded, None, Some(now_ms()), 1),
+        Next::RetryAt(at) => (Pending, Some(at), None, 1),
         // A test event is about that one attempt only.
-        Next::Disable if due.event_type == "webhook.test" => ("failed", None, None, 1),
+        Next::Disable if due.event_type == EventKind::WebhookTest => (Failed, None, None, 1),
         // Due at once, but not taken while the endpoint is disabled; enabling sends it first.
-        Next::Disable => ("pending", Some(outcome.attempted_at), None, 0),
-        Next::GiveUp => ("failed", None, None, 1),
+        Next::Disable => (Pending, Some(outcome.attempted_at), None, 0),
+        Next::GiveUp => (Failed, None, None, 1),
     };
     sqlx::query(
         "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1,
@@ -440,10 +447,21 @@ mod tests {
             .await?;
         }
         let mut tx = store.pool().begin().await?;
-        let paid = crate::events::append(&mut tx, "payment.received", "k1", serde_json::json!({}))
-            .await?
-            .expect("appended");
-        crate::events::append(&mut tx, "invoice.expired", "k2", serde_json::json!({})).await?;
+        let paid = crate::events::append(
+            &mut tx,
+            EventKind::PaymentReceived,
+            "k1",
+            serde_json::json!({}),
+        )
+        .await?
+        .expect("appended");
+        crate::events::append(
+            &mut tx,
+            EventKind::InvoiceExpired,
+            "k2",
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         let owed = |hook: &'static str| {
             let store = store.clone();
@@ -523,9 +541,13 @@ mod gone_tests {
             let store = store.clone();
             async move {
                 let mut tx = store.pool().begin().await?;
-                let r =
-                    crate::events::append(&mut tx, "payment.received", key, serde_json::json!({}))
-                        .await?;
+                let r = crate::events::append(
+                    &mut tx,
+                    EventKind::PaymentReceived,
+                    key,
+                    serde_json::json!({}),
+                )
+                .await?;
                 tx.commit().await?;
                 Ok::<_, Error>(r.map(|r| r.seq))
             }
@@ -541,11 +563,14 @@ mod gone_tests {
             error: None,
         };
         record(&store, &first[0], &gone, Next::Disable).await?;
-        assert_eq!(hooks.get(&hook.id).await?.status, "disabled");
+        assert_eq!(
+            hooks.get(&hook.id).await?.status,
+            super::super::EndpointStatus::Disabled
+        );
         let gone_delivery = get(&store, &first[0].id).await?;
         assert_eq!(
-            (gone_delivery.status.as_str(), gone_delivery.attempt_count),
-            ("pending", 1)
+            (gone_delivery.status, gone_delivery.attempt_count),
+            (DeliveryStatus::Pending, 1)
         );
         append("p2").await?;
         append("p3").await?;

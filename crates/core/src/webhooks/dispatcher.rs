@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{broadcast, Notify};
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use super::deliveries::{self, Due, Next, Outcome};
 use super::Webhooks;
 use crate::error::{Error, Result};
-use crate::events::EventRecord;
+use crate::events::{EventKind, EventRecord};
 use crate::store::Store;
 use crate::util::now_ms;
 
@@ -35,26 +36,13 @@ const KEEP_FINISHED: Duration = Duration::from_secs(30 * 86_400);
 /// How often old finished deliveries are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// The default backoff after each failed attempt: about 10 s, 1 min, 5 min, 30 min, 2 h, 6 h,
-/// 12 h, 24 h (each ±20 % jitter), then the delivery is given up (and can be redelivered by hand).
-pub const DEFAULT_SCHEDULE: [Duration; 8] = [
-    Duration::from_secs(10),
-    Duration::from_secs(60),
-    Duration::from_secs(300),
-    Duration::from_secs(1800),
-    Duration::from_secs(7200),
-    Duration::from_secs(21_600),
-    Duration::from_secs(43_200),
-    Duration::from_secs(86_400),
-];
-
 pub(crate) struct Dispatcher {
     pub store: Store,
     pub webhooks: Webhooks,
     pub schedule: Vec<Duration>,
     pub events: broadcast::Receiver<EventRecord>,
     pub wake: Arc<Notify>,
-    pub shutdown: watch::Receiver<bool>,
+    pub stop: CancellationToken,
 }
 
 impl Dispatcher {
@@ -156,7 +144,7 @@ impl Dispatcher {
                 }
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.shutdown.changed() => {
+                _ = self.stop.cancelled() => {
                     // Whatever is in flight stays `pending` in SQLite and goes out after the
                     // restart; a receiver that got it already sees the same event id again.
                     running.abort_all();
@@ -200,7 +188,7 @@ fn decide(outcome: &Outcome, due: &Due, schedule: &[Duration]) -> Next {
         _ => {}
     }
     // A test event is one attempt: the developer is watching for its result now.
-    if due.event_type == "webhook.test" {
+    if due.event_type == EventKind::WebhookTest {
         return Next::GiveUp;
     }
     match usize::try_from(due.step).ok().and_then(|s| schedule.get(s)) {
@@ -260,7 +248,7 @@ async fn send(
             timestamp.to_string(),
         )
         .header(payaiml_webhook::standard::SIGNATURE_HEADER, standard)
-        .header("PayAiML-Event-Type", &due.event_type)
+        .header("PayAiML-Event-Type", due.event_type.as_str())
         .header("PayAiML-Delivery-Id", &due.id)
         .body(due.body.clone())
         .send()
@@ -320,13 +308,13 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Duration>> {
 mod tests {
     use super::*;
 
-    fn due(step: i64, event: &str) -> Due {
+    fn due(step: i64, event: EventKind) -> Due {
         Due {
             id: "whd_1".into(),
             webhook_id: "wh_1".into(),
             url: "http://127.0.0.1:1/".into(),
             event_id: "evt_1".into(),
-            event_type: event.into(),
+            event_type: event,
             body: "{}".into(),
             step,
         }
@@ -344,8 +332,8 @@ mod tests {
 
     #[test]
     fn retry_decisions() {
-        let schedule = DEFAULT_SCHEDULE.to_vec();
-        let e = "payment.received";
+        let schedule = crate::config::DEFAULT_WEBHOOK_RETRIES.to_vec();
+        let e = EventKind::PaymentReceived;
         assert_eq!(
             decide(&answered(Some(204)), &due(0, e), &schedule),
             Next::Delivered
@@ -368,7 +356,11 @@ mod tests {
             Next::GiveUp
         );
         assert_eq!(
-            decide(&answered(Some(500)), &due(0, "webhook.test"), &schedule),
+            decide(
+                &answered(Some(500)),
+                &due(0, EventKind::WebhookTest),
+                &schedule
+            ),
             Next::GiveUp
         );
     }

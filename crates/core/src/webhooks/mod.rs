@@ -1,34 +1,43 @@
-//! Webhook endpoints: the merchant's URLs that receive signed events. The endpoints live in
-//! SQLite; each one's signing secret lives in the secret store (OS keyring) and is shown once, when
-//! the endpoint is created. Deliveries are an outbox written with the event ([`deliveries`]) and
-//! sent by the [`dispatcher`].
+//! Webhooks: the merchant's URLs that receive signed events, reached through [`Webhooks`]
+//! (`app.webhooks()`). Here: the endpoints (rows in SQLite; each one's signing secret in the
+//! secret store, shown once when the endpoint is created), their deliveries ([`deliveries`]: the
+//! outbox rows the event log queues in the event's own transaction, and their attempts), and the
+//! [`dispatcher`] task that sends them, signed and retried.
 
-mod actions;
 pub mod deliveries;
 pub(crate) mod dispatcher;
 
-pub use dispatcher::{parse_schedule, DEFAULT_SCHEDULE};
+pub use deliveries::{Delivery, DeliveryStatus};
+pub use dispatcher::parse_schedule;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde::Serialize;
-use sqlx::Row;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+use crate::events::EventKind;
 use crate::secrets::SecretStore;
 use crate::store::Store;
 use crate::util::{new_id, now_ms, rfc3339};
 
-/// The event types an endpoint can subscribe to.
-pub const EVENT_TYPES: [&str; 6] = [
-    "payment.received",
-    "payment.sent",
-    "payment.failed",
-    "invoice.expired",
-    "channel.opened",
-    "channel.closed",
-];
+/// Whether an endpoint is sent to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum EndpointStatus {
+    /// Events are sent.
+    Enabled,
+    /// Events are queued and go out, in order, once it is enabled again.
+    Disabled,
+}
+
+/// How long a test waits for its attempt: the request timeout plus a margin.
+const TEST_WAIT: Duration = Duration::from_secs(12);
 
 /// The longest URL accepted.
 const MAX_URL_LEN: usize = 2048;
@@ -48,7 +57,7 @@ pub struct Webhook {
     pub description: Option<String>,
     /// `enabled` or `disabled` (the receiver answered `410 Gone`, or the merchant disabled it).
     /// Events keep being queued for a disabled endpoint and go out, in order, once it is enabled.
-    pub status: String,
+    pub status: EndpointStatus,
     /// Why it was disabled.
     pub disabled_reason: Option<String>,
     /// When it was created.
@@ -78,7 +87,7 @@ pub struct NewWebhook {
         pattern = "^[Hh][Tt][Tt][Pp][Ss]?://"
     )]
     pub url: String,
-    /// Event types to send (see [`EVENT_TYPES`]); omitted, empty or `["*"]` = all.
+    /// Event types to send (see [`EventKind::LOGGED`]); omitted, empty or `["*"]` = all.
     #[serde(default)]
     #[schema(schema_with = event_filter_schema)]
     pub events: Vec<String>,
@@ -90,7 +99,7 @@ pub struct NewWebhook {
 
 /// `events` in the OpenAPI document: an array of the known event types or `*`.
 fn event_filter_schema() -> utoipa::openapi::Array {
-    let mut names: Vec<&str> = EVENT_TYPES.to_vec();
+    let mut names: Vec<&str> = EventKind::LOGGED.iter().map(|k| k.as_str()).collect();
     names.push("*");
     utoipa::openapi::ArrayBuilder::new()
         .items(
@@ -101,17 +110,48 @@ fn event_filter_schema() -> utoipa::openapi::Array {
         .build()
 }
 
-/// The endpoint registry. Cheap to clone.
+/// The endpoints and their deliveries. Cheap to clone.
 #[derive(Clone)]
 pub struct Webhooks {
     store: Store,
     secrets: SecretStore,
     /// Signing secrets already read from the secret store (a keyring read is a D-Bus round trip).
     cache: Arc<Mutex<HashMap<String, String>>>,
+    /// Wakes the dispatcher (a test event, a redelivery, an endpoint re-enabled), so the merchant
+    /// sees the result at once, not at the next poll.
+    wake: Arc<Notify>,
 }
 
+/// The columns of an endpoint, in [`WebhookRow`]'s order.
 const COLUMNS: &str =
     "id, url, events, description, status, disabled_reason, created_at, disabled_at";
+
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: String,
+    url: String,
+    events: String,
+    description: Option<String>,
+    status: EndpointStatus,
+    disabled_reason: Option<String>,
+    created_at: i64,
+    disabled_at: Option<i64>,
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(row: WebhookRow) -> Self {
+        Webhook {
+            id: row.id,
+            url: row.url,
+            events: row.events.split(',').map(str::to_string).collect(),
+            description: row.description,
+            status: row.status,
+            disabled_reason: row.disabled_reason,
+            created_at: rfc3339(row.created_at),
+            disabled_at: row.disabled_at.map(rfc3339),
+        }
+    }
+}
 
 fn secret_name(id: &str) -> String {
     format!("webhook/{id}")
@@ -123,7 +163,13 @@ impl Webhooks {
             store,
             secrets,
             cache: Arc::default(),
+            wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// What wakes the dispatcher.
+    pub(crate) fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Validates and creates an endpoint; its secret goes to the secret store first, so an
@@ -147,12 +193,13 @@ impl Webhooks {
         self.secrets.set(&secret_name(&id), &secret).await?;
         let inserted = sqlx::query(
             "INSERT INTO webhooks (id, url, events, description, status, created_at)
-             VALUES (?, ?, ?, ?, 'enabled', ?)",
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&url)
         .bind(events.join(","))
         .bind(&description)
+        .bind(EndpointStatus::Enabled)
         .bind(now_ms())
         .execute(self.store.pool())
         .await;
@@ -169,20 +216,22 @@ impl Webhooks {
 
     /// All endpoints, oldest first.
     pub async fn list(&self) -> Result<Vec<Webhook>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY seq"))
-            .fetch_all(self.store.pool())
-            .await?;
-        rows.iter().map(from_row).collect()
+        let rows: Vec<WebhookRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY seq"))
+                .fetch_all(self.store.pool())
+                .await?;
+        Ok(rows.into_iter().map(Webhook::from).collect())
     }
 
     /// One endpoint.
     pub async fn get(&self, id: &str) -> Result<Webhook> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        from_row(&row)
+        let row: WebhookRow =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?"))
+                .bind(id)
+                .fetch_optional(self.store.pool())
+                .await?
+                .ok_or_else(|| not_found(id))?;
+        Ok(row.into())
     }
 
     /// Deletes an endpoint, its deliveries and its secret.
@@ -206,8 +255,21 @@ impl Webhooks {
 
     /// Turns an endpoint on or off. Events keep being queued while it is off; re-enabling sends
     /// every pending delivery now, in the order of the events (including the one that got a
-    /// `410 Gone`, if that is what disabled it).
+    /// `410 Gone`, if that is what disabled it), and wakes the dispatcher for them.
     pub async fn set_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        reason: Option<&str>,
+    ) -> Result<Webhook> {
+        let webhook = self.change_status(id, enabled, reason).await?;
+        if enabled {
+            self.wake.notify_one();
+        }
+        Ok(webhook)
+    }
+
+    async fn change_status(
         &self,
         id: &str,
         enabled: bool,
@@ -248,6 +310,53 @@ impl Webhooks {
         Ok(webhook)
     }
 
+    /// Sends a signed `webhook.test` event to an endpoint and returns the delivery once its one
+    /// attempt is recorded (or, if the dispatcher is busy, as queued after 12 s).
+    pub async fn test(&self, webhook_id: &str) -> Result<Delivery> {
+        let endpoint = self.get(webhook_id).await?;
+        if endpoint.status != EndpointStatus::Enabled {
+            return Err(Error::unprocessable(
+                ErrorCode::WebhookDisabled,
+                None,
+                "this endpoint is disabled; enable it (POST /v1/webhooks/{id}/enable) before testing it",
+            ));
+        }
+        let id = deliveries::queue_test(&self.store, webhook_id).await?;
+        self.wake.notify_one();
+        let deadline = tokio::time::Instant::now() + TEST_WAIT;
+        loop {
+            let delivery = deliveries::get(&self.store, &id).await?;
+            if delivery.attempt_count > 0 || tokio::time::Instant::now() >= deadline {
+                return Ok(delivery);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Queues a delivery again, due now, with a fresh retry schedule (also one that succeeded:
+    /// the receiver may have lost it).
+    pub async fn redeliver(&self, delivery_id: &str) -> Result<Delivery> {
+        deliveries::requeue(&self.store, delivery_id).await?;
+        self.wake.notify_one();
+        deliveries::get(&self.store, delivery_id).await
+    }
+
+    /// One delivery with its attempts.
+    pub async fn delivery(&self, delivery_id: &str) -> Result<Delivery> {
+        deliveries::get(&self.store, delivery_id).await
+    }
+
+    /// An endpoint's deliveries, newest first: those with `seq < before` (all if `None`), at
+    /// most `limit`, each with its `seq` (the cursor for the next page).
+    pub async fn deliveries(
+        &self,
+        webhook_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<(i64, Delivery)>> {
+        deliveries::list(&self.store, webhook_id, before, limit).await
+    }
+
     /// The endpoint's signing secret, for the merchant to see again (from the secret store).
     pub async fn reveal(&self, id: &str) -> Result<String> {
         self.get(id).await?;
@@ -281,21 +390,6 @@ fn not_found(id: &str) -> Error {
         kind: "webhook",
         id: id.to_string(),
     }
-}
-
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Webhook> {
-    let events: String = row.try_get("events")?;
-    let disabled_at: Option<i64> = row.try_get("disabled_at")?;
-    Ok(Webhook {
-        id: row.try_get("id")?,
-        url: row.try_get("url")?,
-        events: events.split(',').map(str::to_string).collect(),
-        description: row.try_get("description")?,
-        status: row.try_get("status")?,
-        disabled_reason: row.try_get("disabled_reason")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        disabled_at: disabled_at.map(rfc3339),
-    })
 }
 
 /// Accepts only absolute `http`/`https` URLs with a host, no longer than 2048 bytes.
@@ -341,12 +435,13 @@ pub fn validate_events(events: &[String]) -> Result<Vec<String>> {
     }
     let mut out: Vec<String> = Vec::new();
     for event in events {
-        if !EVENT_TYPES.contains(&event.as_str()) {
+        if EventKind::logged(event).is_none() {
+            let known: Vec<&str> = EventKind::LOGGED.iter().map(|k| k.as_str()).collect();
             return Err(Error::invalid(
                 "events",
                 format!(
                     "unknown event type '{event}'; use any of {} or \"*\" for all",
-                    EVENT_TYPES.join(", ")
+                    known.join(", ")
                 ),
             ));
         }
@@ -376,7 +471,9 @@ mod tests {
             "file:///etc/passwd",
             "http://",
         ] {
-            let err = validate_url(bad).err().map(|e| (e.code(), e.field()));
+            let err = validate_url(bad)
+                .err()
+                .map(|e| (e.code().as_str(), e.field()));
             assert_eq!(err, Some(("invalid_field", Some("url"))), "{bad}");
         }
         assert!(validate_url(&format!("https://a.example/{}", "x".repeat(2100))).is_err());

@@ -1,7 +1,14 @@
-//! The embedded LDK node: how it is built from the [`Config`], and a handle that says whether it
-//! is running. The API serves while the node starts (or while its chain source is unreachable), so
-//! every node operation goes through [`NodeHandle::get`] and fails with
-//! [`Error::NodeNotReady`] until the node is up.
+//! The embedded LDK node, reached through [`NodeHandle`] (`app.node()`): how it is built from the
+//! [`Config`], whether it is running, and what the merchant does with it directly: balance,
+//! channels ([`channels`]: open, close), health ([`balance`]). The API serves while the node
+//! starts (or while its chain source is unreachable), so every node operation goes through
+//! [`NodeHandle::get`] and fails with [`Error::NodeNotReady`] until the node is up.
+
+pub mod balance;
+pub mod channels;
+
+pub use balance::{Balance, Channel, ChannelState, Health, HealthStatus};
+pub use channels::{OpenChannel, OpenedChannel};
 
 use std::sync::{Arc, RwLock};
 
@@ -9,7 +16,7 @@ use ldk_node::bip39::Mnemonic;
 use ldk_node::Node;
 use serde::Serialize;
 
-use crate::config::{ChainSource, Config};
+use crate::config::{ChainSource, Config, Network};
 use crate::error::{Error, Result};
 use crate::util::{now_ms, rfc3339};
 
@@ -89,6 +96,9 @@ pub struct NodeStatus {
 #[derive(Clone)]
 pub struct NodeHandle {
     inner: Arc<RwLock<Inner>>,
+    network: Network,
+    /// Whether this is the regtest sandbox's node (health says so).
+    sandbox: bool,
 }
 
 struct Inner {
@@ -97,8 +107,10 @@ struct Inner {
 }
 
 impl NodeHandle {
-    pub(crate) fn new(chain_source: String) -> Self {
+    pub(crate) fn new(chain_source: String, network: Network, sandbox: bool) -> Self {
         NodeHandle {
+            network,
+            sandbox,
             inner: Arc::new(RwLock::new(Inner {
                 node: None,
                 status: NodeStatus {

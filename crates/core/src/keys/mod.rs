@@ -1,4 +1,6 @@
-//! API keys: creation, listing, revocation and authentication.
+//! API keys, reached through [`Keys`] (`app.keys()`): creation, listing, revocation,
+//! authentication, and the app's own keys (the dashboard's admin key, the customer display's
+//! read-only key). Their rows are in [`db`].
 //!
 //! A key reads `pk_<id>_<secret>`: the id (12 characters) finds the row, the secret (32
 //! alphanumerics, ~190 bits) proves possession. SQLite keeps only a SHA-256 of the whole key, which
@@ -9,13 +11,15 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
-use sqlx::Row;
+mod db;
 
-use crate::error::{Error, Result};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::error::{Error, ErrorCode, Result};
 use crate::secrets::SecretStore;
 use crate::store::Store;
-use crate::util::{constant_time_eq, now_ms, random_alnum, random_lower, rfc3339, sha256_hex};
+use crate::util::{now_ms, random_alnum, random_lower, rfc3339, sha256_hex};
 
 /// A permission a key can carry.
 #[derive(
@@ -142,7 +146,7 @@ impl ApiKey {
     ) -> Result<()> {
         if let Some(missing) = permissions.iter().find(|p| !self.allows(**p)) {
             return Err(Error::forbidden(
-                "key_scope_exceeded",
+                ErrorCode::KeyScopeExceeded,
                 Some("permissions"),
                 format!("this API key cannot manage a key with the '{missing}' permission, which it does not have itself"),
             ));
@@ -151,14 +155,14 @@ impl ApiKey {
             // Budgets are per key: a limited key making paying keys would add up their budgets.
             if permissions.contains(&Permission::LightningWrite) {
                 return Err(Error::forbidden(
-                    "key_scope_exceeded",
+                    ErrorCode::KeyScopeExceeded,
                     Some("permissions"),
                     format!("this API key has a daily budget of {own} sat, so it cannot manage keys that can pay (lightning:write): their budgets would add to its own; use a key without a budget"),
                 ));
             }
             if budget.is_none_or(|b| b > own) {
                 return Err(Error::forbidden(
-                    "key_scope_exceeded",
+                    ErrorCode::KeyScopeExceeded,
                     Some("budget"),
                     format!("this API key has a daily budget of {own} sat: it can only manage keys with a budget of at most {own} sat"),
                 ));
@@ -167,7 +171,7 @@ impl ApiKey {
         if let Some(own) = self.expires_at_ms {
             if expires_at_ms.is_none_or(|at| at > own) {
                 return Err(Error::forbidden(
-                    "key_scope_exceeded",
+                    ErrorCode::KeyScopeExceeded,
                     Some("expires_at"),
                     format!(
                         "this API key expires at {}: it can only manage keys that expire no later",
@@ -267,7 +271,7 @@ fn secret_name(id: &str) -> String {
 
 impl Keys {
     /// A registry over the store and secret store.
-    pub fn new(store: Store, secrets: SecretStore) -> Self {
+    pub(crate) fn new(store: Store, secrets: SecretStore) -> Self {
         Keys { store, secrets }
     }
 
@@ -322,23 +326,22 @@ impl Keys {
 
     /// One key by id.
     pub async fn get(&self, id: &str) -> Result<ApiKey> {
-        let row = sqlx::query(SELECT_KEY_WHERE_ID)
-            .bind(id)
-            .fetch_optional(self.store.pool())
+        db::get(&self.store, id)
             .await?
+            .map(ApiKey::from)
             .ok_or_else(|| Error::NotFound {
                 kind: "key",
                 id: id.to_string(),
-            })?;
-        key_from_row(&row)
+            })
     }
 
     /// Every key, newest first, revoked ones included (marked).
     pub async fn list(&self) -> Result<Vec<ApiKey>> {
-        let rows = sqlx::query(&format!("{SELECT_KEY} ORDER BY created_at DESC, id"))
-            .fetch_all(self.store.pool())
-            .await?;
-        rows.iter().map(key_from_row).collect()
+        Ok(db::list(&self.store)
+            .await?
+            .into_iter()
+            .map(ApiKey::from)
+            .collect())
     }
 
     /// Revokes a key (next request fails) and forgets its secret.
@@ -377,7 +380,7 @@ impl Keys {
         let key = self.get(id).await?;
         if key.revoked {
             return Err(Error::unprocessable(
-                "key_revoked",
+                ErrorCode::KeyRevoked,
                 None,
                 "this key is revoked",
             ));
@@ -396,21 +399,15 @@ impl Keys {
         let Some(id) = parse_key_id(presented) else {
             return Ok(Err(AuthFailure::Malformed));
         };
-        let row = sqlx::query(SELECT_KEY_WHERE_ID)
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await?;
-        let Some(row) = row else {
+        let Some(row) = db::get(&self.store, id).await? else {
             return Ok(Err(AuthFailure::Unknown));
         };
-        let stored: String = row.try_get("secret_hash")?;
-        if !constant_time_eq(
-            stored.as_bytes(),
-            sha256_hex(presented.as_bytes()).as_bytes(),
-        ) {
+        let presented_hash = sha256_hex(presented.as_bytes());
+        // Constant time, so the time to refuse says nothing about how much of the hash matched.
+        if !bool::from(row.secret_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
             return Ok(Err(AuthFailure::Unknown));
         }
-        let key = key_from_row(&row)?;
+        let key = ApiKey::from(row);
         let now = now_ms();
         if let Err(failure) = key.check_live(now) {
             return Ok(Err(failure));
@@ -428,6 +425,66 @@ impl Keys {
                 .await?;
         }
         Ok(Ok(key))
+    }
+}
+
+/// The settings rows that name the app's own keys.
+const ADMIN_KEY_SETTING: &str = "admin_key_id";
+const DISPLAY_KEY_SETTING: &str = "display_key_id";
+
+impl Keys {
+    /// Returns the dashboard's admin key, creating it on first start. The second value is true
+    /// when it was created by this call.
+    ///
+    /// A new admin key is made only when the old one is really gone (revoked, or its secret
+    /// missing from the secret store), and then the old one is revoked: never two live admin
+    /// keys. A secret store that cannot be read right now is an error, not a reason to mint one.
+    pub async fn admin_key(&self) -> Result<(String, bool)> {
+        self.own_key(
+            ADMIN_KEY_SETTING,
+            "Dashboard admin",
+            Permission::ALL.into_iter().collect(),
+        )
+        .await
+    }
+
+    /// The read-only key of the customer display window (it shows invoices and their QR, and
+    /// needs nothing more), made on first use like [`Keys::admin_key`].
+    pub async fn display_key(&self) -> Result<(String, bool)> {
+        self.own_key(
+            DISPLAY_KEY_SETTING,
+            "Customer display (read-only)",
+            [Permission::LightningRead].into_iter().collect(),
+        )
+        .await
+    }
+
+    async fn own_key(
+        &self,
+        setting: &str,
+        name: &str,
+        permissions: BTreeSet<Permission>,
+    ) -> Result<(String, bool)> {
+        if let Some(id) = self.store.setting(setting).await? {
+            if let Some(secret) = self.reveal_live(&id).await? {
+                return Ok((secret, false));
+            }
+            match self.revoke(&id).await {
+                Ok(_) | Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            tracing::warn!(old = %id, key = name, "a key's secret is gone from the secret store: made a new one and revoked the old one");
+        }
+        let created = self
+            .create(NewKey {
+                name: name.into(),
+                permissions,
+                budget: None,
+                expires_at_ms: None,
+            })
+            .await?;
+        self.store.set_setting(setting, &created.key.id).await?;
+        Ok((created.secret, true))
     }
 }
 
@@ -468,37 +525,6 @@ fn join_permissions(perms: &BTreeSet<Permission>) -> String {
         .map(|p| p.as_str())
         .collect::<Vec<_>>()
         .join(",")
-}
-
-const SELECT_KEY: &str =
-    "SELECT id, name, secret_hash, permissions, budget_sat, expires_at, created_at, \
-     last_used_at, revoked_at FROM api_keys";
-const SELECT_KEY_WHERE_ID: &str =
-    "SELECT id, name, secret_hash, permissions, budget_sat, expires_at, \
-     created_at, last_used_at, revoked_at FROM api_keys WHERE id = ?";
-
-fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey> {
-    let id: String = row.try_get("id")?;
-    let perms: String = row.try_get("permissions")?;
-    let expires_at: Option<i64> = row.try_get("expires_at")?;
-    let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-    let last_used_at: Option<i64> = row.try_get("last_used_at")?;
-    let budget: Option<i64> = row.try_get("budget_sat")?;
-    Ok(ApiKey {
-        prefix: format!("pk_{id}_"),
-        id,
-        name: row.try_get("name")?,
-        // Unknown names (from a newer version) are skipped rather than failing every request.
-        permissions: perms.split(',').filter_map(|p| p.parse().ok()).collect(),
-        budget: budget.map(|b| b.max(0) as u64),
-        expires_at: expires_at.map(rfc3339),
-        created_at: rfc3339(row.try_get("created_at")?),
-        last_used_at: last_used_at.map(rfc3339),
-        revoked_at: revoked_at.map(rfc3339),
-        expires_at_ms: expires_at,
-        revoked: revoked_at.is_some(),
-        last_used_at_ms: last_used_at,
-    })
 }
 
 #[cfg(test)]
@@ -593,7 +619,7 @@ mod tests {
             .key;
         let perms = |p: &[&str]| parse_permissions(p.iter().copied()).expect("perms");
         let within = (Some(500), manager.expires_at_ms);
-        let code = |r: Result<()>| r.err().map(|e| (e.code(), e.field()));
+        let code = |r: Result<()>| r.err().map(|e| (e.code().as_str(), e.field()));
         assert!(manager
             .may_manage(&perms(&["lightning:receive"]), within.0, within.1)
             .is_ok());

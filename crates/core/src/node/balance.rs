@@ -3,9 +3,32 @@
 use ldk_node::payment::{ConfirmationStatus, PaymentDirection, PaymentKind};
 use serde::Serialize;
 
-use crate::app::App;
+use super::{NodeHandle, NodeState, NodeStatus};
 use crate::error::Result;
-use crate::node::{NodeState, NodeStatus};
+
+/// Where a channel stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelState {
+    /// Its funding transaction is not confirmed enough yet.
+    Pending,
+    /// Confirmed, but the peer is not connected: it cannot carry payments now.
+    Ready,
+    /// Carries payments.
+    Usable,
+}
+
+/// The node's health as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// Running and synced with the chain.
+    Ok,
+    /// Being built or started.
+    Starting,
+    /// Not running, or not synced recently.
+    Degraded,
+}
 
 /// Lightning balance, in sats.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -109,7 +132,7 @@ pub struct Channel {
     /// as the Lightning `total` of the balance).
     pub balance: u64,
     /// `pending`, `ready` or `usable`.
-    pub state: String,
+    pub state: ChannelState,
     /// Whether we opened it.
     pub is_outbound: bool,
     /// Funding confirmations so far.
@@ -120,7 +143,7 @@ pub struct Channel {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok`, `starting` or `degraded` (the node is not running or not synced).
-    pub status: &'static str,
+    pub status: HealthStatus,
     /// The Bitcoin network.
     pub network: String,
     /// The node's public key, once known.
@@ -276,10 +299,10 @@ fn sweep_entry(balance: &ldk_node::PendingSweepBalance) -> Option<ClosingEntry> 
 /// How old the last chain sync may be for the node to count as synced.
 const SYNC_FRESH_SECS: u64 = 180;
 
-impl App {
+impl NodeHandle {
     /// Lightning and on-chain balances.
     pub fn balance(&self) -> Result<Balance> {
-        let node = self.node.get()?;
+        let node = self.get()?;
         let details = node.list_balances();
         let channels = node.list_channels();
         let usable = channels.iter().filter(|c| c.is_usable);
@@ -357,7 +380,7 @@ impl App {
 
     /// The node's channels.
     pub fn channels(&self) -> Result<Vec<Channel>> {
-        let node = self.node.get()?;
+        let node = self.get()?;
         let mut owned = std::collections::HashMap::new();
         for b in node.list_balances().lightning_balances {
             *owned.entry(balance_channel(&b)).or_insert(0) += owned_sats(&b);
@@ -374,13 +397,12 @@ impl App {
                 inbound: c.inbound_capacity_msat / 1000,
                 balance: owned.get(&c.channel_id).copied().unwrap_or(0),
                 state: if c.is_usable {
-                    "usable"
+                    ChannelState::Usable
                 } else if c.is_channel_ready {
-                    "ready"
+                    ChannelState::Ready
                 } else {
-                    "pending"
-                }
-                .into(),
+                    ChannelState::Pending
+                },
                 is_outbound: c.is_outbound,
                 confirmations: c.confirmations,
             })
@@ -389,8 +411,8 @@ impl App {
 
     /// Health, answerable whatever state the node is in.
     pub fn health(&self) -> Health {
-        let node_status = self.node.status();
-        let node = self.node.any();
+        let node_status = self.status();
+        let node = self.any();
         let running = node_status.state == NodeState::Running;
         let (synced, block_height) = match (&node, running) {
             (Some(node), true) => {
@@ -407,18 +429,18 @@ impl App {
             _ => (false, None),
         };
         let status = match node_status.state {
-            NodeState::Running if synced => "ok",
-            NodeState::Starting => "starting",
-            _ => "degraded",
+            NodeState::Running if synced => HealthStatus::Ok,
+            NodeState::Starting => HealthStatus::Starting,
+            _ => HealthStatus::Degraded,
         };
         Health {
             status,
-            network: self.config.network.to_string(),
+            network: self.network.to_string(),
             node_id: node.map(|n| n.node_id().to_string()),
             synced,
             block_height,
             node: node_status,
-            sandbox: self.sandbox().is_some(),
+            sandbox: self.sandbox,
             version: env!("CARGO_PKG_VERSION"),
         }
     }

@@ -30,8 +30,16 @@ use ldk_node::bitcoin::hashes::Hash;
 use ldk_node::lightning::ln::channelmanager::PaymentId;
 use ldk_node::lightning::routing::router::RouteParametersConfig;
 use ldk_node::lightning_invoice::Bolt11Invoice;
-use ldk_node::payment::PaymentStatus;
+use ldk_node::payment::{PaymentKind, PaymentStatus};
 use ldk_node::{LightningBalance, Node, NodeError};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::{db, send};
+use crate::error::Result;
+use crate::events::EventRecord;
+use crate::store::Store;
 
 /// How long a payment left pending may take to settle by itself before it is handed back.
 pub(crate) const GRACE: Duration = Duration::from_secs(15);
@@ -163,5 +171,126 @@ where
             }
             other => return other,
         }
+    }
+}
+
+/// Settles payments that were pending when we last stopped with what the node's record says,
+/// and hands the others back to the node in the background (see the module's doc): a kill can
+/// leave LDK's record saying `Pending` for a payment its ChannelManager lost.
+pub(crate) async fn reconcile(
+    node: &Arc<Node>,
+    store: &Store,
+    live: &broadcast::Sender<EventRecord>,
+    tasks: &TaskTracker,
+    stop: &CancellationToken,
+) -> Result<()> {
+    for p in db::pending(store).await? {
+        let Some(id) = payment_id(&p.payment_hash) else {
+            continue;
+        };
+        let details = node.payment(&id);
+        let outcome = match details.as_ref().map(|d| d.status) {
+            Some(PaymentStatus::Succeeded) => Ok(details.and_then(|d| d.fee_paid_msat)),
+            Some(PaymentStatus::Failed) => Err("failed while the app was stopped".to_string()),
+            Some(PaymentStatus::Pending) | None => match super::parse_invoice(&p.invoice) {
+                Ok(invoice) => {
+                    tasks.spawn(resume_payment(
+                        node.clone(),
+                        store.clone(),
+                        live.clone(),
+                        p,
+                        invoice,
+                        stop.clone(),
+                    ));
+                    continue;
+                }
+                Err(_) => Err("its invoice could not be read back".to_string()),
+            },
+        };
+        let records = send::settle(
+            store,
+            &p.payment_hash,
+            outcome.as_ref().copied().map_err(String::as_str),
+            preimage(node, id),
+        )
+        .await?;
+        tracing::info!(payment = %p.id, "reconciled a payment left pending");
+        for r in records {
+            let _ = live.send(r);
+        }
+    }
+    Ok(())
+}
+
+fn payment_id(hash: &str) -> Option<PaymentId> {
+    <[u8; 32]>::try_from(hex::decode(hash).ok()?)
+        .ok()
+        .map(PaymentId)
+}
+
+fn preimage(node: &Node, id: PaymentId) -> Option<String> {
+    match node.payment(&id)?.kind {
+        PaymentKind::Bolt11 { preimage, .. } => preimage.map(|p| p.to_string()),
+        _ => None,
+    }
+}
+
+/// Hands a payment left pending back to the node until the node has it or it is settled, and
+/// records the outcome when that is already known.
+async fn resume_payment(
+    node: Arc<Node>,
+    store: Store,
+    live: broadcast::Sender<EventRecord>,
+    pending: db::PendingSend,
+    invoice: Bolt11Invoice,
+    stop: CancellationToken,
+) {
+    let hash = pending.payment_hash.clone();
+    let payment = Arc::new(Handback {
+        invoice,
+        amount_msat: pending.amount_msat.max(0) as u64,
+        route: Some(RouteParametersConfig {
+            max_total_routing_fee_msat: pending.max_fee_msat.map(|m| m.max(0) as u64),
+            ..RouteParametersConfig::default()
+        }),
+    });
+    let id = pending.id.clone();
+    let handing = hand_back_until_known(node.clone(), payment, |_| {
+        let (store, id) = (store.clone(), id.clone());
+        async move { db::is_pending(&store, &id).await.unwrap_or(false) }
+    });
+    // On shutdown it is left pending: the next start hands it back again.
+    let found = tokio::select! {
+        found = handing => found,
+        _ = stop.cancelled() => return,
+    };
+    let outcome = match &found {
+        Resumed::InFlight | Resumed::OnChain | Resumed::NoLongerPending | Resumed::Waiting => {
+            return
+        }
+        Resumed::Resent => {
+            tracing::warn!(payment = %pending.id, "the node had lost a payment cut off by a crash; it was sent again");
+            return;
+        }
+        Resumed::Settled(Ok(fee)) => Ok(*fee),
+        Resumed::Settled(Err(())) => Err("failed while the app was stopped".to_string()),
+        Resumed::Refused(reason) => Err(format!("could not be resumed after a restart: {reason}")),
+    };
+    let preimage = payment_id(&hash).and_then(|id| preimage(&node, id));
+    match send::settle(
+        &store,
+        &hash,
+        outcome.as_ref().copied().map_err(String::as_str),
+        preimage,
+    )
+    .await
+    {
+        Ok(records) => {
+            tracing::info!(payment = %pending.id, "reconciled a payment left pending");
+            for r in records {
+                let _ = live.send(r);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, payment = %pending.id, "recording a resumed payment"),
     }
 }

@@ -1,4 +1,4 @@
-//! The node event task: turns each LDK event into one SQLite transaction (row change + event-log
+//! The node-event task: turns each LDK event into one SQLite transaction (row change + event-log
 //! row) and only after the commit acknowledges it with `event_handled()`. LDK replays events that
 //! were not acknowledged (after a crash), and every handler is idempotent, so a replay changes
 //! nothing and logs nothing twice.
@@ -8,25 +8,27 @@ use std::time::Duration;
 
 use ldk_node::{Event, Node};
 use serde_json::json;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
-use crate::events::{self, EventRecord};
+use crate::events::{self, EventKind, EventRecord};
+use crate::invoices::{db as invoices, InvoiceStatus};
+use crate::payments::send;
 use crate::store::Store;
 use crate::util::now_ms;
-use crate::{invoices, send};
 
-/// Runs until `shutdown` turns true. Each committed event is also sent on `tx`.
-pub(crate) async fn run(
+/// Records the node's events until `stop`. Each committed event is also sent on `tx`.
+pub(crate) async fn record_node_events(
     node: Arc<Node>,
     store: Store,
     tx: broadcast::Sender<EventRecord>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     loop {
         let event = tokio::select! {
             event = node.next_event_async() => event,
-            _ = shutdown.changed() => return,
+            _ = stop.cancelled() => return,
         };
         // A database failure must not acknowledge the event: retry until it is recorded (or we
         // are stopped, in which case LDK hands it to us again on the next start).
@@ -38,7 +40,7 @@ pub(crate) async fn run(
                     tracing::error!(error = %e, ?event, "recording a node event failed; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(delay) => {}
-                        _ = shutdown.changed() => return,
+                        _ = stop.cancelled() => return,
                     }
                     delay = (delay * 2).min(Duration::from_secs(10));
                 }
@@ -79,14 +81,14 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
                 "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
                 "amount": amount_msat / 1000,
                 "amount_msat": amount_msat,
-                "status": "paid",
+                "status": InvoiceStatus::Paid,
                 "payment_hash": hash,
                 "description": invoice.as_ref().map(|i| i.description.clone()),
                 "external_id": invoice.as_ref().and_then(|i| i.external_id.clone()),
                 "metadata": invoice.as_ref().map(|i| i.metadata.clone()),
             });
             let key = format!("payment.received:{hash}");
-            out.extend(events::append(&mut tx, "payment.received", &key, payload).await?);
+            out.extend(events::append(&mut tx, EventKind::PaymentReceived, &key, payload).await?);
         }
         Event::PaymentSuccessful {
             payment_hash,
@@ -121,7 +123,7 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
                 "funding_txo": funding_txo.map(|o| o.to_string()),
             });
             let key = format!("channel.opened:{channel_id}");
-            out.extend(events::append(&mut tx, "channel.opened", &key, payload).await?);
+            out.extend(events::append(&mut tx, EventKind::ChannelOpened, &key, payload).await?);
         }
         Event::ChannelClosed {
             channel_id,
@@ -135,7 +137,7 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
                 "reason": reason.as_ref().map(|r| r.to_string()),
             });
             let key = format!("channel.closed:{channel_id}");
-            out.extend(events::append(&mut tx, "channel.closed", &key, payload).await?);
+            out.extend(events::append(&mut tx, EventKind::ChannelClosed, &key, payload).await?);
         }
         other => tracing::debug!(event = ?other, "node event not recorded"),
     }
@@ -179,7 +181,10 @@ mod tests {
         assert_eq!(first[0].payload.get("amount"), Some(&serde_json::json!(5)));
         assert!(replay.is_empty());
         assert_eq!(crate::events::list(&store, 0, 10).await?.len(), 1);
-        assert_eq!(invoices::get(&store, "inv_t").await?.status, "paid");
+        assert_eq!(
+            invoices::get(&store, "inv_t").await?.status,
+            InvoiceStatus::Paid
+        );
 
         // A payment for an invoice we do not know is still logged, once.
         let stray = Event::PaymentReceived {

@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::{broadcast, watch, Notify};
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
 
+use super::db as invoices;
+use super::InvoiceStatus;
 use crate::error::Result;
-use crate::events::{self, EventRecord};
-use crate::invoices;
+use crate::events::{self, EventKind, EventRecord};
 use crate::store::Store;
 use crate::util::now_ms;
 
@@ -25,7 +27,7 @@ pub(crate) async fn run(
     store: Store,
     events: broadcast::Sender<EventRecord>,
     wake: Arc<Notify>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     loop {
         // Woken by each new invoice: look (one indexed read) before writing anything, so creating
@@ -59,7 +61,7 @@ pub(crate) async fn run(
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = wake.notified() => {}
-            _ = shutdown.changed() => return,
+            _ = stop.cancelled() => return,
         }
     }
 }
@@ -74,7 +76,7 @@ pub(crate) async fn expire_due(store: &Store, now: i64) -> Result<Vec<EventRecor
         let payload = json!({
             "invoice_id": invoice.id,
             "amount": invoice.amount,
-            "status": "expired",
+            "status": InvoiceStatus::Expired,
             "payment_hash": invoice.payment_hash,
             "description": invoice.description,
             "expires_at": invoice.expires_at,
@@ -82,7 +84,7 @@ pub(crate) async fn expire_due(store: &Store, now: i64) -> Result<Vec<EventRecor
             "metadata": invoice.metadata,
         });
         let key = format!("invoice.expired:{}", invoice.id);
-        out.extend(events::append(&mut tx, "invoice.expired", &key, payload).await?);
+        out.extend(events::append(&mut tx, EventKind::InvoiceExpired, &key, payload).await?);
     }
     tx.commit().await?;
     Ok(out)
@@ -115,12 +117,18 @@ mod tests {
         }
         let first = expire_due(&store, now).await?;
         assert_eq!(first.len(), 1);
-        assert_eq!(first[0].event, "invoice.expired");
+        assert_eq!(first[0].event, EventKind::InvoiceExpired);
         assert_eq!(first[0].payload.get("invoice_id"), Some(&json!("inv_old")));
         assert_eq!(first[0].payload.get("amount"), Some(&json!(5)));
         assert!(expire_due(&store, now).await?.is_empty());
-        assert_eq!(invoices::get(&store, "inv_old").await?.status, "expired");
-        assert_eq!(invoices::get(&store, "inv_paid").await?.status, "paid");
+        assert_eq!(
+            invoices::get(&store, "inv_old").await?.status,
+            InvoiceStatus::Expired
+        );
+        assert_eq!(
+            invoices::get(&store, "inv_paid").await?.status,
+            InvoiceStatus::Paid
+        );
         assert_eq!(invoices::next_expiry(&store).await?, Some(now + 60_000));
         Ok(())
     }

@@ -8,8 +8,8 @@ use ldk_node::lightning::ln::msgs::SocketAddress;
 use ldk_node::UserChannelId;
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
-use crate::error::{Error, Result};
+use super::NodeHandle;
+use crate::error::{Error, ErrorCode, Result};
 
 /// The smallest channel accepted: below this, on-chain fees eat a large share of it.
 pub const MIN_CHANNEL_SATS: u64 = 20_000;
@@ -43,7 +43,7 @@ pub struct OpenedChannel {
     pub amount: u64,
 }
 
-impl App {
+impl NodeHandle {
     /// Connects to the peer and opens a channel funded from the on-chain wallet. The channel is
     /// usable once its funding transaction confirms (`channel.opened` event).
     pub async fn open_channel(&self, request: OpenChannel) -> Result<OpenedChannel> {
@@ -61,19 +61,19 @@ impl App {
         })?;
         if request.amount < MIN_CHANNEL_SATS {
             return Err(Error::unprocessable(
-                "invalid_amount",
+                ErrorCode::InvalidAmount,
                 Some("amount"),
                 format!("a channel must be at least {MIN_CHANNEL_SATS} sats"),
             ));
         }
         if request.push_amount >= request.amount {
             return Err(Error::unprocessable(
-                "invalid_amount",
+                ErrorCode::InvalidAmount,
                 Some("push_amount"),
                 "push_amount must be less than the channel amount",
             ));
         }
-        let node = self.node.get()?;
+        let node = self.get()?;
         let spendable = node.list_balances().spendable_onchain_balance_sats;
         if request.amount > spendable {
             return Err(Error::InsufficientBalance(format!(
@@ -83,7 +83,7 @@ impl App {
         }
         if node_id == node.node_id() {
             return Err(Error::unprocessable(
-                "self_channel",
+                ErrorCode::SelfChannel,
                 Some("node_id"),
                 "that is this node's own id",
             ));
@@ -96,7 +96,9 @@ impl App {
         })
         .await
         .map_err(|e| Error::Node(format!("channel open task failed: {e}")))?
-        .map_err(|e| Error::unprocessable("channel_open_failed", None, crate::node::explain(&e)))?;
+        .map_err(|e| {
+            Error::unprocessable(ErrorCode::ChannelOpenFailed, None, crate::node::explain(&e))
+        })?;
         tracing::info!(peer = %node_id, amount, "opening a channel");
         Ok(OpenedChannel {
             user_channel_id: id.0.to_string(),
@@ -108,7 +110,7 @@ impl App {
     /// Closes a channel, found by its channel id or user channel id: cooperatively, or by
     /// broadcasting our latest state when `force` (the funds then wait for a timelock).
     pub async fn close_channel(&self, id: &str, force: bool) -> Result<()> {
-        let node = self.node.get()?;
+        let node = self.get()?;
         let channel = node
             .list_channels()
             .into_iter()
@@ -129,6 +131,12 @@ impl App {
         })
         .await
         .map_err(|e| Error::Node(format!("channel close task failed: {e}")))?
-        .map_err(|e| Error::unprocessable("channel_close_failed", None, crate::node::explain(&e)))
+        .map_err(|e| {
+            Error::unprocessable(
+                ErrorCode::ChannelCloseFailed,
+                None,
+                crate::node::explain(&e),
+            )
+        })
     }
 }

@@ -1,5 +1,5 @@
-//! Sending: checking and paying a BOLT11 invoice within the key's daily budget, and recording how
-//! the payment ended.
+//! Paying a BOLT11 invoice within the key's daily budget, and recording how the payment ended
+//! (from the node's answer, its events, or a resumed payment) with its event.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,12 +9,12 @@ use ldk_node::lightning_invoice::{Bolt11Invoice, Bolt11InvoiceDescriptionRef};
 use serde_json::json;
 use sqlx::SqliteConnection;
 
-use crate::app::App;
-use crate::error::{Error, Result};
-use crate::events::{self, EventRecord};
+use super::db::{self as payments, NewPaymentRow};
+use super::{PayInvoice, Payment, PaymentStatus, Payments};
+use crate::error::{Error, ErrorCode, Result};
+use crate::events::{self, EventKind, EventRecord};
 use crate::invoices::MAX_SATS;
 use crate::keys::ApiKey;
-use crate::payments::{self, NewPaymentRow, PayInvoice, Payment};
 use crate::store::Store;
 use crate::util::{new_id, now_ms};
 
@@ -50,14 +50,14 @@ pub fn invoice_description(invoice: &Bolt11Invoice) -> Option<String> {
     }
 }
 
-impl App {
+impl Payments<'_> {
     /// Pays a BOLT11 invoice on behalf of `key`, waiting up to 30 s for it to settle.
-    pub async fn pay_invoice(&self, request: PayInvoice, key: Option<&ApiKey>) -> Result<Payment> {
+    pub async fn pay(&self, request: PayInvoice, key: Option<&ApiKey>) -> Result<Payment> {
         let invoice = parse_invoice(&request.invoice)?;
         let network = self.config.network.to_ldk();
         if invoice.network() != network {
             return Err(Error::unprocessable(
-                "wrong_network",
+                ErrorCode::WrongNetwork,
                 Some("invoice"),
                 format!(
                     "this invoice is for {}, but this node runs on {}",
@@ -68,7 +68,7 @@ impl App {
         }
         if invoice.is_expired() {
             return Err(Error::unprocessable(
-                "invoice_expired",
+                ErrorCode::InvoiceExpired,
                 Some("invoice"),
                 "this invoice has expired",
             ));
@@ -78,7 +78,7 @@ impl App {
             (Some(fixed), Some(a)) if a >= 0 && (a as u64).saturating_mul(1000) == fixed => fixed,
             (Some(fixed), Some(_)) => {
                 return Err(Error::unprocessable(
-                    "amount_not_allowed",
+                    ErrorCode::AmountNotAllowed,
                     Some("amount"),
                     format!(
                         "this invoice asks for exactly {} sat; leave amount out",
@@ -88,14 +88,14 @@ impl App {
             }
             (None, None) => {
                 return Err(Error::unprocessable(
-                    "amount_required",
+                    ErrorCode::AmountRequired,
                     Some("amount"),
                     "this invoice has no amount: say how many sats to pay in `amount`",
                 ))
             }
             (None, Some(a)) if a <= 0 || a > MAX_SATS => {
                 return Err(Error::unprocessable(
-                    "invalid_amount",
+                    ErrorCode::InvalidAmount,
                     Some("amount"),
                     "amount must be a positive number of sats, at most 21 million BTC",
                 ))
@@ -116,7 +116,7 @@ impl App {
         let destination = invoice.recover_payee_pub_key();
         if destination == node.node_id() {
             return Err(Error::unprocessable(
-                "self_payment",
+                ErrorCode::SelfPayment,
                 Some("invoice"),
                 "this invoice was made by this node; paying it would move nothing",
             ));
@@ -126,7 +126,7 @@ impl App {
         {
             let _guard = self.pay_lock.lock().await;
             if let Some(key) = key {
-                check_budget(&self.store, key, amount_msat, max_fee_msat).await?;
+                check_budget(self.store, key, amount_msat, max_fee_msat).await?;
             }
             let spendable: u64 = node
                 .list_channels()
@@ -142,7 +142,7 @@ impl App {
                 )));
             }
             payments::insert_pending(
-                &self.store,
+                self.store,
                 NewPaymentRow {
                     id: &id,
                     payment_hash: &hash,
@@ -157,7 +157,7 @@ impl App {
             )
             .await?;
         }
-        let mut updates = self.subscribe();
+        let mut updates = self.live.subscribe();
         // From here the payment exists: sending it and recording a refusal run in their own task,
         // so a caller that goes away (a client that disconnects, a dropped future) cannot leave
         // it pending forever, and a retry finds its real outcome.
@@ -168,7 +168,7 @@ impl App {
         let sending = tokio::spawn(send_and_record(
             node,
             self.store.clone(),
-            self.events.clone(),
+            self.live.clone(),
             invoice,
             amount_msat,
             route,
@@ -179,7 +179,7 @@ impl App {
                 return Err(match e {
                     SendRefused::Duplicate => Error::DuplicatePayment { payment_id: id },
                     SendRefused::Other(reason) => {
-                        Error::unprocessable("payment_failed", None, reason)
+                        Error::unprocessable(ErrorCode::PaymentFailed, None, reason)
                     }
                     SendRefused::Store(e) => e,
                 })
@@ -188,8 +188,8 @@ impl App {
         }
         let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
         loop {
-            let payment = payments::get(&self.store, &id).await?;
-            if payment.status != "pending" {
+            let payment = payments::get(self.store, &id).await?;
+            if payment.status != PaymentStatus::Pending {
                 return Ok(payment);
             }
             match tokio::time::timeout_at(deadline, updates.recv()).await {
@@ -311,21 +311,21 @@ pub(crate) async fn settle_in(
             {
                 let payload = json!({
                     "payment_id": p.id, "amount": p.amount, "amount_msat": p.amount_msat,
-                    "fee": p.fee, "fee_msat": p.fee_msat, "status": "succeeded",
+                    "fee": p.fee, "fee_msat": p.fee_msat, "status": PaymentStatus::Succeeded,
                     "payment_hash": hash, "preimage": preimage,
                 });
                 let key = format!("payment.sent:{}", p.id);
-                out.extend(events::append(tx, "payment.sent", &key, payload).await?);
+                out.extend(events::append(tx, EventKind::PaymentSent, &key, payload).await?);
             }
         }
         Err(reason) => {
             if let Some(p) = payments::mark_failed(tx, hash, reason, at).await? {
                 let payload = json!({
-                    "payment_id": p.id, "amount": p.amount, "status": "failed",
+                    "payment_id": p.id, "amount": p.amount, "status": PaymentStatus::Failed,
                     "payment_hash": hash, "failure_reason": reason,
                 });
                 let key = format!("payment.failed:{}", p.id);
-                out.extend(events::append(tx, "payment.failed", &key, payload).await?);
+                out.extend(events::append(tx, EventKind::PaymentFailed, &key, payload).await?);
             }
         }
     }
@@ -338,7 +338,9 @@ mod tests {
 
     #[test]
     fn parse_invoice_explains_garbage() {
-        let err = parse_invoice("hello").err().map(|e| (e.code(), e.field()));
+        let err = parse_invoice("hello")
+            .err()
+            .map(|e| (e.code().as_str(), e.field()));
         assert_eq!(err, Some(("invalid_field", Some("invoice"))));
         assert!(parse_invoice("  ").is_err());
         assert!(parse_invoice("lightning:").is_err());

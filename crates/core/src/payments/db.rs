@@ -1,66 +1,11 @@
-//! Outgoing payments: their rows, the daily budget, and state changes from node events.
+//! Payment rows: the one column list, the row struct, the queries, and the daily-budget sum.
 
-use serde::{Deserialize, Serialize};
-use sqlx::{Row, SqliteConnection};
+use sqlx::SqliteConnection;
 
+use super::{Payment, PaymentStatus};
 use crate::error::{Error, Result};
-use crate::invoices::{page, parse_cursor, Page};
-use crate::store::Store;
+use crate::store::{page, parse_cursor, Page, Sequenced, Store};
 use crate::util::rfc3339;
-
-/// A request to pay a BOLT11 invoice, as the API receives it.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PayInvoice {
-    /// The BOLT11 string (a `lightning:` prefix is accepted).
-    #[schema(min_length = 1)]
-    pub invoice: String,
-    /// Amount in sats, only for any-amount invoices.
-    #[schema(minimum = 1, maximum = 2_100_000_000_000_000_i64)]
-    pub amount: Option<i64>,
-    /// The most this payment may cost in routing fees, in sats. Default: the server's cap
-    /// (10 sat + 1 % of the amount unless configured otherwise).
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 2_100_000_000_000_000_i64)]
-    pub max_fee: Option<i64>,
-}
-
-/// A payment as the API returns it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Payment {
-    /// `pay_…`
-    pub id: String,
-    /// `pending`, `succeeded` or `failed`.
-    pub status: String,
-    /// Amount sent to the payee, in sats.
-    pub amount: u64,
-    /// Routing fee paid, in sats (rounded up), once known.
-    pub fee: Option<u64>,
-    /// Exact amount in millisatoshis.
-    pub amount_msat: u64,
-    /// Exact fee in millisatoshis.
-    pub fee_msat: Option<u64>,
-    /// The most this payment was allowed to cost in routing fees, in sats (rounded up).
-    pub max_fee: Option<u64>,
-    /// The same cap in millisatoshis.
-    pub max_fee_msat: Option<u64>,
-    /// Hex payment hash.
-    pub payment_hash: String,
-    /// Hex preimage: the proof of payment, once succeeded.
-    pub preimage: Option<String>,
-    /// The BOLT11 string paid.
-    pub invoice: String,
-    /// The invoice's description.
-    pub description: Option<String>,
-    /// The payee's node id.
-    pub destination: Option<String>,
-    /// Why it failed.
-    pub failure_reason: Option<String>,
-    /// When it was sent.
-    pub created_at: String,
-    /// When it settled or failed.
-    pub completed_at: Option<String>,
-}
 
 pub(crate) struct NewPaymentRow<'a> {
     pub id: &'a str,
@@ -121,38 +66,83 @@ pub(crate) async fn spent_msat_since(store: &Store, key_id: &str, since_ms: i64)
     Ok(msat.unwrap_or(0).max(0) as u64)
 }
 
+/// The columns of a payment, in [`PaymentRow`]'s order.
 const COLUMNS: &str = "seq, id, payment_hash, status, amount_msat, fee_msat, max_fee_msat, \
      preimage, invoice, description, destination, failure_reason, created_at, completed_at";
 
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
+    seq: i64,
+    id: String,
+    payment_hash: String,
+    status: PaymentStatus,
+    amount_msat: i64,
+    fee_msat: Option<i64>,
+    max_fee_msat: Option<i64>,
+    preimage: Option<String>,
+    invoice: String,
+    description: Option<String>,
+    destination: Option<String>,
+    failure_reason: Option<String>,
+    created_at: i64,
+    completed_at: Option<i64>,
+}
+
+impl Sequenced for PaymentRow {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+impl From<PaymentRow> for Payment {
+    /// Sats are rounded up from msat: a payment of 1,500 msat shows as 2 sat, so a shop never
+    /// reads less than went out.
+    fn from(row: PaymentRow) -> Self {
+        let amount_msat = row.amount_msat.max(0) as u64;
+        let fee_msat = row.fee_msat.map(|f| f.max(0) as u64);
+        let max_fee_msat = row.max_fee_msat.map(|f| f.max(0) as u64);
+        Payment {
+            id: row.id,
+            status: row.status,
+            amount: amount_msat.div_ceil(1000),
+            fee: fee_msat.map(|f| f.div_ceil(1000)),
+            amount_msat,
+            fee_msat,
+            max_fee: max_fee_msat.map(|f| f.div_ceil(1000)),
+            max_fee_msat,
+            payment_hash: row.payment_hash,
+            preimage: row.preimage,
+            invoice: row.invoice,
+            description: row.description,
+            destination: row.destination,
+            failure_reason: row.failure_reason,
+            created_at: rfc3339(row.created_at),
+            completed_at: row.completed_at.map(rfc3339),
+        }
+    }
+}
+
 /// One payment by id (`pay_…`) or payment hash (the newest attempt).
-pub async fn get(store: &Store, id_or_hash: &str) -> Result<Payment> {
-    let row = sqlx::query(&format!(
+pub(crate) async fn get(store: &Store, id_or_hash: &str) -> Result<Payment> {
+    let row: PaymentRow = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM payments WHERE id = ?1 OR payment_hash = lower(?1) ORDER BY seq DESC LIMIT 1"
     ))
     .bind(id_or_hash)
     .fetch_optional(store.pool())
     .await?
     .ok_or_else(|| Error::NotFound { kind: "payment", id: id_or_hash.to_string() })?;
-    from_row(&row)
+    Ok(row.into())
 }
 
-/// Lists payments newest first, optionally by status.
-pub async fn list(
+/// Payments newest first, optionally of one status.
+pub(crate) async fn list(
     store: &Store,
-    status: Option<&str>,
+    status: Option<PaymentStatus>,
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<Payment>> {
     let before = parse_cursor(cursor)?;
-    if let Some(s) = status {
-        if !["pending", "succeeded", "failed"].contains(&s) {
-            return Err(Error::invalid(
-                "status",
-                format!("unknown status '{s}': use pending, succeeded or failed"),
-            ));
-        }
-    }
-    let rows = sqlx::query(&format!(
+    let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM payments WHERE seq < ?1 AND (?3 IS NULL OR status = ?3)
          ORDER BY seq DESC LIMIT ?2"
     ))
@@ -161,39 +151,27 @@ pub async fn list(
     .bind(status)
     .fetch_all(store.pool())
     .await?;
-    page(rows, limit, from_row)
+    Ok(page(rows, limit, Payment::from))
 }
 
 /// A payment still pending, with what it takes to hand it to the node again after a restart.
+#[derive(sqlx::FromRow)]
 pub(crate) struct PendingSend {
     pub id: String,
     pub payment_hash: String,
     pub invoice: String,
-    pub amount_msat: u64,
-    pub max_fee_msat: Option<u64>,
+    pub amount_msat: i64,
+    pub max_fee_msat: Option<i64>,
 }
 
 /// Payments still pending (to reconcile with the node after a restart), oldest first.
 pub(crate) async fn pending(store: &Store) -> Result<Vec<PendingSend>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, payment_hash, invoice, amount_msat, max_fee_msat FROM payments
          WHERE status = 'pending' ORDER BY seq",
     )
     .fetch_all(store.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PendingSend {
-                id: r.try_get("id")?,
-                payment_hash: r.try_get("payment_hash")?,
-                invoice: r.try_get("invoice")?,
-                amount_msat: r.try_get::<i64, _>("amount_msat")?.max(0) as u64,
-                max_fee_msat: r
-                    .try_get::<Option<i64>, _>("max_fee_msat")?
-                    .map(|m| m.max(0) as u64),
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Whether the payment `id` is still pending.
@@ -216,7 +194,7 @@ pub(crate) async fn mark_succeeded(
     preimage: Option<&str>,
     at: i64,
 ) -> Result<Option<Payment>> {
-    let row = sqlx::query(&format!(
+    let row: Option<PaymentRow> = sqlx::query_as(&format!(
         "UPDATE payments SET status = 'succeeded', fee_msat = ?1, preimage = ?2, completed_at = ?3,
              failure_reason = NULL
          WHERE seq = (SELECT seq FROM payments WHERE payment_hash = ?4 AND status != 'succeeded'
@@ -230,7 +208,7 @@ pub(crate) async fn mark_succeeded(
     .bind(payment_hash)
     .fetch_optional(&mut *tx)
     .await?;
-    row.map(|r| from_row(&r)).transpose()
+    Ok(row.map(Payment::from))
 }
 
 /// Marks the pending payment of `payment_hash` failed. Returns it if this call changed it.
@@ -240,7 +218,7 @@ pub(crate) async fn mark_failed(
     reason: &str,
     at: i64,
 ) -> Result<Option<Payment>> {
-    let row = sqlx::query(&format!(
+    let row: Option<PaymentRow> = sqlx::query_as(&format!(
         "UPDATE payments SET status = 'failed', failure_reason = ?, completed_at = ?
          WHERE payment_hash = ? AND status = 'pending' RETURNING {COLUMNS}"
     ))
@@ -249,34 +227,7 @@ pub(crate) async fn mark_failed(
     .bind(payment_hash)
     .fetch_optional(&mut *tx)
     .await?;
-    row.map(|r| from_row(&r)).transpose()
-}
-
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Payment> {
-    let amount_msat = row.try_get::<i64, _>("amount_msat")?.max(0) as u64;
-    let fee_msat: Option<i64> = row.try_get("fee_msat")?;
-    let fee_msat = fee_msat.map(|f| f.max(0) as u64);
-    let max_fee_msat: Option<i64> = row.try_get("max_fee_msat")?;
-    let max_fee_msat = max_fee_msat.map(|f| f.max(0) as u64);
-    let completed_at: Option<i64> = row.try_get("completed_at")?;
-    Ok(Payment {
-        id: row.try_get("id")?,
-        status: row.try_get("status")?,
-        amount: amount_msat.div_ceil(1000),
-        fee: fee_msat.map(|f| f.div_ceil(1000)),
-        amount_msat,
-        fee_msat,
-        max_fee: max_fee_msat.map(|f| f.div_ceil(1000)),
-        max_fee_msat,
-        payment_hash: row.try_get("payment_hash")?,
-        preimage: row.try_get("preimage")?,
-        invoice: row.try_get("invoice")?,
-        description: row.try_get("description")?,
-        destination: row.try_get("destination")?,
-        failure_reason: row.try_get("failure_reason")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        completed_at: completed_at.map(rfc3339),
-    })
+    Ok(row.map(Payment::from))
 }
 
 #[cfg(test)]
@@ -321,13 +272,19 @@ mod tests {
         let done = mark_succeeded(&mut tx, "h1", Some(1), Some("aa"), 400).await?;
         tx.commit().await?;
         assert_eq!(done.map(|p| p.id), Some("pay_c".to_string()));
-        assert_eq!(get(&store, "h1").await?.status, "succeeded");
+        assert_eq!(get(&store, "h1").await?.status, PaymentStatus::Succeeded);
         assert_eq!(
             spent_msat_since(&store, "k", 0).await?,
             1_501,
             "a settled payment counts with its real fee"
         );
-        assert_eq!(list(&store, Some("failed"), 10, None).await?.data.len(), 1);
+        assert_eq!(
+            list(&store, Some(PaymentStatus::Failed), 10, None)
+                .await?
+                .data
+                .len(),
+            1
+        );
         Ok(())
     }
 
@@ -342,7 +299,7 @@ mod tests {
         let late = mark_succeeded(&mut tx, "h2", Some(2_000), Some("bb"), 200).await?;
         assert_eq!(
             late.map(|p| (p.id, p.status)),
-            Some(("pay_a".into(), "succeeded".into()))
+            Some(("pay_a".into(), PaymentStatus::Succeeded))
         );
         assert!(mark_succeeded(&mut tx, "h2", Some(2_000), Some("bb"), 300)
             .await?

@@ -1,0 +1,180 @@
+//! Invoice rows: the one column list, the row struct, and the queries.
+
+use sqlx::SqliteConnection;
+
+use super::{Invoice, InvoiceStatus, ValidInvoice};
+use crate::error::{Error, Result};
+use crate::store::{page, parse_cursor, Page, Sequenced, Store};
+use crate::util::{now_ms, rfc3339};
+
+/// The row fields needed to insert an invoice.
+pub(crate) struct NewInvoiceRow<'a> {
+    pub id: &'a str,
+    pub payment_hash: &'a str,
+    pub payment_request: &'a str,
+    pub valid: &'a ValidInvoice,
+    pub created_at: i64,
+    pub key_id: Option<&'a str>,
+}
+
+pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
+             expires_at, created_at, status, external_id, metadata, key_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+    )
+    .bind(row.id)
+    .bind(row.payment_hash)
+    .bind(row.valid.amount_msat.map(|a| a as i64))
+    .bind(&row.valid.description)
+    .bind(row.payment_request)
+    .bind(row.valid.expiry as i64)
+    .bind(row.created_at + row.valid.expiry as i64 * 1000)
+    .bind(row.created_at)
+    .bind(&row.valid.external_id)
+    .bind(&row.valid.metadata)
+    .bind(row.key_id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// The columns of an invoice, in [`InvoiceRow`]'s order.
+const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
+     payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata";
+
+#[derive(sqlx::FromRow)]
+struct InvoiceRow {
+    seq: i64,
+    id: String,
+    payment_hash: String,
+    amount_msat: Option<i64>,
+    amount_received_msat: Option<i64>,
+    description: String,
+    payment_request: String,
+    expiry: i64,
+    expires_at: i64,
+    created_at: i64,
+    paid_at: Option<i64>,
+    status: InvoiceStatus,
+    external_id: Option<String>,
+    metadata: String,
+}
+
+impl Sequenced for InvoiceRow {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+}
+
+impl InvoiceRow {
+    /// The invoice as of `now`: a pending invoice past its expiry reads `expired` even before
+    /// the expiry task marks it.
+    fn into_invoice(self, now: i64) -> Invoice {
+        let status = match self.status {
+            InvoiceStatus::Pending if self.expires_at <= now => InvoiceStatus::Expired,
+            status => status,
+        };
+        Invoice {
+            id: self.id,
+            status,
+            amount: self.amount_msat.map(|m| m as u64 / 1000),
+            amount_received: self.amount_received_msat.map(|m| m as u64 / 1000),
+            amount_msat: self.amount_msat.map(|m| m as u64),
+            description: self.description,
+            payment_request: self.payment_request,
+            payment_hash: self.payment_hash,
+            expiry: self.expiry,
+            expires_at: rfc3339(self.expires_at),
+            created_at: rfc3339(self.created_at),
+            paid_at: self.paid_at.map(rfc3339),
+            external_id: self.external_id,
+            metadata: serde_json::from_str(&self.metadata)
+                .unwrap_or_else(|_| serde_json::json!({})),
+        }
+    }
+}
+
+/// One invoice by id (`inv_…`) or payment hash.
+pub(crate) async fn get(store: &Store, id_or_hash: &str) -> Result<Invoice> {
+    let row: InvoiceRow = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE id = ?1 OR payment_hash = lower(?1)"
+    ))
+    .bind(id_or_hash)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or_else(|| Error::NotFound {
+        kind: "invoice",
+        id: id_or_hash.to_string(),
+    })?;
+    Ok(row.into_invoice(now_ms()))
+}
+
+/// Invoices newest first, optionally of one (derived) status.
+pub(crate) async fn list(
+    store: &Store,
+    status: Option<InvoiceStatus>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<Invoice>> {
+    let before = parse_cursor(cursor)?;
+    let now = now_ms();
+    // `expired` is derived: a pending invoice past its expiry is expired even before any task
+    // marks it, so the filter compares the derived status.
+    let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE seq < ?1 AND (?4 IS NULL OR
+           (CASE WHEN status = 'pending' AND expires_at <= ?3 THEN 'expired' ELSE status END) = ?4)
+         ORDER BY seq DESC LIMIT ?2"
+    ))
+    .bind(before)
+    .bind(limit + 1)
+    .bind(now)
+    .bind(status)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(page(rows, limit, |row| row.into_invoice(now)))
+}
+
+/// Marks the invoice with `payment_hash` paid, inside the caller's transaction. Returns the
+/// invoice if this call changed it, `None` if it was paid already or is not ours.
+pub(crate) async fn mark_paid(
+    tx: &mut SqliteConnection,
+    payment_hash: &str,
+    amount_msat: u64,
+    at: i64,
+) -> Result<Option<Invoice>> {
+    let row: Option<InvoiceRow> = sqlx::query_as(&format!(
+        "UPDATE invoices SET status = 'paid', amount_received_msat = ?, paid_at = ?
+         WHERE payment_hash = ? AND status != 'paid' RETURNING {COLUMNS}"
+    ))
+    .bind(amount_msat as i64)
+    .bind(at)
+    .bind(payment_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| r.into_invoice(at)))
+}
+
+/// Marks pending invoices whose time is up as `expired`, returning them.
+pub(crate) async fn mark_expired(tx: &mut SqliteConnection, now: i64) -> Result<Vec<Invoice>> {
+    let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+        "UPDATE invoices SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?
+         RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut out: Vec<Invoice> = rows.into_iter().map(|r| r.into_invoice(now)).collect();
+    // RETURNING gives no order; events should follow the invoices' own order.
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// When the earliest pending invoice expires (unix ms).
+pub(crate) async fn next_expiry(store: &Store) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(expires_at) FROM invoices WHERE status = 'pending'")
+            .fetch_one(store.pool())
+            .await?,
+    )
+}

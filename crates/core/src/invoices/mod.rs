@@ -1,0 +1,319 @@
+//! Receiving: invoices, reached through [`Invoices`] (`app.invoices()`). Here: the request to
+//! create one and its validation, the handle that makes them on the node and records them, their
+//! rows ([`db`]), and the task that marks them expired ([`expiry`]).
+
+pub(crate) mod db;
+pub(crate) mod expiry;
+
+use std::sync::Arc;
+
+use ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::node::NodeHandle;
+use crate::store::{Page, Store};
+use crate::util::{new_id, now_ms};
+
+/// Where an invoice stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum InvoiceStatus {
+    /// Waiting for its payment.
+    Pending,
+    /// Paid.
+    Paid,
+    /// Its time ran out unpaid (a payment that still arrives turns it paid).
+    Expired,
+}
+
+impl std::str::FromStr for InvoiceStatus {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "pending" => Ok(InvoiceStatus::Pending),
+            "paid" => Ok(InvoiceStatus::Paid),
+            "expired" => Ok(InvoiceStatus::Expired),
+            other => Err(Error::invalid(
+                "status",
+                format!("unknown status '{other}': use pending, paid or expired"),
+            )),
+        }
+    }
+}
+
+/// The largest amount that can exist: 21 million BTC, in sats.
+pub const MAX_SATS: i64 = 21_000_000 * 100_000_000;
+/// BOLT11 stores the description in a field of at most 639 bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 639;
+/// The default invoice lifetime (seconds).
+pub const DEFAULT_EXPIRY: i64 = 3600;
+/// The longest invoice lifetime we issue: one year.
+pub const MAX_EXPIRY: i64 = 365 * 24 * 3600;
+
+/// A request to create an invoice, as the API receives it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvoice {
+    /// Amount in sats; omitted or null for an any-amount invoice.
+    #[schema(minimum = 1, maximum = 2_100_000_000_000_000_i64)]
+    pub amount: Option<i64>,
+    /// What the payer sees in their wallet.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Lifetime in seconds (default 3600).
+    #[schema(minimum = 1, maximum = 31_536_000)]
+    pub expiry: Option<i64>,
+    /// The shop's own reference (an order number).
+    pub external_id: Option<String>,
+    /// Free-form JSON object kept with the invoice.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A validated invoice request.
+#[derive(Debug, Clone)]
+pub struct ValidInvoice {
+    /// Amount in millisatoshis, if fixed.
+    pub amount_msat: Option<u64>,
+    /// Description.
+    pub description: String,
+    /// Lifetime in seconds.
+    pub expiry: u32,
+    /// Shop reference.
+    pub external_id: Option<String>,
+    /// Metadata object (serialised).
+    pub metadata: String,
+}
+
+impl CreateInvoice {
+    /// Checks every field, with a message a person can act on.
+    pub fn validate(self) -> Result<ValidInvoice> {
+        let amount_msat =
+            match self.amount {
+                None => None,
+                Some(a) if a <= 0 => return Err(Error::unprocessable(
+                    ErrorCode::InvalidAmount,
+                    Some("amount"),
+                    "amount must be a positive number of sats (omit it for an any-amount invoice)",
+                )),
+                Some(a) if a > MAX_SATS => {
+                    return Err(Error::unprocessable(
+                        ErrorCode::InvalidAmount,
+                        Some("amount"),
+                        format!("amount {a} sat is more than the 21 million BTC that can exist"),
+                    ))
+                }
+                Some(a) => Some(a as u64 * 1000),
+            };
+        let description = self.description.unwrap_or_default();
+        if description.len() > MAX_DESCRIPTION_BYTES {
+            return Err(Error::invalid(
+                "description",
+                format!(
+                    "description is {} bytes; a Lightning invoice holds at most {MAX_DESCRIPTION_BYTES}",
+                    description.len()
+                ),
+            ));
+        }
+        let expiry = self.expiry.unwrap_or(DEFAULT_EXPIRY);
+        if !(1..=MAX_EXPIRY).contains(&expiry) {
+            return Err(Error::unprocessable(
+                ErrorCode::InvalidExpiry,
+                Some("expiry"),
+                format!(
+                    "expiry must be between 1 and {MAX_EXPIRY} seconds (one year); got {expiry}"
+                ),
+            ));
+        }
+        if let Some(ext) = &self.external_id {
+            if ext.is_empty() || ext.len() > 255 {
+                return Err(Error::invalid(
+                    "external_id",
+                    "external_id must be 1 to 255 bytes",
+                ));
+            }
+        }
+        let metadata = match self.metadata {
+            None | Some(serde_json::Value::Null) => "{}".to_string(),
+            Some(v @ serde_json::Value::Object(_)) => {
+                let text = v.to_string();
+                if text.len() > 4096 {
+                    return Err(Error::invalid(
+                        "metadata",
+                        "metadata must be at most 4096 bytes of JSON",
+                    ));
+                }
+                text
+            }
+            Some(_) => return Err(Error::invalid("metadata", "metadata must be a JSON object")),
+        };
+        Ok(ValidInvoice {
+            amount_msat,
+            description,
+            expiry: expiry as u32,
+            external_id: self.external_id,
+            metadata,
+        })
+    }
+}
+
+/// An invoice as the API returns it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Invoice {
+    /// `inv_…`
+    pub id: String,
+    /// `pending`, `paid` or `expired`.
+    pub status: InvoiceStatus,
+    /// Amount asked, in sats (null for any-amount).
+    pub amount: Option<u64>,
+    /// Amount received, in sats, once paid.
+    pub amount_received: Option<u64>,
+    /// Exact amount asked, in millisatoshis.
+    pub amount_msat: Option<u64>,
+    /// Description.
+    pub description: String,
+    /// The BOLT11 string.
+    pub payment_request: String,
+    /// Hex payment hash.
+    pub payment_hash: String,
+    /// Lifetime in seconds.
+    pub expiry: i64,
+    /// When it expires.
+    pub expires_at: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it was paid.
+    pub paid_at: Option<String>,
+    /// The shop's reference.
+    pub external_id: Option<String>,
+    /// The shop's metadata object.
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Value,
+}
+
+/// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
+pub struct Invoices<'a> {
+    store: &'a Store,
+    node: &'a NodeHandle,
+    /// Wakes the expiry task (a new invoice may expire before the one it sleeps for).
+    wake_expiry: &'a Arc<Notify>,
+}
+
+impl<'a> Invoices<'a> {
+    pub(crate) fn new(
+        store: &'a Store,
+        node: &'a NodeHandle,
+        wake_expiry: &'a Arc<Notify>,
+    ) -> Self {
+        Invoices {
+            store,
+            node,
+            wake_expiry,
+        }
+    }
+
+    /// Creates an invoice on the node and records it. `key_id` is the API key that asked.
+    pub async fn create(&self, request: CreateInvoice, key_id: Option<&str>) -> Result<Invoice> {
+        let valid = request.validate()?;
+        let node = self.node.get()?;
+        let description = Description::new(valid.description.clone()).map_err(|e| {
+            Error::invalid(
+                "description",
+                format!("description is not allowed in an invoice: {e}"),
+            )
+        })?;
+        let description = Bolt11InvoiceDescription::Direct(description);
+        // `receive` writes ldk-node's store synchronously: off the async workers, which LDK's
+        // background processor shares (it persists the ChannelManager there, and every delay
+        // widens the window a crash can leave the manager behind a monitor in).
+        let (amount_msat, expiry) = (valid.amount_msat, valid.expiry);
+        let invoice = tokio::task::spawn_blocking(move || {
+            let bolt11 = node.bolt11_payment();
+            match amount_msat {
+                Some(msat) => bolt11.receive(msat, &description, expiry),
+                None => bolt11.receive_variable_amount(&description, expiry),
+            }
+        })
+        .await
+        .map_err(|e| Error::Node(format!("invoice task failed: {e}")))?
+        .map_err(|e| Error::Node(crate::node::explain(&e)))?;
+        let id = new_id("inv");
+        // The node's invoice timestamp has second precision; use ours (ms) for ordering, and the
+        // invoice's own expiry arithmetic stays with the node.
+        db::insert(
+            self.store,
+            db::NewInvoiceRow {
+                id: &id,
+                payment_hash: &invoice.payment_hash().to_string(),
+                payment_request: &invoice.to_string(),
+                valid: &valid,
+                created_at: now_ms(),
+                key_id,
+            },
+        )
+        .await?;
+        self.wake_expiry.notify_one();
+        db::get(self.store, &id).await
+    }
+
+    /// One invoice by id (`inv_…`) or payment hash.
+    pub async fn get(&self, id_or_hash: &str) -> Result<Invoice> {
+        db::get(self.store, id_or_hash).await
+    }
+
+    /// Invoices newest first, optionally of one status (`expired` includes those past their
+    /// time that the expiry task has not marked yet); `cursor` is the `next_cursor` of the
+    /// previous page.
+    pub async fn list(
+        &self,
+        status: Option<InvoiceStatus>,
+        limit: i64,
+        cursor: Option<&str>,
+    ) -> Result<Page<Invoice>> {
+        db::list(self.store, status, limit, cursor).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(amount: Option<i64>, description: &str, expiry: Option<i64>) -> CreateInvoice {
+        CreateInvoice {
+            amount,
+            description: Some(description.into()),
+            expiry,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn validation_table() {
+        let code = |r: CreateInvoice| r.validate().err().map(|e| e.code().as_str());
+        assert_eq!(code(req(Some(1000), "Coffee", Some(3600))), None);
+        assert_eq!(code(req(None, "tip jar", None)), None);
+        assert_eq!(code(req(Some(0), "x", None)), Some("invalid_amount"));
+        assert_eq!(code(req(Some(-5), "x", None)), Some("invalid_amount"));
+        assert_eq!(
+            code(req(Some(MAX_SATS + 1), "x", None)),
+            Some("invalid_amount")
+        );
+        assert_eq!(
+            code(req(Some(1), &"d".repeat(640), None)),
+            Some("invalid_field")
+        );
+        assert_eq!(code(req(Some(1), "x", Some(0))), Some("invalid_expiry"));
+        assert_eq!(
+            code(req(Some(1), "x", Some(MAX_EXPIRY + 1))),
+            Some("invalid_expiry")
+        );
+        let mut bad_meta = req(Some(1), "x", None);
+        bad_meta.metadata = Some(serde_json::json!([1, 2]));
+        assert_eq!(code(bad_meta), Some("invalid_field"));
+    }
+}
