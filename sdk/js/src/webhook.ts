@@ -3,7 +3,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-import type { LightningEvent } from './types.js';
+import type { WebhookEvent } from './types.js';
 
 export type WebhookErrorReason = 'malformed_header' | 'bad_signature' | 'too_old';
 
@@ -33,7 +33,7 @@ export function verifyWebhook(
   signatureHeader: string | undefined | null,
   secret: string,
   { toleranceSec = 300, now = Date.now() / 1000 }: VerifyOptions = {},
-): LightningEvent {
+): WebhookEvent {
   const parts = (signatureHeader ?? '').split(',').map((p) => p.trim().split('='));
   const t = parts.find(([k]) => k === 't')?.[1];
   const signatures = parts.filter(([k, v]) => k === 'v1' && v).map(([, v]) => v);
@@ -54,5 +54,5 @@ export function verifyWebhook(
   if (age > toleranceSec) {
     throw new WebhookVerificationError('too_old', `The signature is ${Math.round(age)} s old (more than ${toleranceSec} s): a replay, or a wrong clock.`);
   }
-  return JSON.parse(body.toString('utf8')) as LightningEvent;
+  return JSON.parse(body.toString('utf8')) as WebhookEvent;
 }

@@ -150,6 +150,46 @@ test('verifyWebhook accepts real deliveries and says why it rejects others', asy
   shop.close();
 });
 
+test("the dashboard's methods: pages, reveals, webhook switches, node, settings and the sandbox", async () => {
+  const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
+  const customer = await client.sandboxCustomer();
+  assert.match(customer.node_id, /^0[23][0-9a-f]{64}$/);
+  const invoice = await client.createInvoice({ amount: 400, description: 'page check' });
+  assert.equal((await client.sandboxPay(invoice.payment_request)).status, 'succeeded');
+  const first = await client.listInvoicesPage({ status: 'paid', limit: 1 });
+  assert.equal(first.data[0].id, invoice.id, 'newest first');
+  assert.ok(first.next_cursor, 'more than one paid invoice by now');
+  const second = await client.listInvoicesPage({ status: 'paid', limit: 1, cursor: first.next_cursor });
+  assert.notEqual(second.data[0].id, invoice.id);
+  const bill = await client.sandboxInvoice({ amount: 300, description: 'page check' });
+  await client.payInvoice(bill.payment_request);
+  assert.equal((await client.listPaymentsPage({ limit: 1 })).data[0].payment_hash, bill.payment_hash);
+  const latest = await client.latestEvents(2);
+  assert.equal(latest.data.length, 2);
+  assert.ok(latest.data[0].seq < latest.data[1].seq, 'oldest first');
+
+  const key = await client.createKey({ name: 'reveal me', permissions: ['lightning:read'] });
+  assert.equal((await client.revealKey(key.id)).secret, key.secret);
+  await client.revokeKey(key.id);
+  const hook = await client.createWebhook({ url: 'http://127.0.0.1:9/webhook', events: ['invoice.expired'] });
+  assert.equal((await client.revealWebhookSecret(hook.id)).secret, hook.secret);
+  assert.equal((await client.disableWebhook(hook.id)).status, 'disabled');
+  assert.equal((await client.enableWebhook(hook.id)).status, 'enabled');
+  assert.deepEqual(await client.listDeliveries(hook.id, { limit: 5 }), []);
+  await client.deleteWebhook(hook.id);
+
+  const node = await client.getNode();
+  assert.equal(node.node_id, (await client.health()).node_id);
+  assert.ok(node.channels.length > 0, 'the sandbox opens a channel to the customer');
+  assert.match((await client.newAddress()).qr_svg, /<svg/);
+  const settings = await client.getSettings();
+  assert.deepEqual(await client.changeSettings({ notifications: settings.notifications }), settings);
+  const mined = await client.sandboxMine(1);
+  assert.equal(mined.blocks, 1);
+  const missing = await client.closeChannel('no-such-channel').catch((e) => e);
+  assert.ok(missing instanceof LightningApiError && missing.status >= 400 && missing.status < 500, `closing an unknown channel: ${missing}`);
+});
+
 test('events() streams a payment and resumes without a gap after the server restarts', async () => {
   const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
   const start = (await client.listEvents({ after: 0, limit: 1000 })).last_seq;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodedRows, formatAmount, formatCountdown, formatEntry, keypadPress, keypadValue, shorten } from './format';
-import type { Decoded } from '../api/client';
+import type { DecodedInvoice } from '@payaiml/lightning-js';
 
 describe('formatAmount', () => {
   it('groups thousands and says sat or sats', () => {
@@ -55,9 +55,9 @@ describe('countdown and keypad', () => {
 });
 
 describe('decodedRows', () => {
-  const base: Decoded = {
+  const base: DecodedInvoice = {
     amount: 2500, amount_msat: 2_500_000, description: 'supplies', destination: '03ab',
-    payment_hash: 'ff', expires_at: '2030-01-01T00:10:00Z', expired: false, network: 'regtest',
+    payment_hash: 'ff', created_at: '2030-01-01T00:00:00Z', expires_at: '2030-01-01T00:10:00Z', expired: false, network: 'regtest',
   };
   const now = Date.parse('2030-01-01T00:00:00Z');
   it('shows what will be paid before paying', () => {

@@ -1,7 +1,7 @@
 // Formatting for people: amounts with thousands separators in sats or BTC, times, countdowns,
 // and the summary of a decoded invoice shown before paying it.
 
-import type { Decoded } from '../api/client';
+import type { DecodedInvoice } from '@payaiml/lightning-js';
 
 export type Unit = 'sat' | 'btc';
 
@@ -90,7 +90,7 @@ export function shorten(text: string | null | undefined, head = 8, tail = 7): st
 }
 
 /** The rows shown for a decoded invoice before the merchant confirms paying it. */
-export function decodedRows(d: Decoded, unit: Unit = 'sat', now: number = Date.now()): [string, string][] {
+export function decodedRows(d: DecodedInvoice, unit: Unit = 'sat', now: number = Date.now()): [string, string][] {
   const left = secondsUntil(d.expires_at, now);
   return [
     ['Amount', d.amount == null ? 'any amount (you choose)' : formatAmount(d.amount, unit)],

@@ -1,15 +1,15 @@
-// The dashboard's shared state: the connection, the node's health, the sats/BTC choice, and the
+// The dashboard's shared state: the API client, the node's health, the sats/BTC choice, and the
 // live events (one stream for the whole app, from api/stream.ts; pages subscribe to what they need).
 
-import { api, type Connection, type EventRecord, type Health } from '../api/client';
+import type { EventStreamState, Health, LightningClient, LightningEvent } from '@payaiml/lightning-js';
 import { openStream, type Stream } from '../api/stream';
 import type { Unit } from './format';
 
 export const session = $state({
-  conn: null as Connection | null,
+  client: null as LightningClient | null,
   health: null as Health | null,
   unit: (localStorage.getItem('payaiml.unit') === 'btc' ? 'btc' : 'sat') as Unit,
-  live: 'off' as 'off' | 'connecting' | 'live',
+  live: 'off' as EventStreamState,
 });
 
 export function setUnit(unit: Unit): void {
@@ -17,7 +17,7 @@ export function setUnit(unit: Unit): void {
   localStorage.setItem('payaiml.unit', unit);
 }
 
-type Listener = (event: EventRecord) => void;
+type Listener = (event: LightningEvent) => void;
 const listeners = new Set<Listener>();
 
 /** Calls `fn` for every live event; returns the function that stops it. */
@@ -29,9 +29,9 @@ export function onEvent(fn: Listener): () => void {
 let stream: Stream | null = null;
 
 /** Opens the event stream (see api/stream.ts); pages subscribe with onEvent. */
-export function startStream(conn: Connection): void {
+export function startStream(client: LightningClient): void {
   stream?.close();
-  stream = openStream(conn, {
+  stream = openStream(client, {
     onEvent: (event) => { for (const fn of listeners) fn(event); },
     onState: (state) => { session.live = state; },
   });
@@ -43,6 +43,6 @@ export function stopStream(): void {
 }
 
 export async function refreshHealth(): Promise<void> {
-  if (!session.conn) return;
-  session.health = await api.health(session.conn);
+  if (!session.client) return;
+  session.health = await session.client.health();
 }
