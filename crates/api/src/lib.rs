@@ -88,7 +88,9 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
 
 /// The OpenAPI document of the API (with the sandbox routes when `with_sandbox`).
 pub fn openapi_document(with_sandbox: bool) -> utoipa::openapi::OpenApi {
-    api(with_sandbox).into_openapi()
+    let mut doc = api(with_sandbox).into_openapi();
+    openapi::finish(&mut doc);
+    doc
 }
 
 /// How the router is set up beyond the app itself.
@@ -111,14 +113,15 @@ pub fn router(
 ) -> Router {
     let with_sandbox = sandbox.is_some();
     let state = ApiState::new(app, sandbox, bound, options.allowed_origins);
-    let (mut routes, doc) = api(with_sandbox).split_for_parts();
+    let (mut routes, mut doc) = api(with_sandbox).split_for_parts();
+    openapi::finish(&mut doc);
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
     if let Some(dir) = options.ui_dir {
         routes = routes
             .route_service("/", ServeFile::new(dir.join("index.html")))
             .nest_service("/assets", ServeDir::new(dir.join("assets")));
     }
-    routes
+    let routes = routes
         .route(
             "/v1/openapi.json",
             get(move || {
@@ -136,11 +139,17 @@ pub fn router(
         )
         .fallback(safety::not_found)
         .method_not_allowed_fallback(safety::method_not_allowed)
-        .layer(DefaultBodyLimit::max(json::BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            safety::cors,
-        ))
+        .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
+    let routes = match safety::cors_layer(&state.allowed_origins) {
+        Some(cors) => routes
+            .layer(cors)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                safety::refuse_foreign_preflight,
+            )),
+        None => routes,
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             safety::check_host,

@@ -44,3 +44,83 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Marks every property of every answer's schema required. The server always sends each field of
+/// an answer (`null` when it has no value), but utoipa calls an `Option` field "not required",
+/// which would tell generated clients (the SDK's TypeScript types) that it may be absent. Request
+/// bodies keep their optional fields. The one field left out when empty is `ErrorDetail.field`
+/// (`skip_serializing_if`).
+struct AnswersAreComplete;
+
+/// What is done to the document once every route's schemas are in it.
+pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
+    AnswersAreComplete.modify(openapi);
+}
+
+/// Properties that may be absent from an answer.
+const MAY_BE_ABSENT: [(&str, &str); 1] = [("ErrorDetail", "field")];
+
+impl Modify for AnswersAreComplete {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let requests = request_schemas(openapi);
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            if requests.contains(name.as_str()) {
+                continue;
+            }
+            if let RefOr::T(Schema::Object(object)) = schema {
+                let names: Vec<String> = object.properties.keys().cloned().collect();
+                for property in names {
+                    let absent = MAY_BE_ABSENT.contains(&(name.as_str(), property.as_str()));
+                    if !absent && !object.required.contains(&property) {
+                        object.required.push(property);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The names of the schemas that request bodies use, and those they refer to.
+fn request_schemas(openapi: &utoipa::openapi::OpenApi) -> std::collections::BTreeSet<String> {
+    let doc = serde_json::to_value(openapi).unwrap_or_default();
+    let mut found = std::collections::BTreeSet::new();
+    let mut todo: Vec<serde_json::Value> = Vec::new();
+    if let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) {
+        for item in paths.values().filter_map(|i| i.as_object()) {
+            for operation in item.values() {
+                if let Some(body) = operation.get("requestBody") {
+                    todo.push(body.clone());
+                }
+            }
+        }
+    }
+    let schemas = doc
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or_default();
+    while let Some(value) = todo.pop() {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(|r| r.as_str())
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    if found.insert(name.to_string()) {
+                        if let Some(schema) = schemas.get(name) {
+                            todo.push(schema.clone());
+                        }
+                    }
+                }
+                todo.extend(map.into_iter().map(|(_, v)| v));
+            }
+            serde_json::Value::Array(items) => todo.extend(items),
+            _ => {}
+        }
+    }
+    found
+}

@@ -1,10 +1,13 @@
-//! Local-server safety: the `Host` check against DNS rebinding, panics turned into the error
-//! shape, and answers for unknown routes and methods.
+//! Local-server safety: the `Host` check against DNS rebinding, CORS for the desktop webview
+//! only, panics turned into the error shape, and answers for unknown routes and methods.
+
+use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderName, HeaderValue, Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
 use crate::state::ApiState;
@@ -36,52 +39,50 @@ pub async fn check_host(State(state): State<ApiState>, request: Request, next: N
     next.run(request).await
 }
 
-/// CORS for the desktop webview's own origins only. Requests from any other origin get no CORS
-/// headers, so a web page cannot read the API's answers; a preflight from such an origin is
-/// refused outright.
-pub async fn cors(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .map(str::to_string);
-    let allowed = origin.filter(|o| state.allowed_origins.iter().any(|a| a == o));
-    if request.method() == Method::OPTIONS {
-        return match allowed {
-            Some(origin) => {
-                let mut response = StatusCode::NO_CONTENT.into_response();
-                add_cors(&mut response, &origin);
-                let headers = response.headers_mut();
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    HeaderValue::from_static("GET, POST, DELETE"),
-                );
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    HeaderValue::from_static("authorization, content-type, idempotency-key"),
-                );
-                headers.insert(
-                    header::ACCESS_CONTROL_MAX_AGE,
-                    HeaderValue::from_static("600"),
-                );
-                response
-            }
-            None => next.run(request).await,
-        };
+/// CORS for the desktop webview's own origins only, by tower-http: requests from any other
+/// origin get no CORS headers, so a web page cannot read the API's answers. `None` (no origins,
+/// as in `payaimld`) sends no CORS headers at all.
+pub fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
     }
-    let mut response = next.run(request).await;
-    if let Some(origin) = allowed {
-        add_cors(&mut response, &origin);
-    }
-    response
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
-fn add_cors(response: &mut Response, origin: &str) {
-    if let Ok(value) = HeaderValue::from_str(origin) {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+/// Refuses a preflight from an origin outside the allow-list outright (tower-http's layer would
+/// answer it `200` without CORS headers, which a browser also refuses, but less plainly).
+pub async fn refuse_foreign_preflight(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let foreign = request.method() == Method::OPTIONS
+        && !request
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .is_some_and(|o| state.allowed_origins.iter().any(|a| a == o));
+    if foreign {
+        let uri = request.uri().clone();
+        return method_not_allowed(Method::OPTIONS, uri)
+            .await
+            .into_response();
     }
+    next.run(request).await
 }
 
 /// The name part of a `Host` value (`[::1]:3737` → `[::1]`, `localhost:3737` → `localhost`).

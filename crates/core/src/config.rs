@@ -18,7 +18,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::{Error, Result};
@@ -294,23 +294,7 @@ pub fn default_data_dir(leaf: &str) -> PathBuf {
 }
 
 fn os_data_dir() -> PathBuf {
-    let home = || {
-        std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."))
-    };
-    if cfg!(target_os = "windows") {
-        std::env::var_os("APPDATA")
-            .map(PathBuf::from)
-            .unwrap_or_else(home)
-    } else if cfg!(target_os = "macos") {
-        home().join("Library").join("Application Support")
-    } else {
-        match std::env::var_os("XDG_DATA_HOME") {
-            Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
-            _ => home().join(".local").join("share"),
-        }
-    }
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from("."))
 }
 
 #[cfg(test)]

@@ -46,13 +46,13 @@ pub(crate) async fn record_node_events(
                 }
             }
         };
-        // A synchronous store write: off the async workers (see `create_invoice`).
+        // A synchronous store write: off the async workers (see `Invoices::create`).
         let acking = node.clone();
         let acked = tokio::task::spawn_blocking(move || acking.event_handled())
             .await
             .unwrap_or(Err(ldk_node::NodeError::PersistenceFailed));
         if let Err(e) = acked {
-            // The event will be replayed after a restart; the handler is idempotent.
+            // The event will be replayed after a restart; recording it is idempotent.
             tracing::error!(error = %e, "acknowledging a node event failed");
         }
         for record in records {

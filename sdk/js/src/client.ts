@@ -164,9 +164,14 @@ export class LightningClient {
    *  not given, so its retry after a network error can never pay twice; with `retries: 0` a key
    *  is sent only when given, as nothing is ever sent twice. */
   payInvoice(invoice: string, opts: PayOptions = {}): Promise<Payment> {
-    const { idempotencyKey, ...rest } = opts;
+    const { idempotencyKey, amount, max_fee } = opts;
     const key = idempotencyKey ?? (this.retries > 0 ? globalThis.crypto.randomUUID() : undefined);
-    return this.request('POST', '/v1/lightning/payments', { body: { invoice, ...rest }, idempotencyKey: key, retry: key !== undefined });
+    // Only the payment's own fields go into the body: the server refuses unknown fields, and an
+    // option this SDK does not know must not turn into a refused payment.
+    const body: PayInvoice = { invoice };
+    if (amount !== undefined) body.amount = amount;
+    if (max_fee !== undefined) body.max_fee = max_fee;
+    return this.request('POST', '/v1/lightning/payments', { body, idempotencyKey: key, retry: key !== undefined });
   }
 
   getPayment(id: string): Promise<Payment> {
@@ -209,7 +214,9 @@ export class LightningClient {
 
   // Webhooks
 
-  createWebhook(webhook: NewWebhook): Promise<CreatedWebhook> {
+  /** Registers an endpoint. `events` are event types (see `WebhookEventType`) or `*`; the server
+   *  names any it does not know. */
+  createWebhook(webhook: Omit<NewWebhook, 'events'> & { events?: string[] }): Promise<CreatedWebhook> {
     return this.request('POST', '/v1/webhooks', { body: webhook });
   }
 

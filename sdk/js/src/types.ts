@@ -1,17 +1,15 @@
 // The API's objects under the names the SDK exports. Each is an alias of the types generated from
 // the OpenAPI document the server serves (src/generated/openapi.ts, made by
 // scripts/gen-api-types.sh), so they follow the API instead of drifting from it; the generated
-// file carries every field's description. Where the document says a field is a plain string
-// (an invoice's `status`, say), so does the type here: the values are listed in the field's
-// description, and a narrower union would be a promise the API does not make.
+// file carries every field's description. Statuses, event kinds and error codes are the closed
+// unions the document lists; every field of an answer is present (null when it has no value).
 
-import type { components, operations } from './generated/openapi.js';
+import type { components } from './generated/openapi.js';
 
 /** The generated types themselves: `paths`, `operations` and `components` of the document. */
 export type { components, operations, paths } from './generated/openapi.js';
 
 type Schemas = components['schemas'];
-type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
 // Invoices
 
@@ -19,7 +17,7 @@ export type Invoice = Schemas['Invoice'];
 /** The body of `createInvoice`: `amount` in sats (omit it for an any-amount invoice). */
 export type CreateInvoice = Schemas['CreateInvoice'];
 /** The statuses an invoice list can be filtered on. */
-export type InvoiceStatus = NonNullable<Query<'list_invoices'>['status']>;
+export type InvoiceStatus = Schemas['InvoiceStatus'];
 /** What a BOLT11 invoice says, from `decodeInvoice`. */
 export type DecodedInvoice = Schemas['DecodedInvoice'];
 
@@ -29,7 +27,7 @@ export type Payment = Schemas['Payment'];
 /** The body of a payment: the invoice, `amount` for an any-amount invoice, `max_fee` in sats. */
 export type PayInvoice = Schemas['PayInvoice'];
 /** The statuses a payment list can be filtered on. */
-export type PaymentStatus = NonNullable<Query<'list_payments'>['status']>;
+export type PaymentStatus = Schemas['PaymentStatus'];
 
 // Balance
 
@@ -66,18 +64,29 @@ export type WebhookDelivery = Schemas['Delivery'];
 
 // Events
 
-/** One event of the log: `{id, seq, event, timestamp, ...payload}`, where `event` is
- *  `payment.received`, `payment.sent`, `payment.failed`, `invoice.expired`, `channel.opened` or
- *  `channel.closed`, and the payload fields (`invoice_id`, `payment_id`, `amount`, `status`,
- *  `payment_hash`, …) depend on it: check their type before use. */
-export type LightningEvent = Schemas['EventRecord'];
+/** The kind of an event: `payment.received`, `payment.sent`, `payment.failed`, `invoice.expired`,
+ *  `channel.opened`, `channel.closed` (and `webhook.test`, sent to one webhook by hand). */
+export type EventKind = Schemas['EventKind'];
+/** One event of the log: `{id, seq, event, timestamp, ...payload}`. The payload fields depend on
+ *  the kind; those most events carry are typed here, the rest are `unknown`. `seq` is null only
+ *  in the `webhook.test` event, which is not in the log. */
+export interface LightningEvent {
+  id: Schemas['EventRecord']['id'];
+  seq: Schemas['EventRecord']['seq'] | null;
+  /** An `EventKind`; typed as any string too, so a kind added by a newer server still reads. */
+  event: EventKind | (string & {});
+  timestamp: Schemas['EventRecord']['timestamp'];
+  invoice_id?: string | null;
+  payment_id?: string;
+  amount?: number | null;
+  status?: string;
+  payment_hash?: string;
+  [field: string]: unknown;
+}
 /** A slice of the log and the `seq` to continue after. */
 export type EventsPage = Schemas['EventsBody'];
-/** The body of a webhook delivery: an event of the log, or the `webhook.test` event a test sends,
- *  which is not in the log and so has `seq: null`. */
-export type WebhookEvent = Record<string, unknown> & Pick<LightningEvent, 'id' | 'event' | 'timestamp'> & {
-  seq: LightningEvent['seq'] | null;
-};
+/** The body of a webhook delivery: an event of the log, or the `webhook.test` event (`seq: null`). */
+export type WebhookEvent = LightningEvent;
 
 // Node, health and settings
 

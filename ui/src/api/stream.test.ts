@@ -25,7 +25,7 @@ const settle = () => vi.advanceTimersByTimeAsync(0);
 
 function watch() {
   const states: EventStreamState[] = [];
-  const seqs: number[] = [];
+  const seqs: (number | null)[] = [];
   const stream = openStream(clientFor({ baseUrl: 'http://127.0.0.1:3737', key: 'pk_test_x' }), {
     onEvent: (event: LightningEvent) => seqs.push(event.seq),
     onState: (state) => states.push(state),
@@ -104,7 +104,7 @@ describe('openStream', () => {
   it('goes on after a handler throws, reporting the error', async () => {
     const reportError = vi.fn();
     vi.stubGlobal('reportError', reportError);
-    const seqs: number[] = [];
+    const seqs: (number | null)[] = [];
     const stream = openStream(clientFor({ baseUrl: 'http://127.0.0.1:3737', key: 'pk_test_x' }), {
       onEvent: (event) => {
         if (event.seq === 1) throw new Error('a page failed');

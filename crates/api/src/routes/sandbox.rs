@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use payaiml_core::invoices::InvoiceStatus;
 use payaiml_core::keys::Permission;
+use payaiml_core::payments::PaymentStatus;
 use payaiml_core::sandbox::{CustomerInvoice, CustomerPayment, Sandbox};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +50,7 @@ pub async fn pay(
         .pay(&body.value.payment_request, body.value.amount)
         .await?;
     // Answer once the merchant has recorded it too, so the caller's next read shows `paid`.
-    if paid.status == "succeeded" {
+    if paid.status == PaymentStatus::Succeeded {
         for _ in 0..200 {
             match state.app.invoices().get(&paid.payment_hash).await {
                 Ok(inv) if inv.status != InvoiceStatus::Paid => {

@@ -18,7 +18,7 @@ use crate::keys::ApiKey;
 use crate::store::Store;
 use crate::util::{new_id, now_ms};
 
-/// How long `pay_invoice` waits for the payment to settle before answering `pending`.
+/// How long `Payments::pay` waits for the payment to settle before answering `pending`.
 const SETTLE_WAIT: Duration = Duration::from_secs(30);
 
 /// A BOLT11 invoice read from user input: a `lightning:` prefix and whitespace are tolerated.

@@ -21,7 +21,7 @@ use crate::app::App;
 use crate::config::{Config, Network};
 use crate::error::{Error, ErrorCode, Result};
 use crate::lock::DataDirLock;
-use crate::payments::parse_invoice;
+use crate::payments::{parse_invoice, PaymentStatus as Ours};
 
 /// Size of each sandbox channel. LDK lets at most ~10 % of a channel accepted by a node be in
 /// flight at once, so 5,000,000 sat lets single payments of up to ~490,000 sat through.
@@ -54,7 +54,7 @@ pub struct CustomerNode {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerPayment {
     /// `succeeded`, `failed` or `pending`.
-    pub status: String,
+    pub status: crate::payments::PaymentStatus,
     /// Sats sent.
     pub amount: Option<u64>,
     /// Fee in sats.
@@ -70,11 +70,21 @@ pub struct CustomerPaymentRecord {
     /// Hex payment hash.
     pub payment_hash: String,
     /// `inbound` (the merchant paid the customer) or `outbound` (the customer paid).
-    pub direction: String,
+    pub direction: Direction,
     /// `pending`, `succeeded` or `failed`.
-    pub status: String,
+    pub status: crate::payments::PaymentStatus,
     /// Amount in millisatoshis, if known.
     pub amount_msat: Option<u64>,
+}
+
+/// Which way a customer payment went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The merchant paid the customer.
+    Inbound,
+    /// The customer paid.
+    Outbound,
 }
 
 /// An invoice made by the customer node, for the merchant to pay.
@@ -517,12 +527,12 @@ impl Sandbox {
             let status = details.as_ref().map(|d| d.status);
             if status != Some(PaymentStatus::Pending) || tokio::time::Instant::now() > deadline {
                 let status = match status {
-                    Some(PaymentStatus::Succeeded) => "succeeded",
-                    Some(PaymentStatus::Failed) | None => "failed",
-                    Some(PaymentStatus::Pending) => "pending",
+                    Some(PaymentStatus::Succeeded) => Ours::Succeeded,
+                    Some(PaymentStatus::Failed) | None => Ours::Failed,
+                    Some(PaymentStatus::Pending) => Ours::Pending,
                 };
                 return Ok(CustomerPayment {
-                    status: status.into(),
+                    status,
                     amount: details
                         .as_ref()
                         .and_then(|d| d.amount_msat)
@@ -671,16 +681,14 @@ impl Sandbox {
             .map(|p| CustomerPaymentRecord {
                 payment_hash: hex::encode(p.id.0),
                 direction: match p.direction {
-                    PaymentDirection::Inbound => "inbound",
-                    PaymentDirection::Outbound => "outbound",
-                }
-                .into(),
+                    PaymentDirection::Inbound => Direction::Inbound,
+                    PaymentDirection::Outbound => Direction::Outbound,
+                },
                 status: match p.status {
-                    PaymentStatus::Pending => "pending",
-                    PaymentStatus::Succeeded => "succeeded",
-                    PaymentStatus::Failed => "failed",
-                }
-                .into(),
+                    PaymentStatus::Pending => Ours::Pending,
+                    PaymentStatus::Succeeded => Ours::Succeeded,
+                    PaymentStatus::Failed => Ours::Failed,
+                },
                 amount_msat: p.amount_msat,
             })
             .collect()

@@ -604,15 +604,15 @@ export interface components {
              * Format: int64
              * @description Max sats it may send per UTC day, if limited.
              */
-            budget?: number | null;
+            budget: number | null;
             /** @description When it was created. */
             created_at: string;
             /** @description When it stops working, if ever. */
-            expires_at?: string | null;
+            expires_at: string | null;
             /** @description The key's id (the part after `pk_`). */
             id: string;
             /** @description When it last authenticated a request. */
-            last_used_at?: string | null;
+            last_used_at: string | null;
             /** @description A name chosen by the owner. */
             name: string;
             /** @description The permissions it carries. */
@@ -620,26 +620,26 @@ export interface components {
             /** @description The visible beginning of the key, to recognise it (`pk_<id>_…`). */
             prefix: string;
             /** @description When it was revoked, if it was. */
-            revoked_at?: string | null;
+            revoked_at: string | null;
         };
         /** @description One attempt to deliver. */
         Attempt: {
             /** @description When it was made. */
             attempted_at: string;
             /** @description What went wrong without an answer: timeout, connection refused, … */
-            error?: string | null;
+            error: string | null;
             /**
              * Format: int64
              * @description Time until the answer (or the error), in milliseconds.
              */
             latency_ms: number;
             /** @description The first bytes of the answer's body. */
-            response?: string | null;
+            response: string | null;
             /**
              * Format: int32
              * @description The HTTP status the receiver answered, if it answered.
              */
-            status_code?: number | null;
+            status_code: number | null;
         };
         /** @description The balance object of `GET /v1/lightning/balance`. */
         Balance: {
@@ -677,7 +677,7 @@ export interface components {
              * Format: int32
              * @description Funding confirmations so far.
              */
-            confirmations?: number | null;
+            confirmations: number | null;
             /** @description The peer. */
             counterparty_node_id: string;
             /**
@@ -723,16 +723,16 @@ export interface components {
              * Format: int32
              * @description Blocks until then (0 once reached), when known.
              */
-            blocks_left?: number | null;
+            blocks_left: number | null;
             /** @description Hex id of the closed channel, when known. */
-            channel_id?: string | null;
+            channel_id: string | null;
             /** @description The peer, when known. */
-            counterparty_node_id?: string | null;
+            counterparty_node_id: string | null;
             /**
              * Format: int32
              * @description The block height from which it can be spent, when known.
              */
-            spendable_at_height?: number | null;
+            spendable_at_height: number | null;
             /** @description Where it is. */
             state: components["schemas"]["ClosingState"];
         };
@@ -814,16 +814,16 @@ export interface components {
              * Format: int64
              * @description Sats sent.
              */
-            amount?: number | null;
+            amount: number | null;
             /**
              * Format: int64
              * @description Fee in sats.
              */
-            fee?: number | null;
+            fee: number | null;
             /** @description Hex payment hash. */
             payment_hash: string;
             /** @description `succeeded`, `failed` or `pending`. */
-            status: string;
+            status: components["schemas"]["PaymentStatus"];
         };
         /**
          * @description One payment in the customer node's own record (its LDK store), to check the merchant's
@@ -834,13 +834,13 @@ export interface components {
              * Format: int64
              * @description Amount in millisatoshis, if known.
              */
-            amount_msat?: number | null;
+            amount_msat: number | null;
             /** @description `inbound` (the merchant paid the customer) or `outbound` (the customer paid). */
-            direction: string;
+            direction: components["schemas"]["Direction"];
             /** @description Hex payment hash. */
             payment_hash: string;
             /** @description `pending`, `succeeded` or `failed`. */
-            status: string;
+            status: components["schemas"]["PaymentStatus"];
         };
         /** @description An invoice to decode. */
         DecodeRequest: {
@@ -853,16 +853,16 @@ export interface components {
              * Format: int64
              * @description Amount in sats, if fixed.
              */
-            amount?: number | null;
+            amount: number | null;
             /**
              * Format: int64
              * @description Amount in millisatoshis, if fixed.
              */
-            amount_msat?: number | null;
+            amount_msat: number | null;
             /** @description When it was created. */
             created_at: string;
             /** @description Description, if given directly. */
-            description?: string | null;
+            description: string | null;
             /** @description The payee's node id. */
             destination: string;
             /** @description Whether it has expired. */
@@ -886,7 +886,7 @@ export interface components {
             /** @description When the event was queued for this endpoint. */
             created_at: string;
             /** @description When a 2xx answer was received. */
-            delivered_at?: string | null;
+            delivered_at: string | null;
             /** @description The event's type. */
             event: components["schemas"]["EventKind"];
             /** @description The event's id (`evt_…`), also sent as `PayAiML-Event-Id`. */
@@ -894,14 +894,14 @@ export interface components {
             /** @description `whd_…` */
             id: string;
             /** @description The last error without an answer. */
-            last_error?: string | null;
+            last_error: string | null;
             /**
              * Format: int32
              * @description The last HTTP status received.
              */
-            last_status_code?: number | null;
+            last_status_code: number | null;
             /** @description When the next attempt is due, if one is planned. */
-            next_attempt_at?: string | null;
+            next_attempt_at: string | null;
             /** @description The exact JSON body that is signed and sent. */
             payload: Record<string, unknown>;
             /**
@@ -926,6 +926,11 @@ export interface components {
             /** @description The BIP21 URI, `bitcoin:<address>`. */
             uri: string;
         };
+        /**
+         * @description Which way a customer payment went.
+         * @enum {string}
+         */
+        Direction: "inbound" | "outbound";
         /**
          * @description Whether an endpoint is sent to.
          * @enum {string}
@@ -987,13 +992,13 @@ export interface components {
              * Format: int32
              * @description The best block height the node knows.
              */
-            block_height?: number | null;
+            block_height: number | null;
             /** @description The Bitcoin network. */
             network: string;
             /** @description Node lifecycle and the last start error. */
             node: components["schemas"]["NodeStatus"];
             /** @description The node's public key, once known. */
-            node_id?: string | null;
+            node_id: string | null;
             /** @description Whether this instance is the regtest sandbox. */
             sandbox: boolean;
             /** @description `ok`, `starting` or `degraded` (the node is not running or not synced). */
@@ -1014,17 +1019,17 @@ export interface components {
              * Format: int64
              * @description Amount asked, in sats (null for any-amount).
              */
-            amount?: number | null;
+            amount: number | null;
             /**
              * Format: int64
              * @description Exact amount asked, in millisatoshis.
              */
-            amount_msat?: number | null;
+            amount_msat: number | null;
             /**
              * Format: int64
              * @description Amount received, in sats, once paid.
              */
-            amount_received?: number | null;
+            amount_received: number | null;
             /** @description When it was created. */
             created_at: string;
             /** @description Description. */
@@ -1037,13 +1042,13 @@ export interface components {
              */
             expiry: number;
             /** @description The shop's reference. */
-            external_id?: string | null;
+            external_id: string | null;
             /** @description `inv_…` */
             id: string;
             /** @description The shop's metadata object. */
             metadata: Record<string, unknown>;
             /** @description When it was paid. */
-            paid_at?: string | null;
+            paid_at: string | null;
             /** @description Hex payment hash. */
             payment_hash: string;
             /** @description The BOLT11 string. */
@@ -1119,11 +1124,11 @@ export interface components {
                  */
                 amount_msat?: number | null;
                 /** @description `inbound` (the merchant paid the customer) or `outbound` (the customer paid). */
-                direction: string;
+                direction: components["schemas"]["Direction"];
                 /** @description Hex payment hash. */
                 payment_hash: string;
                 /** @description `pending`, `succeeded` or `failed`. */
-                status: string;
+                status: components["schemas"]["PaymentStatus"];
             }[];
         };
         /** @description A list without paging. */
@@ -1203,9 +1208,9 @@ export interface components {
             /** @description The chain source, without credentials. */
             chain_source: string;
             /** @description The last start error, said for people (e.g. the unreachable chain source). */
-            error?: string | null;
+            error: string | null;
             /** @description When the next start attempt is due, if failed. */
-            retry_at?: string | null;
+            retry_at: string | null;
             /** @description Lifecycle state. */
             state: components["schemas"]["NodeState"];
         };
@@ -1297,7 +1302,7 @@ export interface components {
                 webhook_id: string;
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /** @description A page of results with the cursor for the next one. */
         PageBody_Invoice: {
@@ -1345,7 +1350,7 @@ export interface components {
                 status: components["schemas"]["InvoiceStatus"];
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /** @description A page of results with the cursor for the next one. */
         PageBody_Payment: {
@@ -1403,7 +1408,7 @@ export interface components {
                 status: components["schemas"]["PaymentStatus"];
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /** @description A request to pay a BOLT11 invoice, as the API receives it. */
         PayInvoice: {
@@ -1434,25 +1439,25 @@ export interface components {
              */
             amount_msat: number;
             /** @description When it settled or failed. */
-            completed_at?: string | null;
+            completed_at: string | null;
             /** @description When it was sent. */
             created_at: string;
             /** @description The invoice's description. */
-            description?: string | null;
+            description: string | null;
             /** @description The payee's node id. */
-            destination?: string | null;
+            destination: string | null;
             /** @description Why it failed. */
-            failure_reason?: string | null;
+            failure_reason: string | null;
             /**
              * Format: int64
              * @description Routing fee paid, in sats (rounded up), once known.
              */
-            fee?: number | null;
+            fee: number | null;
             /**
              * Format: int64
              * @description Exact fee in millisatoshis.
              */
-            fee_msat?: number | null;
+            fee_msat: number | null;
             /** @description `pay_…` */
             id: string;
             /** @description The BOLT11 string paid. */
@@ -1461,16 +1466,16 @@ export interface components {
              * Format: int64
              * @description The most this payment was allowed to cost in routing fees, in sats (rounded up).
              */
-            max_fee?: number | null;
+            max_fee: number | null;
             /**
              * Format: int64
              * @description The same cap in millisatoshis.
              */
-            max_fee_msat?: number | null;
+            max_fee_msat: number | null;
             /** @description Hex payment hash. */
             payment_hash: string;
             /** @description Hex preimage: the proof of payment, once succeeded. */
-            preimage?: string | null;
+            preimage: string | null;
             /** @description `pending`, `succeeded` or `failed`. */
             status: components["schemas"]["PaymentStatus"];
         };
@@ -1549,11 +1554,11 @@ export interface components {
             /** @description When it was created. */
             created_at: string;
             /** @description The merchant's note about this endpoint. */
-            description?: string | null;
+            description: string | null;
             /** @description When it was disabled. */
-            disabled_at?: string | null;
+            disabled_at: string | null;
             /** @description Why it was disabled. */
-            disabled_reason?: string | null;
+            disabled_reason: string | null;
             /** @description The event types sent here; `["*"]` means all. */
             events: string[];
             /** @description `wh_…` */
