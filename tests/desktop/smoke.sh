@@ -24,6 +24,17 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "desktop smoke: FAIL: $*" >&2; echo "--- last lines of $log" >&2; tail -30 "$log" >&2 || true; exit 1; }
+# Sets $api from the app's `api:` line in $log, waiting at most $1 seconds; $2 says which run.
+wait_for_api() {
+  api=""
+  for _ in $(seq $(($1 * 10))); do
+    api="$(sed -n 's/^api: //p' "$log" | sed -n 1p)"
+    [ -n "$api" ] && return
+    kill -0 "$app_pid" 2>/dev/null || fail "the app exited before serving ($2)"
+    sleep 0.1
+  done
+  fail "no 'api:' line within $1 s ($2)"
+}
 
 # A display of our own.
 for n in $(seq 90 120); do [ -e "/tmp/.X11-unix/X$n" ] || { disp=":$n"; break; }; done
@@ -34,14 +45,7 @@ export DISPLAY="$disp"
 PAYAIML_SANDBOX=1 PAYAIML_DATA_DIR="$work/data" PAYAIML_LISTEN=127.0.0.1:0 PAYAIML_NOTIFY=0 \
   "$bin" >"$log" 2>&1 & app_pid=$!
 
-api=""
-for _ in $(seq 1800); do
-  api="$(sed -n 's/^api: //p' "$log" | sed -n 1p)"
-  [ -n "$api" ] && break
-  kill -0 "$app_pid" 2>/dev/null || fail "the app exited before serving"
-  sleep 0.1
-done
-[ -n "$api" ] || fail "no 'api:' line within 180 s"
+wait_for_api 180 "on the sandbox"
 health="$(curl -sf "$api/v1/health")" || fail "GET $api/v1/health did not answer 200"
 echo "desktop smoke: $api/v1/health → $health"
 echo "$health" | grep -q '"status":"ok"' || fail "health is not ok: $health"
@@ -103,14 +107,7 @@ PAYAIML_NETWORK=regtest PAYAIML_DATA_DIR="$work/real" PAYAIML_LISTEN=127.0.0.1:0
   PAYAIML_ADMIN_KEY_FILE="$work/admin.key" \
   "$bin" >"$real_log" 2>&1 & app_pid=$!
 log="$real_log"
-api=""
-for _ in $(seq 600); do
-  api="$(sed -n 's/^api: //p' "$log" | sed -n 1p)"
-  [ -n "$api" ] && break
-  kill -0 "$app_pid" 2>/dev/null || fail "the app on a real node exited before serving"
-  sleep 0.1
-done
-[ -n "$api" ] || fail "no 'api:' line within 60 s on a real node"
+wait_for_api 60 "on a real node"
 state=""
 for _ in $(seq 600); do
   health="$(curl -sf "$api/v1/health" || true)"

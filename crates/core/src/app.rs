@@ -175,8 +175,9 @@ impl App {
     }
 
     /// Cancelled when [`App::shutdown`] begins: long-lived sessions (WebSocket streams) close.
+    /// A child of the app's own token, so a caller that cancels it stops nothing else.
     pub fn closing(&self) -> CancellationToken {
-        self.stop.clone()
+        self.stop.child_token()
     }
 
     /// Starts the background work: the webhook dispatcher, the invoice expiry task, desktop
