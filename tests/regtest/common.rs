@@ -175,6 +175,30 @@ pub fn cli(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("run payaimld")
 }
 
+/// A valid set of 24 recovery words (the BIP39 test vector of all-zero entropy).
+pub const TEST_WORDS: &str = "abandon abandon abandon abandon abandon abandon abandon abandon \
+    abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+    abandon abandon abandon abandon art";
+
+/// `payaimld --data-dir DIR <args…> init --restore` with `words` on standard input.
+pub fn restore_wallet(data_dir: &Path, args: &[&str], words: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .args(["init", "--restore"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run payaimld init");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(words.as_bytes()).expect("write the words");
+    }
+    child.wait_with_output().expect("payaimld init")
+}
+
 /// The secret printed as the last line by `keys create`.
 pub fn create_key(data_dir: &Path, args: &[&str]) -> String {
     let mut full = vec!["keys", "create"];

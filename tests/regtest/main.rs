@@ -17,5 +17,6 @@ mod networks;
 mod notifications;
 mod payments;
 mod receiver;
+mod setup;
 mod stream;
 mod webhooks;

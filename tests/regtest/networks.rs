@@ -16,6 +16,8 @@ fn closed_port() -> u16 {
 fn unreachable_chain_source_is_reported_not_hung() {
     let dir = tempdir();
     let esplora = format!("http://127.0.0.1:{}/api", closed_port());
+    let made = restore_wallet(dir.path(), &["--network", "signet"], TEST_WORDS);
+    assert!(made.status.success(), "{made:?}");
     let mut d = Daemon::start(
         dir.path(),
         &["--network", "signet", "serve", "--esplora-url", &esplora],
@@ -104,6 +106,12 @@ fn missing_keyring_names_the_file_flag() {
 fn file_secrets_backend_is_private() {
     let dir = tempdir();
     let esplora = format!("http://127.0.0.1:{}", closed_port());
+    let made = restore_wallet(
+        dir.path(),
+        &["--secrets", "file", "--network", "testnet"],
+        TEST_WORDS,
+    );
+    assert!(made.status.success(), "{made:?}");
     let mut d = Daemon::start(
         dir.path(),
         &[

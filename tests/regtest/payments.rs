@@ -218,7 +218,7 @@ fn a_payment_cut_off_by_a_crash_is_sent_after_the_restart() {
         .expect("hash")
         .to_string();
     assert!(d.stop(), "graceful stop; log:\n{}", d.log_tail());
-    // The row `pay_invoice` writes before it hands the payment to the node, as a crash leaves it.
+    // The row `Payments::pay` writes before it hands the payment to the node, as a crash leaves it.
     let db = dir.path().join("payaiml.sqlite");
     let script = "import sqlite3, sys, time\n\
         db = sqlite3.connect(sys.argv[1])\n\

@@ -21,6 +21,11 @@ pub(crate) async fn app() -> (tempfile::TempDir, Arc<App>, String) {
     config.chain_source = Some(ChainSource::Esplora {
         url: "http://127.0.0.1:1".into(),
     });
+    // A real network's wallet is made on purpose first, as `payaimld init` does.
+    let words = payaiml_core::seed::new_words();
+    App::init(&config, &words, payaiml_core::seed::Origin::New)
+        .await
+        .expect("init");
     let app = App::open(config).await.expect("open");
     let (admin, created) = app.keys().admin_key().await.expect("admin key");
     assert!(created);

@@ -5,7 +5,6 @@
 //! needs, as ldk-node's `Node::bolt11_payment()` does. No transport lives here, and no domain
 //! module depends on this one.
 
-use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{ChainSource, Config};
+use crate::config::{ChainSource, Config, Network};
 use crate::error::{Error, Result};
 use crate::events::{EventRecord, Events};
 use crate::idempotency::Idempotency;
@@ -27,6 +26,7 @@ use crate::node_events::record_node_events;
 use crate::notifications;
 use crate::payments::{self, Payments};
 use crate::secrets::SecretStore;
+use crate::seed;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::util::random_lower;
@@ -59,7 +59,6 @@ pub struct App {
     _lock: DataDirLock,
 }
 
-const SEED_SECRET: &str = "node-seed";
 /// How long quitting waits for outgoing payments in flight.
 const PAYMENT_SETTLE_ON_QUIT: Duration = Duration::from_secs(30);
 
@@ -80,7 +79,17 @@ impl App {
             .setting_or_insert("instance_id", &random_lower(16))
             .await?;
         let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
-        let mnemonic = load_or_create_seed(&store, &secrets, &config.ldk_dir()).await?;
+        // Only a regtest node (the sandbox) makes its wallet by itself; a real one is made on
+        // purpose, with its words shown, by `App::init`.
+        let may_create = config.network == Network::Regtest;
+        let mnemonic = seed::load(
+            &store,
+            &secrets,
+            &config.ldk_dir(),
+            &config.data_dir,
+            may_create,
+        )
+        .await?;
         let keys = Keys::new(store.clone(), secrets.clone());
         let webhooks = Webhooks::new(store.clone(), secrets.clone());
         // The merchant's choice from the Settings page wins over the start-up default.
@@ -104,6 +113,39 @@ impl App {
             tasks: TaskTracker::new(),
             _lock: lock,
         }))
+    }
+
+    /// Makes the wallet of a data dir that has none, from `words` (new ones the merchant has
+    /// written down, or their own to restore a wallet), without starting anything. The words are
+    /// kept in the secret store only. Refused if the data dir has a wallet already.
+    pub async fn init(config: &Config, words: &Mnemonic, origin: seed::Origin) -> Result<()> {
+        let (_lock, store, secrets) = App::open_secrets(config).await?;
+        let stored = seed::store_new(&store, &secrets, &config.ldk_dir(), words, origin).await;
+        store.close().await;
+        stored
+    }
+
+    /// Whether the data dir has a wallet (or the remains of one), so that new words are not shown
+    /// for a wallet that could not be made.
+    pub async fn has_wallet(config: &Config) -> Result<bool> {
+        if !config.database_path().exists() && !config.ldk_dir().exists() {
+            return Ok(false);
+        }
+        let (_lock, store, secrets) = App::open_secrets(config).await?;
+        let found = seed::has_wallet(&store, &secrets, &config.ldk_dir()).await;
+        store.close().await;
+        found
+    }
+
+    /// The data dir locked, its database and its secret store, for the steps before a node.
+    async fn open_secrets(config: &Config) -> Result<(DataDirLock, Store, SecretStore)> {
+        let lock = DataDirLock::acquire(&config.data_dir)?;
+        let store = Store::open(&config.database_path()).await?;
+        let instance = store
+            .setting_or_insert("instance_id", &random_lower(16))
+            .await?;
+        let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+        Ok((lock, store, secrets))
     }
 
     /// Opens only what key management needs (store and secret store), for the `keys` commands,
@@ -353,46 +395,14 @@ impl App {
     }
 }
 
-/// Reads the node seed from the secret store, or creates it on the very first start. A seed that
-/// should exist but does not is an error: making a new one would silently start a different,
-/// empty wallet.
-async fn load_or_create_seed(
-    store: &Store,
-    secrets: &SecretStore,
-    ldk_dir: &Path,
-) -> Result<Mnemonic> {
-    if let Some(words) = secrets.get(SEED_SECRET).await? {
-        return Mnemonic::parse(words.trim()).map_err(|e| {
-            Error::Secrets(format!("the node seed in the secret store is damaged: {e}"))
-        });
-    }
-    let existed = store.setting("seed_created_at").await?.is_some()
-        || std::fs::read_dir(ldk_dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(false);
-    if existed {
-        return Err(Error::Secrets(format!(
-            "the node seed ({}) is missing from the secret store, but this data dir already has a node; \
-             restore the secret store (or use the same --secrets backend as before) instead of starting a new wallet",
-            secrets.entry_name(SEED_SECRET)
-        )));
-    }
-    let mnemonic = ldk_node::generate_entropy_mnemonic(None);
-    secrets.set(SEED_SECRET, &mnemonic.to_string()).await?;
-    store
-        .set_setting("seed_created_at", &crate::util::now_ms().to_string())
-        .await?;
-    tracing::info!("created a new node seed in the secret store");
-    Ok(mnemonic)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Network, SecretsBackend};
+    use crate::config::SecretsBackend;
+    use std::path::Path;
 
     async fn open(dir: &Path) -> Arc<App> {
-        let mut config = Config::new(Network::Signet);
+        let mut config = Config::new(Network::Regtest);
         config.data_dir = dir.to_path_buf();
         config.secrets = SecretsBackend::File;
         config.chain_source = Some(ChainSource::Esplora {

@@ -12,7 +12,7 @@
 //! - domains: `invoices`, `payments`, `keys`, `webhooks`, `settings`, `idempotency`,
 //!   `notifications`
 //! - `events` (the durable log and its outbox), `node` (the LDK node, balance, channels)
-//! - `store`, `secrets`, `config`, `lock`, `error`, `util`
+//! - `store`, `secrets`, `seed`, `config`, `lock`, `error`, `util`
 #![deny(missing_docs)]
 
 mod admin_notice;
@@ -30,6 +30,7 @@ mod notifications;
 pub mod payments;
 pub mod sandbox;
 pub mod secrets;
+pub mod seed;
 pub mod settings;
 mod store;
 pub mod util;

@@ -17,6 +17,13 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Make the wallet of a real node (bitcoin, testnet or signet): new recovery words, shown
+    /// once on this terminal to write down, or --restore from words read from standard input
+    Init {
+        /// Restore a wallet from its recovery words (read from standard input)
+        #[arg(long)]
+        restore: bool,
+    },
     /// Run the node and the API
     Serve,
     /// Run on a private regtest chain with its own bitcoind and a funded "customer" node

@@ -1,6 +1,8 @@
-//! `payaimld`: PayAiML Merchant without a desktop — `serve`, `sandbox`, `keys` and `openapi`.
+//! `payaimld`: PayAiML Merchant without a desktop — `init`, `serve`, `sandbox`, `keys` and
+//! `openapi`.
 
 mod cli;
+mod init_cmd;
 mod keys_cmd;
 mod server;
 
@@ -27,6 +29,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match &cli.command {
+        cli::Command::Init { restore } => init_cmd::run(&cli, *restore).await,
         cli::Command::Serve => server::run(&cli, false).await,
         cli::Command::Sandbox => server::run(&cli, true).await,
         cli::Command::Keys { command } => keys_cmd::run(&cli, command).await,

@@ -1,0 +1,161 @@
+//! Making a real wallet on purpose: `serve` on a real network refuses to make one silently,
+//! `init` shows new words on a terminal only and has three typed back, `init --restore` names
+//! what is wrong with bad words, and the same words give the same node id. No traffic leaves the
+//! machine: the chain source is a closed local port, so the node is built (its id known) but never
+//! syncs.
+
+use crate::common::*;
+
+/// A port on 127.0.0.1 with nothing listening.
+fn closed_esplora() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    format!(
+        "http://127.0.0.1:{}/api",
+        l.local_addr().expect("addr").port()
+    )
+}
+
+/// Drives `payaimld init` on a pseudo-terminal as a person would: reads the words shown, types a
+/// wrong one (which must be refused), then the three asked for. Prints the words on its last line.
+const TYPE_BACK: &str = r#"
+import os, pty, re, select, sys, time
+args = sys.argv[1:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(args[0], args)
+buf = b""
+def until(pat):
+    global buf
+    end = time.time() + 30
+    while time.time() < end:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            m = re.search(pat, buf)
+            if m:
+                return m
+    sys.exit("waited for %r, got %r" % (pat, buf[-400:]))
+until(rb"Word (\d+): ")
+words = {int(n): w.decode() for n, w in re.findall(rb"(\d+)\. (\w+)", buf)}
+if len(words) != 24 or b"do NOT hold the state of open Lightning channels" not in buf:
+    sys.exit("the words or what they restore were not shown: %r" % buf)
+asked = int(re.findall(rb"Word (\d+): ", buf)[-1])
+os.write(fd, b"notaword\n")
+until(rb"That is not word %d" % asked)
+for _ in range(3):
+    asked = int(re.findall(rb"Word (\d+): ", buf)[-1])
+    buf = b""
+    os.write(fd, (words[asked] + "\n").encode())
+    until(rb"Word (\d+): |Made the signet wallet")
+_, status = os.waitpid(pid, 0)
+if status != 0:
+    sys.exit("init exited with %d" % status)
+print(" ".join(words[i] for i in sorted(words)))
+"#;
+
+fn node_id(data_dir: &std::path::Path) -> String {
+    let esplora = closed_esplora();
+    let mut d = Daemon::start(
+        data_dir,
+        &["--network", "signet", "serve", "--esplora-url", &esplora],
+        false,
+    );
+    let id = wait_for(60, "the node id in health", || {
+        let h = call("GET", &d.url("/v1/health"), None, None);
+        h.body["node_id"].as_str().map(str::to_string)
+    });
+    assert!(d.stop(), "stops cleanly");
+    id
+}
+
+#[test]
+fn a_real_wallet_is_made_on_purpose_and_restored_from_its_words() {
+    // `serve` on a real network with no wallet refuses, at once, and says what to do.
+    let dir = tempdir();
+    let out = cli(
+        dir.path(),
+        &[
+            "--network",
+            "bitcoin",
+            "--listen",
+            "127.0.0.1:0",
+            "serve",
+            "--esplora-url",
+            &closed_esplora(),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no wallet") && err.contains("payaimld init"),
+        "{err}"
+    );
+    assert!(err.contains("init --restore"), "{err}");
+
+    // New words are never written to a pipe.
+    let piped = cli(dir.path(), &["--network", "signet", "init"]);
+    assert!(!piped.status.success());
+    assert!(String::from_utf8_lossy(&piped.stderr).contains("only on a terminal"));
+
+    // On a terminal: shown once, a wrong word refused, three typed back.
+    let made = tempdir();
+    let typed = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(TYPE_BACK)
+        .arg(BIN)
+        .arg("--data-dir")
+        .arg(made.path())
+        .args(["--network", "signet", "init"])
+        .output()
+        .expect("python3");
+    assert!(
+        typed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&typed.stderr)
+    );
+    let words = String::from_utf8_lossy(&typed.stdout).trim().to_string();
+    assert_eq!(words.split(' ').count(), 24);
+    let again = restore_wallet(made.path(), &["--network", "signet"], &words);
+    assert!(
+        !again.status.success(),
+        "a second wallet in one data dir is refused"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has a wallet"));
+
+    // Bad words are named and store nothing.
+    let restored = tempdir();
+    for (bad, says) in [
+        ("abandon abandon abandon", "got 3"),
+        (
+            &TEST_WORDS.replacen("abandon", "abandn", 1)[..],
+            "word 1 ('abandn') is not a BIP39 recovery word; did you mean 'abandon'?",
+        ),
+        (&TEST_WORDS.replacen("art", "zoo", 1)[..], "checksum"),
+    ] {
+        let out = restore_wallet(restored.path(), &["--network", "signet"], bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(says), "{bad}: {err}");
+    }
+
+    // The words bring back the same node id; other words, another.
+    let restore = restore_wallet(restored.path(), &["--network", "signet"], &words);
+    assert!(restore.status.success(), "{restore:?}");
+    let original = node_id(made.path());
+    assert_eq!(
+        node_id(restored.path()),
+        original,
+        "same words, same node id"
+    );
+    let other = tempdir();
+    assert!(
+        restore_wallet(other.path(), &["--network", "signet"], TEST_WORDS)
+            .status
+            .success()
+    );
+    assert_ne!(node_id(other.path()), original);
+}
