@@ -82,11 +82,17 @@ test('a point-of-sale charge, paid, then a new sale', async () => {
   await page.getByRole('button', { name: 'New sale' }).click();
   assert.equal(await page.getByTestId('pos-amount').textContent(), '0 sats');
   await display.getByText('Welcome').waitFor({ timeout: 10_000 });
-  // More than one payment can bring in is warned about before charging.
+  // More than one payment can bring in is not charged at all: no QR a customer could not pay.
+  const before = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0].id;
   for (const key of ['9', '9', '9', '9', '9', '9', '9', '9', '9']) await page.getByRole('button', { name: key, exact: true }).click();
-  await page.getByRole('button', { name: /^Charge/ }).click();
-  await page.getByRole('alert').filter({ hasText: 'more than this node can receive' }).waitFor();
+  const warning = page.getByRole('alert').filter({ hasText: 'more than this node can receive' });
+  await warning.waitFor();
+  assert.match(await warning.textContent(), /a customer could not pay it.*receiving capacity/s);
+  assert.equal(await page.getByRole('button', { name: /^Charge/ }).isDisabled(), true);
+  await page.keyboard.press('Enter');
   await shot('over-capacity-warning');
+  const after = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0].id;
+  assert.equal(after, before, 'no invoice was made');
   assert.deepEqual(errors, []);
   await close();
 });

@@ -46,6 +46,38 @@ fn receive_and_send_on_the_sandbox() {
     let pr = inv["payment_request"].as_str().expect("payment_request");
     assert!(pr.starts_with("lnbcrt10u1"), "{pr}");
     let id = inv["id"].as_str().expect("id");
+    assert_eq!(inv["warnings"], json!([]), "the channels can receive it");
+
+    // More than one payment can bring in: made anyway (a channel may open first), but it says so.
+    let limit = get(&d, "/v1/lightning/balance", &key).body["lightning"]["max_single_receive"]
+        .as_u64()
+        .expect("max_single_receive");
+    let big = post(
+        &d,
+        "/v1/lightning/invoices",
+        &key,
+        json!({"amount": limit + 1, "description": "too big for now"}),
+    );
+    assert_eq!(big.status, 201, "{big:?}");
+    let warning = &big.body["warnings"][0];
+    assert_eq!(warning["code"], "insufficient_inbound_capacity", "{big:?}");
+    let says = warning["message"].as_str().unwrap_or_default();
+    assert!(
+        says.contains("cannot be paid yet") && says.contains("open a channel"),
+        "{says}"
+    );
+    let again = get(
+        &d,
+        &format!(
+            "/v1/lightning/invoices/{}",
+            big.body["id"].as_str().unwrap_or("")
+        ),
+        &key,
+    );
+    assert_eq!(
+        again.body["warnings"], big.body["warnings"],
+        "kept with the invoice"
+    );
 
     let paid = post(
         &d,

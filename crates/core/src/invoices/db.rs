@@ -2,7 +2,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::{Invoice, InvoiceStatus, ValidInvoice};
+use super::{Invoice, InvoiceStatus, InvoiceWarning, ValidInvoice};
 use crate::error::{Error, Result};
 use crate::store::{page, parse_cursor, Page, Sequenced, Store};
 use crate::util::{now_ms, rfc3339};
@@ -15,13 +15,14 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub valid: &'a ValidInvoice,
     pub created_at: i64,
     pub key_id: Option<&'a str>,
+    pub warnings: &'a [InvoiceWarning],
 }
 
 pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
-             expires_at, created_at, status, external_id, metadata, key_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+             expires_at, created_at, status, external_id, metadata, key_id, warnings)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -34,6 +35,7 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
     .bind(&row.valid.external_id)
     .bind(&row.valid.metadata)
     .bind(row.key_id)
+    .bind(serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()))
     .execute(store.pool())
     .await?;
     Ok(())
@@ -41,7 +43,8 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
 
 /// The columns of an invoice, in [`InvoiceRow`]'s order.
 const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
-     payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata";
+     payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
+     warnings";
 
 #[derive(sqlx::FromRow)]
 struct InvoiceRow {
@@ -59,6 +62,7 @@ struct InvoiceRow {
     status: InvoiceStatus,
     external_id: Option<String>,
     metadata: String,
+    warnings: String,
 }
 
 impl Sequenced for InvoiceRow {
@@ -91,6 +95,11 @@ impl InvoiceRow {
             external_id: self.external_id,
             metadata: serde_json::from_str(&self.metadata)
                 .unwrap_or_else(|_| serde_json::json!({})),
+            // A paid invoice was payable after all: what was feared no longer applies.
+            warnings: match status {
+                InvoiceStatus::Paid => Vec::new(),
+                _ => serde_json::from_str(&self.warnings).unwrap_or_default(),
+            },
         }
     }
 }

@@ -162,6 +162,48 @@ impl CreateInvoice {
     }
 }
 
+/// Why an invoice may not be payable, as the node saw it when the invoice was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// More than the node's channels can receive in one payment (none usable, or too little
+    /// inbound capacity): the payer's wallet will find no route until the node has more.
+    InsufficientInboundCapacity,
+}
+
+/// Something that can keep an invoice from being paid, said for the merchant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InvoiceWarning {
+    /// Stable code to branch on.
+    pub code: WarningCode,
+    /// What it means and what to do, for people.
+    pub message: String,
+}
+
+/// The warnings for an invoice of `amount_msat` (any amount: `None`) given what the node can
+/// receive in one payment now.
+fn warnings_for(amount_msat: Option<u64>, max_single_msat: u64) -> Vec<InvoiceWarning> {
+    let how = "open a channel from another node to this one (or have a peer open one), then \
+               make the invoice again";
+    let message = match amount_msat {
+        _ if max_single_msat == 0 => format!(
+            "this node has no channel that can receive a payment now, so this invoice cannot be \
+             paid yet: {how}"
+        ),
+        Some(msat) if msat > max_single_msat => format!(
+            "this invoice asks for {} sat, but this node can receive at most {} sat in one \
+             payment now, so it cannot be paid yet: {how}",
+            crate::util::group_thousands(msat.div_ceil(1000)),
+            crate::util::group_thousands(max_single_msat / 1000),
+        ),
+        _ => return Vec::new(),
+    };
+    vec![InvoiceWarning {
+        code: WarningCode::InsufficientInboundCapacity,
+        message,
+    }]
+}
+
 /// An invoice as the API returns it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Invoice {
@@ -194,6 +236,9 @@ pub struct Invoice {
     /// The shop's metadata object.
     #[schema(value_type = Object)]
     pub metadata: serde_json::Value,
+    /// What could keep it from being paid, as the node saw it when it was made (empty: nothing).
+    /// The invoice is made anyway: a channel may open before it is paid.
+    pub warnings: Vec<InvoiceWarning>,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
@@ -228,6 +273,10 @@ impl<'a> Invoices<'a> {
             )
         })?;
         let description = Bolt11InvoiceDescription::Direct(description);
+        let warnings = warnings_for(
+            valid.amount_msat,
+            crate::node::balance::max_single_receive_msat(&node.list_channels()),
+        );
         // `receive` writes ldk-node's store synchronously: off the async workers, which LDK's
         // background processor shares (it persists the ChannelManager there, and every delay
         // widens the window a crash can leave the manager behind a monitor in).
@@ -254,6 +303,7 @@ impl<'a> Invoices<'a> {
                 valid: &valid,
                 created_at: now_ms(),
                 key_id,
+                warnings: &warnings,
             },
         )
         .await?;
@@ -315,5 +365,21 @@ mod tests {
         let mut bad_meta = req(Some(1), "x", None);
         bad_meta.metadata = Some(serde_json::json!([1, 2]));
         assert_eq!(code(bad_meta), Some("invalid_field"));
+    }
+
+    #[test]
+    fn warnings_say_when_the_node_cannot_receive_it() {
+        assert!(warnings_for(Some(1_000_000), 2_000_000).is_empty());
+        assert!(warnings_for(None, 1).is_empty());
+        let over = warnings_for(Some(2_500_000), 2_000_000);
+        assert_eq!(over.len(), 1);
+        assert_eq!(over[0].code, WarningCode::InsufficientInboundCapacity);
+        assert!(
+            over[0].message.contains("asks for 2,500 sat")
+                && over[0].message.contains("at most 2,000 sat"),
+            "{}",
+            over[0].message
+        );
+        assert!(warnings_for(None, 0)[0].message.contains("no channel"));
     }
 }

@@ -296,6 +296,21 @@ fn sweep_entry(balance: &ldk_node::PendingSweepBalance) -> Option<ClosingEntry> 
     }
 }
 
+/// The largest single payment the usable `channels` can receive now, in msat: the best channel's
+/// inbound capacity, capped by what LDK lets be in flight on it at once.
+pub(crate) fn max_single_receive_msat(channels: &[ldk_node::ChannelDetails]) -> u64 {
+    channels
+        .iter()
+        .filter(|c| c.is_usable)
+        .map(|c| {
+            c.inbound_htlc_maximum_msat
+                .unwrap_or(c.inbound_capacity_msat)
+                .min(c.inbound_capacity_msat)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// How old the last chain sync may be for the node to count as synced.
 const SYNC_FRESH_SECS: u64 = 180;
 
@@ -312,15 +327,7 @@ impl NodeHandle {
             .sum::<u64>()
             / 1000;
         let receivable = usable.clone().map(|c| c.inbound_capacity_msat).sum::<u64>() / 1000;
-        let max_single_receive = usable
-            .map(|c| {
-                c.inbound_htlc_maximum_msat
-                    .unwrap_or(c.inbound_capacity_msat)
-                    .min(c.inbound_capacity_msat)
-            })
-            .max()
-            .unwrap_or(0)
-            / 1000;
+        let max_single_receive = max_single_receive_msat(&channels) / 1000;
         let unconfirmed: u64 = node
             .list_payments_with_filter(|p| {
                 p.direction == PaymentDirection::Inbound

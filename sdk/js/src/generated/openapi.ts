@@ -1055,12 +1055,24 @@ export interface components {
             payment_request: string;
             /** @description `pending`, `paid` or `expired`. */
             status: components["schemas"]["InvoiceStatus"];
+            /**
+             * @description What could keep it from being paid, as the node saw it when it was made (empty: nothing).
+             *     The invoice is made anyway: a channel may open before it is paid.
+             */
+            warnings: components["schemas"]["InvoiceWarning"][];
         };
         /**
          * @description Where an invoice stands.
          * @enum {string}
          */
         InvoiceStatus: "pending" | "paid" | "expired";
+        /** @description Something that can keep an invoice from being paid, said for the merchant. */
+        InvoiceWarning: {
+            /** @description Stable code to branch on. */
+            code: components["schemas"]["WarningCode"];
+            /** @description What it means and what to do, for people. */
+            message: string;
+        };
         /** @description Lightning balance, in sats. */
         LightningBalance: {
             /**
@@ -1348,6 +1360,11 @@ export interface components {
                 payment_request: string;
                 /** @description `pending`, `paid` or `expired`. */
                 status: components["schemas"]["InvoiceStatus"];
+                /**
+                 * @description What could keep it from being paid, as the node saw it when it was made (empty: nothing).
+                 *     The invoice is made anyway: a channel may open before it is paid.
+                 */
+                warnings: components["schemas"]["InvoiceWarning"][];
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
@@ -1549,6 +1566,11 @@ export interface components {
             /** @description Desktop notifications on or off. */
             notifications?: boolean | null;
         };
+        /**
+         * @description Why an invoice may not be payable, as the node saw it when the invoice was made.
+         * @enum {string}
+         */
+        WarningCode: "insufficient_inbound_capacity";
         /** @description A webhook endpoint as the API shows it. */
         Webhook: {
             /** @description When it was created. */
