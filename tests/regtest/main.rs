@@ -13,6 +13,7 @@ mod instance;
 mod invoices_fixture;
 mod journey;
 mod keyring;
+mod lsp;
 mod networks;
 mod notifications;
 mod payments;

@@ -66,6 +66,23 @@ pub struct Settings {
     /// Requests with one unknown API key a client may make per minute before 429 (15 times as many across all keys)
     #[arg(long, global = true, env = "PAYAIML_AUTH_FAILURES_PER_MINUTE", default_value_t = payaiml_core::config::DEFAULT_AUTH_FAILURES_PER_MINUTE, value_parser = clap::value_parser!(u32).range(1..))]
     pub auth_failures_per_minute: u32,
+    /// The Lightning service provider (LSPS2) that opens a channel to this node when an invoice
+    /// asks more than its channels can receive, as NODE_ID@HOST:PORT
+    #[arg(long, global = true, env = "PAYAIML_LSP", value_parser = parse_lsp)]
+    pub lsp: Option<(String, String)>,
+    /// The token the LSP gave you, if it asks for one
+    #[arg(long, global = true, env = "PAYAIML_LSP_TOKEN", hide_env_values = true)]
+    pub lsp_token: Option<String>,
+    /// The most the LSP may keep for opening a channel: this many sats...
+    #[arg(long, global = true, env = "PAYAIML_LSP_MAX_FEE_BASE_SAT", default_value_t = payaiml_core::config::DEFAULT_LSP_MAX_FEE_BASE_SAT)]
+    pub lsp_max_fee_base_sat: u64,
+    /// ...plus this many millionths of the payment (10000 = 1 %)
+    #[arg(long, global = true, env = "PAYAIML_LSP_MAX_FEE_PPM", default_value_t = payaiml_core::config::DEFAULT_LSP_MAX_FEE_PPM)]
+    pub lsp_max_fee_ppm: u64,
+    /// The sandbox only: start the merchant with no channels and no funds, and the sandbox's own
+    /// LSP set up, to try the first payment of a new node (its own data dir: `sandbox-fresh`)
+    #[arg(long, global = true, env = "PAYAIML_SANDBOX_FRESH")]
+    pub fresh: bool,
     /// Log filter, e.g. info, debug, or info,ldk_node=debug
     #[arg(long, global = true, env = "PAYAIML_LOG", default_value = payaiml_core::config::DEFAULT_LOG)]
     pub log_level: String,
@@ -165,7 +182,19 @@ impl Settings {
         config.max_fee_ppm = self.max_fee_ppm;
         config.auth_failures_per_minute = self.auth_failures_per_minute;
         config.allowed_hosts = self.chain.allow_hosts.clone();
+        config.lsp_max_fee_base_sat = self.lsp_max_fee_base_sat;
+        config.lsp_max_fee_ppm = self.lsp_max_fee_ppm;
         if sandbox {
+            if self.lsp.is_some() {
+                return Err(
+                    "--lsp (PAYAIML_LSP) does not apply to the sandbox, which runs its own LSP \
+                            with --fresh"
+                        .into(),
+                );
+            }
+            if self.fresh && self.data_dir.is_none() {
+                config.data_dir = payaiml_core::config::default_data_dir("sandbox-fresh");
+            }
             if let Some(name) = self.chain.chain_setting_given() {
                 return Err(format!(
                     "{name} does not apply to the sandbox, which runs its own bitcoind; \
@@ -174,6 +203,17 @@ impl Settings {
             }
             return Ok(config);
         }
+        if self.fresh {
+            return Err("--fresh is for the sandbox only (payaimld sandbox --fresh)".into());
+        }
+        config.lsp = self
+            .lsp
+            .clone()
+            .map(|(node_id, address)| payaiml_core::config::Lsp {
+                node_id,
+                address,
+                token: self.lsp_token.clone(),
+            });
         config.chain_source = self.chain.chain_source()?;
         config.rgs_url = self.chain.rgs_url.clone();
         config.ln_listen = self.chain.ln_listen;
@@ -193,9 +233,10 @@ impl Settings {
         let config = self.config(sandbox, door)?;
         if sandbox {
             tracing::info!(data_dir = %config.data_dir.display(), "starting the regtest sandbox");
-            let (app, sandbox) = payaiml_core::sandbox::launch(config, &self.bitcoind())
-                .await
-                .map_err(|e| e.to_string())?;
+            let (app, sandbox) =
+                payaiml_core::sandbox::launch(config, &self.bitcoind(), self.fresh)
+                    .await
+                    .map_err(|e| e.to_string())?;
             return Ok(Launched {
                 app,
                 sandbox: Some(sandbox),
@@ -246,6 +287,21 @@ impl ChainSettings {
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))
     }
+}
+
+/// `NODE_ID@HOST:PORT`, the form node addresses are shared in.
+fn parse_lsp(text: &str) -> Result<(String, String), String> {
+    let (id, address) = text
+        .trim()
+        .split_once('@')
+        .ok_or("give the LSP as NODE_ID@HOST:PORT")?;
+    if id.len() != 66 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("'{id}' is not a node id (66 hex characters)"));
+    }
+    if !address.contains(':') {
+        return Err(format!("'{address}' is not HOST:PORT"));
+    }
+    Ok((id.to_string(), address.to_string()))
 }
 
 /// A webhook retry schedule.
@@ -373,6 +429,46 @@ mod tests {
             parse(&["--bitcoind-rpc", "127.0.0.1:1"]).is_err(),
             "user and password are required"
         );
+        assert!(
+            parse(&["--lsp", &format!("02{}@127.0.0.1:9735", "ab".repeat(32))])
+                .map_err(|e| e.to_string())?
+                .config(true, FrontDoor::Daemon)
+                .is_err(),
+            "the sandbox runs its own LSP"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_lsp_is_read_as_node_id_at_address() -> Result<(), String> {
+        let id = format!("02{}", "ab".repeat(32));
+        let s = parse(&[
+            "--lsp",
+            &format!("{id}@lsp.example:9735"),
+            "--lsp-token",
+            "t",
+        ])
+        .map_err(|e| e.to_string())?;
+        let lsp = s.config(false, FrontDoor::Daemon)?.lsp.ok_or("no lsp")?;
+        assert_eq!(
+            (lsp.node_id.as_str(), lsp.address.as_str()),
+            (id.as_str(), "lsp.example:9735")
+        );
+        assert_eq!(lsp.token.as_deref(), Some("t"));
+        assert!(parse(&["--lsp", "lsp.example:9735"]).is_err(), "no node id");
+        assert!(
+            parse(&["--lsp", &format!("{id}@nowhere")]).is_err(),
+            "no port"
+        );
+        let fresh = parse(&["--fresh"]).map_err(|e| e.to_string())?;
+        assert!(
+            fresh.config(false, FrontDoor::Daemon).is_err(),
+            "--fresh is for the sandbox"
+        );
+        assert!(fresh
+            .config(true, FrontDoor::Daemon)?
+            .data_dir
+            .ends_with("sandbox-fresh"));
         Ok(())
     }
 }

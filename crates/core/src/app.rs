@@ -172,7 +172,7 @@ impl App {
 
     /// Invoices: create, get, list.
     pub fn invoices(&self) -> Invoices<'_> {
-        Invoices::new(&self.store, &self.node, &self.wake_expiry)
+        Invoices::new(&self.store, &self.node, &self.config, &self.wake_expiry)
     }
 
     /// Outgoing payments: pay, get, list.

@@ -14,6 +14,8 @@
 //! | `webhook_retries` | 10s,1m,5m,30m,2h,6h,12h,24h | the wait after each failed webhook attempt (±20 % jitter) |
 //! | `max_fee_base_sat` | 10 | routing fee cap of a payment: this many sats... |
 //! | `max_fee_ppm` | 10000 | ...plus this many millionths of the amount (10000 = 1 %), rounded down to the msat |
+//! | `lsp` | none | an LSPS2 provider (node id, address, token) that opens a channel when an invoice needs one |
+//! | `lsp_max_fee_base_sat`, `lsp_max_fee_ppm` | 5000, 10000 | the most an LSP may keep for opening a channel: sats plus millionths of the payment, rounded down |
 //! | `auth_failures_per_minute` | 20 | requests with one unknown or malformed key a client may make per minute before `429`; 15 times as many across all keys |
 
 use std::fmt;
@@ -53,6 +55,10 @@ pub const DEFAULT_WEBHOOK_RETRIES: [std::time::Duration; 8] = [
     std::time::Duration::from_secs(43_200),
     std::time::Duration::from_secs(86_400),
 ];
+/// The default fee cap for a channel opened by the LSP: this many sats...
+pub const DEFAULT_LSP_MAX_FEE_BASE_SAT: u64 = 5_000;
+/// ...plus this many millionths of the payment (10,000 = 1 %).
+pub const DEFAULT_LSP_MAX_FEE_PPM: u64 = 10_000;
 /// The application identifier, also the name of its data folder.
 pub const APP_ID: &str = "com.payaiml.merchant";
 
@@ -162,6 +168,18 @@ impl ChainSource {
     }
 }
 
+/// A Lightning service provider that opens a channel to this node just in time (LSPS2) when an
+/// invoice asks more than the channels can receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lsp {
+    /// Its node id (66 hex characters).
+    pub node_id: String,
+    /// Where it listens, `host:port`.
+    pub address: String,
+    /// The token it gave the merchant, if it asks for one.
+    pub token: Option<String>,
+}
+
 /// Which secret store keeps the node seed, API keys and webhook secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretsBackend {
@@ -215,6 +233,12 @@ pub struct Config {
     /// it gets `429` (and 15 times as many across all the keys it tries). Valid keys are never
     /// limited.
     pub auth_failures_per_minute: u32,
+    /// The LSP that opens channels just in time, if any.
+    pub lsp: Option<Lsp>,
+    /// The most an LSP may keep for opening a channel: this many sats...
+    pub lsp_max_fee_base_sat: u64,
+    /// ...plus this many millionths of the payment.
+    pub lsp_max_fee_ppm: u64,
     /// Whether this instance is the regtest sandbox (set by [`crate::sandbox::launch`]; health
     /// reports it).
     pub sandbox: bool,
@@ -234,6 +258,9 @@ impl Config {
             allowed_hosts: Vec::new(),
             notifications: false,
             webhook_retries: DEFAULT_WEBHOOK_RETRIES.to_vec(),
+            lsp: None,
+            lsp_max_fee_base_sat: DEFAULT_LSP_MAX_FEE_BASE_SAT,
+            lsp_max_fee_ppm: DEFAULT_LSP_MAX_FEE_PPM,
             sandbox: false,
             max_fee_base_sat: DEFAULT_MAX_FEE_BASE_SAT,
             max_fee_ppm: DEFAULT_MAX_FEE_PPM,
@@ -250,6 +277,17 @@ impl Config {
             .saturating_mul(1000)
             .saturating_add(u64::try_from(proportional).unwrap_or(u64::MAX))
             // Never beyond 21 million BTC, so any setting stays a valid amount in the database.
+            .min(MAX_MSAT)
+    }
+
+    /// The most an LSP may keep for opening a channel with a payment of `amount_msat`:
+    /// `lsp_max_fee_base_sat × 1000 + ⌊amount_msat × lsp_max_fee_ppm / 1 000 000⌋` msat, rounded
+    /// down (in the merchant's favour) and saturating, like the routing fee cap.
+    pub fn lsp_fee_cap_msat(&self, amount_msat: u64) -> u64 {
+        let proportional = (u128::from(amount_msat) * u128::from(self.lsp_max_fee_ppm)) / 1_000_000;
+        self.lsp_max_fee_base_sat
+            .saturating_mul(1000)
+            .saturating_add(u64::try_from(proportional).unwrap_or(u64::MAX))
             .min(MAX_MSAT)
     }
 

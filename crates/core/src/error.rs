@@ -76,12 +76,16 @@ pub enum ErrorCode {
     SelfChannel,
     /// 422: The key is revoked already.
     KeyRevoked,
+    /// 422: The LSP asks more for opening a channel than the merchant accepts (its fee cap).
+    LspFeeTooHigh,
     /// 426: `/v1/events/ws` needs a WebSocket upgrade.
     WebsocketRequired,
     /// 429: Too many requests with unknown keys from this client; `Retry-After` says when to retry.
     RateLimited,
     /// 503: The node is starting, or its chain source is unreachable (the message says which).
     NodeNotReady,
+    /// 503: The LSP needed for this invoice's channel did not answer, or refused.
+    LspUnavailable,
     /// 500: The Lightning node failed; the message says how, for the merchant.
     NodeError,
     /// 500: The regtest sandbox failed (bitcoind, the customer node).
@@ -102,7 +106,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 45] = [
+    pub const ALL: [ErrorCode; 47] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -137,9 +141,11 @@ impl ErrorCode {
         ErrorCode::ChannelCloseFailed,
         ErrorCode::SelfChannel,
         ErrorCode::KeyRevoked,
+        ErrorCode::LspFeeTooHigh,
         ErrorCode::WebsocketRequired,
         ErrorCode::RateLimited,
         ErrorCode::NodeNotReady,
+        ErrorCode::LspUnavailable,
         ErrorCode::NodeError,
         ErrorCode::SandboxError,
         ErrorCode::DatabaseError,
@@ -187,9 +193,11 @@ impl ErrorCode {
             ErrorCode::ChannelCloseFailed => "channel_close_failed",
             ErrorCode::SelfChannel => "self_channel",
             ErrorCode::KeyRevoked => "key_revoked",
+            ErrorCode::LspFeeTooHigh => "lsp_fee_too_high",
             ErrorCode::WebsocketRequired => "websocket_required",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeNotReady => "node_not_ready",
+            ErrorCode::LspUnavailable => "lsp_unavailable",
             ErrorCode::NodeError => "node_error",
             ErrorCode::SandboxError => "sandbox_error",
             ErrorCode::DatabaseError => "database_error",
@@ -236,10 +244,11 @@ impl ErrorCode {
             | ErrorCode::ChannelOpenFailed
             | ErrorCode::ChannelCloseFailed
             | ErrorCode::SelfChannel
-            | ErrorCode::KeyRevoked => 422,
+            | ErrorCode::KeyRevoked
+            | ErrorCode::LspFeeTooHigh => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,
-            ErrorCode::NodeNotReady => 503,
+            ErrorCode::NodeNotReady | ErrorCode::LspUnavailable => 503,
             ErrorCode::NodeError
             | ErrorCode::SandboxError
             | ErrorCode::DatabaseError
@@ -326,6 +335,14 @@ pub enum Error {
     /// Not enough outbound liquidity for the payment.
     #[error("{0}")]
     InsufficientBalance(String),
+    /// A service the request needs is not answering now (an LSP); retrying may work.
+    #[error("{message}")]
+    Unavailable {
+        /// Stable code, e.g. `lsp_unavailable`.
+        code: ErrorCode,
+        /// What is not answering, and what to do.
+        message: String,
+    },
     /// The Lightning node is not running (still starting, or its chain source is unreachable).
     #[error("the Lightning node is not ready: {0}")]
     NodeNotReady(String),
@@ -362,7 +379,9 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::InvalidField { .. } => ErrorCode::InvalidField,
-            Error::Unprocessable { code, .. } | Error::Forbidden { code, .. } => *code,
+            Error::Unprocessable { code, .. }
+            | Error::Forbidden { code, .. }
+            | Error::Unavailable { code, .. } => *code,
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::DuplicatePayment { .. } => ErrorCode::DuplicatePayment,
             Error::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,

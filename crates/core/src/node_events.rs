@@ -33,8 +33,9 @@ pub(crate) async fn record_node_events(
         // A database failure must not acknowledge the event: retry until it is recorded (or we
         // are stopped, in which case LDK hands it to us again on the next start).
         let mut delay = Duration::from_millis(100);
+        let lsp_fee = lsp_fee_msat(&node, &event);
         let records = loop {
-            match handle(&store, &event).await {
+            match handle(&store, &event, lsp_fee).await {
                 Ok(records) => break records,
                 Err(e) => {
                     tracing::error!(error = %e, ?event, "recording a node event failed; retrying");
@@ -61,8 +62,31 @@ pub(crate) async fn record_node_events(
     }
 }
 
-/// Records one node event. Returns the event-log rows it appended (none for a replay).
-pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventRecord>> {
+/// What an LSP kept of a received payment for opening its channel, from the node's record.
+fn lsp_fee_msat(node: &Node, event: &Event) -> Option<u64> {
+    let Event::PaymentReceived {
+        payment_id: Some(id),
+        ..
+    } = event
+    else {
+        return None;
+    };
+    match node.payment(id)?.kind {
+        ldk_node::payment::PaymentKind::Bolt11Jit {
+            counterparty_skimmed_fee_msat,
+            ..
+        } => counterparty_skimmed_fee_msat,
+        _ => None,
+    }
+}
+
+/// Records one node event (`lsp_fee_msat`: what an LSP kept of a received payment). Returns the
+/// event-log rows it appended (none for a replay).
+pub(crate) async fn handle(
+    store: &Store,
+    event: &Event,
+    lsp_fee_msat: Option<u64>,
+) -> Result<Vec<EventRecord>> {
     let mut out = Vec::new();
     // The event-log append looks before it inserts: hold the write lock from the start.
     let mut tx = store.begin_write().await?;
@@ -76,7 +100,8 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
             let hash = payment_hash.to_string();
             // A replay finds the invoice paid already (`None`) and the event's dedupe key taken,
             // so it appends nothing; a payment to an invoice we do not know is still logged.
-            let invoice = invoices::mark_paid(&mut tx, &hash, *amount_msat, at).await?;
+            let invoice =
+                invoices::mark_paid(&mut tx, &hash, *amount_msat, lsp_fee_msat, at).await?;
             let payload = json!({
                 "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
                 "amount": amount_msat / 1000,
@@ -86,6 +111,9 @@ pub(crate) async fn handle(store: &Store, event: &Event) -> Result<Vec<EventReco
                 "description": invoice.as_ref().map(|i| i.description.clone()),
                 "external_id": invoice.as_ref().and_then(|i| i.external_id.clone()),
                 "metadata": invoice.as_ref().map(|i| i.metadata.clone()),
+                // What the LSP kept for opening a channel (`amount` is after it), if one did.
+                "lsp_fee": lsp_fee_msat.map(|f| f.div_ceil(1000)),
+                "lsp_fee_msat": lsp_fee_msat,
             });
             let key = format!("payment.received:{hash}");
             out.extend(events::append(&mut tx, EventKind::PaymentReceived, &key, payload).await?);
@@ -171,8 +199,8 @@ mod tests {
             amount_msat: 5000,
             custom_records: Vec::new(),
         };
-        let first = handle(&store, &event).await?;
-        let replay = handle(&store, &event).await?;
+        let first = handle(&store, &event, None).await?;
+        let replay = handle(&store, &event, None).await?;
         assert_eq!(first.len(), 1);
         assert_eq!(
             first[0].payload.get("invoice_id"),
@@ -193,8 +221,8 @@ mod tests {
             amount_msat: 1000,
             custom_records: Vec::new(),
         };
-        assert_eq!(handle(&store, &stray).await?.len(), 1);
-        assert!(handle(&store, &stray).await?.is_empty());
+        assert_eq!(handle(&store, &stray, None).await?.len(), 1);
+        assert!(handle(&store, &stray, None).await?.is_empty());
         Ok(())
     }
 }

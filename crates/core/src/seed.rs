@@ -159,7 +159,6 @@ pub(crate) async fn load(
     }
     let mnemonic = new_words();
     store_new(store, secrets, ldk_dir, &mnemonic, Origin::New).await?;
-    tracing::info!("created a new node seed in the secret store");
     Ok(mnemonic)
 }
 

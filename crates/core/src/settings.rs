@@ -26,6 +26,21 @@ pub struct SettingsView {
     pub secrets: String,
     /// Desktop notifications for received payments.
     pub notifications: bool,
+    /// The LSP that opens a channel when an invoice needs one (null: none).
+    pub lsp: Option<LspView>,
+}
+
+/// The LSP as the Settings page and the point of sale show it (never its token).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LspView {
+    /// Its node id.
+    pub node_id: String,
+    /// Where it listens.
+    pub address: String,
+    /// The most it may keep for opening a channel: this many sats...
+    pub max_fee_base_sat: u64,
+    /// ...plus this many millionths of the payment.
+    pub max_fee_ppm: u64,
 }
 
 /// A change of settings; absent fields stay as they are.
@@ -61,6 +76,12 @@ impl<'a> Settings<'a> {
             data_dir: self.config.data_dir.display().to_string(),
             secrets: format!("{:?}", self.config.secrets).to_lowercase(),
             notifications: self.notify.load(Ordering::Relaxed),
+            lsp: self.config.lsp.as_ref().map(|lsp| LspView {
+                node_id: lsp.node_id.clone(),
+                address: lsp.address.clone(),
+                max_fee_base_sat: self.config.lsp_max_fee_base_sat,
+                max_fee_ppm: self.config.lsp_max_fee_ppm,
+            }),
         }
     }
 

@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.data_dir = dir.path().to_path_buf();
     config.secrets = SecretsBackend::File;
     let started = Instant::now();
-    let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind()).await?;
+    let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind(), false).await?;
     println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

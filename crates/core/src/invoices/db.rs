@@ -2,7 +2,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::{Invoice, InvoiceStatus, InvoiceWarning, ValidInvoice};
+use super::{Invoice, InvoiceLsp, InvoiceStatus, InvoiceWarning, ValidInvoice};
 use crate::error::{Error, Result};
 use crate::store::{page, parse_cursor, Page, Sequenced, Store};
 use crate::util::{now_ms, rfc3339};
@@ -16,13 +16,15 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub created_at: i64,
     pub key_id: Option<&'a str>,
     pub warnings: &'a [InvoiceWarning],
+    pub lsp: Option<&'a InvoiceLsp>,
 }
 
 pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
-             expires_at, created_at, status, external_id, metadata, key_id, warnings)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+             expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
+             lsp_max_fee_msat)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -36,6 +38,8 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
     .bind(&row.valid.metadata)
     .bind(row.key_id)
     .bind(serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()))
+    .bind(row.lsp.map(|l| l.node_id.as_str()))
+    .bind(row.lsp.map(|l| l.max_fee_msat as i64))
     .execute(store.pool())
     .await?;
     Ok(())
@@ -44,7 +48,7 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
 /// The columns of an invoice, in [`InvoiceRow`]'s order.
 const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
      payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
-     warnings";
+     warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat";
 
 #[derive(sqlx::FromRow)]
 struct InvoiceRow {
@@ -63,6 +67,9 @@ struct InvoiceRow {
     external_id: Option<String>,
     metadata: String,
     warnings: String,
+    lsp_node_id: Option<String>,
+    lsp_max_fee_msat: Option<i64>,
+    lsp_fee_msat: Option<i64>,
 }
 
 impl Sequenced for InvoiceRow {
@@ -100,6 +107,17 @@ impl InvoiceRow {
                 InvoiceStatus::Paid => Vec::new(),
                 _ => serde_json::from_str(&self.warnings).unwrap_or_default(),
             },
+            lsp: self.lsp_node_id.map(|node_id| {
+                let max_fee_msat = self.lsp_max_fee_msat.unwrap_or(0).max(0) as u64;
+                let fee_msat = self.lsp_fee_msat.map(|f| f.max(0) as u64);
+                InvoiceLsp {
+                    node_id,
+                    max_fee: max_fee_msat.div_ceil(1000),
+                    max_fee_msat,
+                    fee: fee_msat.map(|f| f.div_ceil(1000)),
+                    fee_msat,
+                }
+            }),
         }
     }
 }
@@ -144,19 +162,22 @@ pub(crate) async fn list(
     Ok(page(rows, limit, |row| row.into_invoice(now)))
 }
 
-/// Marks the invoice with `payment_hash` paid, inside the caller's transaction. Returns the
-/// invoice if this call changed it, `None` if it was paid already or is not ours.
+/// Marks the invoice with `payment_hash` paid with what arrived (after the fee an LSP kept,
+/// `lsp_fee_msat`), inside the caller's transaction. Returns the invoice if this call changed it,
+/// `None` if it was paid already or is not ours.
 pub(crate) async fn mark_paid(
     tx: &mut SqliteConnection,
     payment_hash: &str,
     amount_msat: u64,
+    lsp_fee_msat: Option<u64>,
     at: i64,
 ) -> Result<Option<Invoice>> {
     let row: Option<InvoiceRow> = sqlx::query_as(&format!(
-        "UPDATE invoices SET status = 'paid', amount_received_msat = ?, paid_at = ?
+        "UPDATE invoices SET status = 'paid', amount_received_msat = ?, lsp_fee_msat = ?, paid_at = ?
          WHERE payment_hash = ? AND status != 'paid' RETURNING {COLUMNS}"
     ))
     .bind(amount_msat as i64)
+    .bind(lsp_fee_msat.map(|f| f as i64))
     .bind(at)
     .bind(payment_hash)
     .fetch_optional(&mut *tx)

@@ -11,6 +11,7 @@ use ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::node::NodeHandle;
 use crate::store::{Page, Store};
@@ -180,6 +181,50 @@ pub struct InvoiceWarning {
     pub message: String,
 }
 
+/// A node error from making an invoice, said for the merchant; the LSP's ones with their codes.
+fn lsp_error(e: ldk_node::NodeError, cap_msat: Option<u64>) -> Error {
+    use ldk_node::NodeError as E;
+    match e {
+        E::LiquidityFeeTooHigh => Error::unprocessable(
+            ErrorCode::LspFeeTooHigh,
+            Some("amount"),
+            format!(
+                "the Lightning service provider asks more for opening a channel than this node \
+                 accepts (at most {} sat for this amount: --lsp-max-fee-base-sat and \
+                 --lsp-max-fee-ppm); no invoice was made",
+                crate::util::group_thousands(cap_msat.unwrap_or(0) / 1000)
+            ),
+        ),
+        E::ConnectionFailed | E::LiquidityRequestFailed | E::LiquiditySourceUnavailable => {
+            Error::Unavailable {
+                code: ErrorCode::LspUnavailable,
+                message: format!(
+                    "this invoice needs a channel from the Lightning service provider, and it \
+                     did not answer ({}); no invoice was made: try again, or charge less",
+                    crate::node::explain(&e)
+                ),
+            }
+        }
+        other => Error::Node(crate::node::explain(&other)),
+    }
+}
+
+/// The LSP's fee quote for a just-in-time invoice, from the node's record of it.
+fn quoted_lsp_fee(
+    node: &ldk_node::Node,
+    invoice: &ldk_node::lightning_invoice::Bolt11Invoice,
+) -> Option<u64> {
+    use ldk_node::bitcoin::hashes::Hash;
+    let id =
+        ldk_node::lightning::ln::channelmanager::PaymentId(invoice.payment_hash().to_byte_array());
+    match node.payment(&id)?.kind {
+        ldk_node::payment::PaymentKind::Bolt11Jit { lsp_fee_limits, .. } => {
+            lsp_fee_limits.max_total_opening_fee_msat
+        }
+        _ => None,
+    }
+}
+
 /// The warnings for an invoice of `amount_msat` (any amount: `None`) given what the node can
 /// receive in one payment now.
 fn warnings_for(amount_msat: Option<u64>, max_single_msat: u64) -> Vec<InvoiceWarning> {
@@ -202,6 +247,21 @@ fn warnings_for(amount_msat: Option<u64>, max_single_msat: u64) -> Vec<InvoiceWa
         code: WarningCode::InsufficientInboundCapacity,
         message,
     }]
+}
+
+/// The LSP an invoice was made through: paying it opens a channel to this node (LSPS2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct InvoiceLsp {
+    /// The provider's node id.
+    pub node_id: String,
+    /// The most it may keep of the payment for opening the channel, in sats (rounded up).
+    pub max_fee: u64,
+    /// The same in millisatoshis (the provider's quote).
+    pub max_fee_msat: u64,
+    /// What it kept, in sats (rounded up), once paid.
+    pub fee: Option<u64>,
+    /// What it kept, in millisatoshis, once paid.
+    pub fee_msat: Option<u64>,
 }
 
 /// An invoice as the API returns it.
@@ -239,12 +299,15 @@ pub struct Invoice {
     /// What could keep it from being paid, as the node saw it when it was made (empty: nothing).
     /// The invoice is made anyway: a channel may open before it is paid.
     pub warnings: Vec<InvoiceWarning>,
+    /// The LSP it was made through, when paying it opens a channel (null otherwise).
+    pub lsp: Option<InvoiceLsp>,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
 pub struct Invoices<'a> {
     store: &'a Store,
     node: &'a NodeHandle,
+    config: &'a Config,
     /// Wakes the expiry task (a new invoice may expire before the one it sleeps for).
     wake_expiry: &'a Arc<Notify>,
 }
@@ -253,11 +316,13 @@ impl<'a> Invoices<'a> {
     pub(crate) fn new(
         store: &'a Store,
         node: &'a NodeHandle,
+        config: &'a Config,
         wake_expiry: &'a Arc<Notify>,
     ) -> Self {
         Invoices {
             store,
             node,
+            config,
             wake_expiry,
         }
     }
@@ -273,24 +338,53 @@ impl<'a> Invoices<'a> {
             )
         })?;
         let description = Bolt11InvoiceDescription::Direct(description);
-        let warnings = warnings_for(
+        let mut warnings = warnings_for(
             valid.amount_msat,
             crate::node::balance::max_single_receive_msat(&node.list_channels()),
         );
+        // More than the channels can take, and an LSP to open one: through the LSP, within the
+        // merchant's fee cap. (An any-amount invoice keeps its warning: a fee cap needs a sum.)
+        let jit = match (&self.config.lsp, valid.amount_msat) {
+            (Some(lsp), Some(msat)) if !warnings.is_empty() => {
+                Some((lsp.node_id.clone(), self.config.lsp_fee_cap_msat(msat)))
+            }
+            _ => None,
+        };
         // `receive` writes ldk-node's store synchronously: off the async workers, which LDK's
         // background processor shares (it persists the ChannelManager there, and every delay
-        // widens the window a crash can leave the manager behind a monitor in).
-        let (amount_msat, expiry) = (valid.amount_msat, valid.expiry);
+        // widens the window a crash can leave the manager behind a monitor in). The LSP's
+        // answers are waited for there too.
+        let (amount_msat, expiry, cap) =
+            (valid.amount_msat, valid.expiry, jit.as_ref().map(|j| j.1));
+        let receiving = node.clone();
         let invoice = tokio::task::spawn_blocking(move || {
-            let bolt11 = node.bolt11_payment();
-            match amount_msat {
-                Some(msat) => bolt11.receive(msat, &description, expiry),
-                None => bolt11.receive_variable_amount(&description, expiry),
+            let bolt11 = receiving.bolt11_payment();
+            match (amount_msat, cap) {
+                (Some(msat), Some(cap)) => {
+                    bolt11.receive_via_jit_channel(msat, &description, expiry, Some(cap))
+                }
+                (Some(msat), None) => bolt11.receive(msat, &description, expiry),
+                (None, _) => bolt11.receive_variable_amount(&description, expiry),
             }
         })
         .await
         .map_err(|e| Error::Node(format!("invoice task failed: {e}")))?
-        .map_err(|e| Error::Node(crate::node::explain(&e)))?;
+        .map_err(|e| lsp_error(e, cap))?;
+        let lsp = match jit {
+            Some((node_id, cap)) => {
+                // The LSP's quote, which the node holds the payment to: at most the cap.
+                let quoted = quoted_lsp_fee(&node, &invoice).unwrap_or(cap);
+                warnings.clear();
+                Some(InvoiceLsp {
+                    node_id,
+                    max_fee: quoted.div_ceil(1000),
+                    max_fee_msat: quoted,
+                    fee: None,
+                    fee_msat: None,
+                })
+            }
+            None => None,
+        };
         let id = new_id("inv");
         // The node's invoice timestamp has second precision; use ours (ms) for ordering, and the
         // invoice's own expiry arithmetic stays with the node.
@@ -304,6 +398,7 @@ impl<'a> Invoices<'a> {
                 created_at: now_ms(),
                 key_id,
                 warnings: &warnings,
+                lsp: lsp.as_ref(),
             },
         )
         .await?;

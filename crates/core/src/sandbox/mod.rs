@@ -3,6 +3,7 @@
 //! Lightning payments on one machine with no real money.
 
 mod bitcoind;
+mod lsp;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +39,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Sandbox {
     bitcoind: Bitcoind,
     customer: Arc<Node>,
+    /// The LSPS2 provider of a fresh merchant (`--fresh`), with a channel from the customer.
+    lsp: Option<Arc<Node>>,
     stop_events: watch::Sender<bool>,
 }
 
@@ -106,7 +109,14 @@ pub const MINE_AND_FOLLOW: u64 = 6;
 /// Starts bitcoind, the merchant's app on it, the customer node and the channels, and returns the
 /// app and the sandbox side by side (stop the app first, then the sandbox). `config` must be a
 /// regtest config; its chain source and Lightning listen address are set here.
-pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<(Arc<App>, Arc<Sandbox>)> {
+///
+/// `fresh`: the merchant gets no channels and no funds, as a new node on day one, and the
+/// sandbox runs an LSPS2 provider (with a channel from the customer) set up as the merchant's LSP.
+pub async fn launch(
+    mut config: Config,
+    bitcoind_bin: &Path,
+    fresh: bool,
+) -> Result<(Arc<App>, Arc<Sandbox>)> {
     if config.network != Network::Regtest {
         return Err(Error::Config("the sandbox runs on regtest only".into()));
     }
@@ -119,6 +129,24 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<(Arc<App>
     config.ln_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port)));
     config.sandbox = true;
     let customer_dir = config.data_dir.join("customer");
+    let lsp = if fresh {
+        match lsp::start(&bitcoind.chain_source(), &config.data_dir.join("lsp")).await {
+            Ok((node, address)) => {
+                config.lsp = Some(crate::config::Lsp {
+                    node_id: node.node_id().to_string(),
+                    address,
+                    token: None,
+                });
+                Some(node)
+            }
+            Err(e) => {
+                bitcoind.stop().await;
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     let app = match App::open_locked(config, lock).await {
         Ok(app) => app,
         Err(e) => {
@@ -128,7 +156,7 @@ pub async fn launch(mut config: Config, bitcoind_bin: &Path) -> Result<(Arc<App>
     };
     // On any failure from here on, stop what was started (the nodes, then bitcoind) before
     // reporting the error, so nothing is left running or torn down mid-flight.
-    match attach(&app, bitcoind, &customer_dir, merchant_port).await {
+    match attach(&app, bitcoind, lsp, &customer_dir, merchant_port).await {
         Ok(sandbox) => Ok((app, sandbox)),
         Err((e, leftover)) => {
             tracing::error!(error = %e, "the sandbox did not start");
@@ -153,6 +181,7 @@ enum Leftover {
 async fn attach(
     app: &Arc<App>,
     bitcoind: Bitcoind,
+    lsp: Option<Arc<Node>>,
     customer_dir: &Path,
     merchant_port: u16,
 ) -> std::result::Result<Arc<Sandbox>, (Error, Leftover)> {
@@ -169,13 +198,23 @@ async fn attach(
         Err(e) => return Err((e, Leftover::Bitcoind(Box::new(bitcoind)))),
     };
     let (stop_events, stop_rx) = watch::channel(false);
-    tokio::spawn(drain_events(customer.clone(), stop_rx));
+    tokio::spawn(drain_events(customer.clone(), stop_rx.clone()));
+    if let Some(lsp) = &lsp {
+        tokio::spawn(drain_events(lsp.clone(), stop_rx));
+    }
     let sandbox = Arc::new(Sandbox {
         bitcoind,
         customer,
+        lsp,
         stop_events,
     });
-    if let Err(e) = sandbox.connect_channels(&merchant, merchant_port).await {
+    // A fresh merchant gets nothing: its first channel comes from the LSP with its first payment.
+    let connected = if sandbox.lsp.is_some() {
+        sandbox.connect_lsp().await
+    } else {
+        sandbox.connect_channels(&merchant, merchant_port).await
+    };
+    if let Err(e) = connected {
         return Err((e, Leftover::Sandbox(sandbox)));
     }
     sandbox.resume_customer_payments(app).await;
@@ -188,12 +227,25 @@ async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
         .chain_source
         .clone()
         .ok_or_else(|| Error::Sandbox("no chain source".into()))?;
+    Ok(start_peer(&chain, dir, "customer", |_| {}).await?.0)
+}
+
+/// Builds and starts a sandbox node of its own (the customer, the LSP) on bitcoind, listening on
+/// a free port; `setup` adds to its builder. Returns it with its `127.0.0.1:port`.
+async fn start_peer(
+    chain: &crate::config::ChainSource,
+    dir: &Path,
+    name: &str,
+    setup: impl FnOnce(&mut ldk_node::Builder),
+) -> Result<(Arc<Node>, String)> {
+    let chain = chain.clone();
     let port = bitcoind::free_port()?;
     let mut builder = ldk_node::Builder::new();
+    setup(&mut builder);
     builder
         .set_network(ldk_node::bitcoin::Network::Regtest)
         .set_storage_dir_path(dir.to_string_lossy().into_owned())
-        // The customer's seed is plain on disk: it holds only regtest coins.
+        // The sandbox nodes' seeds are plain on disk: they hold only regtest coins.
         .set_entropy_seed_path(dir.join("keys_seed").to_string_lossy().into_owned())
         .set_runtime(tokio::runtime::Handle::current())
         .set_log_facade_logger();
@@ -210,20 +262,21 @@ async fn start_customer(app: &App, dir: &Path) -> Result<Arc<Node>> {
         .set_listening_addresses(vec![
             std::net::SocketAddr::from(([127, 0, 0, 1], port)).into()
         ])
-        .map_err(|e| Error::Sandbox(format!("customer listen address: {e}")))?;
+        .map_err(|e| Error::Sandbox(format!("{name} listen address: {e}")))?;
     let node = Arc::new(
         builder
             .build()
-            .map_err(|e| Error::Sandbox(format!("cannot build the customer node: {e}")))?,
+            .map_err(|e| Error::Sandbox(format!("cannot build the {name} node: {e}")))?,
     );
     let starting = node.clone();
+    let label = name.to_string();
     blocking(move || {
         starting
             .start()
-            .map_err(|e| Error::Sandbox(format!("customer node: {e}")))
+            .map_err(|e| Error::Sandbox(format!("{label} node: {e}")))
     })
     .await?;
-    Ok(node)
+    Ok((node, format!("127.0.0.1:{port}")))
 }
 
 /// The customer's events are only acknowledged: the sandbox reads payment outcomes from its store.
@@ -706,11 +759,13 @@ impl Sandbox {
         }
     }
 
-    /// Stops the customer node and bitcoind.
+    /// Stops the customer node, the LSP (if any) and bitcoind.
     pub async fn stop(&self) {
         let _ = self.stop_events.send(true);
-        let customer = self.customer.clone();
-        let _ = tokio::task::spawn_blocking(move || customer.stop()).await;
+        for node in std::iter::once(&self.customer).chain(self.lsp.as_ref()) {
+            let node = node.clone();
+            let _ = tokio::task::spawn_blocking(move || node.stop()).await;
+        }
         self.bitcoind.stop().await;
     }
 }

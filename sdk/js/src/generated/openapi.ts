@@ -947,7 +947,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "websocket_required" | "rate_limited" | "node_not_ready" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1045,6 +1045,7 @@ export interface components {
             external_id: string | null;
             /** @description `inv_…` */
             id: string;
+            lsp: null | components["schemas"]["InvoiceLsp"];
             /** @description The shop's metadata object. */
             metadata: Record<string, unknown>;
             /** @description When it was paid. */
@@ -1060,6 +1061,31 @@ export interface components {
              *     The invoice is made anyway: a channel may open before it is paid.
              */
             warnings: components["schemas"]["InvoiceWarning"][];
+        };
+        /** @description The LSP an invoice was made through: paying it opens a channel to this node (LSPS2). */
+        InvoiceLsp: {
+            /**
+             * Format: int64
+             * @description What it kept, in sats (rounded up), once paid.
+             */
+            fee: number | null;
+            /**
+             * Format: int64
+             * @description What it kept, in millisatoshis, once paid.
+             */
+            fee_msat: number | null;
+            /**
+             * Format: int64
+             * @description The most it may keep of the payment for opening the channel, in sats (rounded up).
+             */
+            max_fee: number;
+            /**
+             * Format: int64
+             * @description The same in millisatoshis (the provider's quote).
+             */
+            max_fee_msat: number;
+            /** @description The provider's node id. */
+            node_id: string;
         };
         /**
          * @description Where an invoice stands.
@@ -1167,6 +1193,23 @@ export interface components {
                 /** @description Where events are POSTed. */
                 url: string;
             }[];
+        };
+        /** @description The LSP as the Settings page and the point of sale show it (never its token). */
+        LspView: {
+            /** @description Where it listens. */
+            address: string;
+            /**
+             * Format: int64
+             * @description The most it may keep for opening a channel: this many sats...
+             */
+            max_fee_base_sat: number;
+            /**
+             * Format: int64
+             * @description ...plus this many millionths of the payment.
+             */
+            max_fee_ppm: number;
+            /** @description Its node id. */
+            node_id: string;
         };
         /** @description The chain height after mining. */
         Mined: {
@@ -1350,6 +1393,7 @@ export interface components {
                 external_id?: string | null;
                 /** @description `inv_…` */
                 id: string;
+                lsp?: null | components["schemas"]["InvoiceLsp"];
                 /** @description The shop's metadata object. */
                 metadata: Record<string, unknown>;
                 /** @description When it was paid. */
@@ -1554,6 +1598,7 @@ export interface components {
             data_dir: string;
             /** @description Where the API listens (as configured; port 0 means "picked at start"). */
             listen: string;
+            lsp: null | components["schemas"]["LspView"];
             /** @description The Bitcoin network. */
             network: string;
             /** @description Desktop notifications for received payments. */

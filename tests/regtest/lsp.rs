@@ -1,0 +1,260 @@
+//! A new merchant's first payment through an LSP (LSPS2 just-in-time channel), on real nodes: the
+//! fresh sandbox's merchant has no channels and no funds; an invoice above what it can receive is
+//! made through the sandbox's LSP, whose channel opens when the customer pays, and the fee it kept
+//! is recorded. A quote above the merchant's cap and an LSP that does not answer make no invoice.
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn a_fresh_merchant_is_paid_through_a_channel_the_lsp_opens() {
+    let dir = tempdir();
+    // A cap below the sandbox LSP's 2,000 sat minimum fee: refused, nothing made.
+    let mut d = Daemon::start(
+        dir.path(),
+        &[
+            "--lsp-max-fee-base-sat",
+            "100",
+            "--lsp-max-fee-ppm",
+            "0",
+            "sandbox",
+            "--fresh",
+        ],
+        true,
+    );
+    let balance = get(&d, "/v1/lightning/balance", d.admin()).body;
+    assert_eq!(
+        balance["total"], 0,
+        "a fresh merchant has nothing: {balance}"
+    );
+    let refused = post(
+        &d,
+        "/v1/lightning/invoices",
+        d.admin(),
+        json!({"amount": 100_000, "description": "First sale"}),
+    );
+    assert_eq!(
+        (refused.status, refused.code()),
+        (422, "lsp_fee_too_high"),
+        "{refused:?}"
+    );
+    let says = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        says.contains("at most 100 sat") && says.contains("no invoice was made"),
+        "{says}"
+    );
+    let none = get(&d, "/v1/lightning/invoices", d.admin()).body;
+    assert_eq!(none["data"], json!([]), "no invoice was made");
+    assert!(d.stop());
+
+    // With the default cap (5,000 sat + 1 %): made through the LSP, which quotes its fee.
+    let d = Daemon::start(dir.path(), &["sandbox", "--fresh"], true);
+    let key = d.admin().to_string();
+    let inv = post(
+        &d,
+        "/v1/lightning/invoices",
+        &key,
+        json!({"amount": 100_000, "description": "First sale"}),
+    );
+    assert_eq!(inv.status, 201, "{inv:?}");
+    let lsp = inv.body["lsp"].clone();
+    assert_eq!(
+        lsp["max_fee"], 2_000,
+        "1 % of 100,000 is below the 2,000 sat minimum: {lsp}"
+    );
+    assert!(lsp["node_id"].as_str().is_some_and(|id| id.len() == 66));
+    assert_eq!(inv.body["warnings"], json!([]), "the LSP makes it payable");
+
+    let paid = post(
+        &d,
+        "/v1/sandbox/pay",
+        &key,
+        json!({"payment_request": inv.body["payment_request"]}),
+    );
+    assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
+    let id = inv.body["id"].as_str().expect("id");
+    let got = wait_for(30, "the invoice paid", || {
+        let i = get(&d, &format!("/v1/lightning/invoices/{id}"), &key).body;
+        (i["status"] == "paid").then_some(i)
+    });
+    assert_eq!(
+        got["amount_received"], 98_000,
+        "the payment less the LSP's fee: {got}"
+    );
+    assert_eq!(
+        (got["lsp"]["fee"].clone(), got["lsp"]["fee_msat"].clone()),
+        (json!(2_000), json!(2_000_000))
+    );
+    let events = get(&d, "/v1/events?tail=10", &key).body["data"].clone();
+    let received = events
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["event"] == "payment.received"))
+        .cloned()
+        .expect("payment.received");
+    assert_eq!(
+        (received["amount"].clone(), received["lsp_fee"].clone()),
+        (json!(98_000), json!(2_000))
+    );
+    assert!(
+        events
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["event"] == "channel.opened")),
+        "{events}"
+    );
+    let channels = get(&d, "/v1/node", &key).body["channels"].clone();
+    assert_eq!(channels.as_array().map(Vec::len), Some(1), "{channels}");
+    assert_eq!(channels[0]["counterparty_node_id"], lsp["node_id"]);
+    let balance = get(&d, "/v1/lightning/balance", &key).body;
+    assert_eq!(balance["lightning"]["total"], 98_000, "{balance}");
+    assert!(
+        balance["lightning"]["max_single_receive"].as_u64() > Some(50_000),
+        "{balance}"
+    );
+
+    // The next payment fits the new channel: no LSP, no fee.
+    let next = post(
+        &d,
+        "/v1/lightning/invoices",
+        &key,
+        json!({"amount": 50_000, "description": "Second sale"}),
+    );
+    assert_eq!(
+        (next.status, next.body["lsp"].clone()),
+        (201, json!(null)),
+        "{next:?}"
+    );
+    post(
+        &d,
+        "/v1/sandbox/pay",
+        &key,
+        json!({"payment_request": next.body["payment_request"]}),
+    );
+    let second = next.body["id"].as_str().expect("id");
+    let got = wait_for(30, "the second invoice paid", || {
+        let i = get(&d, &format!("/v1/lightning/invoices/{second}"), &key).body;
+        (i["status"] == "paid").then_some(i)
+    });
+    assert_eq!(
+        (got["amount_received"].clone(), got["lsp"].clone()),
+        (json!(50_000), json!(null))
+    );
+}
+
+/// A regtest bitcoind of the test's own, for a node that is not the sandbox.
+struct OwnBitcoind {
+    child: std::process::Child,
+    rpc_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for OwnBitcoind {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn own_bitcoind() -> OwnBitcoind {
+    let dir = tempdir();
+    let rpc_port = free_port();
+    let cache = std::env::var("PAYAIML_CACHE").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/payaiml",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let child = std::process::Command::new(format!("{cache}/bitcoind/bin/bitcoind"))
+        .arg("-regtest")
+        .arg(format!("-datadir={}", dir.path().display()))
+        .arg(format!("-rpcport={rpc_port}"))
+        .args([
+            "-rpcbind=127.0.0.1",
+            "-rpcallowip=127.0.0.1",
+            "-rpcuser=shop",
+            "-rpcpassword=till",
+        ])
+        .args([
+            "-listen=0",
+            "-dnsseed=0",
+            "-fixedseeds=0",
+            "-fallbackfee=0.0002",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("bitcoind");
+    let url = format!("http://127.0.0.1:{rpc_port}/");
+    wait_for(30, "bitcoind's RPC", || {
+        client()
+            .post(&url)
+            .basic_auth("shop", Some("till"))
+            .body(r#"{"jsonrpc":"1.0","id":1,"method":"getblockcount","params":[]}"#)
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+    OwnBitcoind {
+        child,
+        rpc_port,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn an_lsp_that_does_not_answer_makes_no_invoice() {
+    let bitcoind = own_bitcoind();
+    let dir = tempdir();
+    // A valid node id at an address where nothing listens.
+    let lsp = format!(
+        "0325fe64c80dd210f147d3b163006bee9c23529a95f4df7b491cae4a1133eba261@127.0.0.1:{}",
+        free_port()
+    );
+    let rpc = format!("127.0.0.1:{}", bitcoind.rpc_port);
+    let d = Daemon::start(
+        dir.path(),
+        &[
+            "--network",
+            "regtest",
+            "--lsp",
+            &lsp,
+            "serve",
+            "--bitcoind-rpc",
+            &rpc,
+            "--bitcoind-rpc-user",
+            "shop",
+            "--bitcoind-rpc-password",
+            "till",
+        ],
+        true,
+    );
+    wait_for(60, "the node running", || {
+        (get(&d, "/v1/health", d.admin()).body["node"]["state"] == "running").then_some(())
+    });
+    let res = post(
+        &d,
+        "/v1/lightning/invoices",
+        d.admin(),
+        json!({"amount": 10_000, "description": "x"}),
+    );
+    assert_eq!(
+        (res.status, res.code()),
+        (503, "lsp_unavailable"),
+        "{res:?}"
+    );
+    let says = res.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        says.contains("did not answer") && says.contains("no invoice was made"),
+        "{says}"
+    );
+    assert_eq!(
+        get(&d, "/v1/lightning/invoices", d.admin()).body["data"],
+        json!([])
+    );
+}
