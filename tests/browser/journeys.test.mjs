@@ -226,3 +226,20 @@ test('node page: deposit address with QR, open a channel to the customer', async
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('the recovery words are shown again from Settings only after ticking that no one else sees them', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'recovery-words');
+  await nav(page, 'Settings');
+  const show = page.getByRole('button', { name: 'Show the recovery words' });
+  assert.equal(await show.isDisabled(), true, 'not before the confirmation');
+  await page.getByLabel(/No one else can see this screen/).check();
+  await show.click();
+  const words = page.getByTestId('recovery-words').locator('li');
+  await words.first().waitFor();
+  assert.equal(await words.count(), 24);
+  await shot('shown');
+  await page.getByRole('button', { name: 'Hide the words' }).click();
+  assert.equal(await page.getByTestId('recovery-words').count(), 0);
+  assert.deepEqual(errors, []);
+  await close();
+});

@@ -159,3 +159,64 @@ fn a_real_wallet_is_made_on_purpose_and_restored_from_its_words() {
     );
     assert_ne!(node_id(other.path()), original);
 }
+
+#[test]
+fn the_recovery_words_are_shown_again_only_to_the_admin_after_confirming() {
+    let dir = tempdir();
+    let restored = restore_wallet(dir.path(), &["--network", "signet"], TEST_WORDS);
+    assert!(restored.status.success(), "{restored:?}");
+    let mut d = Daemon::start(
+        dir.path(),
+        &[
+            "--network",
+            "signet",
+            "serve",
+            "--esplora-url",
+            &closed_esplora(),
+        ],
+        true,
+    );
+    let path = "/v1/settings/recovery-words";
+    let unconfirmed = post(&d, path, d.admin(), serde_json::json!({"confirm": false}));
+    assert_eq!(
+        (unconfirmed.status, unconfirmed.code()),
+        (400, "invalid_field"),
+        "{unconfirmed:?}"
+    );
+    let every_permission = create_key(
+        dir.path(),
+        &[
+            "--name",
+            "not the dashboard",
+            "--permissions",
+            "lightning:read,lightning:receive,lightning:write,keys:manage,node:manage",
+        ],
+    );
+    let refused = post(
+        &d,
+        path,
+        &every_permission,
+        serde_json::json!({"confirm": true}),
+    );
+    assert_eq!(
+        (refused.status, refused.code()),
+        (403, "admin_only"),
+        "{refused:?}"
+    );
+    let shown = post(&d, path, d.admin(), serde_json::json!({"confirm": true}));
+    assert_eq!(shown.status, 200, "{shown:?}");
+    let words: Vec<&str> = shown.body["words"]
+        .as_array()
+        .map(|w| w.iter().filter_map(|w| w.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        words.join(" "),
+        TEST_WORDS.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    assert!(d.stop());
+    let log = std::fs::read_to_string(d.log_path()).unwrap_or_default();
+    assert!(
+        !log.contains("abandon abandon"),
+        "the words are never logged"
+    );
+}

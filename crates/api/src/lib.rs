@@ -73,7 +73,8 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(node::new_address))
         .routes(routes!(node::open_channel))
         .routes(routes!(node::close_channel))
-        .routes(routes!(settings::get_settings, settings::change_settings));
+        .routes(routes!(settings::get_settings, settings::change_settings))
+        .routes(routes!(settings::recovery_words));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

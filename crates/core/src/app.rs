@@ -216,6 +216,12 @@ impl App {
         Idempotency::new(self.store.clone())
     }
 
+    /// The wallet's recovery words, in order. Only the front door decides who may see them (the
+    /// dashboard's admin, after confirming); they are never logged.
+    pub fn recovery_words(&self) -> Vec<String> {
+        self.mnemonic.words().map(str::to_string).collect()
+    }
+
     /// Cancelled when [`App::shutdown`] begins: long-lived sessions (WebSocket streams) close.
     /// A child of the app's own token, so a caller that cancels it stops nothing else.
     pub fn closing(&self) -> CancellationToken {

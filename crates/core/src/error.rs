@@ -36,6 +36,8 @@ pub enum ErrorCode {
     HostNotAllowed,
     /// 403: A WebSocket from a foreign web origin.
     OriginNotAllowed,
+    /// 403: Only the dashboard's admin key may do this (showing the recovery words).
+    AdminOnly,
     /// 404: No object with that id, or no such endpoint.
     NotFound,
     /// 405: The endpoint exists but not with this method.
@@ -106,7 +108,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 47] = [
+    pub const ALL: [ErrorCode; 48] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -121,6 +123,7 @@ impl ErrorCode {
         ErrorCode::BudgetExceeded,
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
+        ErrorCode::AdminOnly,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::DuplicatePayment,
@@ -173,6 +176,7 @@ impl ErrorCode {
             ErrorCode::BudgetExceeded => "budget_exceeded",
             ErrorCode::HostNotAllowed => "host_not_allowed",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
+            ErrorCode::AdminOnly => "admin_only",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DuplicatePayment => "duplicate_payment",
@@ -225,7 +229,8 @@ impl ErrorCode {
             | ErrorCode::KeyScopeExceeded
             | ErrorCode::BudgetExceeded
             | ErrorCode::HostNotAllowed
-            | ErrorCode::OriginNotAllowed => 403,
+            | ErrorCode::OriginNotAllowed
+            | ErrorCode::AdminOnly => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::DuplicatePayment | ErrorCode::IdempotencyConflict => 409,

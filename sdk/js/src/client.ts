@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  Mined, NewWebhook, NodeInfo, OpenChannel, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RevealedKey,
+  Mined, NewWebhook, NodeInfo, OpenChannel, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -291,6 +291,13 @@ export class LightningClient {
 
   changeSettings(change: SettingsChange): Promise<Settings> {
     return this.request('PATCH', '/v1/settings', { body: change });
+  }
+
+  /** The wallet's recovery words, in order: only with the dashboard's admin key, and only once
+   *  the person confirmed they want them on screen (`confirm: true`). */
+  async recoveryWords(confirm: boolean): Promise<string[]> {
+    const shown = await this.request<RecoveryWords>('POST', '/v1/settings/recovery-words', { body: { confirm } });
+    return shown.words;
   }
 
   // The sandbox's customer node: only `payaimld sandbox` has these (404 elsewhere).

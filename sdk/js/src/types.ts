@@ -102,6 +102,8 @@ export type OpenedChannel = Schemas['OpenedChannel'];
 export type Settings = Schemas['Settings'];
 /** The body of `changeSettings`: the settings to change. */
 export type SettingsChange = Schemas['SettingsChange'];
+/** The wallet's recovery words (admin key only, after confirming). */
+export type RecoveryWords = Schemas['RecoveryWords'];
 
 // The sandbox's customer node (only on `payaimld sandbox`)
 

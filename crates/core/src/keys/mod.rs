@@ -448,6 +448,12 @@ impl Keys {
         .await
     }
 
+    /// Whether `key_id` is the dashboard's admin key (the one key the recovery words are shown
+    /// to; another key with every permission is not it).
+    pub async fn is_admin(&self, key_id: &str) -> Result<bool> {
+        Ok(self.store.setting(ADMIN_KEY_SETTING).await?.as_deref() == Some(key_id))
+    }
+
     /// The read-only key of the customer display window (it shows invoices and their QR, and
     /// needs nothing more), made on first use like [`Keys::admin_key`].
     pub async fn display_key(&self) -> Result<(String, bool)> {

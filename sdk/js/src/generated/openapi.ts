@@ -436,6 +436,27 @@ export interface paths {
         patch: operations["change_settings"];
         trace?: never;
     };
+    "/v1/settings/recovery-words": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Show the wallet's recovery words again. Only the dashboard's admin key, never a narrower one
+         *     (not even another key with every permission), and only with `{"confirm": true}`; the answer is
+         *     never cached or logged.
+         */
+        post: operations["recovery_words"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -947,7 +968,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1550,6 +1571,11 @@ export interface components {
          * @enum {string}
          */
         Permission: "lightning:read" | "lightning:receive" | "lightning:write" | "keys:manage" | "node:manage";
+        /** @description The wallet's recovery words. */
+        RecoveryWords: {
+            /** @description The words, in order. */
+            words: string[];
+        };
         /** @description A key's secret. */
         RevealedKey: {
             /** @description The key id. */
@@ -1610,6 +1636,11 @@ export interface components {
         SettingsChange: {
             /** @description Desktop notifications on or off. */
             notifications?: boolean | null;
+        };
+        /** @description The confirmation the recovery words are shown only after. */
+        ShowWords: {
+            /** @description Must be `true`: the merchant confirmed they want the words on screen. */
+            confirm: boolean;
         };
         /**
          * @description Why an invoice may not be payable, as the node saw it when the invoice was made.
@@ -2474,6 +2505,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Settings"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    recovery_words: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShowWords"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryWords"];
                 };
             };
             "4XX": {
