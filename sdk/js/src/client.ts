@@ -295,7 +295,7 @@ export class LightningClient {
 
   /** The wallet's recovery words, in order: only with the dashboard's admin key, and only once
    *  the person confirmed they want them on screen (`confirm: true`). */
-  async recoveryWords(confirm: boolean): Promise<string[]> {
+  async recoveryWords(confirm: true): Promise<string[]> {
     const shown = await this.request<RecoveryWords>('POST', '/v1/settings/recovery-words', { body: { confirm } });
     return shown.words;
   }

@@ -37,7 +37,20 @@ pub async fn change_settings(
 #[serde(deny_unknown_fields)]
 pub struct ShowWords {
     /// Must be `true`: the merchant confirmed they want the words on screen.
+    #[schema(schema_with = must_be_true)]
     pub confirm: bool,
+}
+
+/// `confirm` in the OpenAPI document: the one value accepted, so a client generated from it
+/// cannot send anything else.
+fn must_be_true() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .description(Some(
+            "Must be true: the merchant confirmed they want the words on screen.",
+        ))
+        .build()
 }
 
 /// The wallet's recovery words.

@@ -1639,8 +1639,11 @@ export interface components {
         };
         /** @description The confirmation the recovery words are shown only after. */
         ShowWords: {
-            /** @description Must be `true`: the merchant confirmed they want the words on screen. */
-            confirm: boolean;
+            /**
+             * @description Must be true: the merchant confirmed they want the words on screen.
+             * @enum {boolean}
+             */
+            confirm: true;
         };
         /**
          * @description Why an invoice may not be payable, as the node saw it when the invoice was made.
