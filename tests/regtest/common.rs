@@ -320,3 +320,102 @@ pub fn venv_python() -> String {
     );
     python
 }
+
+/// A regtest bitcoind of the test's own, for a node that is not the sandbox.
+pub struct OwnBitcoind {
+    child: std::process::Child,
+    pub rpc_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for OwnBitcoind {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+pub fn own_bitcoind() -> OwnBitcoind {
+    let dir = tempdir();
+    let rpc_port = free_port();
+    let cache = std::env::var("PAYAIML_CACHE").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/payaiml",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let child = std::process::Command::new(format!("{cache}/bitcoind/bin/bitcoind"))
+        .arg("-regtest")
+        .arg(format!("-datadir={}", dir.path().display()))
+        .arg(format!("-rpcport={rpc_port}"))
+        .args([
+            "-rpcbind=127.0.0.1",
+            "-rpcallowip=127.0.0.1",
+            "-rpcuser=shop",
+            "-rpcpassword=till",
+        ])
+        .args([
+            "-listen=0",
+            "-dnsseed=0",
+            "-fixedseeds=0",
+            "-fallbackfee=0.0002",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("bitcoind");
+    let url = format!("http://127.0.0.1:{rpc_port}/");
+    wait_for(30, "bitcoind's RPC", || {
+        client()
+            .post(&url)
+            .basic_auth("shop", Some("till"))
+            .body(r#"{"jsonrpc":"1.0","id":1,"method":"getblockcount","params":[]}"#)
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+    OwnBitcoind {
+        child,
+        rpc_port,
+        _dir: dir,
+    }
+}
+
+impl OwnBitcoind {
+    /// One JSON-RPC call (`wallet`: to that wallet's endpoint); the result, or a panic with the
+    /// error.
+    pub fn rpc(&self, wallet: Option<&str>, method: &str, params: Value) -> Value {
+        let url = match wallet {
+            Some(w) => format!("http://127.0.0.1:{}/wallet/{w}", self.rpc_port),
+            None => format!("http://127.0.0.1:{}/", self.rpc_port),
+        };
+        let body =
+            serde_json::json!({"jsonrpc": "1.0", "id": 1, "method": method, "params": params});
+        let res: Value = client()
+            .post(url)
+            .basic_auth("shop", Some("till"))
+            .json(&body)
+            .send()
+            .and_then(|r| r.json())
+            .expect("bitcoind rpc");
+        assert!(res["error"].is_null(), "{method}: {res}");
+        res["result"].clone()
+    }
+
+    /// The args that point `payaimld serve` at it.
+    pub fn serve_args(&self) -> Vec<String> {
+        [
+            "--bitcoind-rpc".to_string(),
+            format!("127.0.0.1:{}", self.rpc_port),
+            "--bitcoind-rpc-user".into(),
+            "shop".into(),
+            "--bitcoind-rpc-password".into(),
+            "till".into(),
+        ]
+        .to_vec()
+    }
+}

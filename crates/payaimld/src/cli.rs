@@ -17,8 +17,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Make the wallet of a real node (bitcoin, testnet or signet): new recovery words, shown
-    /// once on this terminal to write down, or --restore from words read from standard input
+    /// Make the wallet of a node on purpose (a real network's must be): new recovery words,
+    /// shown once on this terminal to write down, or --restore from words read from standard
+    /// input (regtest nodes otherwise make their own)
     Init {
         /// Restore a wallet from its recovery words (read from standard input)
         #[arg(long)]

@@ -7,22 +7,21 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use anyhow::{bail, Context};
 use payaiml_core::ldk_node::bip39::Mnemonic;
 use payaiml_core::seed::{self, Origin};
-use payaiml_core::{App, Network, SecretsBackend};
+use payaiml_core::{App, SecretsBackend};
 use rand::seq::index::sample;
 
 use crate::cli::Cli;
 
 /// What the words bring back, and what not (ldk-node 0.7.1 has no channel backup).
 const WHAT_THEY_RESTORE: &str = "\
-These words restore this wallet's identity (its node id) and its on-chain bitcoin.
-They do NOT hold the state of open Lightning channels: money in channels may not come back
-from the words alone. Anyone who has them can spend the on-chain funds: keep them offline.";
+These words are this wallet: its node id and its on-chain keys. Anyone who has them can spend
+its on-chain funds: keep them offline. They do NOT hold the state of open Lightning channels:
+money in channels may not come back from the words alone. And a wallet restored from them finds
+earlier on-chain funds only if its chain source looks back for them (a bitcoind RPC source does
+not: see the README).";
 
 pub async fn run(cli: &Cli, restore: bool) -> anyhow::Result<()> {
     let config = cli.config()?;
-    if config.network == Network::Regtest {
-        bail!("regtest nodes (and the sandbox) make their wallet by themselves; init is for bitcoin, testnet and signet");
-    }
     if App::has_wallet(&config).await? {
         bail!(
             "{} already has a wallet; to make or restore another one, use an empty --data-dir",
