@@ -35,6 +35,15 @@ wait_for_api() {
   done
   fail "no 'api:' line within $1 s ($2)"
 }
+# Waits at most 60 s for the app to exit, then checks it exited 0 and the core stopped cleanly.
+wait_for_clean_exit() {
+  for _ in $(seq 600); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$app_pid" 2>/dev/null; then fail "the app did not exit within 60 s ($1)"; fi
+  wait "$app_pid" && status=0 || status=$?
+  app_pid=""
+  [ "$status" -eq 0 ] || fail "the app exited with status $status ($1)"
+  grep -q 'stopped' "$log" || fail "the core did not report a clean stop ($1)"
+}
 
 # A display of our own.
 for n in $(seq 90 120); do [ -e "/tmp/.X11-unix/X$n" ] || { disp=":$n"; break; }; done
@@ -83,12 +92,7 @@ echo "desktop smoke: a second launch handed over to the first and exited"
 
 # Debian's python3 (python3-xlib), whatever else is first on PATH.
 /usr/bin/python3 "$here/close_window.py" "$window" || fail "could not ask the window to close"
-for _ in $(seq 600); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$app_pid" 2>/dev/null; then fail "the app did not exit within 60 s of closing its window"; fi
-wait "$app_pid" && status=0 || status=$?
-app_pid=""
-[ "$status" -eq 0 ] || fail "the app exited with status $status"
-grep -q 'stopped' "$log" || fail "the core did not report a clean stop"
+wait_for_clean_exit "after closing its window"
 if pgrep -f "$work/data/bitcoind" >/dev/null; then fail "the sandbox's bitcoind is still running"; fi
 echo "desktop smoke: closed cleanly"
 
@@ -128,10 +132,5 @@ status="$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: elsewhere.example' "$
 [ "$status" = 403 ] || fail "an unknown Host got $status instead of 403"
 echo "desktop smoke: on a real node: chain source bitcoind rpc 127.0.0.1:$rpc_port, Lightning on 127.0.0.1:$ln_port, Host till.shop.example accepted"
 kill -TERM "$app_pid"
-for _ in $(seq 600); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$app_pid" 2>/dev/null; then fail "the app on a real node did not exit within 60 s of SIGTERM"; fi
-wait "$app_pid" && status=0 || status=$?
-app_pid=""
-[ "$status" -eq 0 ] || fail "the app on a real node exited with status $status"
-grep -q 'stopped' "$log" || fail "the core did not report a clean stop on a real node"
+wait_for_clean_exit "on a real node, after SIGTERM"
 echo "desktop smoke: the app on a real node stopped cleanly on SIGTERM"

@@ -60,6 +60,16 @@ pub struct App {
 }
 
 /// How long quitting waits for outgoing payments in flight.
+/// The database and the secret store (namespaced by this install's id, made on first open).
+async fn open_store(config: &Config) -> Result<(Store, SecretStore)> {
+    let store = Store::open(&config.database_path()).await?;
+    let instance = store
+        .setting_or_insert("instance_id", &random_lower(16))
+        .await?;
+    let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+    Ok((store, secrets))
+}
+
 const PAYMENT_SETTLE_ON_QUIT: Duration = Duration::from_secs(30);
 
 impl App {
@@ -74,11 +84,7 @@ impl App {
     /// starting its bitcoind).
     pub async fn open_locked(config: Config, lock: DataDirLock) -> Result<Arc<App>> {
         let chain_source = config.effective_chain_source()?;
-        let store = Store::open(&config.database_path()).await?;
-        let instance = store
-            .setting_or_insert("instance_id", &random_lower(16))
-            .await?;
-        let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+        let (store, secrets) = open_store(&config).await?;
         // Only a regtest node (the sandbox) makes its wallet by itself; a real one is made on
         // purpose, with its words shown, by `App::init`.
         let may_create = config.network == Network::Regtest;
@@ -140,11 +146,7 @@ impl App {
     /// The data dir locked, its database and its secret store, for the steps before a node.
     async fn open_secrets(config: &Config) -> Result<(DataDirLock, Store, SecretStore)> {
         let lock = DataDirLock::acquire(&config.data_dir)?;
-        let store = Store::open(&config.database_path()).await?;
-        let instance = store
-            .setting_or_insert("instance_id", &random_lower(16))
-            .await?;
-        let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+        let (store, secrets) = open_store(config).await?;
         Ok((lock, store, secrets))
     }
 
@@ -157,11 +159,7 @@ impl App {
                 config.data_dir.display()
             )));
         }
-        let store = Store::open(&config.database_path()).await?;
-        let instance = store
-            .setting_or_insert("instance_id", &random_lower(16))
-            .await?;
-        let secrets = SecretStore::open(config.secrets, &config.data_dir, &instance).await?;
+        let (store, secrets) = open_store(config).await?;
         Ok(Keys::new(store, secrets))
     }
 
