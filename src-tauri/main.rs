@@ -1,6 +1,8 @@
 //! PayAiML Merchant desktop shell. It starts the core and the same local API that `payaimld`
-//! serves, on one tokio runtime shared with Tauri, and hands the webview `{base_url, admin_token}`
-//! through one command; the dashboard then talks to the API exactly as in a browser. Beyond that
+//! serves, on one tokio runtime shared with Tauri, and hands the webview how to reach it through
+//! one command; the dashboard then talks to the API exactly as in a browser. Started without
+//! `--sandbox` or `--network`, it hosts this install's wallets ([`payaiml_api::host`]): the first
+//! start opens on the setup. Beyond that
 //! only native things live here: the windows (dashboard, customer display), the tray, one
 //! instance at a time. No business logic.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -11,34 +13,72 @@ mod windows;
 
 use clap::Parser;
 use payaiml_api::cli::FrontDoor;
+use payaiml_api::host::{Host, HostStatus};
 use payaiml_api::Running;
 use serde::Serialize;
 use tauri::Manager;
+use tokio::sync::{oneshot, watch};
 
-/// What the webview needs to reach the API.
+/// What the webview needs to reach the API: its address and key, or, when the app hosts
+/// several wallets, the host's token (the webview then runs the setup and gets the running
+/// wallet's key from the API).
 #[derive(Clone, Serialize)]
 struct Connection {
     base_url: String,
     admin_token: String,
+    host_token: Option<String>,
 }
 
-/// Each window's connection: the dashboard gets the admin key; the customer display, which only
-/// shows the current invoice, gets a read-only key, so a page in the window facing the customer
-/// can never reach the admin token.
-struct Connections {
-    main: Connection,
-    customer: Connection,
+/// How the webviews reach the API.
+enum Shell {
+    /// One wallet, chosen by flags (`--sandbox`, `--network`): the dashboard gets the admin key;
+    /// the customer display, which only shows the current invoice, gets a read-only key, so a
+    /// page in the window facing the customer can never reach the admin token.
+    Direct {
+        main: Connection,
+        customer: Connection,
+    },
+    /// The wallets of this install, with the first-run setup: the keys are the running wallet's.
+    Hosted {
+        base_url: String,
+        token: String,
+        status: watch::Receiver<HostStatus>,
+    },
 }
 
 #[tauri::command]
 async fn connection(
     window: tauri::WebviewWindow,
-    state: tauri::State<'_, Connections>,
+    state: tauri::State<'_, Shell>,
 ) -> Result<Connection, String> {
-    match window.label() {
-        windows::MAIN => Ok(state.main.clone()),
-        windows::CUSTOMER => Ok(state.customer.clone()),
-        other => Err(format!("the window '{other}' has no API connection")),
+    match (state.inner(), window.label()) {
+        (Shell::Direct { main, .. }, windows::MAIN) => Ok(main.clone()),
+        (Shell::Direct { customer, .. }, windows::CUSTOMER) => Ok(customer.clone()),
+        (
+            Shell::Hosted {
+                base_url, token, ..
+            },
+            windows::MAIN,
+        ) => Ok(Connection {
+            base_url: base_url.clone(),
+            admin_token: String::new(),
+            host_token: Some(token.clone()),
+        }),
+        (
+            Shell::Hosted {
+                base_url, status, ..
+            },
+            windows::CUSTOMER,
+        ) => {
+            let key = status.borrow().display_key.clone();
+            key.map(|admin_token| Connection {
+                base_url: base_url.clone(),
+                admin_token,
+                host_token: None,
+            })
+            .ok_or_else(|| "no wallet is running yet: finish the setup in the main window".into())
+        }
+        (_, other) => Err(format!("the window '{other}' has no API connection")),
     }
 }
 
@@ -49,20 +89,24 @@ const WEBVIEW_ORIGINS: [&str; 3] = [
     "https://tauri.localhost",
 ];
 
-/// Opens the app from the settings and serves the API through the start-up `payaimld` uses.
-async fn start(cli: &settings::DesktopCli) -> Result<(Running, Connections), String> {
-    let launched = cli.settings.launch(cli.sandbox, FrontDoor::Desktop).await?;
-    let options = payaiml_api::StartOptions {
+fn start_options(cli: &settings::DesktopCli) -> payaiml_api::StartOptions {
+    payaiml_api::StartOptions {
         router: payaiml_api::Options {
             ui_dir: None,
             allowed_origins: WEBVIEW_ORIGINS.iter().map(|o| o.to_string()).collect(),
+            host: None,
         },
         admin_key_file: cli.settings.admin_key_file.clone(),
         // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app
         // (printed only to a terminal, or written to PAYAIML_ADMIN_KEY_FILE).
         always_show_key: cli.sandbox,
-    };
-    let running = payaiml_api::start(launched, options)
+    }
+}
+
+/// Opens the one wallet the flags name and serves the API through the start-up `payaimld` uses.
+async fn start_direct(cli: &settings::DesktopCli) -> Result<(Running, Shell), String> {
+    let launched = cli.settings.launch(cli.sandbox, FrontDoor::Desktop).await?;
+    let running = payaiml_api::start(launched, start_options(cli))
         .await
         .map_err(|e| e.to_string())?;
     let display_token = match running.app.keys().display_key().await {
@@ -73,17 +117,83 @@ async fn start(cli: &settings::DesktopCli) -> Result<(Running, Connections), Str
         }
     };
     let base_url = running.base_url();
-    let connections = Connections {
+    let shell = Shell::Direct {
         main: Connection {
             base_url: base_url.clone(),
             admin_token: running.admin_key.clone(),
+            host_token: None,
         },
         customer: Connection {
             base_url,
             admin_token: display_token,
+            host_token: None,
         },
     };
-    Ok((running, connections))
+    Ok((running, shell))
+}
+
+/// What runs under the windows, and how it stops.
+enum Core {
+    Direct(Running),
+    Hosted {
+        stop: oneshot::Sender<()>,
+        task: tauri::async_runtime::JoinHandle<std::io::Result<()>>,
+    },
+}
+
+impl Core {
+    /// Stops serving, then the node cleanly (LDK persists its state).
+    async fn stop(self) -> std::io::Result<()> {
+        match self {
+            Core::Direct(running) => running.stop().await,
+            Core::Hosted { stop, task } => {
+                let _ = stop.send(());
+                task.await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+            }
+        }
+    }
+}
+
+/// Starts the core: the wallet the flags name, or, when they name none, the host of this
+/// install's wallets (the first start opens on the setup).
+fn start(
+    runtime: &tokio::runtime::Runtime,
+    cli: &settings::DesktopCli,
+) -> Result<(Core, Shell, tray::Current), String> {
+    if cli.hosts_wallets() {
+        let home = cli
+            .settings
+            .data_dir
+            .clone()
+            .unwrap_or_else(payaiml_core::config::default_home);
+        let host = {
+            let _guard = runtime.enter();
+            Host::bind(
+                cli.settings.clone(),
+                FrontDoor::Desktop,
+                home,
+                start_options(cli),
+            )
+            .map_err(|e| e.to_string())?
+        };
+        let status = host.status();
+        let shell = Shell::Hosted {
+            base_url: host.base_url(),
+            token: host.token().to_string(),
+            status: status.clone(),
+        };
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tauri::async_runtime::spawn(host.run(async {
+            let _ = stopped.await;
+        }));
+        let current: tray::Current = Box::new(move || status.borrow().app.clone());
+        return Ok((Core::Hosted { stop, task }, shell, current));
+    }
+    let (running, shell) = runtime.block_on(start_direct(cli))?;
+    let app = running.app.clone();
+    let current: tray::Current = Box::new(move || Some(app.clone()));
+    Ok((Core::Direct(running), shell, current))
 }
 
 fn main() -> std::process::ExitCode {
@@ -115,20 +225,20 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let (running, connections) = match runtime.block_on(start(&cli)) {
+    let (core, shell, current) = match start(&runtime, &cli) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    tauri_app.manage(connections);
+    tauri_app.manage(shell);
     if let Err(e) = windows::create_main(tauri_app.handle()) {
         eprintln!("error: cannot open the window: {e}");
-        let _ = runtime.block_on(running.stop());
+        let _ = runtime.block_on(core.stop());
         return std::process::ExitCode::FAILURE;
     }
-    tray::install(tauri_app.handle(), running.app.clone());
+    tray::install(tauri_app.handle(), current);
     // SIGINT/SIGTERM close the app the same way as quitting from the window: through the Exit
     // event below, so the node stops cleanly.
     let handle = tauri_app.handle().clone();
@@ -136,13 +246,11 @@ fn main() -> std::process::ExitCode {
         payaiml_api::running::shutdown_signal().await;
         handle.exit(0);
     });
-    let mut running = Some(running);
+    let mut core = Some(core);
     tauri_app.run(move |_handle, event| {
         if let tauri::RunEvent::Exit = event {
-            // Stop serving, then stop the node cleanly (LDK persists its state) before the
-            // process ends.
-            if let Some(running) = running.take() {
-                if let Err(e) = tauri::async_runtime::block_on(running.stop()) {
+            if let Some(core) = core.take() {
+                if let Err(e) = tauri::async_runtime::block_on(core.stop()) {
                     tracing::error!(error = %e, "the API server failed");
                 }
             }

@@ -1,7 +1,8 @@
 //! The desktop app's settings: the same definition `payaimld` uses ([`Settings`]), read from the
 //! `PAYAIML_*` environment variables (and from flags, when started from a terminal), with the
 //! same defaults. `PAYAIML_SANDBOX=1` (`--sandbox`) runs the regtest sandbox, as `payaimld
-//! sandbox` does.
+//! sandbox` does; `PAYAIML_NETWORK` runs that network's wallet; with neither the app hosts the
+//! install's wallets and opens on the first-run setup until one is chosen.
 
 use clap::Parser;
 use payaiml_api::cli::Settings;
@@ -17,4 +18,12 @@ pub struct DesktopCli {
     pub sandbox: bool,
     #[command(flatten)]
     pub settings: Settings,
+}
+
+impl DesktopCli {
+    /// Whether the app hosts this install's wallets (no flag names one): the first start asks
+    /// which, with the setup; `--data-dir` is then the home folder of them all.
+    pub fn hosts_wallets(&self) -> bool {
+        !self.sandbox && self.settings.network.is_none() && !self.settings.fresh
+    }
 }

@@ -12,15 +12,19 @@ use tauri::AppHandle;
 
 use crate::windows;
 
-/// Builds the tray and keeps its status line current. A desktop without a tray (no
+/// The wallet running now, if any.
+pub type Current = Box<dyn Fn() -> Option<Arc<App>> + Send + 'static>;
+
+/// Builds the tray and keeps its status line current, for the wallet `current` gives (none
+/// while the first-run setup runs or a wallet starts). A desktop without a tray (no
 /// StatusNotifier host) only loses the icon: the failure is logged.
-pub fn install(handle: &AppHandle, app: Arc<App>) {
-    if let Err(e) = build(handle, app) {
+pub fn install(handle: &AppHandle, current: Current) {
+    if let Err(e) = build(handle, current) {
         tracing::warn!(error = %e, "no tray icon on this desktop");
     }
 }
 
-fn build(handle: &AppHandle, app: Arc<App>) -> tauri::Result<()> {
+fn build(handle: &AppHandle, current: Current) -> tauri::Result<()> {
     let status = MenuItem::with_id(handle, "status", "Starting…", false, None::<&str>)?;
     let menu = Menu::with_items(
         handle,
@@ -54,7 +58,10 @@ fn build(handle: &AppHandle, app: Arc<App>) -> tauri::Result<()> {
     let tray = builder.build(handle)?;
     tauri::async_runtime::spawn(async move {
         loop {
-            let text = status_line(&app);
+            let text = match current() {
+                Some(app) => status_line(&app),
+                None => "Setting up".to_string(),
+            };
             let _ = status.set_text(&text);
             let _ = tray.set_tooltip(Some(format!("PayAiML Merchant — {text}")));
             tokio::time::sleep(Duration::from_secs(10)).await;

@@ -48,18 +48,95 @@ export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payai
     });
   });
   const stop = async ({ keep = false } = {}) => {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    let timer;
-    const late = new Promise((r) => { timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 60_000); });
-    await Promise.race([exited, late]);
-    clearTimeout(timer);
+    await stopProcess(child);
     if (!keep) {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(keyFile, { force: true });
     }
   };
   return { api, admin, dataDir, stop };
+}
+
+/** A regtest bitcoind of its own (the one scripts/install-bitcoind.sh put in the cache), on a
+ *  free RPC port, with 101 blocks mined; resolves with {rpcArgs, rpc(method, params, wallet),
+ *  stop}. */
+export async function startBitcoind() {
+  const cache = process.env.PAYAIML_CACHE ?? join(process.env.HOME ?? '', '.cache', 'payaiml');
+  const dir = mkdtempSync(join(tmpdir(), 'payaiml-bitcoind-'));
+  const port = await freePort();
+  const child = spawn(join(cache, 'bitcoind', 'bin', 'bitcoind'), ['-regtest', `-datadir=${dir}`, `-rpcport=${port}`,
+    '-rpcbind=127.0.0.1', '-rpcallowip=127.0.0.1', '-rpcuser=shop', '-rpcpassword=till', '-listen=0', '-dnsseed=0',
+    '-fixedseeds=0', '-fallbackfee=0.0002'], { stdio: 'ignore' });
+  const rpc = async (method, params = [], wallet = null) => {
+    const res = await fetch(`http://127.0.0.1:${port}/${wallet ? `wallet/${wallet}` : ''}`, {
+      method: 'POST',
+      headers: { Authorization: `Basic ${Buffer.from('shop:till').toString('base64')}` },
+      body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }),
+    });
+    const body = await res.json();
+    if (body.error) throw new Error(`bitcoind ${method}: ${body.error.message}`);
+    return body.result;
+  };
+  for (let i = 0; ; i++) {
+    try { await rpc('getblockcount'); break; } catch (e) {
+      if (i > 300) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await rpc('createwallet', ['miner']);
+  await rpc('generatetoaddress', [101, await rpc('getnewaddress', [], 'miner')]);
+  const stop = () => { child.kill('SIGTERM'); rmSync(dir, { recursive: true, force: true }); };
+  return {
+    rpcArgs: ['--bitcoind-rpc', `127.0.0.1:${port}`, '--bitcoind-rpc-user', 'shop', '--bitcoind-rpc-password', 'till'],
+    rpc,
+    stop,
+  };
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Starts `payaimld app` (the wallets of an install, with the first-run setup) on a free port
+ *  with the built UI, its home in `home`, and `args` (chain settings) added; resolves with
+ *  {link, api, stop}. The link (with its token) is read from a 0600 file, as it is printed only
+ *  to a terminal. */
+export async function startApp({ home, args = [] }) {
+  const linkFile = `${home}.link`;
+  rmSync(linkFile, { force: true });
+  const child = spawn(binary(), ['--data-dir', home, '--listen', '127.0.0.1:0', '--secrets', 'file',
+    '--ui-dir', join(root, 'ui', 'dist'), '--log-level', process.env.PAYAIML_BROWSER_LOG ?? 'warn', ...args,
+    'app', '--link-file', linkFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('payaimld app did not start within 30 s')), 30_000);
+    child.on('error', (e) => reject(new Error(`cannot run ${binary()}: ${e.message}`)));
+    child.on('exit', (code) => reject(new Error(`payaimld app exited early with ${code}`)));
+    lines.on('line', (line) => {
+      if (line.startsWith('dashboard: ')) { clearTimeout(timer); resolve(); }
+    });
+  });
+  const link = readFileSync(linkFile, 'utf8').trim();
+  const stop = async () => {
+    await stopProcess(child);
+    rmSync(linkFile, { force: true });
+  };
+  return { link, api: new URL(link).origin, token: link.split('token=')[1], stop };
+}
+
+/** SIGTERM (a clean stop: the node persists), SIGKILL after 60 s. */
+async function stopProcess(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  let timer;
+  const late = new Promise((r) => { timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 60_000); });
+  await Promise.race([exited, late]);
+  clearTimeout(timer);
 }
 
 /** JSON over HTTP to the API with `key`. */

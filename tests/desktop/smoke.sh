@@ -134,3 +134,38 @@ echo "desktop smoke: on a real node: chain source bitcoind rpc 127.0.0.1:$rpc_po
 kill -TERM "$app_pid"
 wait_for_clean_exit "on a real node, after SIGTERM"
 echo "desktop smoke: the app on a real node stopped cleanly on SIGTERM"
+
+# Started with neither PAYAIML_SANDBOX nor PAYAIML_NETWORK, the app hosts the install's wallets and,
+# with none yet, opens on the first-run setup: the API answers 503 setup_required until a wallet
+# is chosen, and the window shows the setup (not a key prompt, not a blank page).
+setup_log="$out/desktop-setup.log"
+setup_port="$(free_port)"
+PAYAIML_DATA_DIR="$work/home" PAYAIML_LISTEN="127.0.0.1:$setup_port" PAYAIML_NOTIFY=0 \
+  "$bin" >"$setup_log" 2>&1 & app_pid=$!
+log="$setup_log"
+status=""
+for _ in $(seq 300); do
+  status="$(curl -s -o "$work/setup-answer.json" -w '%{http_code}' "http://127.0.0.1:$setup_port/v1/lightning/balance" || true)"
+  [ "$status" = 503 ] && break
+  kill -0 "$app_pid" 2>/dev/null || fail "the app exited instead of opening on the setup"
+  sleep 0.1
+done
+[ "$status" = 503 ] && grep -q '"setup_required"' "$work/setup-answer.json" \
+  || fail "before any wallet the API answered $status: $(cat "$work/setup-answer.json" 2>/dev/null)"
+for _ in $(seq 60); do
+  xwd -root -silent | convert xwd:- "$out/desktop-setup.png"
+  stats="$(convert "$out/desktop-setup.png" -format '%[fx:standard_deviation] %k' info:)"
+  awk -v d="${stats% *}" -v c="${stats#* }" 'BEGIN { exit !(d > 0.05 && c > 50) }' && break
+  sleep 0.5
+done
+grep -q 'the setup screen connected' "$setup_log" || fail "the window did not reach the setup"
+echo "desktop smoke: with no wallet yet the app opened on the setup ($out/desktop-setup.png)"
+kill -TERM "$app_pid"
+wait_for_clean_exit_of_setup() {
+  for _ in $(seq 600); do kill -0 "$app_pid" 2>/dev/null || break; sleep 0.1; done
+  wait "$app_pid" && status=0 || status=$?
+  app_pid=""
+  [ "$status" -eq 0 ] || fail "the app in setup exited with status $status after SIGTERM"
+}
+wait_for_clean_exit_of_setup
+echo "desktop smoke: the app in setup stopped cleanly on SIGTERM"

@@ -289,3 +289,213 @@ fn a_wallet_restored_on_bitcoind_rpc_does_not_find_earlier_on_chain_funds() {
         "earlier on-chain funds were found: update README and init"
     );
 }
+
+/// `payaimld app`: the wallets of an install with the first-run setup, as the desktop app runs
+/// them, with the link (and its token) read from its file.
+struct HostedApp {
+    child: std::process::Child,
+    /// Kept open: the app prints again when a wallet starts.
+    _stdout: std::sync::mpsc::Receiver<String>,
+    api: String,
+    token: String,
+}
+
+impl HostedApp {
+    fn start(home: &std::path::Path, args: &[String]) -> HostedApp {
+        let link_file = home.with_extension("link");
+        let _ = std::fs::remove_file(&link_file);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(home.with_extension("log"))
+            .expect("log");
+        let mut child = std::process::Command::new(BIN)
+            .arg("--data-dir")
+            .arg(home)
+            .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
+            .args(args)
+            .arg("app")
+            .arg("--link-file")
+            .arg(&link_file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn payaimld app");
+        let lines = stdout_lines(&mut child);
+        loop {
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .expect("payaimld app prints where its link is");
+            if line.starts_with("dashboard: ") {
+                break;
+            }
+        }
+        let link = std::fs::read_to_string(&link_file).expect("link file");
+        let (api, token) = link
+            .trim()
+            .split_once("/#/setup?token=")
+            .expect("a link with its token");
+        HostedApp {
+            child,
+            _stdout: lines,
+            api: api.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    fn setup(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> Res {
+        call(
+            method,
+            &format!("{}{path}", self.api),
+            Some(&self.token),
+            body.as_ref(),
+        )
+    }
+
+    /// Waits for the chosen wallet to run; its admin key. Between two wallets the address does
+    /// not answer for a moment (one server stops, the next starts), so refused connections are
+    /// waited out.
+    fn ready(&self, what: &str) -> String {
+        wait_for(180, what, || {
+            let s: serde_json::Value = client()
+                .get(format!("{}/v1/setup", self.api))
+                .bearer_auth(&self.token)
+                .send()
+                .ok()?
+                .json()
+                .ok()?;
+            assert_ne!(s["phase"], "failed", "{s}");
+            (s["phase"] == "ready").then(|| s["admin_key"].as_str().expect("key").to_string())
+        })
+    }
+
+    fn health(&self, key: &str) -> serde_json::Value {
+        call("GET", &format!("{}/v1/health", self.api), Some(key), None).body
+    }
+
+    fn stop(mut self) -> bool {
+        let _ = std::process::Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+}
+
+#[test]
+fn the_app_runs_its_setup_over_the_api_and_switches_wallets_without_losing_either() {
+    let expected_id = {
+        let dir = tempdir();
+        assert!(
+            restore_wallet(dir.path(), &["--network", "signet"], TEST_WORDS)
+                .status
+                .success()
+        );
+        node_id(dir.path())
+    };
+    let bitcoind = own_bitcoind();
+    bitcoind.rpc(None, "createwallet", serde_json::json!(["miner"]));
+    let miner = bitcoind.rpc(Some("miner"), "getnewaddress", serde_json::json!([]));
+    bitcoind.rpc(None, "generatetoaddress", serde_json::json!([101, miner]));
+    let home = tempdir();
+    let app = HostedApp::start(home.path(), &bitcoind.serve_args());
+
+    // Before a wallet: the setup needs the token, and the API says to finish the setup.
+    let url = format!("{}/v1/setup", app.api);
+    assert_eq!(call("GET", &url, None, None).status, 401);
+    assert_eq!(call("GET", &url, Some("not-the-token"), None).status, 401);
+    let balance = call(
+        "GET",
+        &format!("{}/v1/lightning/balance", app.api),
+        Some("pk_anything"),
+        None,
+    );
+    assert_eq!(
+        (balance.status, balance.body["error"]["code"].as_str()),
+        (503, Some("setup_required"))
+    );
+    let first = app.setup("GET", "/v1/setup", None).body;
+    assert_eq!(
+        (first["phase"].as_str(), &first["profile"]),
+        (Some("setup"), &serde_json::Value::Null)
+    );
+
+    // Regtest (standing in for Bitcoin): it waits for its words.
+    let chosen = app.setup(
+        "POST",
+        "/v1/setup/profile",
+        Some(serde_json::json!({"profile": "regtest"})),
+    );
+    assert_eq!(chosen.status, 202, "{:?}", chosen.body);
+    assert_eq!(chosen.body["phase"], "setup");
+    let early = app.setup(
+        "POST",
+        "/v1/setup/wallet",
+        Some(serde_json::json!({"confirm": [{"position": 1, "word": "abandon"}]})),
+    );
+    assert_eq!(
+        (early.status, early.body["error"]["code"].as_str()),
+        (409, Some("setup_conflict")),
+        "no words were shown yet"
+    );
+    for (bad, says) in [
+        ("abandon abandon abandon", "got 3"),
+        (
+            &TEST_WORDS.replacen("abandon", "abandn", 1)[..],
+            "word 1 ('abandn') is not a BIP39 recovery word; did you mean 'abandon'?",
+        ),
+        (&TEST_WORDS.replacen("art", "zoo", 1)[..], "checksum"),
+    ] {
+        let r = app.setup(
+            "POST",
+            "/v1/setup/wallet",
+            Some(serde_json::json!({ "words": bad })),
+        );
+        assert_eq!(
+            (r.status, r.body["error"]["field"].as_str()),
+            (400, Some("words"))
+        );
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{message}");
+    }
+    let restored = app.setup(
+        "POST",
+        "/v1/setup/wallet",
+        Some(serde_json::json!({ "words": TEST_WORDS })),
+    );
+    assert_eq!(restored.status, 202, "{:?}", restored.body);
+    let key = app.ready("the restored regtest wallet");
+    let health = app.health(&key);
+    assert_eq!(
+        health["node_id"],
+        expected_id.as_str(),
+        "the same words, the same node"
+    );
+    assert_eq!(health["network"], "regtest");
+
+    // Switch to the sandbox, and back: each keeps its own data dir.
+    let switched = app.setup(
+        "POST",
+        "/v1/setup/profile",
+        Some(serde_json::json!({"profile": "sandbox"})),
+    );
+    assert_eq!(switched.status, 202);
+    let sandbox_key = app.ready("the sandbox");
+    assert_eq!(app.health(&sandbox_key)["sandbox"], true);
+    assert_ne!(sandbox_key, key);
+    let back = app.setup(
+        "POST",
+        "/v1/setup/profile",
+        Some(serde_json::json!({"profile": "regtest"})),
+    );
+    assert_eq!(back.status, 202);
+    let key_again = app.ready("the regtest wallet again");
+    assert_eq!(key_again, key, "the same wallet, with its keys");
+    assert_eq!(app.health(&key)["node_id"], expected_id.as_str());
+    assert!(app.stop(), "stops cleanly");
+
+    // The choice is kept: the next start runs the regtest wallet without asking.
+    let app = HostedApp::start(home.path(), &bitcoind.serve_args());
+    assert_eq!(app.ready("the kept choice"), key);
+    assert!(app.stop());
+}

@@ -8,11 +8,12 @@
 //! accept `--notify[=true|false]` / `PAYAIML_NOTIFY`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::builder::BoolishValueParser;
 use clap::Args;
+use payaiml_core::profile::Profile;
 use payaiml_core::sandbox::Sandbox;
 use payaiml_core::{App, ChainSource, Config, Network, SecretsBackend};
 
@@ -26,13 +27,10 @@ pub struct Settings {
     #[arg(long, global = true, env = "PAYAIML_LISTEN", default_value = payaiml_core::config::DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Bitcoin network: bitcoin, testnet, signet or regtest (the sandbox is always regtest)
-    #[arg(
-        long,
-        global = true,
-        env = "PAYAIML_NETWORK",
-        default_value = "bitcoin"
-    )]
-    pub network: Network,
+    /// [default: bitcoin; the desktop app and `payaimld app` ask at first start when it is not
+    /// given]
+    #[arg(long, global = true, env = "PAYAIML_NETWORK")]
+    pub network: Option<Network>,
     /// Where secrets live: keyring (the OS keyring) or file (mode 0600 in the data dir)
     #[arg(
         long,
@@ -162,7 +160,7 @@ impl Settings {
         let network = if sandbox {
             Network::Regtest
         } else {
-            self.network
+            self.network.unwrap_or(Network::Bitcoin)
         };
         let mut config = Config::new(network);
         config.data_dir = self.data_dir.clone().unwrap_or_else(|| {
@@ -220,6 +218,28 @@ impl Settings {
         Ok(config)
     }
 
+    /// The settings of `profile` in the home folder `home` (the first-run setup's choice), and
+    /// whether it is a sandbox: its own data dir inside `home`, its network, and only the settings
+    /// that apply to it (a sandbox runs its own chain and LSP, so the chain settings and `--lsp`
+    /// given for the real wallets are left out rather than refused).
+    pub fn for_profile(&self, profile: Profile, home: &Path) -> Result<(Settings, bool), String> {
+        let mut settings = self.clone();
+        settings.data_dir = Some(profile.data_dir(home));
+        settings.network = Some(profile.network());
+        settings.fresh = profile == Profile::SandboxFresh;
+        if profile.is_sandbox() {
+            settings.lsp = None;
+            settings.lsp_token = None;
+            settings.chain = ChainSettings {
+                allow_hosts: self.chain.allow_hosts.clone(),
+                ..ChainSettings::default()
+            };
+        } else if profile == Profile::Regtest && !self.chain.has_chain_source() {
+            return Err(Profile::REGTEST_NEEDS.into());
+        }
+        Ok((settings, profile.is_sandbox()))
+    }
+
     /// The sandbox's bitcoind binary.
     pub fn bitcoind(&self) -> PathBuf {
         self.bitcoind
@@ -249,6 +269,11 @@ impl Settings {
 }
 
 impl ChainSettings {
+    /// Whether a chain source of the merchant's own is given (a regtest wallet needs one).
+    pub fn has_chain_source(&self) -> bool {
+        self.esplora_url.is_some() || self.bitcoind_rpc.is_some()
+    }
+
     fn chain_source(&self) -> Result<Option<ChainSource>, String> {
         if let Some(url) = &self.esplora_url {
             return Ok(Some(ChainSource::Esplora { url: url.clone() }));

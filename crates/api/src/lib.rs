@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod error;
+pub mod host;
 pub mod json;
 pub mod limiter;
 mod openapi;
@@ -28,7 +29,6 @@ use axum::routing::get;
 use axum::Router;
 use payaiml_core::sandbox::Sandbox;
 use payaiml_core::App;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -90,6 +90,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
 /// The OpenAPI document of the API (with the sandbox routes when `with_sandbox`).
 pub fn openapi_document(with_sandbox: bool) -> utoipa::openapi::OpenApi {
     let mut doc = api(with_sandbox).into_openapi();
+    doc.merge(host::openapi());
     openapi::finish(&mut doc);
     doc
 }
@@ -102,6 +103,9 @@ pub struct Options {
     /// Origins allowed to call the API from a browser engine (the desktop app's own webview
     /// origins). Empty: no CORS headers at all.
     pub allowed_origins: Vec<String>,
+    /// The host of several wallets this app runs under, if any: its setup routes (status, switch)
+    /// are served beside the API.
+    pub host: Option<Arc<host::HostShared>>,
 }
 
 /// The whole API for `app` (with the sandbox routes when `sandbox` is given), served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host
@@ -115,12 +119,16 @@ pub fn router(
     let with_sandbox = sandbox.is_some();
     let state = ApiState::new(app, sandbox, bound, options.allowed_origins);
     let (mut routes, mut doc) = api(with_sandbox).split_for_parts();
+    doc.merge(host::openapi());
     openapi::finish(&mut doc);
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
     if let Some(dir) = options.ui_dir {
         routes = routes
             .route_service("/", ServeFile::new(dir.join("index.html")))
             .nest_service("/assets", ServeDir::new(dir.join("assets")));
+    }
+    if let Some(host) = &options.host {
+        routes = routes.merge(host::routes(host.clone()));
     }
     let routes = routes
         .route(
@@ -141,22 +149,11 @@ pub fn router(
         .fallback(safety::not_found)
         .method_not_allowed_fallback(safety::method_not_allowed)
         .layer(DefaultBodyLimit::max(json::BODY_LIMIT));
-    let routes = match safety::cors_layer(&state.allowed_origins) {
-        Some(cors) => routes
-            .layer(cors)
-            .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                safety::refuse_foreign_preflight,
-            )),
-        None => routes,
+    let guard = safety::Guard {
+        allowed_hosts: state.allowed_hosts.clone(),
+        allowed_origins: state.allowed_origins.clone(),
     };
-    routes
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            safety::check_host,
-        ))
-        .layer(CatchPanicLayer::custom(safety::panic_response))
-        .with_state(state)
+    guard.wrap(routes.with_state(state))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, with client addresses available to

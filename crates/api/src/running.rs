@@ -62,8 +62,25 @@ pub struct Running {
 /// start-up log, set apart where a person looks. On failure the app is shut down before the
 /// error is returned, so nothing is left running.
 pub async fn start(launched: Launched, options: StartOptions) -> Result<Running, StartError> {
+    let address = launched.app.config().listen;
+    match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => start_on(launched, options, listener).await,
+        Err(source) => {
+            stop_app(&launched.app, launched.sandbox.as_deref()).await;
+            Err(StartError::Listen { address, source })
+        }
+    }
+}
+
+/// [`start`] on a listener the caller bound already (the host of several wallets keeps one
+/// listener, so the address stays the same when the merchant switches wallets).
+pub async fn start_on(
+    launched: Launched,
+    options: StartOptions,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, StartError> {
     let Launched { app, sandbox } = launched;
-    match serve_app(&app, sandbox.clone(), options).await {
+    match serve_app(&app, sandbox.clone(), options, listener).await {
         Ok((bound, admin_key, stop_server, server)) => Ok(Running {
             app,
             sandbox,
@@ -90,11 +107,9 @@ async fn serve_app(
     app: &Arc<App>,
     sandbox: Option<Arc<Sandbox>>,
     options: StartOptions,
+    listener: tokio::net::TcpListener,
 ) -> Result<Served, StartError> {
     let address = app.config().listen;
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .map_err(|source| StartError::Listen { address, source })?;
     let bound = listener
         .local_addr()
         .map_err(|source| StartError::Listen { address, source })?;
@@ -110,11 +125,15 @@ async fn serve_app(
         let _ = stopped.await;
     }));
     tracing::info!(%bound, "API listening");
-    println!();
-    println!("api: http://{bound}");
+    // Not `println!`: a closed standard output (a pipe whose reader left) must not bring down
+    // a running node, and with a wallet switch these lines come again later.
+    let mut out = String::from("\napi: http://");
+    out.push_str(&bound.to_string());
     if let Some(line) = notice {
-        println!("{line}");
+        out.push('\n');
+        out.push_str(&line);
     }
+    say(&out);
     Ok((bound, admin_key, stop_server, server))
 }
 
@@ -155,11 +174,18 @@ impl Running {
 }
 
 /// The app first (its node, then its database), then the sandbox's customer node and bitcoind.
-async fn stop_app(app: &App, sandbox: Option<&Sandbox>) {
+pub(crate) async fn stop_app(app: &App, sandbox: Option<&Sandbox>) {
     app.shutdown().await;
     if let Some(sandbox) = sandbox {
         sandbox.stop().await;
     }
+}
+
+/// Writes `text` and a newline to standard output, ignoring a closed one.
+pub fn say(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C elsewhere).

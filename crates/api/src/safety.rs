@@ -1,6 +1,8 @@
 //! Local-server safety: the `Host` check against DNS rebinding, CORS for the desktop webview
 //! only, panics turned into the error shape, and answers for unknown routes and methods.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -10,13 +12,68 @@ use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ApiError;
-use crate::state::ApiState;
 use payaiml_core::ErrorCode;
+
+/// Who may reach a local server: the `Host` names it answers to and the browser origins given
+/// CORS access. Both the API and the first-run setup are served behind the same guard.
+#[derive(Clone, Debug)]
+pub struct Guard {
+    /// `Host` names accepted (lowercase, without port).
+    pub allowed_hosts: Arc<Vec<String>>,
+    /// Browser origins given CORS access (the desktop webview only).
+    pub allowed_origins: Arc<Vec<String>>,
+}
+
+impl Guard {
+    /// The guard of a server bound to `bound`: loopback names, the bound address itself, and the
+    /// operator's `extra_hosts`.
+    pub fn new(bound: SocketAddr, extra_hosts: &[String], allowed_origins: Vec<String>) -> Self {
+        let mut hosts = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "[::1]".to_string(),
+        ];
+        let ip = match bound.ip() {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            v4 => v4.to_string(),
+        };
+        if !bound.ip().is_unspecified() && !hosts.contains(&ip) {
+            hosts.push(ip);
+        }
+        hosts.extend(extra_hosts.iter().map(|h| h.to_ascii_lowercase()));
+        Guard {
+            allowed_hosts: Arc::new(hosts),
+            allowed_origins: Arc::new(allowed_origins),
+        }
+    }
+
+    /// `routes` behind the guard: CORS for the allowed origins only, the `Host` check, and panics
+    /// answered in the error shape.
+    pub fn wrap(&self, routes: axum::Router) -> axum::Router {
+        let routes = match cors_layer(&self.allowed_origins) {
+            Some(cors) => routes
+                .layer(cors)
+                .layer(axum::middleware::from_fn_with_state(
+                    self.clone(),
+                    refuse_foreign_preflight,
+                )),
+            None => routes,
+        };
+        routes
+            .layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                check_host,
+            ))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ))
+    }
+}
 
 /// Rejects requests whose `Host` is not the bound address, `localhost` or `127.0.0.1` (or a host
 /// the operator allowed). A web page on another origin that rebinds its DNS name to 127.0.0.1
 /// still sends its own name as `Host`, so it never reaches the API.
-pub async fn check_host(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub async fn check_host(State(state): State<Guard>, request: Request, next: Next) -> Response {
     let host = request
         .headers()
         .get(header::HOST)
@@ -66,7 +123,7 @@ pub fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 /// Refuses a preflight from an origin outside the allow-list outright (tower-http's layer would
 /// answer it `200` without CORS headers, which a browser also refuses, but less plainly).
 pub async fn refuse_foreign_preflight(
-    State(state): State<ApiState>,
+    State(state): State<Guard>,
     request: Request,
     next: Next,
 ) -> Response {

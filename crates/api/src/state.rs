@@ -32,24 +32,7 @@ impl ApiState {
         bound: SocketAddr,
         allowed_origins: Vec<String>,
     ) -> Self {
-        let mut hosts = vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-            "[::1]".to_string(),
-        ];
-        let ip = match bound.ip() {
-            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-            v4 => v4.to_string(),
-        };
-        if !bound.ip().is_unspecified() && !hosts.contains(&ip) {
-            hosts.push(ip);
-        }
-        hosts.extend(
-            app.config()
-                .allowed_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase()),
-        );
+        let guard = crate::safety::Guard::new(bound, &app.config().allowed_hosts, allowed_origins);
         let per_key = app.config().auth_failures_per_minute.max(1) as usize;
         ApiState {
             app,
@@ -59,8 +42,8 @@ impl ApiState {
                 per_key.saturating_mul(15),
                 Duration::from_secs(60),
             )),
-            allowed_hosts: Arc::new(hosts),
-            allowed_origins: Arc::new(allowed_origins),
+            allowed_hosts: guard.allowed_hosts,
+            allowed_origins: guard.allowed_origins,
         }
     }
 }

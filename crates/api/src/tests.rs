@@ -36,6 +36,7 @@ fn options(origins: &[&str]) -> Options {
     Options {
         ui_dir: None,
         allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+        host: None,
     }
 }
 

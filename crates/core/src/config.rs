@@ -328,7 +328,13 @@ impl Config {
 /// The OS app-data directory for this application, with `leaf` appended
 /// (`~/.local/share/com.payaiml.merchant/<leaf>` on Linux).
 pub fn default_data_dir(leaf: &str) -> PathBuf {
-    os_data_dir().join(APP_ID).join(leaf)
+    default_home().join(leaf)
+}
+
+/// The install's home folder: one data dir per wallet inside it, and the kept choice of which
+/// runs (see [`crate::profile`]).
+pub fn default_home() -> PathBuf {
+    os_data_dir().join(APP_ID)
 }
 
 fn os_data_dir() -> PathBuf {

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     DuplicatePayment,
     /// 409: The `Idempotency-Key` was used for a different request, or that request is still running.
     IdempotencyConflict,
+    /// 409: The first-run setup is not at the step this request belongs to (new words not asked
+    /// for yet, a wallet already starting).
+    SetupConflict,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -88,6 +91,8 @@ pub enum ErrorCode {
     NodeNotReady,
     /// 503: The LSP needed for this invoice's channel did not answer, or refused.
     LspUnavailable,
+    /// 503: This app has no wallet running yet: finish the first-run setup.
+    SetupRequired,
     /// 500: The Lightning node failed; the message says how, for the merchant.
     NodeError,
     /// 500: The regtest sandbox failed (bitcoind, the customer node).
@@ -108,7 +113,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 48] = [
+    pub const ALL: [ErrorCode; 50] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -128,6 +133,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::DuplicatePayment,
         ErrorCode::IdempotencyConflict,
+        ErrorCode::SetupConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -149,6 +155,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::NodeNotReady,
         ErrorCode::LspUnavailable,
+        ErrorCode::SetupRequired,
         ErrorCode::NodeError,
         ErrorCode::SandboxError,
         ErrorCode::DatabaseError,
@@ -181,6 +188,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::DuplicatePayment => "duplicate_payment",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
+            ErrorCode::SetupConflict => "setup_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidAmount => "invalid_amount",
             ErrorCode::InvalidExpiry => "invalid_expiry",
@@ -202,6 +210,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeNotReady => "node_not_ready",
             ErrorCode::LspUnavailable => "lsp_unavailable",
+            ErrorCode::SetupRequired => "setup_required",
             ErrorCode::NodeError => "node_error",
             ErrorCode::SandboxError => "sandbox_error",
             ErrorCode::DatabaseError => "database_error",
@@ -233,7 +242,9 @@ impl ErrorCode {
             | ErrorCode::AdminOnly => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::DuplicatePayment | ErrorCode::IdempotencyConflict => 409,
+            ErrorCode::DuplicatePayment
+            | ErrorCode::IdempotencyConflict
+            | ErrorCode::SetupConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvalidExpiry
@@ -253,7 +264,7 @@ impl ErrorCode {
             | ErrorCode::LspFeeTooHigh => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,
-            ErrorCode::NodeNotReady | ErrorCode::LspUnavailable => 503,
+            ErrorCode::NodeNotReady | ErrorCode::LspUnavailable | ErrorCode::SetupRequired => 503,
             ErrorCode::NodeError
             | ErrorCode::SandboxError
             | ErrorCode::DatabaseError

@@ -12,7 +12,7 @@
 //! - domains: `invoices`, `payments`, `keys`, `webhooks`, `settings`, `idempotency`,
 //!   `notifications`
 //! - `events` (the durable log and its outbox), `node` (the LDK node, balance, channels)
-//! - `store`, `secrets`, `seed`, `config`, `lock`, `error`, `util`
+//! - `store`, `secrets`, `seed`, `config`, `profile`, `lock`, `error`, `util`
 #![deny(missing_docs)]
 
 mod admin_notice;
@@ -28,6 +28,7 @@ pub mod node;
 mod node_events;
 mod notifications;
 pub mod payments;
+pub mod profile;
 pub mod sandbox;
 pub mod secrets;
 pub mod seed;

@@ -35,6 +35,18 @@ pub fn new_words() -> Mnemonic {
     ldk_node::generate_entropy_mnemonic(None)
 }
 
+/// Three word positions (1-based, in order) of a list of `count` words, picked at random, for
+/// the merchant to type back: proof the words were written down, not skipped.
+pub fn positions_to_confirm(count: usize) -> [usize; 3] {
+    let mut picked: Vec<usize> =
+        rand::seq::index::sample(&mut rand::thread_rng(), count.max(3), 3).into_vec();
+    picked.sort_unstable();
+    match picked[..] {
+        [a, b, c] => [a + 1, b + 1, c + 1],
+        _ => [1, 2, 3],
+    }
+}
+
 /// Reads recovery words typed by a person: any whitespace between words, any letter case. Every
 /// way they can be wrong gets a message that says which word or what to check.
 pub fn parse_recovery_words(text: &str) -> Result<Mnemonic> {

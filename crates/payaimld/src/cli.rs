@@ -27,6 +27,16 @@ pub enum Command {
     },
     /// Run the node and the API
     Serve,
+    /// Run as the desktop app does, with the dashboard in a browser: the first start opens on
+    /// the setup (the sandbox, or a real wallet with its recovery words), later starts run the
+    /// wallet chosen, and Settings can switch between them. --data-dir is then the home folder
+    /// holding one data dir per wallet. Prints the dashboard's link (with its token) on a terminal
+    App {
+        /// Write the dashboard's link (it holds the token that runs the setup) to this file,
+        /// mode 0600, instead of printing it
+        #[arg(long, env = "PAYAIML_LINK_FILE")]
+        link_file: Option<std::path::PathBuf>,
+    },
     /// Run on a private regtest chain with its own bitcoind and a funded "customer" node
     Sandbox,
     /// Print the API's OpenAPI document (as served at /v1/openapi.json, sandbox routes

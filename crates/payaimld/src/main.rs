@@ -1,6 +1,7 @@
-//! `payaimld`: PayAiML Merchant without a desktop — `init`, `serve`, `sandbox`, `keys` and
-//! `openapi`.
+//! `payaimld`: PayAiML Merchant without a desktop — `init`, `serve`, `sandbox`, `app`, `keys`
+//! and `openapi`.
 
+mod app_cmd;
 mod cli;
 mod init_cmd;
 mod keys_cmd;
@@ -32,6 +33,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Init { restore } => init_cmd::run(&cli, *restore).await,
         cli::Command::Serve => server::run(&cli, false).await,
         cli::Command::Sandbox => server::run(&cli, true).await,
+        cli::Command::App { link_file } => app_cmd::run(&cli, link_file.as_deref()).await,
         cli::Command::Keys { command } => keys_cmd::run(&cli, command).await,
         cli::Command::Openapi => {
             use std::io::Write;

@@ -16,6 +16,7 @@ pub async fn run(cli: &Cli, sandbox: bool) -> anyhow::Result<()> {
         router: payaiml_api::Options {
             ui_dir: cli.settings.ui_dir.clone(),
             allowed_origins: Vec::new(),
+            host: None,
         },
         admin_key_file: cli.settings.admin_key_file.clone(),
         always_show_key: sandbox,

@@ -2,6 +2,7 @@
 // live events (one stream for the whole app, from api/stream.ts; pages subscribe to what they need).
 
 import type { EventStreamState, Health, LightningClient, LightningEvent } from '@payaiml/lightning-js';
+import type { SetupClient } from '../api/setup';
 import { openStream, type Stream } from '../api/stream';
 import type { Unit } from './format';
 
@@ -10,6 +11,8 @@ export const session = $state({
   health: null as Health | null,
   unit: (localStorage.getItem('payaiml.unit') === 'btc' ? 'btc' : 'sat') as Unit,
   live: 'off' as EventStreamState,
+  /** The host of several wallets this dashboard runs under (desktop app, `payaimld app`), if any. */
+  host: null as SetupClient | null,
 });
 
 export function setUnit(unit: Unit): void {

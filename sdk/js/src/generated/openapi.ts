@@ -457,6 +457,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the first-run setup stands, and the running wallet's admin key once it is ready. */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/setup/profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose the wallet to run, at first start or later from Settings. The choice is kept. A
+         *     sandbox, or a real wallet that has its words, starts straight away (the one running stops
+         *     first; its data stays); a real wallet without words waits for `/v1/setup/words` or a restore.
+         */
+        post: operations["choose_profile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/setup/wallet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make the chosen real wallet from the new words (confirmed) or from the merchant's own
+         *     (restored); it then starts. A wrong confirmation word, a word not in the BIP39 list, a bad
+         *     checksum or a wrong count is a 400 that names it, and nothing is made.
+         */
+        post: operations["make_wallet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/setup/words": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * New recovery words for the chosen real wallet, shown once: they are kept in memory only until
+         *     the merchant types back the three asked for (`/v1/setup/wallet`). Asking again makes other
+         *     words. Never cached, never logged.
+         */
+        post: operations["new_words"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -723,6 +803,11 @@ export interface components {
          * @enum {string}
          */
         ChannelState: "pending" | "ready" | "usable";
+        /** @description The wallet to run. */
+        ChooseProfile: {
+            /** @description Which wallet. */
+            profile: components["schemas"]["Profile"];
+        };
         /** @description Money of closed channels on its way back to the on-chain wallet, in sats. */
         ClosingBalance: {
             /** @description Each part, with when it becomes spendable. */
@@ -762,6 +847,13 @@ export interface components {
          * @enum {string}
          */
         ClosingState: "awaiting_close_confirmation" | "timelocked" | "contested" | "sweeping";
+        /** @description One word typed back. */
+        ConfirmWord: {
+            /** @description Its position (1-based), as asked. */
+            position: number;
+            /** @description The word. */
+            word: string;
+        };
         /** @description A request to create an invoice, as the API receives it. */
         CreateInvoice: {
             /**
@@ -968,7 +1060,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1232,6 +1324,16 @@ export interface components {
             /** @description Its node id. */
             node_id: string;
         };
+        /**
+         * @description Make the chosen wallet: either `confirm` (the three words asked for, after
+         *     `/v1/setup/words`) or `words` (the merchant's own recovery words, to restore).
+         */
+        MakeWallet: {
+            /** @description The words asked for by `/v1/setup/words`, typed back. */
+            confirm?: components["schemas"]["ConfirmWord"][] | null;
+            /** @description Recovery words to restore from (12 to 24, separated by spaces). */
+            words?: string | null;
+        };
         /** @description The chain height after mining. */
         Mined: {
             /**
@@ -1255,6 +1357,15 @@ export interface components {
              * @description An absolute `http` or `https` URL with a host, at most 2048 bytes.
              */
             url: string;
+        };
+        /** @description New recovery words to write down. */
+        NewWords: {
+            /** @description The three positions (1-based) to type back in `/v1/setup/wallet`. */
+            confirm_positions: number[];
+            /** @description The wallet they are for. */
+            profile: components["schemas"]["Profile"];
+            /** @description The 24 words, in order. */
+            words: string[];
         };
         /** @description The node as the dashboard shows it. */
         NodeInfo: {
@@ -1571,6 +1682,16 @@ export interface components {
          * @enum {string}
          */
         Permission: "lightning:read" | "lightning:receive" | "lightning:write" | "keys:manage" | "node:manage";
+        /**
+         * @description Where the host is in its cycle.
+         * @enum {string}
+         */
+        Phase: "setup" | "starting" | "ready" | "failed";
+        /**
+         * @description A wallet an install can run.
+         * @enum {string}
+         */
+        Profile: "sandbox" | "sandbox-fresh" | "bitcoin" | "testnet" | "signet" | "regtest";
         /** @description The wallet's recovery words. */
         RecoveryWords: {
             /** @description The words, in order. */
@@ -1637,6 +1758,18 @@ export interface components {
             /** @description Desktop notifications on or off. */
             notifications?: boolean | null;
         };
+        /** @description Where the first-run setup stands. */
+        SetupStatus: {
+            /** @description The running wallet's admin key (`ready` phase only), for the dashboard. */
+            admin_key: string | null;
+            /** @description Why the chosen wallet could not start (`failed` phase). */
+            message: string | null;
+            /** @description The host's phase. */
+            phase: components["schemas"]["Phase"];
+            profile: null | components["schemas"]["Profile"];
+            /** @description The wallets this app can run. */
+            wallets: components["schemas"]["WalletChoice"][];
+        };
         /** @description The confirmation the recovery words are shown only after. */
         ShowWords: {
             /**
@@ -1644,6 +1777,19 @@ export interface components {
              * @enum {boolean}
              */
             confirm: true;
+        };
+        /** @description One wallet the merchant can choose. */
+        WalletChoice: {
+            /** @description Whether it can be chosen with this app's settings. */
+            available: boolean;
+            /** @description Whether its data dir has something in it (it ran before, or has its words). */
+            has_data: boolean;
+            /** @description Why not, when it cannot. */
+            note: string | null;
+            /** @description Which. */
+            profile: components["schemas"]["Profile"];
+            /** @description Whether it moves real money (only `bitcoin` does). */
+            real_money: boolean;
         };
         /**
          * @description Why an invoice may not be payable, as the node saw it when the invoice was made.
@@ -2539,6 +2685,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecoveryWords"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    choose_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChooseProfile"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    make_wallet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MakeWallet"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    new_words: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWords"];
                 };
             };
             "4XX": {

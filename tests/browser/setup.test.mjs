@@ -1,0 +1,107 @@
+// A new merchant's first start: the app opens on the setup, not the dashboard. They choose a
+// network, get 24 recovery words on their own screen with what they restore and what not, type
+// three back (a wrong one is refused and named), and land on the dashboard of the wallet those
+// words made. The choice is kept: the next start goes straight to that wallet. Regtest on a
+// bitcoind of the test's own stands in for Bitcoin (nothing here may reach a real network); the
+// screens are the same.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { launch, nav, outputDir, startApp, startBitcoind } from './harness.mjs';
+
+let bitcoind;
+let browser;
+let app;
+const home = mkdtempSync(join(tmpdir(), 'payaiml-home-'));
+
+before(async () => {
+  bitcoind = await startBitcoind();
+  browser = await launch();
+});
+
+after(async () => {
+  await app?.stop();
+  await browser?.close();
+  bitcoind?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+test('first run: choose, see the words, a wrong word refused, the right ones make the wallet, and the choice is kept', async () => {
+  app = await startApp({ home, args: bitcoind.rpcArgs });
+  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  let n = 0;
+  const shot = async (name) => {
+    n += 1;
+    await page.screenshot({ path: join(outputDir, 'setup', `${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  mkdirSync(join(outputDir, 'setup'), { recursive: true });
+
+  await page.goto(app.link);
+  await page.getByRole('heading', { name: 'Welcome. How do you want to start?' }).waitFor();
+  assert.ok(!page.url().includes('token='), 'the token is taken out of the address bar');
+  assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0, 'no dashboard before a wallet');
+  await shot('choose');
+  await page.getByText('Advanced: other networks').click();
+  await page.getByRole('button', { name: 'Regtest', exact: true }).click();
+  await page.getByRole('button', { name: 'Make a new wallet' }).waitFor();
+  await shot('new-or-restore');
+
+  await page.getByRole('button', { name: 'Make a new wallet' }).click();
+  const list = page.getByTestId('new-words');
+  await list.waitFor();
+  const words = await list.locator('li').allTextContents();
+  assert.equal(words.length, 24);
+  assert.match(await page.getByLabel('What the words restore').textContent(), /do not:.*open Lightning channels/s);
+  const next = page.getByRole('button', { name: 'Continue' });
+  assert.ok(await next.isDisabled(), 'not before ticking that they are written down');
+  await shot('words');
+  await page.getByLabel('I have written the 24 words on paper').check();
+  await next.click();
+
+  const labels = await page.locator('form[aria-label="Type back three words"] label').allTextContents();
+  const positions = labels.map((l) => Number(l.match(/The (\d+)/)[1]));
+  assert.equal(positions.length, 3);
+  const inputs = page.locator('form[aria-label="Type back three words"] input');
+  // The first asked word wrong: refused, and named.
+  const wrong = words[positions[0] - 1] === 'zoo' ? 'abandon' : 'zoo';
+  await inputs.nth(0).fill(wrong);
+  await inputs.nth(1).fill(words[positions[1] - 1]);
+  await inputs.nth(2).fill(words[positions[2] - 1]);
+  await page.getByRole('button', { name: 'Make the wallet' }).click();
+  const refusal = page.getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), new RegExp(`word ${positions[0]} is not '${wrong}'`));
+  await shot('wrong-word');
+  await inputs.nth(0).fill(words[positions[0] - 1].toUpperCase());
+  await page.getByRole('button', { name: 'Make the wallet' }).click();
+
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
+  await page.getByText('regtest', { exact: true }).waitFor();
+  await shot('dashboard');
+  await nav(page, 'Settings');
+  await page.getByText('Running: Regtest').waitFor();
+  await page.getByLabel(/No one else can see this screen/).check();
+  await page.getByRole('button', { name: 'Show the recovery words' }).click();
+  await page.getByTestId('recovery-words').waitFor();
+  assert.deepEqual(await page.getByTestId('recovery-words').locator('li').allTextContents(), words,
+    'the wallet is made from the words shown and confirmed');
+  await shot('settings');
+  await context.close();
+  await app.stop();
+
+  // The next start goes straight to the chosen wallet.
+  app = await startApp({ home, args: bitcoind.rpcArgs });
+  const again = await browser.newPage();
+  await again.goto(app.link);
+  await again.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
+  assert.equal(await again.getByRole('heading', { name: /Welcome/ }).count(), 0);
+  await again.close();
+  assert.deepEqual(errors, []);
+});
