@@ -182,21 +182,29 @@ pub const TEST_WORDS: &str = "abandon abandon abandon abandon abandon abandon ab
 
 /// `payaimld --data-dir DIR <args…> init --restore` with `words` on standard input.
 pub fn restore_wallet(data_dir: &Path, args: &[&str], words: &str) -> std::process::Output {
+    let mut full = args.to_vec();
+    full.extend(["init", "--restore"]);
+    cli_with_input(data_dir, &full, words)
+}
+
+/// Runs `payaimld --data-dir DIR <args>` to completion with `input` on standard input.
+pub fn cli_with_input(data_dir: &Path, args: &[&str], input: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(BIN)
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .args(["init", "--restore"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run payaimld init");
+        .expect("run payaimld");
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(words.as_bytes()).expect("write the words");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("write standard input");
     }
-    child.wait_with_output().expect("payaimld init")
+    child.wait_with_output().expect("payaimld")
 }
 
 /// The secret printed as the last line by `keys create`.

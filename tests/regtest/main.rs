@@ -14,6 +14,7 @@ mod invoices_fixture;
 mod journey;
 mod keyring;
 mod lsp;
+mod moving;
 mod networks;
 mod notifications;
 mod payments;

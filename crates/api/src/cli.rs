@@ -183,6 +183,7 @@ impl Settings {
         config.lsp_max_fee_base_sat = self.lsp_max_fee_base_sat;
         config.lsp_max_fee_ppm = self.lsp_max_fee_ppm;
         if sandbox {
+            config.sandbox = true;
             if self.lsp.is_some() {
                 return Err(
                     "--lsp (PAYAIML_LSP) does not apply to the sandbox, which runs its own LSP \

@@ -61,7 +61,7 @@ pub struct App {
 
 /// How long quitting waits for outgoing payments in flight.
 /// The database and the secret store (namespaced by this install's id, made on first open).
-async fn open_store(config: &Config) -> Result<(Store, SecretStore)> {
+pub(crate) async fn open_store(config: &Config) -> Result<(Store, SecretStore)> {
     let store = Store::open(&config.database_path()).await?;
     let instance = store
         .setting_or_insert("instance_id", &random_lower(16))

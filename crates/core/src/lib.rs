@@ -6,7 +6,8 @@
 //! layers, each using only those below it (`scripts/check-module-cycles.py` checks that no two
 //! modules depend on each other, directly or not):
 //!
-//! - `sandbox` (launches an `App` beside its own bitcoind and customer node)
+//! - `sandbox` (launches an `App` beside its own bitcoind and customer node), `moving` (export and
+//!   import of a whole wallet)
 //! - `app` (opens, starts, stops; hands out the domain handles)
 //! - `node_events` (the node-event task: node → SQLite → live events)
 //! - domains: `invoices`, `payments`, `keys`, `webhooks`, `settings`, `idempotency`,
@@ -24,6 +25,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod keys;
 pub mod lock;
+pub mod moving;
 pub mod node;
 mod node_events;
 mod notifications;

@@ -7,6 +7,10 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// The note an export leaves in a data dir it retired (see [`crate::moving`]): JSON with when
+/// and to which file.
+pub const MOVED_NOTE: &str = "MOVED";
+
 /// Held for as long as the instance runs.
 #[derive(Debug)]
 pub struct DataDirLock {
@@ -15,8 +19,10 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     /// Takes the lock on `data_dir` (created if missing), or fails at once if another process
-    /// holds it.
+    /// holds it, or if the wallet there was moved to another computer: nothing may run on a
+    /// retired copy.
     pub fn acquire(data_dir: &Path) -> Result<DataDirLock> {
+        refuse_moved(data_dir)?;
         std::fs::create_dir_all(data_dir).map_err(|e| {
             Error::io(
                 format!("cannot create the data dir {}", data_dir.display()),
@@ -41,6 +47,25 @@ impl DataDirLock {
             }
         }
     }
+}
+
+/// Refuses a data dir whose wallet was exported to another computer, saying when, where to and
+/// why it must not run here again.
+fn refuse_moved(data_dir: &Path) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(data_dir.join(MOVED_NOTE)) else {
+        return Ok(());
+    };
+    let note: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let at = note["moved_at"].as_str().unwrap_or("an earlier date");
+    let file = note["file"].as_str().unwrap_or("an export file");
+    Err(Error::Config(format!(
+        "the wallet in {} was moved to another computer on {at} (exported to {file}), so it \
+         must not run here again: its channels now run from the other copy, and a node started \
+         from this older state would broadcast channel states its peers already replaced, which \
+         they take as cheating and answer by keeping the channels' money. To bring the wallet \
+         back to this computer, import the export file into a new data dir (payaimld import FILE)",
+        data_dir.display()
+    )))
 }
 
 #[cfg(test)]

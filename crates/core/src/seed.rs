@@ -15,7 +15,7 @@ use crate::secrets::SecretStore;
 use crate::store::Store;
 
 /// The secret store entry of the seed.
-const SEED_SECRET: &str = "node-seed";
+pub(crate) const SEED_SECRET: &str = "node-seed";
 /// The setting that says when the seed was made or restored (and so that a node existed).
 const SEED_CREATED_AT: &str = "seed_created_at";
 /// The setting that says whether the seed was made here or restored from words.

@@ -39,6 +39,24 @@ pub enum Command {
     },
     /// Run on a private regtest chain with its own bitcoind and a funded "customer" node
     Sandbox,
+    /// Move this wallet to another computer: write everything (channel state, history, keys,
+    /// webhooks, secrets) to FILE, encrypted with a passphrase (asked on a terminal, else one
+    /// line of standard input), then retire this data dir for good: it never starts again here,
+    /// because running an old copy of channel state can lose the channels' money. The app must
+    /// be stopped
+    Export {
+        /// The file to write (it must not exist)
+        file: std::path::PathBuf,
+        /// Export the sandbox's data dir (with its bitcoind and customer node)
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Bring a wallet exported with `export` onto this computer, into a new, empty data dir
+    /// [default: the usual data dir of the wallet's network]; passphrase as for export
+    Import {
+        /// The export file
+        file: std::path::PathBuf,
+    },
     /// Print the API's OpenAPI document (as served at /v1/openapi.json, sandbox routes
     /// included) and exit; the SDK's and the dashboard's TypeScript types are generated from it
     Openapi,

@@ -1,10 +1,11 @@
-//! `payaimld`: PayAiML Merchant without a desktop — `init`, `serve`, `sandbox`, `app`, `keys`
-//! and `openapi`.
+//! `payaimld`: PayAiML Merchant without a desktop — `init`, `serve`, `sandbox`, `app`, `export`,
+//! `import`, `keys` and `openapi`.
 
 mod app_cmd;
 mod cli;
 mod init_cmd;
 mod keys_cmd;
+mod move_cmd;
 mod server;
 
 use clap::Parser;
@@ -35,6 +36,8 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
         cli::Command::Sandbox => server::run(&cli, true).await,
         cli::Command::App { link_file } => app_cmd::run(&cli, link_file.as_deref()).await,
         cli::Command::Keys { command } => keys_cmd::run(&cli, command).await,
+        cli::Command::Export { file, sandbox } => move_cmd::export(&cli, file, *sandbox).await,
+        cli::Command::Import { file } => move_cmd::import(&cli, file).await,
         cli::Command::Openapi => {
             use std::io::Write;
             let doc = payaiml_api::openapi_document(true).to_pretty_json()?;

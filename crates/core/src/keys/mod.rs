@@ -265,7 +265,7 @@ pub struct Keys {
 /// How stale `last_used_at` may get before a request refreshes it.
 const LAST_USED_PRECISION_MS: i64 = 60_000;
 
-fn secret_name(id: &str) -> String {
+pub(crate) fn secret_name(id: &str) -> String {
     format!("api-key/{id}")
 }
 

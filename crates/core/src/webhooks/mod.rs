@@ -153,7 +153,7 @@ impl From<WebhookRow> for Webhook {
     }
 }
 
-fn secret_name(id: &str) -> String {
+pub(crate) fn secret_name(id: &str) -> String {
     format!("webhook/{id}")
 }
 
