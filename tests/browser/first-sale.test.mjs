@@ -25,6 +25,11 @@ after(async () => {
 
 test('the first sale of a fresh merchant opens a channel through the LSP, with its fee said before and after', async () => {
   const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'first-sale');
+  // The Overview says what the new node still lacks and how its first payment is received.
+  const panel = page.getByTestId('readiness');
+  await panel.getByText(/the first payment opens one through your LSP/).waitFor();
+  assert.match(await text(panel.locator('[data-check="lsp"]')), /answers at 127\.0\.0\.1:\d+/);
+  await shot('readiness');
   await nav(page, 'Point of sale');
   for (const key of ['1', '0', '0', '0', '0', '0']) await page.getByRole('button', { name: key, exact: true }).click();
   const note = page.getByTestId('pos-via-lsp');

@@ -53,6 +53,20 @@ fn a_fresh_merchant_is_paid_through_a_channel_the_lsp_opens() {
     // With the default cap (5,000 sat + 1 %): made through the LSP, which quotes its fee.
     let d = Daemon::start(dir.path(), &["sandbox", "--fresh"], true);
     let key = d.admin().to_string();
+    // The readiness panel: the LSP answers, and the first payment opens a channel through it.
+    let ready = wait_for(60, "the chain check ok", || {
+        let r = get(&d, "/v1/node/readiness", &key).body;
+        (check(&r, "chain")["status"] == "ok").then_some(r)
+    });
+    assert_eq!(check(&ready, "lsp")["status"], "ok", "{ready}");
+    let inbound = check(&ready, "inbound");
+    assert_eq!(inbound["status"], "ok", "{ready}");
+    let says = inbound["summary"].as_str().unwrap_or_default();
+    assert!(
+        says.contains("the first payment opens one through your LSP")
+            && says.contains("25,000 sats per channel"),
+        "{says}"
+    );
     let inv = post(
         &d,
         "/v1/lightning/invoices",
@@ -193,4 +207,27 @@ fn an_lsp_that_does_not_answer_makes_no_invoice() {
         get(&d, "/v1/lightning/invoices", d.admin()).body["data"],
         json!([])
     );
+    // The readiness panel says so before anyone tries, and what to do.
+    let ready = get(&d, "/v1/node/readiness", d.admin()).body;
+    assert_eq!(ready["ready"], false, "{ready}");
+    let lsp_check = check(&ready, "lsp");
+    assert_eq!(lsp_check["status"], "attention", "{ready}");
+    assert!(
+        lsp_check["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("cannot be reached")),
+        "{lsp_check}"
+    );
+    assert!(lsp_check["action"]
+        .as_str()
+        .is_some_and(|a| a.contains("lsp_unavailable")));
+}
+
+/// The readiness check with this id.
+fn check(readiness: &serde_json::Value, id: &str) -> serde_json::Value {
+    readiness["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {id} check in {readiness}"))
 }

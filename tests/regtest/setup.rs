@@ -71,6 +71,20 @@ fn node_id(data_dir: &std::path::Path) -> String {
         let h = call("GET", &d.url("/v1/health"), None, None);
         h.body["node_id"].as_str().map(str::to_string)
     });
+    // The readiness panel names the unreachable chain source and what to do.
+    let key = std::fs::read_to_string(admin_key_file(data_dir)).expect("admin key file");
+    let chain = wait_for(60, "the chain check to need attention", || {
+        let r = call("GET", &d.url("/v1/node/readiness"), Some(key.trim()), None).body;
+        let chain = r["checks"][0].clone();
+        (chain["status"] == "attention").then_some(chain)
+    });
+    assert_eq!(chain["id"], "chain");
+    assert!(
+        chain["action"]
+            .as_str()
+            .is_some_and(|a| a.contains(&esplora) && a.contains("reachable")),
+        "{chain}"
+    );
     assert!(d.stop(), "stops cleanly");
     id
 }

@@ -70,6 +70,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(webhooks::get_delivery))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(node::node_info))
+        .routes(routes!(node::readiness))
         .routes(routes!(node::new_address))
         .routes(routes!(node::open_channel))
         .routes(routes!(node::close_channel))

@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  Mined, NewWebhook, NodeInfo, OpenChannel, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
+  Mined, NewWebhook, NodeInfo, OpenChannel, Readiness, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -267,6 +267,12 @@ export class LightningClient {
   /** The node: id, network, listening addresses, block height, channels and peers. */
   getNode(): Promise<NodeInfo> {
     return this.request('GET', '/v1/node', { retry: true });
+  }
+
+  /** Whether the node is ready to take payments: the chain source, the network graph, the LSP
+   *  and room to receive, each with what was found and what to do. */
+  readiness(): Promise<Readiness> {
+    return this.request('GET', '/v1/node/readiness', { retry: true });
   }
 
   /** A new on-chain deposit address, with its `bitcoin:` URI and QR code (SVG). */

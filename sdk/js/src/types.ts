@@ -94,6 +94,9 @@ export type Health = Schemas['Health'];
 export type NodeStatus = Schemas['NodeStatus'];
 export type NodeState = Schemas['NodeState'];
 export type NodeInfo = Schemas['NodeInfo'];
+/** Whether the node is ready for payments, check by check. */
+export type Readiness = Schemas['Readiness'];
+export type ReadinessCheck = Schemas['Check'];
 export type Channel = Schemas['Channel'];
 export type DepositAddress = Schemas['DepositAddress'];
 /** The body of `openChannel`. */

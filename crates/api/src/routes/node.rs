@@ -57,6 +57,18 @@ pub async fn node_info(State(state): State<ApiState>, auth: Auth) -> ApiResult<J
     }))
 }
 
+/// Whether the node is ready to take payments, check by check (chain source, network graph,
+/// LSP, room to receive), each with what was found and what to do. Probes the LSP's address.
+#[utoipa::path(get, path = "/v1/node/readiness", tag = "node",
+    responses((status = 200, body = payaiml_core::node::Readiness), (status = "4XX", body = ErrorBody)))]
+pub async fn readiness(
+    State(state): State<ApiState>,
+    auth: Auth,
+) -> ApiResult<Json<payaiml_core::node::Readiness>> {
+    auth.require(Permission::LightningRead)?;
+    Ok(Json(state.app.node().readiness(state.app.config()).await))
+}
+
 /// An on-chain deposit address.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DepositAddress {

@@ -6,9 +6,11 @@
 
 pub mod balance;
 pub mod channels;
+pub mod readiness;
 
 pub use balance::{Balance, Channel, ChannelState, Health, HealthStatus};
 pub use channels::{OpenChannel, OpenedChannel};
+pub use readiness::{Check, CheckId, CheckStatus, Readiness};
 
 use std::sync::{Arc, RwLock};
 

@@ -333,6 +333,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/node/readiness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the node is ready to take payments, check by check (chain source, network graph,
+         *     LSP, room to receive), each with what was found and what to do. Probes the LSP's address.
+         */
+        get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sandbox/customer": {
         parameters: {
             query?: never;
@@ -803,6 +823,27 @@ export interface components {
          * @enum {string}
          */
         ChannelState: "pending" | "ready" | "usable";
+        /** @description One check. */
+        Check: {
+            /** @description What to do, when something is to be done. */
+            action: string | null;
+            /** @description Which. */
+            id: components["schemas"]["CheckId"];
+            /** @description Where it stands. */
+            status: components["schemas"]["CheckStatus"];
+            /** @description What was found, in a sentence. */
+            summary: string;
+        };
+        /**
+         * @description One thing the node needs.
+         * @enum {string}
+         */
+        CheckId: "chain" | "gossip" | "lsp" | "inbound";
+        /**
+         * @description Where a check stands.
+         * @enum {string}
+         */
+        CheckStatus: "ok" | "waiting" | "attention" | "skipped";
         /** @description The wallet to run. */
         ChooseProfile: {
             /** @description Which wallet. */
@@ -1692,6 +1733,13 @@ export interface components {
          * @enum {string}
          */
         Profile: "sandbox" | "sandbox-fresh" | "bitcoin" | "testnet" | "signet" | "regtest";
+        /** @description The node's readiness for payments. */
+        Readiness: {
+            /** @description The checks, in the order to look at them. */
+            checks: components["schemas"]["Check"][];
+            /** @description Every check is `ok` or `skipped`. */
+            ready: boolean;
+        };
         /** @description The wallet's recovery words. */
         RecoveryWords: {
             /** @description The words, in order. */
@@ -2450,6 +2498,33 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    readiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
             };
             "4XX": {
                 headers: {
