@@ -101,6 +101,9 @@ test('the point of sale charges exactly what is typed, by keyboard and by pointe
   const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'pos-keys');
   await nav(page, 'Point of sale');
   const newest = async () => (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+  // Typing starts once the point of sale is on screen (a key pressed while the page is still
+  // being switched has nowhere to go, for a person as for this test).
+  await page.getByTestId('pos-amount').waitFor();
   // Keyboard: "12" typed, then the keypad's 0 focused and pressed with Enter: 120, not 12.
   await page.keyboard.press('1');
   await page.keyboard.press('2');

@@ -93,6 +93,26 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   assert.deepEqual(await page.getByTestId('recovery-words').locator('li').allTextContents(), words,
     'the wallet is made from the words shown and confirmed');
   await shot('settings');
+
+  // A provider entered by hand applies when the wallet restarts, from the same page.
+  const lspForm = page.getByRole('form', { name: 'Lightning service provider' });
+  await lspForm.getByLabel('Node id').fill('0325fe64c80dd210f147d3b163006bee9c23529a95f4df7b491cae4a1133eba261');
+  await lspForm.getByLabel('Address (host:port)').fill('nowhere');
+  await lspForm.getByRole('button', { name: 'Save' }).click();
+  assert.match(await lspForm.getByRole('alert').textContent(), /'nowhere' is not HOST:PORT/);
+  await lspForm.getByLabel('Address (host:port)').fill('127.0.0.1:1');
+  await lspForm.getByRole('button', { name: 'Save' }).click();
+  await page.getByTestId('lsp-restart').waitFor();
+  assert.equal(await page.getByTestId('lsp-running').textContent(), 'none');
+  await shot('lsp-saved');
+  await page.getByRole('button', { name: 'Restart the wallet now' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
+  await nav(page, 'Settings');
+  await page.getByText('0325fe64c80dd210… at 127.0.0.1:1').waitFor();
+  await nav(page, 'Overview');
+  const lspCheck = page.getByTestId('readiness').locator('[data-check="lsp"]');
+  await lspCheck.getByText(/cannot be reached/).waitFor();
+  await shot('readiness-lsp');
   await context.close();
   await app.stop();
 

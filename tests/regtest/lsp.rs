@@ -231,3 +231,84 @@ fn check(readiness: &serde_json::Value, id: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("no {id} check in {readiness}"))
 }
+
+#[test]
+fn an_lsp_chosen_in_settings_applies_at_the_next_start_and_wins_over_the_flags() {
+    let bitcoind = own_bitcoind();
+    let dir = tempdir();
+    let mut args: Vec<String> = vec!["--network".into(), "regtest".into(), "serve".into()];
+    args.extend(bitcoind.serve_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut d = Daemon::start(dir.path(), &args, true);
+    let key = d.admin().to_string();
+    let settings = get(&d, "/v1/settings", &key).body;
+    assert_eq!(
+        (&settings["lsp"], &settings["restart_required"]),
+        (&json!(null), &json!(false)),
+        "{settings}"
+    );
+    let id = "0325fe64c80dd210f147d3b163006bee9c23529a95f4df7b491cae4a1133eba261";
+    let closed = format!("127.0.0.1:{}", free_port());
+    for (change, field) in [
+        (
+            json!({"lsp": {"node_id": "02abc", "address": closed}}),
+            "lsp.node_id",
+        ),
+        (
+            json!({"lsp": {"node_id": id, "address": "nowhere"}}),
+            "lsp.address",
+        ),
+        (json!({"lsp_max_fee_ppm": 200_000}), "lsp_max_fee_ppm"),
+    ] {
+        let res = call("PATCH", &d.url("/v1/settings"), Some(&key), Some(&change));
+        assert_eq!(
+            (res.status, res.body["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{:?}",
+            res.body
+        );
+    }
+    let saved = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&key),
+        Some(&json!({
+            "lsp": {"node_id": id, "address": closed, "token": "promo-21"},
+            "lsp_max_fee_base_sat": 1_000,
+            "lsp_max_fee_ppm": 5_000
+        })),
+    );
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+    assert_eq!(saved.body["restart_required"], true);
+    assert_eq!(saved.body["lsp"], json!(null), "not before the next start");
+    assert!(
+        !saved.body.to_string().contains("promo-21"),
+        "the token is never shown"
+    );
+    assert!(d.stop());
+
+    // The next start runs with it, over the --lsp flag given, and the readiness panel probes it.
+    let flag = format!("{id}@127.0.0.1:1");
+    let mut with_flag = vec!["--lsp", flag.as_str()];
+    with_flag.extend(args.iter().copied());
+    let d = Daemon::start(dir.path(), &with_flag, true);
+    let settings = get(&d, "/v1/settings", &key).body;
+    assert_eq!(
+        settings["lsp"],
+        json!({"node_id": id, "address": closed, "max_fee_base_sat": 1_000, "max_fee_ppm": 5_000}),
+        "{settings}"
+    );
+    assert_eq!(settings["restart_required"], false);
+    wait_for(60, "the node running", || {
+        (get(&d, "/v1/health", &key).body["node"]["state"] == "running").then_some(())
+    });
+    let ready = get(&d, "/v1/node/readiness", &key).body;
+    assert_eq!(check(&ready, "lsp")["status"], "attention", "{ready}");
+    let removed = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&key),
+        Some(&json!({"lsp": null})),
+    );
+    assert_eq!(removed.body["restart_required"], true, "{:?}", removed.body);
+}

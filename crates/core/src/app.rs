@@ -49,6 +49,8 @@ pub struct App {
     /// Serialises the budget check and the insert of a payment, so two concurrent payments
     /// with one key cannot both pass a budget that only one fits in.
     pay_lock: tokio::sync::Mutex<()>,
+    /// The secret store (the Settings page keeps the LSP's token there).
+    secrets: SecretStore,
     chain_source: ChainSource,
     mnemonic: Mnemonic,
     /// Cancelled when [`App::shutdown`] begins: every background task and long-lived session
@@ -59,7 +61,6 @@ pub struct App {
     _lock: DataDirLock,
 }
 
-/// How long quitting waits for outgoing payments in flight.
 /// The database and the secret store (namespaced by this install's id, made on first open).
 pub(crate) async fn open_store(config: &Config) -> Result<(Store, SecretStore)> {
     let store = Store::open(&config.database_path()).await?;
@@ -70,6 +71,7 @@ pub(crate) async fn open_store(config: &Config) -> Result<(Store, SecretStore)> 
     Ok((store, secrets))
 }
 
+/// How long quitting waits for outgoing payments in flight.
 const PAYMENT_SETTLE_ON_QUIT: Duration = Duration::from_secs(30);
 
 impl App {
@@ -82,7 +84,7 @@ impl App {
 
     /// [`App::open`] with the data dir already locked by the caller (the sandbox locks it before
     /// starting its bitcoind).
-    pub async fn open_locked(config: Config, lock: DataDirLock) -> Result<Arc<App>> {
+    pub async fn open_locked(mut config: Config, lock: DataDirLock) -> Result<Arc<App>> {
         let chain_source = config.effective_chain_source()?;
         let (store, secrets) = open_store(&config).await?;
         // Only a regtest node (the sandbox) makes its wallet by itself; a real one is made on
@@ -98,7 +100,8 @@ impl App {
         .await?;
         let keys = Keys::new(store.clone(), secrets.clone());
         let webhooks = Webhooks::new(store.clone(), secrets.clone());
-        // The merchant's choice from the Settings page wins over the start-up default.
+        // The merchant's choices from the Settings page win over the start-up settings.
+        crate::settings::apply_stored(&store, &secrets, &mut config).await?;
         let notify = crate::settings::stored_notifications(&store)
             .await?
             .unwrap_or(config.notifications);
@@ -113,6 +116,7 @@ impl App {
             wake_expiry: Arc::new(Notify::new()),
             notify: Arc::new(AtomicBool::new(notify)),
             pay_lock: tokio::sync::Mutex::new(()),
+            secrets: secrets.clone(),
             chain_source,
             mnemonic,
             stop: CancellationToken::new(),
@@ -206,7 +210,7 @@ impl App {
 
     /// The settings the merchant changes while the app runs.
     pub fn settings(&self) -> Settings<'_> {
-        Settings::new(&self.store, &self.config, &self.notify)
+        Settings::new(&self.store, &self.secrets, &self.config, &self.notify)
     }
 
     /// `Idempotency-Key` records.

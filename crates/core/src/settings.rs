@@ -1,16 +1,27 @@
-//! Settings the merchant changes while the app runs (today: desktop notifications), reached
-//! through [`Settings`] (`app.settings()`). A choice made in the dashboard is stored and wins over
-//! the start-up default at the next start.
+//! Settings the merchant changes from the dashboard, reached through [`Settings`]
+//! (`app.settings()`): desktop notifications (at once), and the Lightning service provider with
+//! the fee cap it is held to (at the node's next start: ldk-node takes its LSP when the node is
+//! built). A choice made in the dashboard is stored and wins over the start-up settings (flags and
+//! `PAYAIML_*` variables) from then on. The LSP's token lives in the secret store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
-use crate::error::Result;
+use crate::config::{Config, Lsp};
+use crate::error::{Error, Result};
+use crate::secrets::SecretStore;
 use crate::store::Store;
 
 const NOTIFICATIONS: &str = "notifications";
+/// The LSP chosen in the dashboard: `{"node_id", "address"}`, or `none` for no LSP.
+const LSP: &str = "lsp";
+/// Its token, in the secret store.
+const LSP_TOKEN: &str = "lsp-token";
+/// The fee cap chosen in the dashboard, `{"base_sat", "ppm"}`.
+const LSP_CAP: &str = "lsp_max_fee";
+/// The largest proportional cap accepted: 10 % of a payment.
+const MAX_LSP_PPM: u64 = 100_000;
 
 /// What the Settings page shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -26,8 +37,12 @@ pub struct SettingsView {
     pub secrets: String,
     /// Desktop notifications for received payments.
     pub notifications: bool,
-    /// The LSP that opens a channel when an invoice needs one (null: none).
+    /// The LSP that opens a channel when an invoice needs one (null: none), as the node runs now.
     pub lsp: Option<LspView>,
+    /// Whether an LSP change saved from the dashboard waits for the node's next start.
+    pub restart_required: bool,
+    /// Whether this is the sandbox, whose LSP is its own (the Settings page cannot change it).
+    pub sandbox: bool,
 }
 
 /// The LSP as the Settings page and the point of sale show it (never its token).
@@ -49,28 +64,126 @@ pub struct LspView {
 pub struct SettingsChange {
     /// Desktop notifications on or off.
     pub notifications: Option<bool>,
+    /// The LSP to use from the node's next start; `null` for none.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable)]
+    pub lsp: Option<Option<LspChange>>,
+    /// The most an LSP may keep for opening a channel, from the next start: this many sats...
+    pub lsp_max_fee_base_sat: Option<u64>,
+    /// ...plus this many millionths of the payment (10000 = 1 %; at most 100000).
+    pub lsp_max_fee_ppm: Option<u64>,
+}
+
+/// An LSP, as the merchant enters or picks it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LspChange {
+    /// Its node id (66 hex characters).
+    pub node_id: String,
+    /// Where it listens, `host:port`.
+    pub address: String,
+    /// The token it gave you, if it asks for one (kept in the secret store, never shown again).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// Tells `null` (present, none) from an absent field.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The LSP as stored (its token is in the secret store).
+#[derive(Serialize, Deserialize)]
+struct StoredLsp {
+    node_id: String,
+    address: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredCap {
+    base_sat: u64,
+    ppm: u64,
+}
+
+impl LspChange {
+    /// Checks the node id and the address, with messages that say what is wrong.
+    fn validate(mut self) -> Result<LspChange> {
+        self.node_id = self.node_id.trim().to_ascii_lowercase();
+        self.address = self.address.trim().to_string();
+        let id_ok = self.node_id.len() == 66
+            && <ldk_node::bitcoin::secp256k1::PublicKey as std::str::FromStr>::from_str(
+                &self.node_id,
+            )
+            .is_ok();
+        if !id_ok {
+            return Err(Error::invalid(
+                "lsp.node_id",
+                format!(
+                    "'{}' is not a node id: 66 hex characters, as the provider publishes it",
+                    self.node_id
+                ),
+            ));
+        }
+        let port_ok = self.address.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !port_ok {
+            return Err(Error::invalid(
+                "lsp.address",
+                format!(
+                    "'{}' is not HOST:PORT (for example 203.0.113.7:9735)",
+                    self.address
+                ),
+            ));
+        }
+        self.token = self
+            .token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        Ok(self)
+    }
 }
 
 /// The running settings. Borrowed from [`crate::App`].
 pub struct Settings<'a> {
     store: &'a Store,
+    secrets: &'a SecretStore,
     config: &'a Config,
     /// Desktop notifications on or off (read by the notification task at each event).
     notify: &'a AtomicBool,
 }
 
 impl<'a> Settings<'a> {
-    pub(crate) fn new(store: &'a Store, config: &'a Config, notify: &'a AtomicBool) -> Self {
+    pub(crate) fn new(
+        store: &'a Store,
+        secrets: &'a SecretStore,
+        config: &'a Config,
+        notify: &'a AtomicBool,
+    ) -> Self {
         Settings {
             store,
+            secrets,
             config,
             notify,
         }
     }
 
     /// The current settings.
-    pub fn get(&self) -> SettingsView {
-        SettingsView {
+    pub async fn get(&self) -> Result<SettingsView> {
+        let restart_required = if self.config.sandbox {
+            false
+        } else {
+            let mut next = self.config.clone();
+            apply_stored(self.store, self.secrets, &mut next).await?;
+            next.lsp != self.config.lsp
+                || next.lsp_max_fee_base_sat != self.config.lsp_max_fee_base_sat
+                || next.lsp_max_fee_ppm != self.config.lsp_max_fee_ppm
+        };
+        Ok(SettingsView {
+            restart_required,
+            sandbox: self.config.sandbox,
             network: self.config.network.to_string(),
             listen: self.config.listen.to_string(),
             data_dir: self.config.data_dir.display().to_string(),
@@ -82,19 +195,110 @@ impl<'a> Settings<'a> {
                 max_fee_base_sat: self.config.lsp_max_fee_base_sat,
                 max_fee_ppm: self.config.lsp_max_fee_ppm,
             }),
-        }
+        })
     }
 
-    /// Applies and stores a change.
+    /// Applies and stores a change. Everything is checked before anything is stored.
     pub async fn change(&self, change: SettingsChange) -> Result<SettingsView> {
+        let touches_lsp = change.lsp.is_some()
+            || change.lsp_max_fee_base_sat.is_some()
+            || change.lsp_max_fee_ppm.is_some();
+        if touches_lsp && self.config.sandbox {
+            return Err(Error::invalid(
+                "lsp",
+                "the sandbox runs its own LSP (the fresh sandbox uses it); set a provider on a \
+                 real wallet",
+            ));
+        }
+        if change.lsp_max_fee_ppm.is_some_and(|ppm| ppm > MAX_LSP_PPM) {
+            return Err(Error::invalid(
+                "lsp_max_fee_ppm",
+                format!("at most {MAX_LSP_PPM} (10 % of the payment)"),
+            ));
+        }
+        let lsp = change
+            .lsp
+            .map(|l| l.map(LspChange::validate).transpose())
+            .transpose()?;
+        if let Some(lsp) = lsp {
+            match lsp {
+                Some(lsp) => {
+                    match &lsp.token {
+                        Some(token) => self.secrets.set(LSP_TOKEN, token).await?,
+                        None => self.secrets.delete(LSP_TOKEN).await?,
+                    }
+                    let json = serde_json::to_string(&StoredLsp {
+                        node_id: lsp.node_id,
+                        address: lsp.address,
+                    })
+                    .map_err(|e| Error::Config(format!("cannot store the LSP: {e}")))?;
+                    self.store.set_setting(LSP, &json).await?;
+                }
+                None => {
+                    self.secrets.delete(LSP_TOKEN).await?;
+                    self.store.set_setting(LSP, "none").await?;
+                }
+            }
+        }
+        if change.lsp_max_fee_base_sat.is_some() || change.lsp_max_fee_ppm.is_some() {
+            let mut next = self.config.clone();
+            apply_stored(self.store, self.secrets, &mut next).await?;
+            let cap = StoredCap {
+                base_sat: change
+                    .lsp_max_fee_base_sat
+                    .unwrap_or(next.lsp_max_fee_base_sat),
+                ppm: change.lsp_max_fee_ppm.unwrap_or(next.lsp_max_fee_ppm),
+            };
+            let json = serde_json::to_string(&cap)
+                .map_err(|e| Error::Config(format!("cannot store the fee cap: {e}")))?;
+            self.store.set_setting(LSP_CAP, &json).await?;
+        }
         if let Some(on) = change.notifications {
             self.store
                 .set_setting(NOTIFICATIONS, if on { "on" } else { "off" })
                 .await?;
             self.notify.store(on, Ordering::Relaxed);
         }
-        Ok(self.get())
+        self.get().await
     }
+}
+
+/// Puts the LSP and fee cap chosen in the dashboard, if any, into `config` (not for the sandbox,
+/// which brings its own LSP).
+pub(crate) async fn apply_stored(
+    store: &Store,
+    secrets: &SecretStore,
+    config: &mut Config,
+) -> Result<()> {
+    if config.sandbox {
+        return Ok(());
+    }
+    match store.setting(LSP).await?.as_deref() {
+        None => {}
+        Some("none") => config.lsp = None,
+        Some(json) => {
+            let lsp: StoredLsp = serde_json::from_str(json).map_err(|e| {
+                Error::Config(format!(
+                    "the stored LSP setting is damaged ({e}); set it again in Settings"
+                ))
+            })?;
+            config.lsp = Some(Lsp {
+                node_id: lsp.node_id,
+                address: lsp.address,
+                token: secrets.get(LSP_TOKEN).await?,
+            });
+        }
+    }
+    if let Some(json) = store.setting(LSP_CAP).await? {
+        let cap: StoredCap = serde_json::from_str(&json).map_err(|e| {
+            Error::Config(format!(
+                "the stored LSP fee cap is damaged ({e}); set it again in Settings"
+            ))
+        })?;
+        config.lsp_max_fee_base_sat = cap.base_sat;
+        config.lsp_max_fee_ppm = cap.ppm;
+    }
+    Ok(())
 }
 
 /// The stored notifications choice, if the merchant made one.

@@ -28,6 +28,7 @@ export class SetupClient {
     return this.call('POST', '/v1/setup/wallet', { confirm: words });
   }
   restore(words: string): Promise<SetupStatus> { return this.call('POST', '/v1/setup/wallet', { words }); }
+  restart(): Promise<SetupStatus> { return this.call('POST', '/v1/setup/restart'); }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(this.baseUrl + path, {

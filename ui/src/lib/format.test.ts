@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodedRows, formatAmount, formatCountdown, formatEntry, keypadPress, keypadValue, shorten } from './format';
+import { decodedRows, formatAmount, formatCountdown, formatEntry, keypadPress, keypadValue, percentToPpm, ppmToPercent, shorten } from './format';
 import type { DecodedInvoice } from '@payaiml/lightning-js';
 
 describe('formatAmount', () => {
@@ -72,5 +72,23 @@ describe('decodedRows', () => {
     expect(rows.Amount).toBe('any amount (you choose)');
     expect(rows.Description).toBe('(none)');
     expect(rows.Expires).toBe('expired');
+  });
+});
+
+describe('percent and ppm', () => {
+  it('reads a typed percentage exactly', () => {
+    expect(percentToPpm('1')).toBe(10_000);
+    expect(percentToPpm('0.5')).toBe(5_000);
+    expect(percentToPpm('1,25')).toBe(12_500);
+    expect(percentToPpm('0.0001')).toBe(1);
+    expect(percentToPpm('0.00001')).toBeNull();
+    expect(percentToPpm('-1')).toBeNull();
+    expect(percentToPpm('one')).toBeNull();
+  });
+  it('shows millionths as a percentage', () => {
+    expect(ppmToPercent(10_000)).toBe('1');
+    expect(ppmToPercent(12_500)).toBe('1.25');
+    expect(ppmToPercent(1)).toBe('0.0001');
+    expect(ppmToPercent(0)).toBe('0');
   });
 });

@@ -100,3 +100,18 @@ export function decodedRows(d: DecodedInvoice, unit: Unit = 'sat', now: number =
     ['Network', d.network],
   ];
 }
+
+/** A percentage typed as a decimal string ("1", "0.5", "1.25") in millionths (ppm), exactly:
+ *  no float touches it. At most four decimals (1 ppm = 0.0001 %); null when it is not a number. */
+export function percentToPpm(text: string): number | null {
+  const m = text.trim().match(/^(\d{1,3})(?:[.,](\d{1,4}))?$/);
+  if (!m) return null;
+  return Number(m[1]) * 10_000 + Number((m[2] ?? '').padEnd(4, '0'));
+}
+
+/** Millionths as a percentage string, without trailing zeros (12500 → "1.25"). */
+export function ppmToPercent(ppm: number): string {
+  const whole = Math.floor(ppm / 10_000);
+  const rest = String(ppm % 10_000).padStart(4, '0').replace(/0+$/, '');
+  return rest ? `${whole}.${rest}` : String(whole);
+}

@@ -31,6 +31,7 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(choose_profile))
         .routes(routes!(new_words))
         .routes(routes!(make_wallet))
+        .routes(routes!(restart))
 }
 
 /// The setup routes' part of the OpenAPI document.
@@ -225,6 +226,27 @@ async fn choose_profile(
         shared.set(super::HostStatus::new(next, Some(chosen)));
         shared.reload.notify_one();
     }
+    Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
+}
+
+/// Restart the running wallet (its node stops cleanly and starts again), for settings that
+/// apply at the node's start, such as the LSP.
+#[utoipa::path(post, path = "/v1/setup/restart", tag = "setup",
+    responses((status = 202, body = SetupStatus), (status = "4XX", body = ErrorBody)))]
+async fn restart(
+    State(shared): State<Shared>,
+    _: HostAuth,
+) -> ApiResult<(StatusCode, Json<SetupStatus>)> {
+    let now = shared.status();
+    if now.phase != Phase::Ready {
+        return Err(ApiError::new(
+            ErrorCode::SetupConflict,
+            "no wallet is running to restart",
+        ));
+    }
+    tracing::info!("restarting the wallet");
+    shared.set(super::HostStatus::new(Phase::Starting, now.profile));
+    shared.reload.notify_one();
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }
 

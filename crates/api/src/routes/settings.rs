@@ -17,10 +17,12 @@ use payaiml_core::ErrorCode;
     responses((status = 200, body = Settings), (status = "4XX", body = ErrorBody)))]
 pub async fn get_settings(State(state): State<ApiState>, auth: Auth) -> ApiResult<Json<Settings>> {
     auth.require(Permission::NodeManage)?;
-    Ok(Json(state.app.settings().get()))
+    Ok(Json(state.app.settings().get().await?))
 }
 
-/// Change settings (today: `notifications`); the choice is kept across restarts.
+/// Change settings: `notifications` at once; the LSP (`lsp`, `null` for none) and its fee cap
+/// from the node's next start (`restart_required` says one is waiting). Kept across restarts,
+/// and they win over the start-up flags.
 #[utoipa::path(patch, path = "/v1/settings", tag = "node", request_body = SettingsChange,
     responses((status = 200, body = Settings), (status = "4XX", body = ErrorBody)))]
 pub async fn change_settings(

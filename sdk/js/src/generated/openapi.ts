@@ -452,7 +452,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change settings (today: `notifications`); the choice is kept across restarts. */
+        /**
+         * Change settings: `notifications` at once; the LSP (`lsp`, `null` for none) and its fee cap
+         *     from the node's next start (`restart_required` says one is waiting). Kept across restarts,
+         *     and they win over the start-up flags.
+         */
         patch: operations["change_settings"];
         trace?: never;
     };
@@ -509,6 +513,26 @@ export interface paths {
          *     first; its data stays); a real wallet without words waits for `/v1/setup/words` or a restore.
          */
         post: operations["choose_profile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/setup/restart": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restart the running wallet (its node stops cleanly and starts again), for settings that
+         *     apply at the node's start, such as the LSP.
+         */
+        post: operations["restart"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1348,6 +1372,15 @@ export interface components {
                 url: string;
             }[];
         };
+        /** @description An LSP, as the merchant enters or picks it. */
+        LspChange: {
+            /** @description Where it listens, `host:port`. */
+            address: string;
+            /** @description Its node id (66 hex characters). */
+            node_id: string;
+            /** @description The token it gave you, if it asks for one (kept in the secret store, never shown again). */
+            token?: string | null;
+        };
         /** @description The LSP as the Settings page and the point of sale show it (never its token). */
         LspView: {
             /** @description Where it listens. */
@@ -1798,11 +1831,26 @@ export interface components {
             network: string;
             /** @description Desktop notifications for received payments. */
             notifications: boolean;
+            /** @description Whether an LSP change saved from the dashboard waits for the node's next start. */
+            restart_required: boolean;
+            /** @description Whether this is the sandbox, whose LSP is its own (the Settings page cannot change it). */
+            sandbox: boolean;
             /** @description Where secrets live: `keyring` or `file`. */
             secrets: string;
         };
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
+            lsp?: null | components["schemas"]["LspChange"];
+            /**
+             * Format: int64
+             * @description The most an LSP may keep for opening a channel, from the next start: this many sats...
+             */
+            lsp_max_fee_base_sat?: number | null;
+            /**
+             * Format: int64
+             * @description ...plus this many millionths of the payment (10000 = 1 %; at most 100000).
+             */
+            lsp_max_fee_ppm?: number | null;
             /** @description Desktop notifications on or off. */
             notifications?: boolean | null;
         };
@@ -2811,6 +2859,33 @@ export interface operations {
                 "application/json": components["schemas"]["ChooseProfile"];
             };
         };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    restart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             202: {
                 headers: {
