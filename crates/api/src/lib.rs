@@ -88,7 +88,8 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
     }
 }
 
-/// The OpenAPI document of the API (with the sandbox routes when `with_sandbox`).
+/// The OpenAPI document of the API (with the sandbox routes when `with_sandbox`), and the
+/// first-run setup routes a host serves (the dashboard's types are generated from it).
 pub fn openapi_document(with_sandbox: bool) -> utoipa::openapi::OpenApi {
     let mut doc = api(with_sandbox).into_openapi();
     doc.merge(host::openapi());
@@ -120,7 +121,10 @@ pub fn router(
     let with_sandbox = sandbox.is_some();
     let state = ApiState::new(app, sandbox, bound, options.allowed_origins);
     let (mut routes, mut doc) = api(with_sandbox).split_for_parts();
-    doc.merge(host::openapi());
+    // The served document lists what this server answers: the setup routes only under a host.
+    if options.host.is_some() {
+        doc.merge(host::openapi());
+    }
     openapi::finish(&mut doc);
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
     if let Some(dir) = options.ui_dir {

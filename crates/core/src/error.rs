@@ -49,6 +49,8 @@ pub enum ErrorCode {
     /// 409: The first-run setup is not at the step this request belongs to (new words not asked
     /// for yet, a wallet already starting).
     SetupConflict,
+    /// 409: The sandbox fixes this setting (it runs its own LSP).
+    FixedInSandbox,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -113,7 +115,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 50] = [
+    pub const ALL: [ErrorCode; 51] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -134,6 +136,7 @@ impl ErrorCode {
         ErrorCode::DuplicatePayment,
         ErrorCode::IdempotencyConflict,
         ErrorCode::SetupConflict,
+        ErrorCode::FixedInSandbox,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -189,6 +192,7 @@ impl ErrorCode {
             ErrorCode::DuplicatePayment => "duplicate_payment",
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::SetupConflict => "setup_conflict",
+            ErrorCode::FixedInSandbox => "fixed_in_sandbox",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidAmount => "invalid_amount",
             ErrorCode::InvalidExpiry => "invalid_expiry",
@@ -244,7 +248,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::DuplicatePayment
             | ErrorCode::IdempotencyConflict
-            | ErrorCode::SetupConflict => 409,
+            | ErrorCode::SetupConflict
+            | ErrorCode::FixedInSandbox => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvalidExpiry

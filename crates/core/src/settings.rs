@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Lsp};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::secrets::SecretStore;
 use crate::store::Store;
 
@@ -71,6 +71,7 @@ pub struct SettingsChange {
     /// The most an LSP may keep for opening a channel, from the next start: this many sats...
     pub lsp_max_fee_base_sat: Option<u64>,
     /// ...plus this many millionths of the payment (10000 = 1 %; at most 100000).
+    #[schema(maximum = 100000)]
     pub lsp_max_fee_ppm: Option<u64>,
 }
 
@@ -79,8 +80,10 @@ pub struct SettingsChange {
 #[serde(deny_unknown_fields)]
 pub struct LspChange {
     /// Its node id (66 hex characters).
+    #[schema(pattern = "^0[23][0-9a-fA-F]{64}$")]
     pub node_id: String,
     /// Where it listens, `host:port`.
+    #[schema(pattern = "^[^:\\s]+:[1-9][0-9]{0,4}$")]
     pub address: String,
     /// The token it gave you, if it asks for one (kept in the secret store, never shown again).
     #[serde(default)]
@@ -204,11 +207,13 @@ impl<'a> Settings<'a> {
             || change.lsp_max_fee_base_sat.is_some()
             || change.lsp_max_fee_ppm.is_some();
         if touches_lsp && self.config.sandbox {
-            return Err(Error::invalid(
-                "lsp",
-                "the sandbox runs its own LSP (the fresh sandbox uses it); set a provider on a \
-                 real wallet",
-            ));
+            return Err(Error::Unprocessable {
+                code: ErrorCode::FixedInSandbox,
+                field: Some("lsp"),
+                message: "the sandbox runs its own LSP (the fresh sandbox uses it); set a \
+                          provider on a real wallet"
+                    .into(),
+            });
         }
         if change.lsp_max_fee_ppm.is_some_and(|ppm| ppm > MAX_LSP_PPM) {
             return Err(Error::invalid(
