@@ -123,5 +123,53 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   await again.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
   assert.equal(await again.getByRole('heading', { name: /Welcome/ }).count(), 0);
   await again.close();
+  await app.stop();
+  app = null;
   assert.deepEqual(errors, []);
+});
+
+test('moving: export from Settings retires the wallet here, and the first-start screen of another install imports it', async () => {
+  app = await startApp({ home, args: bitcoind.rpcArgs });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+  const shot = (name) => page.screenshot({ path: join(outputDir, 'setup', `move-${name}.png`), fullPage: true });
+  await page.goto(app.link);
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
+  const nodeId = (await (await fetch(`${app.api}/v1/health`)).json()).node_id;
+  await nav(page, 'Settings');
+  const move = page.getByRole('form', { name: 'Move to another computer' });
+  await move.getByLabel('Passphrase (at least 10 characters)').fill('moving day at the shop');
+  await move.getByLabel('The passphrase again').fill('moving day at the shop');
+  const go = move.getByRole('button', { name: 'Export and retire this wallet' });
+  assert.ok(await go.isDisabled(), 'not before ticking that it stops here for good');
+  await move.getByLabel(/Stop this wallet here for good/).check();
+  await shot('settings');
+  await go.click();
+  const exported = page.getByTestId('exported');
+  await exported.waitFor({ timeout: 120_000 });
+  const file = (await exported.locator('.mono').textContent()).trim();
+  assert.match(await page.getByRole('alert').textContent(), /moved to another computer/);
+  await shot('exported');
+  await page.close();
+  await app.stop();
+
+  // Another install: its first start offers the import.
+  const otherHome = mkdtempSync(join(tmpdir(), 'payaiml-home-'));
+  app = await startApp({ home: otherHome, args: bitcoind.rpcArgs });
+  const other = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+  await other.goto(app.link);
+  await other.getByRole('button', { name: 'Import a wallet moved from another computer' }).click();
+  const form = other.getByRole('form', { name: 'Import' });
+  await form.getByLabel("The export file's path on this computer").fill(file);
+  await form.getByLabel('Its passphrase').fill('not the passphrase');
+  await form.getByRole('button', { name: 'Import' }).click();
+  assert.match(await form.getByRole('alert').textContent(), /passphrase does not open this file/);
+  await form.getByLabel('Its passphrase').fill('moving day at the shop');
+  await other.screenshot({ path: join(outputDir, 'setup', 'move-import.png'), fullPage: true });
+  await form.getByRole('button', { name: 'Import' }).click();
+  await other.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
+  assert.equal((await (await fetch(`${app.api}/v1/health`)).json()).node_id, nodeId, 'the same node');
+  await other.close();
+  await app.stop();
+  app = null;
+  rmSync(otherHome, { recursive: true, force: true });
 });

@@ -511,5 +511,61 @@ fn the_app_runs_its_setup_over_the_api_and_switches_wallets_without_losing_eithe
     // The choice is kept: the next start runs the regtest wallet without asking.
     let app = HostedApp::start(home.path(), &bitcoind.serve_args());
     assert_eq!(app.ready("the kept choice"), key);
+
+    // Moved out from Settings: the wallet stops, the file is written, this copy is retired.
+    let short = app.setup(
+        "POST",
+        "/v1/setup/export",
+        Some(serde_json::json!({"passphrase": "short"})),
+    );
+    assert_eq!(short.status, 400);
+    let asked = app.setup(
+        "POST",
+        "/v1/setup/export",
+        Some(serde_json::json!({"passphrase": "moving day at the shop"})),
+    );
+    assert_eq!(asked.status, 202, "{:?}", asked.body);
+    let done = wait_for(120, "the export written", || {
+        let s: serde_json::Value = client()
+            .get(format!("{}/v1/setup", app.api))
+            .bearer_auth(&app.token)
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        (s["phase"] == "failed" && s["exported"].is_object()).then_some(s)
+    });
+    let file = done["exported"]["file"].as_str().expect("file").to_string();
+    assert!(std::path::Path::new(&file).is_file(), "{done}");
+    assert!(
+        done["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("moved to another computer")),
+        "{done}"
+    );
+    assert!(app.stop());
+
+    // Imported by the app on "another computer" (another home): the same node, the same key.
+    let other = tempdir();
+    let app = HostedApp::start(other.path(), &bitcoind.serve_args());
+    let wrong = app.setup(
+        "POST",
+        "/v1/setup/import",
+        Some(serde_json::json!({"file": file, "passphrase": "not it at all"})),
+    );
+    assert_eq!(
+        (wrong.status, wrong.body["error"]["field"].as_str()),
+        (400, Some("passphrase")),
+        "{:?}",
+        wrong.body
+    );
+    let imported = app.setup(
+        "POST",
+        "/v1/setup/import",
+        Some(serde_json::json!({"file": file, "passphrase": "moving day at the shop"})),
+    );
+    assert_eq!(imported.status, 202, "{:?}", imported.body);
+    assert_eq!(app.ready("the imported wallet"), key);
+    assert_eq!(app.health(&key)["node_id"], expected_id.as_str());
     assert!(app.stop());
 }

@@ -29,6 +29,10 @@ export class SetupClient {
   }
   restore(words: string): Promise<SetupStatus> { return this.call('POST', '/v1/setup/wallet', { words }); }
   restart(): Promise<SetupStatus> { return this.call('POST', '/v1/setup/restart'); }
+  exportWallet(passphrase: string): Promise<SetupStatus> { return this.call('POST', '/v1/setup/export', { passphrase }); }
+  importWallet(file: string, passphrase: string): Promise<SetupStatus> {
+    return this.call('POST', '/v1/setup/import', { file, passphrase });
+  }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(this.baseUrl + path, {

@@ -58,6 +58,8 @@ pub struct HostStatus {
     pub display_key: Option<String>,
     /// The running wallet, in the `ready` phase (for the desktop's tray).
     pub app: Option<Arc<App>>,
+    /// The file the last export wrote, and its size in bytes.
+    pub exported: Option<(PathBuf, u64)>,
 }
 
 impl HostStatus {
@@ -69,6 +71,7 @@ impl HostStatus {
             admin_key: None,
             display_key: None,
             app: None,
+            exported: None,
         }
     }
 }
@@ -91,6 +94,9 @@ pub struct HostShared {
     pending: Mutex<Option<PendingWords>>,
     /// Wakes the cycle after the choice changed or a wallet was made.
     reload: Notify,
+    /// An export asked for from Settings, with its passphrase: the cycle stops the wallet, writes
+    /// the file and retires the data dir (a wallet must be stopped to be moved).
+    export: Mutex<Option<String>>,
     /// Whether a setup screen has asked for the status yet (logged once: a sign in the log
     /// that the window or the link reached the app).
     seen: std::sync::atomic::AtomicBool,
@@ -174,6 +180,7 @@ impl Host {
             status,
             pending: Mutex::new(None),
             reload: Notify::new(),
+            export: Mutex::new(None),
             seen: std::sync::atomic::AtomicBool::new(false),
         });
         options.router.host = Some(shared.clone());
@@ -277,6 +284,10 @@ impl Host {
             if stop {
                 return Ok(());
             }
+            let export = shared.export.lock().ok().and_then(|mut e| e.take());
+            if let Some(passphrase) = export {
+                export_stopped(&shared, profile, &passphrase).await;
+            }
         }
         if let Some(server) = setup {
             server.stop().await;
@@ -285,11 +296,51 @@ impl Host {
     }
 }
 
-/// Records a failure the merchant should see on the setup screen.
+/// Exports the stopped wallet `profile` into the home folder's `exports/` and leaves the outcome
+/// in the status: the file (and the retired wallet's refusal, once the cycle looks at it again),
+/// or why it failed (the wallet then starts again, unchanged).
+async fn export_stopped(shared: &HostShared, profile: Profile, passphrase: &str) {
+    let outcome = async {
+        let (_, _, config) = shared.config_of(profile)?;
+        let stamp =
+            payaiml_core::util::rfc3339(payaiml_core::util::now_ms()).replace([':', '-'], "");
+        let dir = shared.home.join("exports");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let file = dir.join(format!("{}-{stamp}.payaiml", profile.as_str()));
+        payaiml_core::moving::export(&config, &file, passphrase)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    match outcome {
+        Ok(done) => {
+            tracing::info!(file = %done.file.display(), "wallet exported from Settings");
+            shared.set(HostStatus {
+                exported: Some((done.file, done.bytes)),
+                message: Some(format!(
+                    "the {} wallet was exported and is retired on this computer",
+                    profile.as_str()
+                )),
+                ..HostStatus::new(Phase::Failed, Some(profile))
+            });
+        }
+        Err(message) => fail(
+            shared,
+            Some(profile),
+            format!("the export failed: {message}"),
+        ),
+    }
+}
+
+/// Records a failure the merchant should see on the setup screen (keeping the file of an export
+/// just made, which is what the merchant needs next).
 fn fail(shared: &HostShared, profile: Option<Profile>, message: String) {
     tracing::error!(profile = profile.map(Profile::as_str), %message, "the wallet cannot start");
+    let exported = shared.status().exported;
     shared.set(HostStatus {
         message: Some(message),
+        exported,
         ..HostStatus::new(Phase::Failed, profile)
     });
 }

@@ -32,6 +32,8 @@ fn api() -> OpenApiRouter<Shared> {
         .routes(routes!(new_words))
         .routes(routes!(make_wallet))
         .routes(routes!(restart))
+        .routes(routes!(export_wallet))
+        .routes(routes!(import_wallet))
 }
 
 /// The setup routes' part of the OpenAPI document.
@@ -122,6 +124,17 @@ pub struct SetupStatus {
     pub admin_key: Option<String>,
     /// The wallets this app can run.
     pub wallets: Vec<WalletChoice>,
+    /// The file the last export from Settings wrote, if any.
+    pub exported: Option<ExportedFile>,
+}
+
+/// A wallet's export file.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ExportedFile {
+    /// Where it is.
+    pub file: String,
+    /// Its size in bytes.
+    pub bytes: u64,
 }
 
 /// One wallet the merchant can choose.
@@ -161,6 +174,10 @@ fn status_of(shared: &HostShared) -> SetupStatus {
         message: status.message,
         admin_key: status.admin_key.filter(|_| status.phase == Phase::Ready),
         wallets,
+        exported: status.exported.map(|(file, bytes)| ExportedFile {
+            file: file.display().to_string(),
+            bytes,
+        }),
     }
 }
 
@@ -246,6 +263,112 @@ async fn restart(
     }
     tracing::info!("restarting the wallet");
     shared.set(super::HostStatus::new(Phase::Starting, now.profile));
+    shared.reload.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
+}
+
+/// The passphrase of an export.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportWallet {
+    /// At least 10 characters; it opens the file on the other computer.
+    #[schema(min_length = 10)]
+    pub passphrase: String,
+}
+
+/// Move the running wallet to another computer: it stops, everything is written to one file
+/// encrypted with the passphrase (in the home folder's `exports/`), read back, and this copy is
+/// retired for good. `202`; `GET /v1/setup` then shows the file (`exported`), or why it failed
+/// (the wallet then starts again, unchanged).
+#[utoipa::path(post, path = "/v1/setup/export", tag = "setup", request_body = ExportWallet,
+    responses((status = 202, body = SetupStatus), (status = "4XX", body = ErrorBody)))]
+async fn export_wallet(
+    State(shared): State<Shared>,
+    _: HostAuth,
+    body: ApiJson<ExportWallet>,
+) -> ApiResult<(StatusCode, Json<SetupStatus>)> {
+    let now = shared.status();
+    if now.phase != Phase::Ready {
+        return Err(ApiError::new(
+            ErrorCode::SetupConflict,
+            "no wallet is running to export",
+        ));
+    }
+    let passphrase = body.value.passphrase;
+    if passphrase.chars().count() < payaiml_core::moving::MIN_PASSPHRASE {
+        return Err(ApiError::bad_field(
+            "passphrase",
+            format!(
+                "choose a passphrase of at least {} characters: the file holds the wallet's keys",
+                payaiml_core::moving::MIN_PASSPHRASE
+            ),
+        ));
+    }
+    if let Ok(mut export) = shared.export.lock() {
+        *export = Some(passphrase);
+    }
+    tracing::info!("exporting the wallet");
+    shared.set(super::HostStatus::new(Phase::Starting, now.profile));
+    shared.reload.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
+}
+
+/// A wallet's export file on this computer, and its passphrase.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportWallet {
+    /// The file's path on this computer.
+    pub file: String,
+    /// Its passphrase.
+    pub passphrase: String,
+}
+
+/// Bring a wallet moved from another computer (an export file) into this app: it goes to its
+/// network's data dir here, which must be empty, becomes the chosen wallet and starts. A wrong
+/// passphrase or a damaged file is a `400` and changes nothing.
+#[utoipa::path(post, path = "/v1/setup/import", tag = "setup", request_body = ImportWallet,
+    responses((status = 202, body = SetupStatus), (status = "4XX", body = ErrorBody)))]
+async fn import_wallet(
+    State(shared): State<Shared>,
+    _: HostAuth,
+    body: ApiJson<ImportWallet>,
+) -> ApiResult<(StatusCode, Json<SetupStatus>)> {
+    let now = shared.status();
+    if matches!(now.phase, Phase::Ready | Phase::Starting) {
+        return Err(ApiError::new(
+            ErrorCode::SetupConflict,
+            "a wallet runs: import from the setup screen (switch away from it, or export it, first)",
+        ));
+    }
+    let file = std::path::PathBuf::from(body.value.file.trim());
+    if !file.is_file() {
+        return Err(ApiError::bad_field(
+            "file",
+            format!("there is no file at {}", file.display()),
+        ));
+    }
+    let kind = payaiml_core::moving::kind_of(&file, &body.value.passphrase).await?;
+    let profile = match (kind.sandbox, kind.network) {
+        (true, _) => Profile::Sandbox,
+        (false, payaiml_core::Network::Bitcoin) => Profile::Bitcoin,
+        (false, payaiml_core::Network::Testnet) => Profile::Testnet,
+        (false, payaiml_core::Network::Signet) => Profile::Signet,
+        (false, payaiml_core::Network::Regtest) => Profile::Regtest,
+    };
+    let (_, _, config) = shared
+        .config_of(profile)
+        .map_err(|e| ApiError::bad_field("file", e))?;
+    payaiml_core::moving::import(&config, &file, &body.value.passphrase)
+        .await
+        .map_err(|e| match e.code() {
+            // Said to the merchant (a data dir in the way, another network), not hidden as a
+            // server fault.
+            ErrorCode::InvalidConfig => ApiError::bad_field("file", e.to_string()),
+            _ => e.into(),
+        })?;
+    profile::save_choice(&shared.home, profile)?;
+    tracing::info!(profile = profile.as_str(), "wallet imported");
+    shared.set(super::HostStatus::new(Phase::Starting, Some(profile)));
     shared.reload.notify_one();
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }

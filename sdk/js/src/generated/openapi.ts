@@ -498,6 +498,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/setup/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move the running wallet to another computer: it stops, everything is written to one file
+         *     encrypted with the passphrase (in the home folder's `exports/`), read back, and this copy is
+         *     retired for good. `202`; `GET /v1/setup` then shows the file (`exported`), or why it failed
+         *     (the wallet then starts again, unchanged).
+         */
+        post: operations["export_wallet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/setup/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring a wallet moved from another computer (an export file) into this app: it goes to its
+         *     network's data dir here, which must be empty, becomes the chosen wallet and starts. A wrong
+         *     passphrase or a damaged file is a `400` and changes nothing.
+         */
+        post: operations["import_wallet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/setup/profile": {
         parameters: {
             query?: never;
@@ -1164,6 +1207,21 @@ export interface components {
              */
             last_seq: number;
         };
+        /** @description The passphrase of an export. */
+        ExportWallet: {
+            /** @description At least 10 characters; it opens the file on the other computer. */
+            passphrase: string;
+        };
+        /** @description A wallet's export file. */
+        ExportedFile: {
+            /**
+             * Format: int64
+             * @description Its size in bytes.
+             */
+            bytes: number;
+            /** @description Where it is. */
+            file: string;
+        };
         /** @description The health object of `GET /v1/health`. */
         Health: {
             /**
@@ -1191,6 +1249,13 @@ export interface components {
          * @enum {string}
          */
         HealthStatus: "ok" | "starting" | "degraded";
+        /** @description A wallet's export file on this computer, and its passphrase. */
+        ImportWallet: {
+            /** @description The file's path on this computer. */
+            file: string;
+            /** @description Its passphrase. */
+            passphrase: string;
+        };
         /** @description An invoice as the API returns it. */
         Invoice: {
             /**
@@ -1858,6 +1923,7 @@ export interface components {
         SetupStatus: {
             /** @description The running wallet's admin key (`ready` phase only), for the dashboard. */
             admin_key: string | null;
+            exported: null | components["schemas"]["ExportedFile"];
             /** @description Why the chosen wallet could not start (`failed` phase). */
             message: string | null;
             /** @description The host's phase. */
@@ -2830,6 +2896,68 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_wallet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportWallet"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SetupStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_wallet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportWallet"];
+            };
+        };
+        responses: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
