@@ -154,10 +154,20 @@ pub async fn export(config: &Config, file: &Path, passphrase: &str) -> Result<Ex
     store.close().await;
     let collected = collected?;
     if !collected.contains_key(crate::seed::SEED_SECRET) {
-        return Err(Error::Config(format!(
-            "there is no wallet in {} to export",
-            config.data_dir.display()
-        )));
+        let has_node = std::fs::read_dir(config.ldk_dir()).is_ok_and(|mut d| d.next().is_some());
+        return Err(Error::Config(if has_node {
+            format!(
+                "the node seed of {} is not in this secret store ({:?}): export with the same \
+                 --secrets setting (and desktop session, for the keyring) the app runs with",
+                config.data_dir.display(),
+                config.secrets
+            )
+        } else {
+            format!(
+                "there is no wallet in {} to export",
+                config.data_dir.display()
+            )
+        }));
     }
     let manifest = Manifest {
         format: FORMAT,
