@@ -16,9 +16,9 @@ use crate::cli::Cli;
 const WHAT_THEY_RESTORE: &str = "\
 These words are this wallet: its node id and its on-chain keys. Anyone who has them can spend
 its on-chain funds: keep them offline. They do NOT hold the state of open Lightning channels:
-money in channels may not come back from the words alone. And a wallet restored from them finds
-earlier on-chain funds only if its chain source looks back for them (a bitcoind RPC source does
-not: see the README).";
+money in channels does not come back from the words alone (keep the data dir, or move it with
+`payaimld export`). And a wallet restored from them finds earlier on-chain funds only if its
+chain source looks back for them (a bitcoind RPC source does not: see the README).";
 
 pub async fn run(cli: &Cli, restore: bool) -> anyhow::Result<()> {
     let config = cli.config()?;
