@@ -113,6 +113,9 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   const lspCheck = page.getByTestId('readiness').locator('[data-check="lsp"]');
   await lspCheck.getByText(/cannot be reached/).waitFor();
   await shot('readiness-lsp');
+  // Where a merchant looks for a channel that never came: the reserve rule.
+  await nav(page, 'Node');
+  assert.match(await page.getByTestId('reserve-rule').textContent(), /refused unless 25,000 sats per channel sit on-chain/);
   await context.close();
   await app.stop();
 
