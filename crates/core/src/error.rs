@@ -95,6 +95,8 @@ pub enum ErrorCode {
     LspUnavailable,
     /// 503: This app has no wallet running yet: finish the first-run setup.
     SetupRequired,
+    /// 503: No exchange rate is fresh enough to price in a currency (no invoice is made).
+    RateUnavailable,
     /// 500: The Lightning node failed; the message says how, for the merchant.
     NodeError,
     /// 500: The regtest sandbox failed (bitcoind, the customer node).
@@ -115,7 +117,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 51] = [
+    pub const ALL: [ErrorCode; 52] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -159,6 +161,7 @@ impl ErrorCode {
         ErrorCode::NodeNotReady,
         ErrorCode::LspUnavailable,
         ErrorCode::SetupRequired,
+        ErrorCode::RateUnavailable,
         ErrorCode::NodeError,
         ErrorCode::SandboxError,
         ErrorCode::DatabaseError,
@@ -215,6 +218,7 @@ impl ErrorCode {
             ErrorCode::NodeNotReady => "node_not_ready",
             ErrorCode::LspUnavailable => "lsp_unavailable",
             ErrorCode::SetupRequired => "setup_required",
+            ErrorCode::RateUnavailable => "rate_unavailable",
             ErrorCode::NodeError => "node_error",
             ErrorCode::SandboxError => "sandbox_error",
             ErrorCode::DatabaseError => "database_error",
@@ -269,7 +273,10 @@ impl ErrorCode {
             | ErrorCode::LspFeeTooHigh => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,
-            ErrorCode::NodeNotReady | ErrorCode::LspUnavailable | ErrorCode::SetupRequired => 503,
+            ErrorCode::NodeNotReady
+            | ErrorCode::LspUnavailable
+            | ErrorCode::SetupRequired
+            | ErrorCode::RateUnavailable => 503,
             ErrorCode::NodeError
             | ErrorCode::SandboxError
             | ErrorCode::DatabaseError

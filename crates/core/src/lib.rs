@@ -13,7 +13,7 @@
 //! - domains: `invoices`, `payments`, `keys`, `webhooks`, `settings`, `idempotency`,
 //!   `notifications`
 //! - `events` (the durable log and its outbox), `node` (the LDK node, balance, channels)
-//! - `store`, `secrets`, `seed`, `config`, `profile`, `lock`, `error`, `util`
+//! - `store`, `secrets`, `seed`, `config`, `profile`, `rates`, `lock`, `error`, `util`
 #![deny(missing_docs)]
 
 mod admin_notice;
@@ -31,6 +31,7 @@ mod node_events;
 mod notifications;
 pub mod payments;
 pub mod profile;
+pub mod rates;
 pub mod sandbox;
 pub mod secrets;
 pub mod seed;
