@@ -367,18 +367,22 @@ impl HostedApp {
         )
     }
 
-    /// Waits for the chosen wallet to run; its admin key. Between two wallets the address does
-    /// not answer for a moment (one server stops, the next starts), so refused connections are
-    /// waited out.
+    /// `GET /v1/setup`, or None while the address does not answer: between two wallets it does
+    /// not for a moment (one server stops, the next starts).
+    fn status(&self) -> Option<serde_json::Value> {
+        client()
+            .get(format!("{}/v1/setup", self.api))
+            .bearer_auth(&self.token)
+            .send()
+            .ok()?
+            .json()
+            .ok()
+    }
+
+    /// Waits for the chosen wallet to run; its admin key (refused connections are waited out).
     fn ready(&self, what: &str) -> String {
         wait_for(180, what, || {
-            let s: serde_json::Value = client()
-                .get(format!("{}/v1/setup", self.api))
-                .bearer_auth(&self.token)
-                .send()
-                .ok()?
-                .json()
-                .ok()?;
+            let s = self.status()?;
             assert_ne!(s["phase"], "failed", "{s}");
             (s["phase"] == "ready").then(|| s["admin_key"].as_str().expect("key").to_string())
         })
@@ -526,13 +530,7 @@ fn the_app_runs_its_setup_over_the_api_and_switches_wallets_without_losing_eithe
     );
     assert_eq!(asked.status, 202, "{:?}", asked.body);
     let done = wait_for(120, "the export written", || {
-        let s: serde_json::Value = client()
-            .get(format!("{}/v1/setup", app.api))
-            .bearer_auth(&app.token)
-            .send()
-            .ok()?
-            .json()
-            .ok()?;
+        let s = app.status()?;
         (s["phase"] == "failed" && s["exported"].is_object()).then_some(s)
     });
     let file = done["exported"]["file"].as_str().expect("file").to_string();

@@ -120,6 +120,13 @@ impl HostShared {
         self.status.send_replace(status);
     }
 
+    /// Shows `phase` for `profile` at once and wakes the cycle, which then does the work (start,
+    /// switch, restart, export) and sets the phase it really reaches.
+    fn begin(&self, phase: Phase, profile: Option<Profile>) {
+        self.set(HostStatus::new(phase, profile));
+        self.reload.notify_one();
+    }
+
     /// The settings and core configuration of `profile`.
     fn config_of(
         &self,

@@ -240,8 +240,7 @@ async fn choose_profile(
         } else {
             Phase::Setup
         };
-        shared.set(super::HostStatus::new(next, Some(chosen)));
-        shared.reload.notify_one();
+        shared.begin(next, Some(chosen));
     }
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }
@@ -262,8 +261,7 @@ async fn restart(
         ));
     }
     tracing::info!("restarting the wallet");
-    shared.set(super::HostStatus::new(Phase::Starting, now.profile));
-    shared.reload.notify_one();
+    shared.begin(Phase::Starting, now.profile);
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }
 
@@ -308,8 +306,7 @@ async fn export_wallet(
         *export = Some(passphrase);
     }
     tracing::info!("exporting the wallet");
-    shared.set(super::HostStatus::new(Phase::Starting, now.profile));
-    shared.reload.notify_one();
+    shared.begin(Phase::Starting, now.profile);
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }
 
@@ -368,8 +365,7 @@ async fn import_wallet(
         })?;
     profile::save_choice(&shared.home, profile)?;
     tracing::info!(profile = profile.as_str(), "wallet imported");
-    shared.set(super::HostStatus::new(Phase::Starting, Some(profile)));
-    shared.reload.notify_one();
+    shared.begin(Phase::Starting, Some(profile));
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }
 
@@ -489,8 +485,7 @@ async fn make_wallet(
         restored = origin == Origin::Restored,
         "wallet made"
     );
-    shared.set(super::HostStatus::new(Phase::Starting, Some(profile)));
-    shared.reload.notify_one();
+    shared.begin(Phase::Starting, Some(profile));
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }
 
