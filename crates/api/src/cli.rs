@@ -10,10 +10,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::Args;
 use payaiml_core::profile::Profile;
+use payaiml_core::rates::Provider;
 use payaiml_core::sandbox::Sandbox;
 use payaiml_core::{App, ChainSource, Config, Network, SecretsBackend};
 
@@ -77,6 +79,16 @@ pub struct Settings {
     /// ...plus this many millionths of the payment (10000 = 1 %)
     #[arg(long, global = true, env = "PAYAIML_LSP_MAX_FEE_PPM", default_value_t = payaiml_core::config::DEFAULT_LSP_MAX_FEE_PPM)]
     pub lsp_max_fee_ppm: u64,
+    /// A rate provider's base URL instead of its public one, as PROVIDER=URL (coinbase, kraken,
+    /// bitstamp, coingecko), e.g. for a proxy; repeat or separate with commas
+    #[arg(long = "rate-url", global = true, env = "PAYAIML_RATE_URLS", value_delimiter = ',', value_parser = parse_rate_url)]
+    pub rate_urls: Vec<(Provider, String)>,
+    /// The oldest an exchange rate quote may be and still price a sale, e.g. 5m
+    #[arg(long, global = true, env = "PAYAIML_RATE_MAX_AGE", default_value = "5m", value_parser = parse_positive_duration)]
+    pub rate_max_age: Duration,
+    /// How often a rate in use is fetched again, e.g. 60s
+    #[arg(long, global = true, env = "PAYAIML_RATE_REFRESH", default_value = "60s", value_parser = parse_positive_duration)]
+    pub rate_refresh: Duration,
     /// The sandbox only: start the merchant with no channels and no funds, and the sandbox's own
     /// LSP set up, to try the first payment of a new node (its own data dir: `sandbox-fresh`)
     #[arg(long, global = true, env = "PAYAIML_SANDBOX_FRESH")]
@@ -180,6 +192,9 @@ impl Settings {
         config.max_fee_ppm = self.max_fee_ppm;
         config.auth_failures_per_minute = self.auth_failures_per_minute;
         config.allowed_hosts = self.chain.allow_hosts.clone();
+        config.rates.urls = self.rate_urls.iter().cloned().collect();
+        config.rates.max_age = self.rate_max_age;
+        config.rates.refresh = self.rate_refresh;
         config.lsp_max_fee_base_sat = self.lsp_max_fee_base_sat;
         config.lsp_max_fee_ppm = self.lsp_max_fee_ppm;
         if sandbox {
@@ -333,6 +348,24 @@ fn parse_lsp(text: &str) -> Result<(String, String), String> {
 /// A webhook retry schedule.
 #[derive(Debug, Clone)]
 pub struct Retries(pub Vec<std::time::Duration>);
+
+/// `kraken=http://127.0.0.1:9000`: a provider and an http(s) base URL.
+fn parse_rate_url(text: &str) -> Result<(Provider, String), String> {
+    let (provider, url) = text.split_once('=').ok_or_else(|| {
+        format!("'{text}' is not PROVIDER=URL (e.g. kraken=https://proxy.example/kraken)")
+    })?;
+    let provider: Provider = provider.parse()?;
+    let url = url.trim();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("'{url}' is not an http:// or https:// URL"));
+    }
+    Ok((provider, url.to_string()))
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    payaiml_core::util::parse_duration(text)
+        .ok_or_else(|| format!("'{text}' is not a duration such as 90s or 5m"))
+}
 
 fn parse_retries(text: &str) -> Result<Retries, String> {
     payaiml_core::webhooks::parse_schedule(text)

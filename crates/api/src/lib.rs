@@ -39,7 +39,8 @@ pub use running::{start, Running, StartError, StartOptions};
 pub use state::ApiState;
 
 use routes::{
-    events, health, invoices, keys, node, payments, sandbox, settings, stream, wallet, webhooks,
+    events, health, invoices, keys, node, payments, rates, reports, sandbox, settings, stream,
+    wallet, webhooks,
 };
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
@@ -75,7 +76,11 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(node::open_channel))
         .routes(routes!(node::close_channel))
         .routes(routes!(settings::get_settings, settings::change_settings))
-        .routes(routes!(settings::recovery_words));
+        .routes(routes!(settings::recovery_words))
+        .routes(routes!(rates::rates))
+        .routes(routes!(reports::day))
+        .routes(routes!(reports::days))
+        .routes(routes!(reports::transactions_csv));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

@@ -18,6 +18,8 @@ use utoipa::{Modify, OpenApi};
         (name = "invoices", description = "Receive payments"),
         (name = "payments", description = "Send payments"),
         (name = "balance", description = "What the merchant holds"),
+        (name = "rates", description = "Exchange rates of the merchant's currency"),
+        (name = "reports", description = "Sales by day and hour, and the transactions CSV"),
         (name = "keys", description = "API keys"),
         (name = "events", description = "The durable event log and its WebSocket stream"),
         (name = "webhooks", description = "Signed event delivery to the shop's URLs"),

@@ -25,6 +25,7 @@ use crate::node::{self, NodeHandle, NodeState};
 use crate::node_events::record_node_events;
 use crate::notifications;
 use crate::payments::{self, Payments};
+use crate::rates::RateService;
 use crate::secrets::SecretStore;
 use crate::seed;
 use crate::settings::Settings;
@@ -51,6 +52,8 @@ pub struct App {
     pay_lock: tokio::sync::Mutex<()>,
     /// The secret store (the Settings page keeps the LSP's token there).
     secrets: SecretStore,
+    /// Exchange rates: the merchant's currency and the providers' quotes.
+    rates: Arc<RateService>,
     chain_source: ChainSource,
     mnemonic: Mnemonic,
     /// Cancelled when [`App::shutdown`] begins: every background task and long-lived session
@@ -105,8 +108,11 @@ impl App {
         let notify = crate::settings::stored_notifications(&store)
             .await?
             .unwrap_or(config.notifications);
+        let rates = RateService::new(config.rates.clone());
+        crate::settings::apply_rates_choice(&store, &rates).await?;
         let (live, _) = broadcast::channel(1024);
         Ok(Arc::new(App {
+            rates,
             node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
             config,
             store,
@@ -174,7 +180,13 @@ impl App {
 
     /// Invoices: create, get, list.
     pub fn invoices(&self) -> Invoices<'_> {
-        Invoices::new(&self.store, &self.node, &self.config, &self.wake_expiry)
+        Invoices::new(
+            &self.store,
+            &self.node,
+            &self.config,
+            &self.rates,
+            &self.wake_expiry,
+        )
     }
 
     /// Outgoing payments: pay, get, list.
@@ -185,6 +197,7 @@ impl App {
             live: &self.live,
             config: &self.config,
             pay_lock: &self.pay_lock,
+            rates: &self.rates,
         }
     }
 
@@ -210,7 +223,23 @@ impl App {
 
     /// The settings the merchant changes while the app runs.
     pub fn settings(&self) -> Settings<'_> {
-        Settings::new(&self.store, &self.secrets, &self.config, &self.notify)
+        Settings::new(
+            &self.store,
+            &self.secrets,
+            &self.config,
+            &self.rates,
+            &self.notify,
+        )
+    }
+
+    /// Exchange rates: the merchant's currency, the providers, the current rate.
+    pub fn rates(&self) -> &RateService {
+        &self.rates
+    }
+
+    /// Reports: a day's sales, sales by day, the transactions CSV.
+    pub fn reports(&self) -> crate::reports::Reports<'_> {
+        crate::reports::Reports::new(&self.store, &self.rates)
     }
 
     /// `Idempotency-Key` records.
@@ -257,6 +286,8 @@ impl App {
             self.notify.clone(),
             self.stop.clone(),
         ));
+        // Fetches nothing while the merchant counts in sats only and nothing asks for a rate.
+        self.tasks.spawn(self.rates.clone().run(self.stop.clone()));
         let app = Arc::clone(self);
         self.tasks.spawn(async move { app.supervise_node().await });
     }

@@ -242,6 +242,8 @@ pub struct Config {
     /// Whether this instance is the regtest sandbox (set by [`crate::sandbox::launch`]; health
     /// reports it).
     pub sandbox: bool,
+    /// Where exchange rates come from, and how old they may be.
+    pub rates: crate::rates::RatesConfig,
 }
 
 impl Config {
@@ -265,6 +267,7 @@ impl Config {
             max_fee_base_sat: DEFAULT_MAX_FEE_BASE_SAT,
             max_fee_ppm: DEFAULT_MAX_FEE_PPM,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
+            rates: crate::rates::RatesConfig::default(),
         }
     }
 

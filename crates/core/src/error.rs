@@ -441,6 +441,15 @@ impl Error {
         }
     }
 
+    /// A query parameter that cannot be read (`400 invalid_query`).
+    pub(crate) fn invalid_query(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Unprocessable {
+            code: ErrorCode::InvalidQuery,
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn unprocessable(
         code: ErrorCode,
         field: Option<&'static str>,

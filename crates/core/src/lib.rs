@@ -32,6 +32,7 @@ mod notifications;
 pub mod payments;
 pub mod profile;
 pub mod rates;
+pub mod reports;
 pub mod sandbox;
 pub mod secrets;
 pub mod seed;

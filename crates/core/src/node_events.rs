@@ -114,6 +114,8 @@ pub(crate) async fn handle(
                 // What the LSP kept for opening a channel (`amount` is after it), if one did.
                 "lsp_fee": lsp_fee_msat.map(|f| f.div_ceil(1000)),
                 "lsp_fee_msat": lsp_fee_msat,
+                // Its value in the merchant's currency at the rate recorded with the invoice.
+                "fiat": invoice.as_ref().and_then(|i| i.fiat.clone()),
             });
             let key = format!("payment.received:{hash}");
             out.extend(events::append(&mut tx, EventKind::PaymentReceived, &key, payload).await?);

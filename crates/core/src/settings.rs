@@ -1,8 +1,9 @@
 //! Settings the merchant changes from the dashboard, reached through [`Settings`]
 //! (`app.settings()`): desktop notifications (at once), and the Lightning service provider with
 //! the fee cap it is held to (at the node's next start: ldk-node takes its LSP when the node is
-//! built). A choice made in the dashboard is stored and wins over the start-up settings (flags and
-//! `PAYAIML_*` variables) from then on. The LSP's token lives in the secret store.
+//! built), the merchant's currency and the exchange rate providers (at once). A choice made in
+//! the dashboard is stored and wins over the start-up settings (flags and `PAYAIML_*` variables)
+//! from then on. The LSP's token lives in the secret store.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -10,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Lsp};
 use crate::error::{Error, ErrorCode, Result};
+use crate::rates::service::{currency_code, parse_providers_column, providers_column};
+use crate::rates::{Provider, RateService};
 use crate::secrets::SecretStore;
 use crate::store::Store;
 
@@ -20,6 +23,10 @@ const LSP: &str = "lsp";
 const LSP_TOKEN: &str = "lsp-token";
 /// The fee cap chosen in the dashboard, `{"base_sat", "ppm"}`.
 const LSP_CAP: &str = "lsp_max_fee";
+/// The merchant's currency (`EUR`), or `none` for sats only.
+const CURRENCY: &str = "currency";
+/// The rate providers the merchant uses: comma-separated ids.
+const RATE_PROVIDERS: &str = "rate_providers";
 /// The largest proportional cap accepted: 10 % of a payment.
 const MAX_LSP_PPM: u64 = 100_000;
 
@@ -43,6 +50,12 @@ pub struct SettingsView {
     pub restart_required: bool,
     /// Whether this is the sandbox, whose LSP is its own (the Settings page cannot change it).
     pub sandbox: bool,
+    /// The merchant's currency, shown beside sats everywhere (ISO 4217); null for sats only,
+    /// when no exchange rate is ever fetched unless a request names a currency.
+    pub currency: Option<String>,
+    /// The exchange rate providers in use, by id (`coinbase`, `kraken`, `bitstamp`,
+    /// `coingecko`).
+    pub rate_providers: Vec<Provider>,
 }
 
 /// The LSP as the Settings page and the point of sale show it (never its token).
@@ -73,6 +86,12 @@ pub struct SettingsChange {
     /// ...plus this many millionths of the payment (10000 = 1 %; at most 100000).
     #[schema(maximum = 100000)]
     pub lsp_max_fee_ppm: Option<u64>,
+    /// The merchant's currency (USD, EUR, GBP, CHF, CAD, AUD or JPY); `null` for sats only.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable, value_type = Option<String>, example = "EUR")]
+    pub currency: Option<Option<String>>,
+    /// The exchange rate providers to use (at least one).
+    pub rate_providers: Option<Vec<String>>,
 }
 
 /// An LSP, as the merchant enters or picks it.
@@ -154,6 +173,7 @@ pub struct Settings<'a> {
     store: &'a Store,
     secrets: &'a SecretStore,
     config: &'a Config,
+    rates: &'a RateService,
     /// Desktop notifications on or off (read by the notification task at each event).
     notify: &'a AtomicBool,
 }
@@ -163,12 +183,14 @@ impl<'a> Settings<'a> {
         store: &'a Store,
         secrets: &'a SecretStore,
         config: &'a Config,
+        rates: &'a RateService,
         notify: &'a AtomicBool,
     ) -> Self {
         Settings {
             store,
             secrets,
             config,
+            rates,
             notify,
         }
     }
@@ -192,6 +214,8 @@ impl<'a> Settings<'a> {
             data_dir: self.config.data_dir.display().to_string(),
             secrets: format!("{:?}", self.config.secrets).to_lowercase(),
             notifications: self.notify.load(Ordering::Relaxed),
+            currency: self.rates.merchant_currency(),
+            rate_providers: self.rates.enabled(),
             lsp: self.config.lsp.as_ref().map(|lsp| LspView {
                 node_id: lsp.node_id.clone(),
                 address: lsp.address.clone(),
@@ -225,6 +249,32 @@ impl<'a> Settings<'a> {
             .lsp
             .map(|l| l.map(LspChange::validate).transpose())
             .transpose()?;
+        let currency = change
+            .currency
+            .map(|c| c.map(|c| currency_code(&c, "currency")).transpose())
+            .transpose()?;
+        let providers = change
+            .rate_providers
+            .map(|list| {
+                let mut chosen: Vec<Provider> = list
+                    .iter()
+                    .map(|id| {
+                        id.parse()
+                            .map_err(|e: String| Error::invalid("rate_providers", e))
+                    })
+                    .collect::<Result<_>>()?;
+                chosen.sort();
+                chosen.dedup();
+                if chosen.is_empty() {
+                    return Err(Error::invalid(
+                        "rate_providers",
+                        "choose at least one rate provider (to fetch no rates at all, count in \
+                         sats only: currency null)",
+                    ));
+                }
+                Ok(chosen)
+            })
+            .transpose()?;
         if let Some(lsp) = lsp {
             match lsp {
                 Some(lsp) => {
@@ -257,6 +307,21 @@ impl<'a> Settings<'a> {
             let json = serde_json::to_string(&cap)
                 .map_err(|e| Error::Config(format!("cannot store the fee cap: {e}")))?;
             self.store.set_setting(LSP_CAP, &json).await?;
+        }
+        if currency.is_some() || providers.is_some() {
+            if let Some(currency) = &currency {
+                let value = currency.as_deref().unwrap_or("none");
+                self.store.set_setting(CURRENCY, value).await?;
+            }
+            if let Some(providers) = &providers {
+                self.store
+                    .set_setting(RATE_PROVIDERS, &providers_column(providers))
+                    .await?;
+            }
+            self.rates.set_choice(
+                currency.unwrap_or_else(|| self.rates.merchant_currency()),
+                providers.unwrap_or_else(|| self.rates.enabled()),
+            );
         }
         if let Some(on) = change.notifications {
             self.store
@@ -303,6 +368,21 @@ pub(crate) async fn apply_stored(
         config.lsp_max_fee_base_sat = cap.base_sat;
         config.lsp_max_fee_ppm = cap.ppm;
     }
+    Ok(())
+}
+
+/// The merchant's stored currency and rate providers, given to `rates` (sats only and every
+/// provider when nothing was chosen).
+pub(crate) async fn apply_rates_choice(store: &Store, rates: &RateService) -> Result<()> {
+    let currency = match store.setting(CURRENCY).await?.as_deref() {
+        None | Some("none") => None,
+        Some(code) => currency_code(code, "currency").ok(),
+    };
+    let providers = match store.setting(RATE_PROVIDERS).await? {
+        Some(text) => parse_providers_column(&text),
+        None => crate::rates::providers::ALL.to_vec(),
+    };
+    rates.set_choice(currency, providers);
     Ok(())
 }
 

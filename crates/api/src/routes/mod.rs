@@ -6,6 +6,8 @@ pub mod invoices;
 pub mod keys;
 pub mod node;
 pub mod payments;
+pub mod rates;
+pub mod reports;
 pub mod sandbox;
 pub mod settings;
 pub mod stream;

@@ -4,6 +4,7 @@ use sqlx::SqliteConnection;
 
 use super::{Invoice, InvoiceLsp, InvoiceStatus, InvoiceWarning, ValidInvoice};
 use crate::error::{Error, Result};
+use crate::rates::Recorded;
 use crate::store::{page, parse_cursor, Page, Sequenced, Store};
 use crate::util::{now_ms, rfc3339};
 
@@ -17,14 +18,15 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub key_id: Option<&'a str>,
     pub warnings: &'a [InvoiceWarning],
     pub lsp: Option<&'a InvoiceLsp>,
+    pub fiat: Option<&'a Recorded>,
 }
 
 pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
              expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
-             lsp_max_fee_msat)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+             lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -40,6 +42,11 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
     .bind(serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()))
     .bind(row.lsp.map(|l| l.node_id.as_str()))
     .bind(row.lsp.map(|l| l.max_fee_msat as i64))
+    .bind(row.fiat.map(|f| f.currency.as_str()))
+    .bind(row.fiat.map(|f| f.rate.to_string()))
+    .bind(row.fiat.map(Recorded::sources_column))
+    .bind(row.fiat.map(|f| f.rate_at))
+    .bind(row.fiat.and_then(|f| f.price.map(|p| p.to_string())))
     .execute(store.pool())
     .await?;
     Ok(())
@@ -48,7 +55,8 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
 /// The columns of an invoice, in [`InvoiceRow`]'s order.
 const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
      payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
-     warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat";
+     warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat, fiat_currency, fiat_rate, fiat_sources, \
+     fiat_rate_at, fiat_price";
 
 #[derive(sqlx::FromRow)]
 struct InvoiceRow {
@@ -70,6 +78,11 @@ struct InvoiceRow {
     lsp_node_id: Option<String>,
     lsp_max_fee_msat: Option<i64>,
     lsp_fee_msat: Option<i64>,
+    fiat_currency: Option<String>,
+    fiat_rate: Option<String>,
+    fiat_sources: Option<String>,
+    fiat_rate_at: Option<i64>,
+    fiat_price: Option<String>,
 }
 
 impl Sequenced for InvoiceRow {
@@ -86,11 +99,27 @@ impl InvoiceRow {
             InvoiceStatus::Pending if self.expires_at <= now => InvoiceStatus::Expired,
             status => status,
         };
+        let fiat = Recorded::from_columns(
+            self.fiat_currency,
+            self.fiat_rate,
+            self.fiat_sources,
+            self.fiat_rate_at,
+            self.fiat_price,
+        )
+        .map(|rec| {
+            let msat = self.amount_received_msat.or(self.amount_msat);
+            rec.view(
+                msat.map(|m| m.max(0) as u64),
+                self.lsp_fee_msat.map(|f| f.max(0) as u64),
+            )
+        });
         Invoice {
+            fiat,
             id: self.id,
             status,
             amount: self.amount_msat.map(|m| m as u64 / 1000),
             amount_received: self.amount_received_msat.map(|m| m as u64 / 1000),
+            amount_received_msat: self.amount_received_msat.map(|m| m as u64),
             amount_msat: self.amount_msat.map(|m| m as u64),
             description: self.description,
             payment_request: self.payment_request,
@@ -207,4 +236,21 @@ pub(crate) async fn next_expiry(store: &Store) -> Result<Option<i64>> {
             .fetch_one(store.pool())
             .await?,
     )
+}
+
+/// Paid invoices with `from <= paid_at < to` (unix ms), oldest first, each with its `paid_at`.
+pub(crate) async fn paid_between(store: &Store, from: i64, to: i64) -> Result<Vec<(i64, Invoice)>> {
+    let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM invoices WHERE status = 'paid' AND paid_at >= ? AND paid_at < ?
+         ORDER BY paid_at, seq"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(store.pool())
+    .await?;
+    let now = now_ms();
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.paid_at.unwrap_or(row.created_at), row.into_invoice(now)))
+        .collect())
 }

@@ -14,6 +14,8 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::node::NodeHandle;
+use crate::rates::service::currency_code;
+use crate::rates::{FiatAmount, RateService, Recorded};
 use crate::store::{Page, Store};
 use crate::util::{new_id, now_ms};
 
@@ -60,9 +62,12 @@ pub const MAX_EXPIRY: i64 = 365 * 24 * 3600;
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateInvoice {
-    /// Amount in sats; omitted or null for an any-amount invoice.
+    /// Amount in sats; omitted or null for an any-amount invoice (or one priced in `fiat`).
     #[schema(minimum = 1, maximum = 2_100_000_000_000_000_i64)]
     pub amount: Option<i64>,
+    /// The price in a currency instead of `amount`: converted to sats at the current rate
+    /// (amount × 100,000,000 ÷ rate, rounded half up to the sat), which is recorded with it.
+    pub fiat: Option<FiatPrice>,
     /// What the payer sees in their wallet.
     #[serde(default)]
     pub description: Option<String>,
@@ -74,6 +79,18 @@ pub struct CreateInvoice {
     /// Free-form JSON object kept with the invoice.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+}
+
+/// A price in a currency, as a request gives it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FiatPrice {
+    /// The price as a decimal string, at most the currency's decimals ("3.50"; yen: "500").
+    #[schema(example = "3.50")]
+    pub amount: String,
+    /// ISO 4217 code: USD, EUR, GBP, CHF, CAD, AUD or JPY.
+    #[schema(example = "EUR")]
+    pub currency: String,
 }
 
 /// A validated invoice request.
@@ -89,11 +106,27 @@ pub struct ValidInvoice {
     pub external_id: Option<String>,
     /// Metadata object (serialised).
     pub metadata: String,
+    /// The price in a currency (code, amount), when the amount is to be converted from it.
+    pub fiat_price: Option<(String, rust_decimal::Decimal)>,
 }
 
 impl CreateInvoice {
     /// Checks every field, with a message a person can act on.
     pub fn validate(self) -> Result<ValidInvoice> {
+        let fiat_price = match (&self.fiat, self.amount) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "fiat",
+                    "give the price either in sats (amount) or in a currency (fiat), not both",
+                ))
+            }
+            (Some(price), None) => {
+                let currency = currency_code(&price.currency, "fiat.currency")?;
+                let amount = crate::rates::parse_amount(&price.amount, &currency)?;
+                Some((currency, amount))
+            }
+            (None, _) => None,
+        };
         let amount_msat =
             match self.amount {
                 None => None,
@@ -159,6 +192,7 @@ impl CreateInvoice {
             expiry: expiry as u32,
             external_id: self.external_id,
             metadata,
+            fiat_price,
         })
     }
 }
@@ -273,8 +307,10 @@ pub struct Invoice {
     pub status: InvoiceStatus,
     /// Amount asked, in sats (null for any-amount).
     pub amount: Option<u64>,
-    /// Amount received, in sats, once paid.
+    /// Amount received, in sats (rounded down), once paid.
     pub amount_received: Option<u64>,
+    /// Exact amount received, in millisatoshis, once paid.
+    pub amount_received_msat: Option<u64>,
     /// Exact amount asked, in millisatoshis.
     pub amount_msat: Option<u64>,
     /// Description.
@@ -301,6 +337,10 @@ pub struct Invoice {
     pub warnings: Vec<InvoiceWarning>,
     /// The LSP it was made through, when paying it opens a channel (null otherwise).
     pub lsp: Option<InvoiceLsp>,
+    /// Its value in the merchant's currency at the rate recorded when it was made: the price as
+    /// asked when it was priced in a currency. Null when the merchant counted in sats only then
+    /// (or no rate was fresh).
+    pub fiat: Option<FiatAmount>,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
@@ -308,6 +348,7 @@ pub struct Invoices<'a> {
     store: &'a Store,
     node: &'a NodeHandle,
     config: &'a Config,
+    rates: &'a RateService,
     /// Wakes the expiry task (a new invoice may expire before the one it sleeps for).
     wake_expiry: &'a Arc<Notify>,
 }
@@ -317,20 +358,23 @@ impl<'a> Invoices<'a> {
         store: &'a Store,
         node: &'a NodeHandle,
         config: &'a Config,
+        rates: &'a RateService,
         wake_expiry: &'a Arc<Notify>,
     ) -> Self {
         Invoices {
             store,
             node,
             config,
+            rates,
             wake_expiry,
         }
     }
 
     /// Creates an invoice on the node and records it. `key_id` is the API key that asked.
     pub async fn create(&self, request: CreateInvoice, key_id: Option<&str>) -> Result<Invoice> {
-        let valid = request.validate()?;
+        let mut valid = request.validate()?;
         let node = self.node.get()?;
+        let fiat = self.price(&mut valid).await?;
         let description = Description::new(valid.description.clone()).map_err(|e| {
             Error::invalid(
                 "description",
@@ -399,11 +443,36 @@ impl<'a> Invoices<'a> {
                 key_id,
                 warnings: &warnings,
                 lsp: lsp.as_ref(),
+                fiat: fiat.as_ref(),
             },
         )
         .await?;
         self.wake_expiry.notify_one();
         db::get(self.store, &id).await
+    }
+
+    /// The rate to record with an invoice, converting a price in a currency to its amount in
+    /// sats first. A price in a currency needs a fresh rate (`503 rate_unavailable` otherwise,
+    /// and no invoice); an amount in sats records the merchant's rate of the moment if one is
+    /// fresh, and never waits for one.
+    async fn price(&self, valid: &mut ValidInvoice) -> Result<Option<Recorded>> {
+        let Some((currency, amount)) = valid.fiat_price.clone() else {
+            return Ok(self.rates.merchant_currency().and_then(|currency| {
+                let rate = self.rates.cached(&currency)?;
+                Some(Recorded::of(&currency, &rate, None))
+            }));
+        };
+        let rate = self.rates.rate(&currency).await?;
+        let sats = crate::rates::to_sats(amount, &rate)?;
+        if sats > MAX_SATS as u64 {
+            return Err(Error::unprocessable(
+                ErrorCode::InvalidAmount,
+                Some("fiat.amount"),
+                format!("{amount} {currency} is more than the 21 million BTC that can exist"),
+            ));
+        }
+        valid.amount_msat = Some(sats * 1000);
+        Ok(Some(Recorded::of(&currency, &rate, Some(amount))))
     }
 
     /// One invoice by id (`inv_…`) or payment hash.

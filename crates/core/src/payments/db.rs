@@ -17,6 +17,8 @@ pub(crate) struct NewPaymentRow<'a> {
     pub destination: Option<&'a str>,
     pub created_at: i64,
     pub key_id: Option<&'a str>,
+    /// The merchant's rate at the time, if fresh.
+    pub fiat: Option<&'a crate::rates::Recorded>,
 }
 
 /// Inserts a pending payment. A live (pending or succeeded) payment of the same hash makes this a
@@ -32,8 +34,9 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
     }
     sqlx::query(
         "INSERT INTO payments (id, payment_hash, status, amount_msat, max_fee_msat, invoice,
-             description, destination, created_at, key_id)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+             description, destination, created_at, key_id, fiat_currency, fiat_rate, fiat_sources,
+             fiat_rate_at)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -44,6 +47,10 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
     .bind(row.destination)
     .bind(row.created_at)
     .bind(row.key_id)
+    .bind(row.fiat.map(|f| f.currency.as_str()))
+    .bind(row.fiat.map(|f| f.rate.to_string()))
+    .bind(row.fiat.map(crate::rates::Recorded::sources_column))
+    .bind(row.fiat.map(|f| f.rate_at))
     .execute(store.pool())
     .await?;
     Ok(())
@@ -68,7 +75,8 @@ pub(crate) async fn spent_msat_since(store: &Store, key_id: &str, since_ms: i64)
 
 /// The columns of a payment, in [`PaymentRow`]'s order.
 const COLUMNS: &str = "seq, id, payment_hash, status, amount_msat, fee_msat, max_fee_msat, \
-     preimage, invoice, description, destination, failure_reason, created_at, completed_at";
+     preimage, invoice, description, destination, failure_reason, created_at, completed_at, \
+     fiat_currency, fiat_rate, fiat_sources, fiat_rate_at";
 
 #[derive(sqlx::FromRow)]
 struct PaymentRow {
@@ -86,6 +94,10 @@ struct PaymentRow {
     failure_reason: Option<String>,
     created_at: i64,
     completed_at: Option<i64>,
+    fiat_currency: Option<String>,
+    fiat_rate: Option<String>,
+    fiat_sources: Option<String>,
+    fiat_rate_at: Option<i64>,
 }
 
 impl Sequenced for PaymentRow {
@@ -101,7 +113,16 @@ impl From<PaymentRow> for Payment {
         let amount_msat = row.amount_msat.max(0) as u64;
         let fee_msat = row.fee_msat.map(|f| f.max(0) as u64);
         let max_fee_msat = row.max_fee_msat.map(|f| f.max(0) as u64);
+        let fiat = crate::rates::Recorded::from_columns(
+            row.fiat_currency,
+            row.fiat_rate,
+            row.fiat_sources,
+            row.fiat_rate_at,
+            None,
+        )
+        .map(|rec| rec.view(Some(amount_msat), fee_msat));
         Payment {
+            fiat,
             id: row.id,
             status: row.status,
             amount: amount_msat.div_ceil(1000),
@@ -120,6 +141,23 @@ impl From<PaymentRow> for Payment {
             completed_at: row.completed_at.map(rfc3339),
         }
     }
+}
+
+/// Payments that moved money or may still (succeeded or pending) with `from <= created_at < to`
+/// (unix ms), oldest first, each with its `created_at`.
+pub(crate) async fn live_between(store: &Store, from: i64, to: i64) -> Result<Vec<(i64, Payment)>> {
+    let rows: Vec<PaymentRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE status != 'failed' AND created_at >= ? AND created_at < ?
+         ORDER BY created_at, seq"
+    ))
+    .bind(from)
+    .bind(to)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.created_at, Payment::from(row)))
+        .collect())
 }
 
 /// One payment by id (`pay_…`) or payment hash (the newest attempt).
@@ -246,6 +284,7 @@ mod tests {
             destination: None,
             created_at: at,
             key_id: Some(key),
+            fiat: None,
         }
     }
 

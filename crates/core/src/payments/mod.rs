@@ -100,6 +100,9 @@ pub struct Payment {
     pub created_at: String,
     /// When it settled or failed.
     pub completed_at: Option<String>,
+    /// Its value (and its fee's) in the merchant's currency at the rate recorded when it was
+    /// sent; null when the merchant counted in sats only then (or no rate was fresh).
+    pub fiat: Option<crate::rates::FiatAmount>,
 }
 
 /// Outgoing payments: send them, read them back. Borrowed from [`crate::App`].
@@ -111,6 +114,7 @@ pub struct Payments<'a> {
     /// Serialises the budget check and the insert of a payment, so two concurrent payments
     /// with one key cannot both pass a budget that only one fits in.
     pub(crate) pay_lock: &'a tokio::sync::Mutex<()>,
+    pub(crate) rates: &'a crate::rates::RateService,
 }
 
 impl Payments<'_> {

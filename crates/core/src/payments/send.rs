@@ -123,6 +123,11 @@ impl Payments<'_> {
         }
         let hash = invoice.payment_hash().to_string();
         let id = new_id("pay");
+        // The merchant's rate of the moment, if one is fresh: a payment never waits for one.
+        let fiat = self.rates.merchant_currency().and_then(|currency| {
+            let rate = self.rates.cached(&currency)?;
+            Some(crate::rates::Recorded::of(&currency, &rate, None))
+        });
         {
             let _guard = self.pay_lock.lock().await;
             if let Some(key) = key {
@@ -153,6 +158,7 @@ impl Payments<'_> {
                     destination: Some(&destination.to_string()),
                     created_at: now_ms(),
                     key_id: key.map(|k| k.id.as_str()),
+                    fiat: fiat.as_ref(),
                 },
             )
             .await?;

@@ -1,10 +1,19 @@
 //! Exchange rates: many providers' quotes made into one rate a price can be converted at, and the
 //! conversion itself. This module holds the rules, with no network: which quotes count (fresh
 //! ones), how they combine (the median, after dropping outliers), and how a fiat price becomes
-//! sats (exactly, in decimal, rounded half up to the whole sat). The providers that fetch quotes
-//! come on top of it.
+//! sats (exactly, in decimal, rounded half up to the whole sat). On top of it: the providers
+//! ([`providers`], one module each), the service that fetches and keeps their quotes
+//! ([`service`]), and the rate recorded with each invoice and payment ([`record`]).
 //!
 //! Money never touches a float here: prices and rates are [`Decimal`]s, parsed from strings.
+
+pub mod providers;
+pub mod record;
+pub mod service;
+
+pub use providers::Provider;
+pub use record::{FiatAmount, Recorded};
+pub use service::{RateService, RatesConfig, RatesView};
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};

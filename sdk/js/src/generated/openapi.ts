@@ -128,7 +128,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Lightning and on-chain balances in sats. Needs `lightning:read`. */
+        /**
+         * Lightning and on-chain balances in sats, and their value in the merchant's currency at the
+         *     current rate (from the rate kept: this never waits for a provider). Needs `lightning:read`.
+         */
         get: operations["balance"];
         put?: never;
         post?: never;
@@ -345,6 +348,90 @@ export interface paths {
          *     LSP, room to receive), each with what was found and what to do. Probes the LSP's address.
          */
         get: operations["readiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The current exchange rate: the median of the enabled providers' fresh quotes (outliers more
+         *     than 3 % from it dropped), with its age and sources, and each provider's last answer. `rate`
+         *     is null, with `error` saying why, when no quote is fresh enough. In sats-only mode, and with
+         *     no `currency` asked for, nothing is fetched. Needs `lightning:read` or `lightning:receive`
+         *     (a point of sale shows prices with it).
+         */
+        get: operations["rates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/day": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One day of business: the day's sales (count, totals in sats and in the merchant's currency,
+         *     average), what LSPs kept, payments sent and their fees, the first and last sale, and sales
+         *     hour by hour.
+         */
+        get: operations["day"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales day by day (30 days ending today by default). */
+        get: operations["days"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/transactions.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every sale (paid invoice) and every payment sent that succeeded or is pending in a period,
+         *     oldest first, as CSV (RFC 4180, UTF-8, CRLF): time in the merchant's time zone and in UTC,
+         *     direction, status, sats, msat, fee, the value and fee in the merchant's currency at the rate
+         *     recorded then, the rate and its sources, description, external id, invoice id, payment id and
+         *     payment hash. Text a spreadsheet would run as a formula starts with `'`.
+         */
+        get: operations["transactions_csv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -846,6 +933,42 @@ export interface components {
              */
             total: number;
         };
+        /** @description The balances, and their value in the merchant's currency. */
+        BalanceBody: components["schemas"]["Balance"] & {
+            fiat?: null | components["schemas"]["BalanceFiat"];
+        };
+        /** @description Balances in the merchant's currency, each rounded half up to its decimals. */
+        BalanceFiat: {
+            /** @description ISO 4217 code. */
+            currency: string;
+            /** @description What can be sent over Lightning now. */
+            lightning_spendable: string;
+            /** @description Units per bitcoin, as a decimal string. */
+            rate: string;
+            /** @description When the rate was fetched. */
+            rate_at: string;
+            /** @description Everything: Lightning, closing and on-chain. */
+            total: string;
+        };
+        /** @description One hour or one day of sales. */
+        Bucket: {
+            /**
+             * Format: int64
+             * @description Sales in it.
+             */
+            count: number;
+            /** @description Their sum in the merchant's currency, of those with a rate in it. */
+            fiat: string | null;
+            /** @description `14` (the hour 14:00–15:00) or `2026-11-30`. */
+            label: string;
+            /**
+             * Format: int64
+             * @description Their sum in sats.
+             */
+            sats: number;
+            /** @description When it starts (RFC 3339, in the merchant's time zone). */
+            start: string;
+        };
         /** @description A channel as the API shows it. */
         Channel: {
             /**
@@ -966,7 +1089,7 @@ export interface components {
         CreateInvoice: {
             /**
              * Format: int64
-             * @description Amount in sats; omitted or null for an any-amount invoice.
+             * @description Amount in sats; omitted or null for an any-amount invoice (or one priced in `fiat`).
              */
             amount?: number | null;
             /** @description What the payer sees in their wallet. */
@@ -978,6 +1101,7 @@ export interface components {
             expiry?: number | null;
             /** @description The shop's own reference (an order number). */
             external_id?: string | null;
+            fiat?: null | components["schemas"]["FiatPrice"];
             /** @description Free-form JSON object kept with the invoice. */
             metadata?: Record<string, unknown> | null;
         };
@@ -1062,6 +1186,41 @@ export interface components {
             payment_hash: string;
             /** @description `pending`, `succeeded` or `failed`. */
             status: components["schemas"]["PaymentStatus"];
+        };
+        /** @description One day of business. */
+        DayReport: {
+            /** @description The day's sales hour by hour (24 hours, 0 to 23, by the local clock). */
+            by_hour: components["schemas"]["Bucket"][];
+            /** @description The merchant's currency (null: sats only). */
+            currency: string | null;
+            /** @description The day, `YYYY-MM-DD`, in the merchant's time zone. */
+            date: string;
+            /** @description When the first sale was paid. */
+            first_sale_at: string | null;
+            /** @description When the last sale was paid. */
+            last_sale_at: string | null;
+            /** @description The same in the merchant's currency. */
+            lsp_fee_fiat: string | null;
+            /**
+             * Format: int64
+             * @description What LSPs kept of the day's sales for opening channels, in sats (rounded up).
+             */
+            lsp_fee_sats: number;
+            /** @description The day's sales. */
+            sales: components["schemas"]["Totals"];
+            /** @description Payments sent that day. */
+            sent: components["schemas"]["Sent"];
+            /** @description That time zone's offset from UTC at the day's start (`+01:00`). */
+            utc_offset: string;
+        };
+        /** @description Sales day by day. */
+        DaysReport: {
+            /** @description The merchant's currency (null: sats only). */
+            currency: string | null;
+            /** @description Oldest first, ending with the day asked for. */
+            days: components["schemas"]["Bucket"][];
+            /** @description All of them together. */
+            total: components["schemas"]["Totals"];
         };
         /** @description An invoice to decode. */
         DecodeRequest: {
@@ -1222,6 +1381,43 @@ export interface components {
             /** @description Where it is. */
             file: string;
         };
+        /** @description An amount in the merchant's currency, with the rate it was valued at. */
+        FiatAmount: {
+            /**
+             * @description The amount, as a decimal string with the currency's decimals ("3.50"): the price asked
+             *     when it was set in this currency, otherwise the value of the sats at `rate`, rounded half
+             *     up. Null for an any-amount invoice not paid yet.
+             */
+            amount: string | null;
+            /** @description ISO 4217 code. */
+            currency: string;
+            /**
+             * @description The fee at the same rate, when there is one: the routing fee of a payment, or what an
+             *     LSP kept of an invoice's payment.
+             */
+            fee: string | null;
+            /** @description Whether the amount was set in this currency (the sats follow from it) rather than in sats. */
+            priced_in_fiat: boolean;
+            /** @description Units of the currency per bitcoin, as a decimal string. */
+            rate: string;
+            /** @description When the rate was fetched. */
+            rate_at: string;
+            /** @description The providers the rate came from. */
+            sources: string[];
+        };
+        /** @description A price in a currency, as a request gives it. */
+        FiatPrice: {
+            /**
+             * @description The price as a decimal string, at most the currency's decimals ("3.50"; yen: "500").
+             * @example 3.50
+             */
+            amount: string;
+            /**
+             * @description ISO 4217 code: USD, EUR, GBP, CHF, CAD, AUD or JPY.
+             * @example EUR
+             */
+            currency: string;
+        };
         /** @description The health object of `GET /v1/health`. */
         Health: {
             /**
@@ -1270,9 +1466,14 @@ export interface components {
             amount_msat: number | null;
             /**
              * Format: int64
-             * @description Amount received, in sats, once paid.
+             * @description Amount received, in sats (rounded down), once paid.
              */
             amount_received: number | null;
+            /**
+             * Format: int64
+             * @description Exact amount received, in millisatoshis, once paid.
+             */
+            amount_received_msat: number | null;
             /** @description When it was created. */
             created_at: string;
             /** @description Description. */
@@ -1286,6 +1487,7 @@ export interface components {
             expiry: number;
             /** @description The shop's reference. */
             external_id: string | null;
+            fiat: null | components["schemas"]["FiatAmount"];
             /** @description `inv_…` */
             id: string;
             lsp: null | components["schemas"]["InvoiceLsp"];
@@ -1646,9 +1848,14 @@ export interface components {
                 amount_msat?: number | null;
                 /**
                  * Format: int64
-                 * @description Amount received, in sats, once paid.
+                 * @description Amount received, in sats (rounded down), once paid.
                  */
                 amount_received?: number | null;
+                /**
+                 * Format: int64
+                 * @description Exact amount received, in millisatoshis, once paid.
+                 */
+                amount_received_msat?: number | null;
                 /** @description When it was created. */
                 created_at: string;
                 /** @description Description. */
@@ -1662,6 +1869,7 @@ export interface components {
                 expiry: number;
                 /** @description The shop's reference. */
                 external_id?: string | null;
+                fiat?: null | components["schemas"]["FiatAmount"];
                 /** @description `inv_…` */
                 id: string;
                 lsp?: null | components["schemas"]["InvoiceLsp"];
@@ -1718,6 +1926,7 @@ export interface components {
                  * @description Exact fee in millisatoshis.
                  */
                 fee_msat?: number | null;
+                fiat?: null | components["schemas"]["FiatAmount"];
                 /** @description `pay_…` */
                 id: string;
                 /** @description The BOLT11 string paid. */
@@ -1790,6 +1999,7 @@ export interface components {
              * @description Exact fee in millisatoshis.
              */
             fee_msat: number | null;
+            fiat: null | components["schemas"]["FiatAmount"];
             /** @description `pay_…` */
             id: string;
             /** @description The BOLT11 string paid. */
@@ -1831,6 +2041,68 @@ export interface components {
          * @enum {string}
          */
         Profile: "sandbox" | "sandbox-fresh" | "bitcoin" | "testnet" | "signet" | "regtest";
+        /**
+         * @description A rate provider.
+         * @enum {string}
+         */
+        Provider: "coinbase" | "kraken" | "bitstamp" | "coingecko";
+        /**
+         * @description The state of one provider, as `GET /v1/rates` shows it.
+         * @enum {string}
+         */
+        ProviderStatus: "ok" | "failed" | "idle" | "unsupported" | "disabled";
+        /** @description One provider, as `GET /v1/rates` shows it. */
+        ProviderView: {
+            /** @description Where it is asked. */
+            base_url: string;
+            /** @description Whether the merchant uses it. */
+            enabled: boolean;
+            /** @description What went wrong the last time, if anything. */
+            error: string | null;
+            /** @description When that price was fetched. */
+            fetched_at: string | null;
+            /** @description `coinbase`, `kraken`, `bitstamp` or `coingecko`. */
+            id: string;
+            /** @description Its name. */
+            name: string;
+            /** @description Its last good price of one bitcoin, as a decimal string. */
+            per_btc: string | null;
+            /** @description How its last answer went. */
+            status: components["schemas"]["ProviderStatus"];
+        };
+        /** @description A rate, as the API shows it. */
+        RateView: {
+            /**
+             * Format: int64
+             * @description How old that is, in seconds.
+             */
+            age_seconds: number;
+            /** @description When its oldest quote was fetched. */
+            as_of: string;
+            /** @description ISO 4217 code. */
+            currency: string;
+            /** @description Units of the currency per bitcoin, as a decimal string. */
+            per_btc: string;
+            /** @description The providers whose quotes made it. */
+            sources: string[];
+        };
+        /** @description `GET /v1/rates`. */
+        RatesView: {
+            /** @description The currency shown (the merchant's, or the one asked for). */
+            currency: string | null;
+            /** @description Why there is no rate. */
+            error: string | null;
+            /**
+             * Format: int64
+             * @description The oldest a quote may be and still count, in seconds.
+             */
+            max_age_seconds: number;
+            /** @description The merchant's currency (null: sats only). */
+            merchant_currency: string | null;
+            /** @description Every provider, with how its last answer went for this currency. */
+            providers: components["schemas"]["ProviderView"][];
+            rate: null | components["schemas"]["RateView"];
+        };
         /** @description The node's readiness for payments. */
         Readiness: {
             /** @description The checks, in the order to look at them. */
@@ -1885,8 +2157,35 @@ export interface components {
             /** @description The BOLT11 invoice to pay (usually one of the merchant's). */
             payment_request: string;
         };
+        /** @description What went out: payments sent that succeeded or may still. */
+        Sent: {
+            /**
+             * Format: int64
+             * @description How many.
+             */
+            count: number;
+            /** @description Their fees in the merchant's currency. */
+            fee_fiat: string | null;
+            /**
+             * Format: int64
+             * @description Routing fees paid, in sats (rounded up).
+             */
+            fee_sats: number;
+            /** @description Their sum in the merchant's currency, of those with a rate in it. */
+            fiat: string | null;
+            /**
+             * Format: int64
+             * @description Their sum in sats (rounded up from msat), fees apart.
+             */
+            sats: number;
+        };
         /** @description What the Settings page shows. */
         Settings: {
+            /**
+             * @description The merchant's currency, shown beside sats everywhere (ISO 4217); null for sats only,
+             *     when no exchange rate is ever fetched unless a request names a currency.
+             */
+            currency: string | null;
             /** @description The data folder: SQLite, the LDK store. */
             data_dir: string;
             /** @description Where the API listens (as configured; port 0 means "picked at start"). */
@@ -1896,6 +2195,11 @@ export interface components {
             network: string;
             /** @description Desktop notifications for received payments. */
             notifications: boolean;
+            /**
+             * @description The exchange rate providers in use, by id (`coinbase`, `kraken`, `bitstamp`,
+             *     `coingecko`).
+             */
+            rate_providers: components["schemas"]["Provider"][];
             /** @description Whether an LSP change saved from the dashboard waits for the node's next start. */
             restart_required: boolean;
             /** @description Whether this is the sandbox, whose LSP is its own (the Settings page cannot change it). */
@@ -1905,6 +2209,11 @@ export interface components {
         };
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
+            /**
+             * @description The merchant's currency (USD, EUR, GBP, CHF, CAD, AUD or JPY); `null` for sats only.
+             * @example EUR
+             */
+            currency?: string | null;
             lsp?: null | components["schemas"]["LspChange"];
             /**
              * Format: int64
@@ -1918,6 +2227,8 @@ export interface components {
             lsp_max_fee_ppm?: number | null;
             /** @description Desktop notifications on or off. */
             notifications?: boolean | null;
+            /** @description The exchange rate providers to use (at least one). */
+            rate_providers?: string[] | null;
         };
         /** @description Where the first-run setup stands. */
         SetupStatus: {
@@ -1939,6 +2250,38 @@ export interface components {
              * @enum {boolean}
              */
             confirm: true;
+        };
+        /** @description Counts and sums of sales. */
+        Totals: {
+            /** @description The average sale in the merchant's currency, of those with a rate in it. */
+            average_fiat: string | null;
+            /**
+             * Format: int64
+             * @description The average sale in sats (rounded half up); null with no sale.
+             */
+            average_sats: number | null;
+            /**
+             * Format: int64
+             * @description How many.
+             */
+            count: number;
+            /** @description Their sum in the merchant's currency (decimal string), of those with a rate in it. */
+            fiat: string | null;
+            /**
+             * Format: int64
+             * @description Their exact sum in millisatoshis.
+             */
+            msat: number;
+            /**
+             * Format: int64
+             * @description Their sum in sats (of the msat sum, rounded down).
+             */
+            sats: number;
+            /**
+             * Format: int64
+             * @description Sales left out of the currency totals: made in sats only, or in another currency.
+             */
+            without_rate: number;
         };
         /** @description One wallet the merchant can choose. */
         WalletChoice: {
@@ -2206,7 +2549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Balance"];
+                    "application/json": components["schemas"]["BalanceBody"];
                 };
             };
             "4XX": {
@@ -2638,6 +2981,136 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rates: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A currency other than the merchant's (USD, EUR, GBP, CHF, CAD, AUD, JPY).
+                 * @example EUR
+                 */
+                currency?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RatesView"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    day: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The day, `YYYY-MM-DD` (default: today).
+                 * @example 2026-11-30
+                 */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DayReport"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    days: {
+        parameters: {
+            query?: {
+                /** @description The last day, `YYYY-MM-DD` (default: today). */
+                to?: string;
+                /** @description How many days, 1 to 366 (default 30). */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DaysReport"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    transactions_csv: {
+        parameters: {
+            query?: {
+                /** @description From this day (`2026-11-01`, from its start) or time (RFC 3339); default: the beginning. */
+                from?: string;
+                /** @description To this day (`2026-11-30`, to its end) or time (RFC 3339, excluded); default: now. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             "4XX": {

@@ -1,0 +1,121 @@
+//! `/v1/reports`: a day's sales, sales by day, and the transactions CSV. Days and times are the
+//! merchant's: the time zone of the computer the app runs on. Needs `lightning:read`.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use payaiml_core::keys::Permission;
+use payaiml_core::reports::{parse_bound, parse_date, DayReport, DaysReport};
+
+use super::ApiQuery;
+use crate::auth::Auth;
+use crate::error::{ApiResult, ErrorBody};
+use crate::state::ApiState;
+
+/// Query of a day's report.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DayQuery {
+    /// The day, `YYYY-MM-DD` (default: today).
+    #[param(example = "2026-11-30")]
+    pub date: Option<String>,
+}
+
+/// Query of sales by day.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DaysQuery {
+    /// The last day, `YYYY-MM-DD` (default: today).
+    pub to: Option<String>,
+    /// How many days, 1 to 366 (default 30).
+    #[param(minimum = 1, maximum = 366)]
+    pub days: Option<u32>,
+}
+
+/// Query of the transactions report.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// From this day (`2026-11-01`, from its start) or time (RFC 3339); default: the beginning.
+    pub from: Option<String>,
+    /// To this day (`2026-11-30`, to its end) or time (RFC 3339, excluded); default: now.
+    pub to: Option<String>,
+}
+
+/// One day of business: the day's sales (count, totals in sats and in the merchant's currency,
+/// average), what LSPs kept, payments sent and their fees, the first and last sale, and sales
+/// hour by hour.
+#[utoipa::path(get, path = "/v1/reports/day", tag = "reports", params(DayQuery),
+    responses((status = 200, body = DayReport), (status = "4XX", body = ErrorBody)))]
+pub async fn day(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<DayQuery>,
+) -> ApiResult<Json<DayReport>> {
+    auth.require(Permission::LightningRead)?;
+    let date = q
+        .date
+        .as_deref()
+        .map(|d| parse_date(d, "date"))
+        .transpose()?;
+    Ok(Json(state.app.reports().day(date).await?))
+}
+
+/// Sales day by day (30 days ending today by default).
+#[utoipa::path(get, path = "/v1/reports/days", tag = "reports", params(DaysQuery),
+    responses((status = 200, body = DaysReport), (status = "4XX", body = ErrorBody)))]
+pub async fn days(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<DaysQuery>,
+) -> ApiResult<Json<DaysReport>> {
+    auth.require(Permission::LightningRead)?;
+    let to = q.to.as_deref().map(|d| parse_date(d, "to")).transpose()?;
+    Ok(Json(
+        state.app.reports().days(to, q.days.unwrap_or(30)).await?,
+    ))
+}
+
+/// Every sale (paid invoice) and every payment sent that succeeded or is pending in a period,
+/// oldest first, as CSV (RFC 4180, UTF-8, CRLF): time in the merchant's time zone and in UTC,
+/// direction, status, sats, msat, fee, the value and fee in the merchant's currency at the rate
+/// recorded then, the rate and its sources, description, external id, invoice id, payment id and
+/// payment hash. Text a spreadsheet would run as a formula starts with `'`.
+#[utoipa::path(get, path = "/v1/reports/transactions.csv", tag = "reports", params(PeriodQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = "4XX", body = ErrorBody)))]
+pub async fn transactions_csv(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Response> {
+    auth.require(Permission::LightningRead)?;
+    let from = q
+        .from
+        .as_deref()
+        .map(|f| parse_bound(f, "from", false))
+        .transpose()?
+        .unwrap_or(0);
+    let to =
+        q.to.as_deref()
+            .map(|t| parse_bound(t, "to", true))
+            .transpose()?
+            .unwrap_or(i64::MAX);
+    let csv = state.app.reports().transactions_csv(from, to).await?;
+    let name = format!(
+        "payaiml-transactions-{}.csv",
+        payaiml_core::reports::Reports::today()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        csv,
+    )
+        .into_response())
+}

@@ -1,0 +1,161 @@
+//! The transactions report as CSV: one row per sale (paid invoice) and per payment sent that
+//! succeeded or is still pending, oldest first, for a spreadsheet or an accountant.
+//!
+//! Written with the `csv` crate, which quotes by RFC 4180 (a field with a comma, a quote or a
+//! line break is quoted, quotes doubled; lines end with CRLF). Text a spreadsheet would run as a
+//! formula (a field starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is written
+//! with a leading `'`, as OWASP advises against CSV injection: a description or an external id
+//! comes from whoever made the invoice, and must never execute on the accountant's computer.
+//! Figures are written by us, never start so, and are left alone.
+
+use chrono::TimeZone;
+
+use crate::error::{Error, Result};
+use crate::invoices::Invoice;
+use crate::payments::Payment;
+use crate::util::rfc3339;
+
+/// The columns, in order.
+pub const HEADER: [&str; 19] = [
+    "time",
+    "time_utc",
+    "direction",
+    "status",
+    "amount_sat",
+    "amount_msat",
+    "fee_sat",
+    "fee_msat",
+    "fiat_amount",
+    "fiat_fee",
+    "currency",
+    "rate",
+    "rate_sources",
+    "rate_at",
+    "description",
+    "external_id",
+    "invoice_id",
+    "payment_id",
+    "payment_hash",
+];
+
+/// `text` made safe to open in a spreadsheet.
+pub fn neutralise(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// The CSV of `sales` (with their paid time) and `sent` (with their sent time), by time.
+pub fn transactions<Tz: TimeZone>(
+    tz: &Tz,
+    sales: &[(i64, Invoice)],
+    sent: &[(i64, Payment)],
+) -> Result<String>
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let mut rows: Vec<(i64, [String; 19])> = Vec::with_capacity(sales.len() + sent.len());
+    let when = |at: i64| {
+        (
+            super::local(tz, at).format("%Y-%m-%d %H:%M:%S").to_string(),
+            rfc3339(at),
+        )
+    };
+    for (at, invoice) in sales {
+        let (time, time_utc) = when(*at);
+        let fiat = invoice.fiat.as_ref();
+        let fee_msat = invoice.lsp.as_ref().and_then(|l| l.fee_msat);
+        rows.push((
+            *at,
+            [
+                time,
+                time_utc,
+                "received".into(),
+                "paid".into(),
+                opt(invoice.amount_received),
+                opt(invoice.amount_received_msat),
+                opt(fee_msat.map(|f| f.div_ceil(1000))),
+                opt(fee_msat),
+                opt(fiat.and_then(|f| f.amount.clone())),
+                opt(fiat.and_then(|f| f.fee.clone())),
+                opt(fiat.map(|f| f.currency.clone())),
+                opt(fiat.map(|f| f.rate.clone())),
+                opt(fiat.map(|f| f.sources.join(" "))),
+                opt(fiat.map(|f| f.rate_at.clone())),
+                neutralise(&invoice.description),
+                neutralise(invoice.external_id.as_deref().unwrap_or("")),
+                invoice.id.clone(),
+                String::new(),
+                invoice.payment_hash.clone(),
+            ],
+        ));
+    }
+    for (at, payment) in sent {
+        let (time, time_utc) = when(*at);
+        let fiat = payment.fiat.as_ref();
+        rows.push((
+            *at,
+            [
+                time,
+                time_utc,
+                "sent".into(),
+                serde_json::to_value(payment.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                payment.amount.to_string(),
+                payment.amount_msat.to_string(),
+                opt(payment.fee),
+                opt(payment.fee_msat),
+                opt(fiat.and_then(|f| f.amount.clone())),
+                opt(fiat.and_then(|f| f.fee.clone())),
+                opt(fiat.map(|f| f.currency.clone())),
+                opt(fiat.map(|f| f.rate.clone())),
+                opt(fiat.map(|f| f.sources.join(" "))),
+                opt(fiat.map(|f| f.rate_at.clone())),
+                neutralise(payment.description.as_deref().unwrap_or("")),
+                String::new(),
+                String::new(),
+                payment.id.clone(),
+                payment.payment_hash.clone(),
+            ],
+        ));
+    }
+    rows.sort_by_key(|(at, _)| *at);
+    let mut out = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let broke = |e: ::csv::Error| Error::Config(format!("the CSV could not be written: {e}"));
+    out.write_record(HEADER).map_err(broke)?;
+    for (_, row) in &rows {
+        out.write_record(row).map_err(broke)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| Error::Config(format!("the CSV could not be written: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| Error::Config(format!("the CSV is not UTF-8: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_plain_text_is_not() {
+        assert_eq!(
+            neutralise("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(neutralise("+1"), "'+1");
+        assert_eq!(neutralise("-2+3"), "'-2+3");
+        assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise("\tx"), "'\tx");
+        assert_eq!(neutralise("Coffee, large"), "Coffee, large");
+        assert_eq!(neutralise(""), "");
+    }
+}
