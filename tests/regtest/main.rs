@@ -18,6 +18,7 @@ mod moving;
 mod networks;
 mod notifications;
 mod payments;
+mod rates;
 mod receiver;
 mod setup;
 mod stream;

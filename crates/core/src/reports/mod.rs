@@ -590,11 +590,7 @@ mod tests {
         assert_eq!(lines.len(), 4, "{text}");
         assert_eq!(lines[0], csv::HEADER.join(","));
         assert!(lines[1].starts_with("2026-11-30 09:10:00,2026-11-30T08:10:00Z,received,paid,5833,5833000,,,3.50,,EUR,60000,coinbase kraken,"), "{}", lines[1]);
-        assert!(
-            lines[2].contains(",'=cmd|' /C calc'!A0,"),
-            "{}",
-            lines[2]
-        );
+        assert!(lines[2].contains(",'=cmd|' /C calc'!A0,"), "{}", lines[2]);
         assert!(lines[3].contains(",,,,,\"Cake, large\","), "{}", lines[3]);
         Ok(())
     }
