@@ -26,13 +26,13 @@ function binary() {
 
 /** Starts `payaimld sandbox` (`--fresh` when `fresh`: a merchant with no channels and the
  *  sandbox's LSP) with the built UI, on a free port unless `listen` is given, in a new temp data
- *  dir unless `dataDir` is given; resolves with {api, admin, dataDir, stop}. `stop()` deletes the
+ *  dir unless `dataDir` is given, with more start-up settings in `args`; resolves with {api, admin, dataDir, stop}. `stop()` deletes the
  *  data dir unless called with `{ keep: true }`. */
-export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payaiml-test-')), listen = '127.0.0.1:0', fresh = false } = {}) {
+export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payaiml-test-')), listen = '127.0.0.1:0', fresh = false, args = [] } = {}) {
   // payaimld prints the admin key only to a terminal; here it writes it to a 0600 file.
   const keyFile = `${dataDir}.admin-key`;
   const child = spawn(binary(), ['--data-dir', dataDir, '--listen', listen, '--secrets', 'file', '--admin-key-file', keyFile,
-    '--ui-dir', join(root, 'ui', 'dist'), '--log-level', process.env.PAYAIML_BROWSER_LOG ?? 'warn', 'sandbox',
+    '--ui-dir', join(root, 'ui', 'dist'), '--log-level', process.env.PAYAIML_BROWSER_LOG ?? 'warn', ...args, 'sandbox',
     ...(fresh ? ['--fresh'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   let api = null;

@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  Mined, NewWebhook, NodeInfo, OpenChannel, Readiness, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
+  Mined, NewWebhook, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -121,7 +121,9 @@ export class LightningClient {
 
   // Invoices
 
-  /** Creates an invoice. `amount` in sats; omit it for an any-amount invoice. */
+  /** Creates an invoice. `amount` in sats; omit it for an any-amount invoice. Or price it in a
+   *  currency with `fiat: { amount: '3.50', currency: 'EUR' }` (a decimal string): converted at
+   *  the current rate, which is recorded with it; `rate_unavailable` (503) when no rate is fresh. */
   createInvoice(invoice: CreateInvoice, opts: { idempotencyKey?: string } = {}): Promise<Invoice> {
     return this.request('POST', '/v1/lightning/invoices', { body: invoice, idempotencyKey: opts.idempotencyKey, retry: !!opts.idempotencyKey });
   }
@@ -267,6 +269,37 @@ export class LightningClient {
   /** The node: id, network, listening addresses, block height, channels and peers. */
   getNode(): Promise<NodeInfo> {
     return this.request('GET', '/v1/node', { retry: true });
+  }
+
+  /** The exchange rate of the merchant's currency (or of `currency`), with its age, its sources
+   *  and each provider's last answer; `rate` is null, with `error`, when none is fresh. */
+  rates(opts: { currency?: string } = {}): Promise<Rates> {
+    return this.request('GET', `/v1/rates${query({ currency: opts.currency })}`, { retry: true });
+  }
+
+  // Reports
+
+  /** One day of business (today by default, `YYYY-MM-DD` in the merchant's time zone). */
+  dayReport(opts: { date?: string } = {}): Promise<DayReport> {
+    return this.request('GET', `/v1/reports/day${query({ date: opts.date })}`, { retry: true });
+  }
+
+  /** Sales day by day: `days` days (default 30) ending with `to` (default today). */
+  daysReport(opts: { to?: string; days?: number } = {}): Promise<DaysReport> {
+    return this.request('GET', `/v1/reports/days${query({ to: opts.to, days: opts.days })}`, { retry: true });
+  }
+
+  /** Every sale and payment sent in a period as CSV text (`from`/`to`: a day or an RFC 3339 time). */
+  async transactionsCsv(opts: { from?: string; to?: string } = {}): Promise<string> {
+    const res = await fetch(`${this.baseUrl}/v1/reports/transactions.csv${query({ from: opts.from, to: opts.to })}`, {
+      headers: { Authorization: `Bearer ${this.apiKey}` },
+      signal: this.signal(),
+    });
+    if (!res.ok) {
+      const err = ((await res.json().catch(() => null)) as Partial<ErrorBody> | null)?.error;
+      throw new LightningApiError(res.status, err?.code ?? 'http_error', err?.message ?? `The report could not be loaded (HTTP ${res.status}).`, err?.field ?? undefined);
+    }
+    return res.text();
   }
 
   /** Whether the node is ready to take payments: the chain source, the network graph, the LSP

@@ -31,7 +31,9 @@ export type PaymentStatus = Schemas['PaymentStatus'];
 
 // Balance
 
-export type Balance = Schemas['Balance'];
+/** The balances in sats, and their value in the merchant's currency (`fiat`, null in sats-only mode). */
+export type Balance = Schemas['BalanceBody'];
+export type BalanceFiat = Schemas['BalanceFiat'];
 export type LightningBalance = Schemas['LightningBalance'];
 export type OnchainBalance = Schemas['OnchainBalance'];
 /** Closed channels' money on its way back to the on-chain wallet. */
@@ -96,6 +98,17 @@ export type NodeState = Schemas['NodeState'];
 export type NodeInfo = Schemas['NodeInfo'];
 /** Whether the node is ready for payments, check by check. */
 export type Readiness = Schemas['Readiness'];
+/** A price in a currency, for `createInvoice({ fiat: { amount: '3.50', currency: 'EUR' } })`. */
+export type FiatPrice = Schemas['FiatPrice'];
+/** A value in the merchant's currency at a recorded rate (on invoices and payments). */
+export type FiatAmount = Schemas['FiatAmount'];
+export type Rates = Schemas['RatesView'];
+export type Rate = Schemas['RateView'];
+export type RateProvider = Schemas['ProviderView'];
+export type DayReport = Schemas['DayReport'];
+export type DaysReport = Schemas['DaysReport'];
+export type ReportTotals = Schemas['Totals'];
+export type ReportBucket = Schemas['Bucket'];
 export type ReadinessCheck = Schemas['Check'];
 export type Channel = Schemas['Channel'];
 export type DepositAddress = Schemas['DepositAddress'];

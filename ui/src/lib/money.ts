@@ -1,0 +1,78 @@
+// Amounts in the merchant's currency, for people: decimal strings from the API shown with the
+// currency's symbol, the point of sale's keypad in that currency, and the sats a price comes to
+// at a rate (shown before charging; the server converts with the same rule and is the one that
+// counts). No float ever touches an amount: decimals are read as text into BigInt.
+
+/** Currencies the app prices in, with their decimals (ISO 4217). */
+export const CURRENCIES: Record<string, number> = { USD: 2, EUR: 2, GBP: 2, CHF: 2, CAD: 2, AUD: 2, JPY: 0 };
+
+const grouped = new Intl.NumberFormat('en-US');
+
+function symbol(currency: string): string {
+  try {
+    const parts = new Intl.NumberFormat('en-US', { style: 'currency', currency }).formatToParts(0);
+    const sym = parts.find((p) => p.type === 'currency')?.value ?? currency;
+    // A symbol made of letters (CHF) is set apart from the figure, as a code is.
+    return /[A-Za-z]$/.test(sym) ? `${sym} ` : sym;
+  } catch {
+    return `${currency} `;
+  }
+}
+
+/** `"1234.5"` in EUR → `€1,234.50`; JPY `"500"` → `¥500`; a dash for nothing. */
+export function formatFiat(amount: string | null | undefined, currency: string | null | undefined): string {
+  if (amount == null || !currency) return '—';
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(amount.trim());
+  if (!m) return `${amount} ${currency}`;
+  const decimals = CURRENCIES[currency] ?? 2;
+  const frac = (m[3] ?? '').padEnd(decimals, '0').slice(0, decimals);
+  return `${m[1]}${symbol(currency)}${grouped.format(BigInt(m[2]))}${decimals > 0 ? `.${frac}` : ''}`;
+}
+
+/** The next fiat keypad entry after `key` (a digit, `.`, `C`, `⌫`): at most the currency's
+ *  decimals and 7 whole digits; a key that does not fit is ignored. */
+export function fiatKeypadPress(entry: string, key: string, currency: string): string {
+  const decimals = CURRENCIES[currency] ?? 2;
+  if (key === 'C') return '';
+  if (key === '⌫') return entry.slice(0, -1);
+  if (key === '.') {
+    if (decimals === 0 || entry.includes('.')) return entry;
+    return (entry === '' ? '0' : entry) + '.';
+  }
+  if (!/^\d$/.test(key)) return entry;
+  const [whole, frac] = entry.split('.');
+  if (frac !== undefined) return frac.length >= decimals ? entry : entry + key;
+  if (whole === '0') return key === '0' ? entry : key;
+  if (whole === '' && key === '0' && decimals === 0) return entry;
+  return whole.length >= 7 ? entry : entry + key;
+}
+
+/** A keypad entry as the price the API takes ("3.5" → "3.50", "3." → "3.00"); null for zero. */
+export function fiatPrice(entry: string, currency: string): string | null {
+  const decimals = CURRENCIES[currency] ?? 2;
+  const [whole, frac = ''] = entry.split('.');
+  const minor = BigInt((whole || '0') + frac.padEnd(decimals, '0').slice(0, decimals));
+  if (minor === 0n) return null;
+  const text = minor.toString().padStart(decimals + 1, '0');
+  return decimals > 0 ? `${text.slice(0, -decimals)}.${text.slice(-decimals)}` : text;
+}
+
+/** A decimal string as an integer and its scale: "60000.5" → [600005n, 1]. */
+function scaled(text: string): [bigint, number] | null {
+  const m = /^(\d+)(?:\.(\d+))?$/.exec(text.trim());
+  if (!m) return null;
+  return [BigInt(m[1] + (m[2] ?? '')), (m[2] ?? '').length];
+}
+
+/** The sats `price` comes to at `rate` (units per BTC): price × 100,000,000 ÷ rate, rounded half
+ *  up to the sat, the rule the server converts by. Null when either cannot be read. */
+export function satsFor(price: string, rate: string): number | null {
+  const p = scaled(price);
+  const r = scaled(rate);
+  if (!p || !r || r[0] === 0n) return null;
+  // (p / 10^ps) × 10^8 / (r / 10^rs) = p × 10^(8 + rs) / (r × 10^ps)
+  const num = p[0] * 10n ** BigInt(8 + r[1]);
+  const den = r[0] * 10n ** BigInt(p[1]);
+  const sats = (2n * num + den) / (2n * den);
+  return Number(sats);
+}
