@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use payaiml_core::keys::Permission;
 use payaiml_core::node::Balance;
-use payaiml_core::rates::record::{fixed, value_of_msat};
+use payaiml_core::rates::record::fixed;
 use serde::Serialize;
 
 use crate::auth::Auth;
@@ -44,22 +44,15 @@ pub struct BalanceFiat {
 pub async fn balance(State(state): State<ApiState>, auth: Auth) -> ApiResult<Json<BalanceBody>> {
     auth.require(Permission::LightningRead)?;
     let balance = state.app.node().balance()?;
-    let rates = state.app.rates();
-    let fiat = rates.merchant_currency().and_then(|currency| {
-        let rate = rates.cached(&currency)?;
-        let value = |sats: u64| {
-            fixed(
-                value_of_msat(sats * 1000, rate.per_btc, &currency),
-                &currency,
-            )
-        };
-        Some(BalanceFiat {
-            rate: rate.per_btc.normalize().to_string(),
-            rate_at: payaiml_core::util::rfc3339(rate.as_of),
+    let fiat = state.app.rates().merchant_rate().map(|rate| {
+        let value = |sats: u64| fixed(rate.value_of_msat(sats * 1000), &rate.currency);
+        BalanceFiat {
+            rate: rate.rate.normalize().to_string(),
+            rate_at: payaiml_core::util::rfc3339(rate.rate_at),
             lightning_spendable: value(balance.lightning.spendable),
             total: value(balance.total),
-            currency,
-        })
+            currency: rate.currency.clone(),
+        }
     });
     Ok(Json(BalanceBody { balance, fiat }))
 }

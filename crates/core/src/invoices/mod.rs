@@ -457,10 +457,7 @@ impl<'a> Invoices<'a> {
     /// fresh, and never waits for one.
     async fn price(&self, valid: &mut ValidInvoice) -> Result<Option<Recorded>> {
         let Some((currency, amount)) = valid.fiat_price.clone() else {
-            return Ok(self.rates.merchant_currency().and_then(|currency| {
-                let rate = self.rates.cached(&currency)?;
-                Some(Recorded::of(&currency, &rate, None))
-            }));
+            return Ok(self.rates.merchant_rate());
         };
         let rate = self.rates.rate(&currency).await?;
         let sats = crate::rates::to_sats(amount, &rate)?;

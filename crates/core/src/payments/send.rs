@@ -124,10 +124,7 @@ impl Payments<'_> {
         let hash = invoice.payment_hash().to_string();
         let id = new_id("pay");
         // The merchant's rate of the moment, if one is fresh: a payment never waits for one.
-        let fiat = self.rates.merchant_currency().and_then(|currency| {
-            let rate = self.rates.cached(&currency)?;
-            Some(crate::rates::Recorded::of(&currency, &rate, None))
-        });
+        let fiat = self.rates.merchant_rate();
         {
             let _guard = self.pay_lock.lock().await;
             if let Some(key) = key {

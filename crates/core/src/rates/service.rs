@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::providers::{Provider, ALL};
-use super::{combine, Quote, Rate};
+use super::{combine, Quote, Rate, Recorded};
 use crate::error::{Error, Result};
 use crate::util::{now_ms, rfc3339};
 
@@ -240,6 +240,15 @@ impl RateService {
     /// rate of the moment this way, never waiting on the network).
     pub fn cached(&self, currency: &str) -> Option<Rate> {
         self.combined(currency, now_ms()).ok()
+    }
+
+    /// The merchant's rate of the moment, as it is recorded with a sale or payment in sats
+    /// (from what is kept: never waits for a provider); `None` in sats-only mode or with no
+    /// fresh rate.
+    pub fn merchant_rate(&self) -> Option<Recorded> {
+        let currency = self.merchant_currency()?;
+        let rate = self.cached(&currency)?;
+        Some(Recorded::of(&currency, &rate, None))
     }
 
     fn combined(&self, currency: &str, now: i64) -> Result<Rate> {

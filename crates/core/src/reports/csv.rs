@@ -13,6 +13,7 @@ use chrono::TimeZone;
 use crate::error::{Error, Result};
 use crate::invoices::Invoice;
 use crate::payments::Payment;
+use crate::rates::FiatAmount;
 use crate::util::rfc3339;
 
 /// The columns, in order.
@@ -50,6 +51,29 @@ fn opt<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// The columns fiat_amount to rate_at of a value in the merchant's currency (empty without one).
+fn fiat_columns(fiat: Option<&FiatAmount>) -> [String; 6] {
+    match fiat {
+        None => Default::default(),
+        Some(f) => [
+            opt(f.amount.as_ref()),
+            opt(f.fee.as_ref()),
+            f.currency.clone(),
+            f.rate.clone(),
+            f.sources.join(" "),
+            f.rate_at.clone(),
+        ],
+    }
+}
+
+/// One row: the columns before the value in the merchant's currency, its columns, and the rest.
+fn row(head: [String; 8], fiat: Option<&FiatAmount>, tail: [String; 5]) -> Vec<String> {
+    head.into_iter()
+        .chain(fiat_columns(fiat))
+        .chain(tail)
+        .collect()
+}
+
 /// The CSV of `sales` (with their paid time) and `sent` (with their sent time), by time.
 pub fn transactions<Tz: TimeZone>(
     tz: &Tz,
@@ -59,7 +83,7 @@ pub fn transactions<Tz: TimeZone>(
 where
     Tz::Offset: std::fmt::Display,
 {
-    let mut rows: Vec<(i64, [String; 19])> = Vec::with_capacity(sales.len() + sent.len());
+    let mut rows: Vec<(i64, Vec<String>)> = Vec::with_capacity(sales.len() + sent.len());
     let when = |at: i64| {
         (
             super::local(tz, at).format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -68,63 +92,49 @@ where
     };
     for (at, invoice) in sales {
         let (time, time_utc) = when(*at);
-        let fiat = invoice.fiat.as_ref();
         let fee_msat = invoice.lsp.as_ref().and_then(|l| l.fee_msat);
-        rows.push((
-            *at,
-            [
-                time,
-                time_utc,
-                "received".into(),
-                "paid".into(),
-                opt(invoice.amount_received),
-                opt(invoice.amount_received_msat),
-                opt(fee_msat.map(|f| f.div_ceil(1000))),
-                opt(fee_msat),
-                opt(fiat.and_then(|f| f.amount.clone())),
-                opt(fiat.and_then(|f| f.fee.clone())),
-                opt(fiat.map(|f| f.currency.clone())),
-                opt(fiat.map(|f| f.rate.clone())),
-                opt(fiat.map(|f| f.sources.join(" "))),
-                opt(fiat.map(|f| f.rate_at.clone())),
-                neutralise(&invoice.description),
-                neutralise(invoice.external_id.as_deref().unwrap_or("")),
-                invoice.id.clone(),
-                String::new(),
-                invoice.payment_hash.clone(),
-            ],
-        ));
+        let head = [
+            time,
+            time_utc,
+            "received".into(),
+            "paid".into(),
+            opt(invoice.amount_received),
+            opt(invoice.amount_received_msat),
+            opt(fee_msat.map(|f| f.div_ceil(1000))),
+            opt(fee_msat),
+        ];
+        let tail = [
+            neutralise(&invoice.description),
+            neutralise(invoice.external_id.as_deref().unwrap_or("")),
+            invoice.id.clone(),
+            String::new(),
+            invoice.payment_hash.clone(),
+        ];
+        rows.push((*at, row(head, invoice.fiat.as_ref(), tail)));
     }
     for (at, payment) in sent {
         let (time, time_utc) = when(*at);
-        let fiat = payment.fiat.as_ref();
-        rows.push((
-            *at,
-            [
-                time,
-                time_utc,
-                "sent".into(),
-                serde_json::to_value(payment.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                payment.amount.to_string(),
-                payment.amount_msat.to_string(),
-                opt(payment.fee),
-                opt(payment.fee_msat),
-                opt(fiat.and_then(|f| f.amount.clone())),
-                opt(fiat.and_then(|f| f.fee.clone())),
-                opt(fiat.map(|f| f.currency.clone())),
-                opt(fiat.map(|f| f.rate.clone())),
-                opt(fiat.map(|f| f.sources.join(" "))),
-                opt(fiat.map(|f| f.rate_at.clone())),
-                neutralise(payment.description.as_deref().unwrap_or("")),
-                String::new(),
-                String::new(),
-                payment.id.clone(),
-                payment.payment_hash.clone(),
-            ],
-        ));
+        let head = [
+            time,
+            time_utc,
+            "sent".into(),
+            serde_json::to_value(payment.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            payment.amount.to_string(),
+            payment.amount_msat.to_string(),
+            opt(payment.fee),
+            opt(payment.fee_msat),
+        ];
+        let tail = [
+            neutralise(payment.description.as_deref().unwrap_or("")),
+            String::new(),
+            String::new(),
+            payment.id.clone(),
+            payment.payment_hash.clone(),
+        ];
+        rows.push((*at, row(head, payment.fiat.as_ref(), tail)));
     }
     rows.sort_by_key(|(at, _)| *at);
     let mut out = ::csv::WriterBuilder::new()
