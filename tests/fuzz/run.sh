@@ -19,6 +19,7 @@ mkdir -p "$out"
 data="$(mktemp -d /tmp/payaiml-fuzz-XXXXXX)"
 log="$out/payaimld.log"
 cleanup() {
+  if [ -n "${rates_pid:-}" ]; then kill "$rates_pid" 2>/dev/null || true; fi
   if [ -n "${pid:-}" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -28,11 +29,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Exchange rates come from the loopback stand-in of the four providers: the fuzzer sets a
+# currency and prices invoices in one, and nothing in a test may reach the real services.
+node "$root/tests/stand-ins/rates.mjs" > "$out/rates-stand-in" &
+rates_pid=$!
+for _ in $(seq 1 100); do grep -q '^rates stand-in: ' "$out/rates-stand-in" 2>/dev/null && break; sleep 0.1; done
+rates="$(sed -n 's/^rates stand-in: //p' "$out/rates-stand-in")"
+[ -n "$rates" ] || { echo "fuzz: the rates stand-in did not start" >&2; exit 1; }
+rate_urls="coinbase=$rates/coinbase,kraken=$rates/kraken,bitstamp=$rates/bitstamp,coingecko=$rates/coingecko"
+
 # The fuzzer sends every operation with made-up keys on purpose (its auth checks expect 401):
 # the unknown-key limit is raised so they are answered 401, not 429. tests/regtest/auth.rs tests
 # the limit itself.
 "$bin" --data-dir "$data" --listen 127.0.0.1:0 --secrets file --admin-key-file "$data.admin-key" \
-  --auth-failures-per-minute 100000 \
+  --auth-failures-per-minute 100000 --rate-url "$rate_urls" \
   --webhook-retries 1s sandbox > "$out/stdout" 2> "$log" &
 pid=$!
 for _ in $(seq 1 1800); do

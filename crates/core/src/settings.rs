@@ -88,9 +88,10 @@ pub struct SettingsChange {
     pub lsp_max_fee_ppm: Option<u64>,
     /// The merchant's currency (USD, EUR, GBP, CHF, CAD, AUD or JPY); `null` for sats only.
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable, value_type = Option<String>, example = "EUR")]
+    #[schema(schema_with = crate::rates::nullable_currency_schema, example = "EUR")]
     pub currency: Option<Option<String>>,
     /// The exchange rate providers to use (at least one).
+    #[schema(value_type = Option<Vec<Provider>>, min_items = 1)]
     pub rate_providers: Option<Vec<String>>,
 }
 

@@ -100,6 +100,10 @@ export type NodeInfo = Schemas['NodeInfo'];
 export type Readiness = Schemas['Readiness'];
 /** A price in a currency, for `createInvoice({ fiat: { amount: '3.50', currency: 'EUR' } })`. */
 export type FiatPrice = Schemas['FiatPrice'];
+/** A currency the app prices in: USD, EUR, GBP, CHF, CAD, AUD or JPY. */
+export type Currency = FiatPrice['currency'];
+/** A rate provider's id: coinbase, kraken, bitstamp or coingecko. */
+export type RateProviderId = Schemas['Provider'];
 /** A value in the merchant's currency at a recorded rate (on invoices and payments). */
 export type FiatAmount = Schemas['FiatAmount'];
 export type Rates = Schemas['RatesView'];

@@ -16,7 +16,7 @@ use crate::state::ApiState;
 #[into_params(parameter_in = Query)]
 pub struct RatesQuery {
     /// A currency other than the merchant's (USD, EUR, GBP, CHF, CAD, AUD, JPY).
-    #[param(pattern = "^[A-Za-z]{3}$", example = "EUR")]
+    #[param(schema_with = payaiml_core::rates::currency_schema, example = "EUR")]
     pub currency: Option<String>,
 }
 

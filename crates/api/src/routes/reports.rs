@@ -18,7 +18,7 @@ use crate::state::ApiState;
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// The day, `YYYY-MM-DD` (default: today).
-    #[param(example = "2026-11-30")]
+    #[param(format = Date, example = "2026-11-30")]
     pub date: Option<String>,
 }
 
@@ -27,6 +27,7 @@ pub struct DayQuery {
 #[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// The last day, `YYYY-MM-DD` (default: today).
+    #[param(format = Date)]
     pub to: Option<String>,
     /// How many days, 1 to 366 (default 30).
     #[param(minimum = 1, maximum = 366)]
@@ -38,8 +39,10 @@ pub struct DaysQuery {
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// From this day (`2026-11-01`, from its start) or time (RFC 3339); default: the beginning.
+    #[param(format = Date)]
     pub from: Option<String>,
     /// To this day (`2026-11-30`, to its end) or time (RFC 3339, excluded); default: now.
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 

@@ -86,10 +86,10 @@ pub struct CreateInvoice {
 #[serde(deny_unknown_fields)]
 pub struct FiatPrice {
     /// The price as a decimal string, at most the currency's decimals ("3.50"; yen: "500").
-    #[schema(example = "3.50")]
+    #[schema(example = "3.50", pattern = "^[0-9]{1,12}([.][0-9]{1,2})?$")]
     pub amount: String,
     /// ISO 4217 code: USD, EUR, GBP, CHF, CAD, AUD or JPY.
-    #[schema(example = "EUR")]
+    #[schema(schema_with = crate::rates::currency_schema, example = "EUR")]
     pub currency: String,
 }
 

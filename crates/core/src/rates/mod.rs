@@ -106,6 +106,27 @@ pub fn combine(quotes: &[Quote], now: i64, max_age_ms: i64) -> Result<Rate> {
     })
 }
 
+/// The currencies the app prices in (ISO 4217).
+pub const CURRENCIES: [&str; 7] = ["USD", "EUR", "GBP", "CHF", "CAD", "AUD", "JPY"];
+
+/// The API document's schema of a currency code: one of [`CURRENCIES`] (lower case is accepted
+/// too, and read as upper case).
+pub fn currency_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(CURRENCIES))
+        .build()
+}
+
+/// [`currency_schema`], or null.
+pub fn nullable_currency_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(CURRENCIES.iter().map(|c| Some(*c)).chain([None])))
+        .build()
+}
+
 /// The decimals a currency's amounts have (ISO 4217 minor units).
 pub fn minor_units(currency: &str) -> Option<u32> {
     match currency {

@@ -1412,11 +1412,8 @@ export interface components {
              * @example 3.50
              */
             amount: string;
-            /**
-             * @description ISO 4217 code: USD, EUR, GBP, CHF, CAD, AUD or JPY.
-             * @example EUR
-             */
-            currency: string;
+            /** @enum {string} */
+            currency: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY";
         };
         /** @description The health object of `GET /v1/health`. */
         Health: {
@@ -2209,11 +2206,8 @@ export interface components {
         };
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
-            /**
-             * @description The merchant's currency (USD, EUR, GBP, CHF, CAD, AUD or JPY); `null` for sats only.
-             * @example EUR
-             */
-            currency?: string | null;
+            /** @enum {string|null} */
+            currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
             lsp?: null | components["schemas"]["LspChange"];
             /**
              * Format: int64
@@ -2228,7 +2222,7 @@ export interface components {
             /** @description Desktop notifications on or off. */
             notifications?: boolean | null;
             /** @description The exchange rate providers to use (at least one). */
-            rate_providers?: string[] | null;
+            rate_providers?: components["schemas"]["Provider"][] | null;
         };
         /** @description Where the first-run setup stands. */
         SetupStatus: {
@@ -2996,11 +2990,7 @@ export interface operations {
     rates: {
         parameters: {
             query?: {
-                /**
-                 * @description A currency other than the merchant's (USD, EUR, GBP, CHF, CAD, AUD, JPY).
-                 * @example EUR
-                 */
-                currency?: string;
+                currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY";
             };
             header?: never;
             path?: never;
