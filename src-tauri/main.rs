@@ -7,6 +7,7 @@
 //! instance at a time. No business logic.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod downloads;
 mod settings;
 mod tray;
 mod windows;
@@ -215,7 +216,8 @@ fn main() -> std::process::ExitCode {
         }))
         .invoke_handler(tauri::generate_handler![
             connection,
-            windows::customer_display
+            windows::customer_display,
+            downloads::save_download
         ])
         .build(tauri::generate_context!());
     let tauri_app = match built {

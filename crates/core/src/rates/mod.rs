@@ -136,6 +136,36 @@ pub fn minor_units(currency: &str) -> Option<u32> {
     }
 }
 
+/// Reads a JSON string holding a decimal amount, and refuses a JSON number with a message a
+/// developer can act on: a number would have passed through a float in most clients, and
+/// money never does (`#[serde(deserialize_with)]` on request fields).
+pub fn decimal_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<String, D::Error> {
+    struct Text;
+    const NUMBER: &str = "must be a decimal string such as \"3.50\", not a JSON number (a number \
+                          goes through a float, which cannot hold every price exactly)";
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a decimal string such as \"3.50\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<String, E> {
+            Err(E::custom(NUMBER))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<String, E> {
+            Err(E::custom(NUMBER))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<String, E> {
+            Err(E::custom(NUMBER))
+        }
+    }
+    d.deserialize_any(Text)
+}
+
 /// Reads a fiat amount written as a decimal string ("3.50"): positive, at most the currency's
 /// decimals, never through a float.
 pub fn parse_amount(text: &str, currency: &str) -> Result<Decimal> {
@@ -163,7 +193,11 @@ pub fn parse_amount(text: &str, currency: &str) -> Result<Decimal> {
     if amount.scale() > decimals {
         return Err(Error::invalid(
             "fiat.amount",
-            format!("{currency} amounts have at most {decimals} decimals; got '{text}'"),
+            if decimals == 0 {
+                format!("{currency} amounts have no decimals; got '{text}'")
+            } else {
+                format!("{currency} amounts have at most {decimals} decimals; got '{text}'")
+            },
         ));
     }
     Ok(amount)
@@ -307,6 +341,26 @@ mod tests {
             );
         }
         assert!(parse_amount("0.0001", "USD").is_err());
+        // A JSON number is refused with what to send instead; a string is read as written.
+        #[derive(serde::Deserialize, Debug)]
+        struct Body {
+            #[serde(deserialize_with = "decimal_string")]
+            #[allow(dead_code)]
+            amount: String,
+        }
+        for number in [r#"{"amount": 3.5}"#, r#"{"amount": 3}"#] {
+            let err = serde_json::from_str::<Body>(number)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.contains("decimal string such as")),
+                "{number}: {err:?}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<Body>(r#"{"amount": "3.50"}"#).is_ok_and(|b| b.amount == "3.50")
+        );
         assert!(matches!(
             to_sats(
                 parse_amount("0.01", "USD").unwrap_or_default(),
