@@ -427,3 +427,33 @@ impl OwnBitcoind {
         .to_vec()
     }
 }
+
+/// The sandbox's customer pays `invoice` (as the API returned it); returns the invoice once
+/// the merchant records it paid.
+pub fn customer_pays(d: &Daemon, key: &str, invoice: &Value) -> Value {
+    let id = invoice["id"].as_str().expect("invoice id").to_string();
+    let paid = post(
+        d,
+        "/v1/sandbox/pay",
+        key,
+        serde_json::json!({"payment_request": invoice["payment_request"]}),
+    );
+    assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
+    wait_for(30, "the invoice paid", || {
+        let i = get(d, &format!("/v1/lightning/invoices/{id}"), key).body;
+        (i["status"] == "paid").then_some(i)
+    })
+}
+
+/// The `payment.received` event of the invoice `invoice_id`, from the event log.
+pub fn received_event(d: &Daemon, key: &str, invoice_id: &str) -> Value {
+    let events = get(d, "/v1/events?after=0", key).body;
+    events["data"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|e| e["event"] == "payment.received" && e["invoice_id"] == invoice_id)
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no payment.received for {invoice_id} in {events}"))
+}

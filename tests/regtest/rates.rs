@@ -208,17 +208,7 @@ fn a_price_in_euros_is_converted_recorded_and_reported() {
     assert_eq!(invoice["fiat"]["rate"], "60000");
     assert_eq!(invoice["fiat"]["sources"], json!(["coinbase", "coingecko"]));
     let id = invoice["id"].as_str().expect("id").to_string();
-    let paid = post(
-        &d,
-        "/v1/sandbox/pay",
-        &key,
-        json!({"payment_request": invoice["payment_request"]}),
-    );
-    assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
-    let invoice = wait_for(30, "the invoice paid", || {
-        let i = get(&d, &format!("/v1/lightning/invoices/{id}"), &key).body;
-        (i["status"] == "paid").then_some(i)
-    });
+    let invoice = customer_pays(&d, &key, &invoice);
     assert_eq!(
         invoice["fiat"]["amount"], "3.50",
         "the price as asked, after payment too"
@@ -230,15 +220,7 @@ fn a_price_in_euros_is_converted_recorded_and_reported() {
     assert_eq!(sats.body["fiat"]["priced_in_fiat"], false);
 
     // The event carries it.
-    let events = get(&d, "/v1/events?after=0", &key).body;
-    let received = events["data"]
-        .as_array()
-        .and_then(|all| {
-            all.iter()
-                .find(|e| e["event"] == "payment.received" && e["invoice_id"] == id.as_str())
-        })
-        .cloned()
-        .expect("payment.received");
+    let received = received_event(&d, &key, &id);
     assert_eq!(received["fiat"]["amount"], "3.50", "{received}");
     assert_eq!(received["fiat"]["rate"], "60000");
 

@@ -39,8 +39,8 @@ pub use running::{start, Running, StartError, StartOptions};
 pub use state::ApiState;
 
 use routes::{
-    events, health, invoices, keys, node, payments, rates, reports, sandbox, settings, stream,
-    wallet, webhooks,
+    catalog, events, health, invoices, keys, node, payments, rates, reports, sandbox, settings,
+    stream, wallet, webhooks,
 };
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
@@ -80,7 +80,16 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(rates::rates))
         .routes(routes!(reports::day))
         .routes(routes!(reports::days))
-        .routes(routes!(reports::transactions_csv));
+        .routes(routes!(reports::transactions_csv))
+        .routes(routes!(catalog::list_items, catalog::create_item))
+        .routes(routes!(catalog::reorder_items))
+        .routes(routes!(
+            catalog::get_item,
+            catalog::change_item,
+            catalog::delete_item
+        ))
+        .routes(routes!(catalog::list_taxes, catalog::create_tax))
+        .routes(routes!(catalog::change_tax));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "balance", description = "What the merchant holds"),
         (name = "rates", description = "Exchange rates of the merchant's currency"),
         (name = "reports", description = "Sales by day and hour, and the transactions CSV"),
+        (name = "catalog", description = "Items for the point of sale, and tax rates"),
         (name = "keys", description = "API keys"),
         (name = "events", description = "The durable event log and its WebSocket stream"),
         (name = "webhooks", description = "Signed event delivery to the shop's URLs"),

@@ -237,6 +237,11 @@ impl App {
         &self.rates
     }
 
+    /// The catalog: items and tax rates for the point of sale, and pricing carts.
+    pub fn catalog(&self) -> crate::catalog::Catalog<'_> {
+        crate::catalog::Catalog::new(&self.store)
+    }
+
     /// Reports: a day's sales, sales by day, the transactions CSV.
     pub fn reports(&self) -> crate::reports::Reports<'_> {
         crate::reports::Reports::new(&self.store, &self.rates)

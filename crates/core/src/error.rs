@@ -51,6 +51,8 @@ pub enum ErrorCode {
     SetupConflict,
     /// 409: The sandbox fixes this setting (it runs its own LSP).
     FixedInSandbox,
+    /// 409: The catalog change conflicts with what uses it (a tax rate items are sold under).
+    CatalogConflict,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -85,6 +87,10 @@ pub enum ErrorCode {
     KeyRevoked,
     /// 422: The LSP asks more for opening a channel than the merchant accepts (its fee cap).
     LspFeeTooHigh,
+    /// 422: A cart names an item that does not exist, is archived, or is priced in another unit.
+    ItemUnavailable,
+    /// 422: The catalog holds as many items (or tax rates) as it can.
+    CatalogFull,
     /// 426: `/v1/events/ws` needs a WebSocket upgrade.
     WebsocketRequired,
     /// 429: Too many requests with unknown keys from this client; `Retry-After` says when to retry.
@@ -117,7 +123,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 52] = [
+    pub const ALL: [ErrorCode; 55] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -139,6 +145,7 @@ impl ErrorCode {
         ErrorCode::IdempotencyConflict,
         ErrorCode::SetupConflict,
         ErrorCode::FixedInSandbox,
+        ErrorCode::CatalogConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -156,6 +163,8 @@ impl ErrorCode {
         ErrorCode::SelfChannel,
         ErrorCode::KeyRevoked,
         ErrorCode::LspFeeTooHigh,
+        ErrorCode::ItemUnavailable,
+        ErrorCode::CatalogFull,
         ErrorCode::WebsocketRequired,
         ErrorCode::RateLimited,
         ErrorCode::NodeNotReady,
@@ -196,6 +205,7 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::SetupConflict => "setup_conflict",
             ErrorCode::FixedInSandbox => "fixed_in_sandbox",
+            ErrorCode::CatalogConflict => "catalog_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidAmount => "invalid_amount",
             ErrorCode::InvalidExpiry => "invalid_expiry",
@@ -213,6 +223,8 @@ impl ErrorCode {
             ErrorCode::SelfChannel => "self_channel",
             ErrorCode::KeyRevoked => "key_revoked",
             ErrorCode::LspFeeTooHigh => "lsp_fee_too_high",
+            ErrorCode::ItemUnavailable => "item_unavailable",
+            ErrorCode::CatalogFull => "catalog_full",
             ErrorCode::WebsocketRequired => "websocket_required",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeNotReady => "node_not_ready",
@@ -253,7 +265,8 @@ impl ErrorCode {
             ErrorCode::DuplicatePayment
             | ErrorCode::IdempotencyConflict
             | ErrorCode::SetupConflict
-            | ErrorCode::FixedInSandbox => 409,
+            | ErrorCode::FixedInSandbox
+            | ErrorCode::CatalogConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvalidExpiry
@@ -270,7 +283,9 @@ impl ErrorCode {
             | ErrorCode::ChannelCloseFailed
             | ErrorCode::SelfChannel
             | ErrorCode::KeyRevoked
-            | ErrorCode::LspFeeTooHigh => 422,
+            | ErrorCode::LspFeeTooHigh
+            | ErrorCode::ItemUnavailable
+            | ErrorCode::CatalogFull => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,
             ErrorCode::NodeNotReady
@@ -317,6 +332,14 @@ pub enum Error {
         /// The field it concerns, if any.
         field: Option<&'static str>,
         /// What is wrong.
+        message: String,
+    },
+    /// The request conflicts with the state of what it changes (a tax rate still in use).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `catalog_conflict`.
+        code: ErrorCode,
+        /// What is in the way, and what to do.
         message: String,
     },
     /// The caller's key may not do this, although it may call the endpoint (a key managing a key
@@ -409,7 +432,8 @@ impl Error {
             Error::InvalidField { .. } => ErrorCode::InvalidField,
             Error::Unprocessable { code, .. }
             | Error::Forbidden { code, .. }
-            | Error::Unavailable { code, .. } => *code,
+            | Error::Unavailable { code, .. }
+            | Error::Conflict { code, .. } => *code,
             Error::NotFound { .. } => ErrorCode::NotFound,
             Error::DuplicatePayment { .. } => ErrorCode::DuplicatePayment,
             Error::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,
@@ -458,6 +482,13 @@ impl Error {
         Error::Unprocessable {
             code,
             field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            code,
             message: message.into(),
         }
     }

@@ -18,6 +18,7 @@
 
 mod admin_notice;
 mod app;
+pub mod catalog;
 pub mod config;
 mod error;
 pub mod events;

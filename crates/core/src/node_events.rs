@@ -116,6 +116,8 @@ pub(crate) async fn handle(
                 "lsp_fee_msat": lsp_fee_msat,
                 // Its value in the merchant's currency at the rate recorded with the invoice.
                 "fiat": invoice.as_ref().and_then(|i| i.fiat.clone()),
+                // The sale's lines, taxes, tip and total, when it was made from a cart.
+                "order": invoice.as_ref().and_then(|i| i.order.clone()),
             });
             let key = format!("payment.received:{hash}");
             out.extend(events::append(&mut tx, EventKind::PaymentReceived, &key, payload).await?);

@@ -78,7 +78,7 @@ pub struct SettingsChange {
     /// Desktop notifications on or off.
     pub notifications: Option<bool>,
     /// The LSP to use from the node's next start; `null` for none.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::util::present")]
     #[schema(nullable)]
     pub lsp: Option<Option<LspChange>>,
     /// The most an LSP may keep for opening a channel, from the next start: this many sats...
@@ -87,7 +87,7 @@ pub struct SettingsChange {
     #[schema(maximum = 100000)]
     pub lsp_max_fee_ppm: Option<u64>,
     /// The merchant's currency (USD, EUR, GBP, CHF, CAD, AUD or JPY); `null` for sats only.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::util::present")]
     #[schema(schema_with = crate::rates::nullable_currency_schema, example = "EUR")]
     pub currency: Option<Option<String>>,
     /// The exchange rate providers to use (at least one).
@@ -108,13 +108,6 @@ pub struct LspChange {
     /// The token it gave you, if it asks for one (kept in the secret store, never shown again).
     #[serde(default)]
     pub token: Option<String>,
-}
-
-/// Tells `null` (present, none) from an absent field.
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> std::result::Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
 }
 
 /// The LSP as stored (its token is in the secret store).

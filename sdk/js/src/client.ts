@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  Mined, NewWebhook, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
+  CatalogItem, CatalogItemChange, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -275,6 +275,50 @@ export class LightningClient {
    *  and each provider's last answer; `rate` is null, with `error`, when none is fresh. */
   rates(opts: { currency?: string } = {}): Promise<Rates> {
     return this.request('GET', `/v1/rates${query({ currency: opts.currency })}`, { retry: true });
+  }
+
+  // Catalog
+
+  /** The catalog's items in the point of sale's order (`archived: true` adds archived ones). */
+  async listItems(opts: { archived?: boolean } = {}): Promise<CatalogItem[]> {
+    return (await this.request<{ data: CatalogItem[] }>('GET', `/v1/catalog/items${query({ archived: opts.archived })}`, { retry: true })).data;
+  }
+
+  getItem(id: string): Promise<CatalogItem> {
+    return this.request('GET', `/v1/catalog/items/${encodeURIComponent(id)}`, { retry: true });
+  }
+
+  /** Adds an item (`catalog:manage`): a price in `currency` as a decimal string, or whole sats. */
+  createItem(item: NewCatalogItem): Promise<CatalogItem> {
+    return this.request('POST', '/v1/catalog/items', { body: item });
+  }
+
+  /** Changes an item; `{ archived: true }` takes it off the point of sale. */
+  changeItem(id: string, change: CatalogItemChange): Promise<CatalogItem> {
+    return this.request('PATCH', `/v1/catalog/items/${encodeURIComponent(id)}`, { body: change });
+  }
+
+  async deleteItem(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/catalog/items/${encodeURIComponent(id)}`);
+  }
+
+  /** Puts the items in this order (others follow); answers every item in the new order. */
+  async reorderItems(ids: string[]): Promise<CatalogItem[]> {
+    return (await this.request<{ data: CatalogItem[] }>('POST', '/v1/catalog/items/reorder', { body: { ids } })).data;
+  }
+
+  async listTaxes(opts: { archived?: boolean } = {}): Promise<TaxRateEntry[]> {
+    return (await this.request<{ data: TaxRateEntry[] }>('GET', `/v1/catalog/taxes${query({ archived: opts.archived })}`, { retry: true })).data;
+  }
+
+  /** Adds a tax rate: a percent (`'8.1'`), included in prices or added on top. */
+  createTax(tax: NewTaxRate): Promise<TaxRateEntry> {
+    return this.request('POST', '/v1/catalog/taxes', { body: tax });
+  }
+
+  /** Renames a tax rate, makes it the default, or archives it. */
+  changeTax(id: string, change: TaxRateChange): Promise<TaxRateEntry> {
+    return this.request('PATCH', `/v1/catalog/taxes/${encodeURIComponent(id)}`, { body: change });
   }
 
   // Reports

@@ -113,6 +113,28 @@ export type DayReport = Schemas['DayReport'];
 export type DaysReport = Schemas['DaysReport'];
 export type ReportTotals = Schemas['Totals'];
 export type ReportBucket = Schemas['Bucket'];
+/** The parts (net, taxes, tips) of a day's sales made from a cart, per unit. */
+export type ReportParts = Schemas['Parts'];
+/** A catalog item: name, price (in a currency, or sats), category, tax, picture, place. */
+export type CatalogItem = Schemas['Item'];
+/** The body of `createItem`. */
+export type NewCatalogItem = Schemas['NewItem'];
+/** The body of `changeItem`: what changes (`null` clears). */
+export type CatalogItemChange = Schemas['ItemChange'];
+/** A tax rate of the catalog. */
+export type TaxRateEntry = Schemas['Tax'];
+/** The body of `createTax`. */
+export type NewTaxRate = Schemas['NewTax'];
+/** The body of `changeTax`. */
+export type TaxRateChange = Schemas['TaxChange'];
+/** A cart to charge: `createInvoice({ cart: { currency: 'EUR', lines: [{ item_id, quantity }], tip: { percent: '10' } } })`. */
+export type Cart = Schemas['Cart'];
+export type CartLine = Schemas['CartLine'];
+export type Tip = Schemas['Tip'];
+/** A sale as recorded with its invoice: lines, taxes, tip and total. */
+export type Order = Schemas['Order'];
+export type OrderLine = Schemas['OrderLine'];
+export type TaxLine = Schemas['TaxLine'];
 export type ReadinessCheck = Schemas['Check'];
 export type Channel = Schemas['Channel'];
 export type DepositAddress = Schemas['DepositAddress'];

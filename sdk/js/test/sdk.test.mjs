@@ -190,6 +190,30 @@ test("the dashboard's methods: pages, reveals, webhook switches, node, settings 
   assert.ok(missing instanceof LightningApiError && missing.status >= 400 && missing.status < 500, `closing an unknown channel: ${missing}`);
 });
 
+test('the catalog: taxes, items, reorder, and a cart charged as one invoice', async () => {
+  const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
+  const vat = await client.createTax({ name: 'SDK VAT', rate: '20', inclusive: true, default: false });
+  assert.equal(vat.rate, '20');
+  const tea = await client.createItem({ name: 'SDK tea', price: '1200', category: 'Drinks', tax: vat.id });
+  const bun = await client.createItem({ name: 'SDK bun', price: '800', tax: 'none' });
+  assert.equal((await client.getItem(tea.id)).tax, vat.id);
+  const order = await client.reorderItems([bun.id, tea.id]);
+  assert.deepEqual(order.slice(0, 2).map((i) => i.id), [bun.id, tea.id]);
+  assert.ok((await client.listItems()).some((i) => i.id === tea.id));
+  const sale = await client.createInvoice({ cart: { lines: [{ item_id: tea.id, quantity: 2 }, { item_id: bun.id }], tip: { amount: '100' } } });
+  // 2,400 incl. 20 %: tax 400; bun 800 untaxed; tip 100.
+  assert.equal(sale.order?.tax, '400');
+  assert.equal(sale.order?.total, '3300');
+  assert.equal(sale.amount, 3300);
+  const refused = await client.changeTax(vat.id, { archived: true }).catch((e) => e);
+  assert.ok(refused instanceof LightningApiError && refused.code === 'catalog_conflict', String(refused));
+  assert.equal((await client.changeItem(tea.id, { archived: true })).archived, true);
+  assert.equal((await client.changeTax(vat.id, { archived: true })).archived, true);
+  await client.deleteItem(bun.id);
+  const gone = await client.getItem(bun.id).catch((e) => e);
+  assert.ok(gone instanceof LightningApiError && gone.status === 404);
+});
+
 test('events() streams a payment and resumes without a gap after the server restarts', async () => {
   const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
   const start = (await client.listEvents({ after: 0, limit: 1000 })).last_seq;

@@ -1,5 +1,6 @@
 //! Routes, one file per domain, and helpers they share.
 
+pub mod catalog;
 pub mod events;
 pub mod health;
 pub mod invoices;

@@ -25,8 +25,9 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
     sqlx::query(
         "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
              expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
-             lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price,
+             order_json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -47,6 +48,12 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
     .bind(row.fiat.map(Recorded::sources_column))
     .bind(row.fiat.map(|f| f.rate_at))
     .bind(row.fiat.and_then(|f| f.price.map(|p| p.to_string())))
+    .bind(
+        row.valid
+            .order
+            .as_ref()
+            .and_then(|o| serde_json::to_string(o).ok()),
+    )
     .execute(store.pool())
     .await?;
     Ok(())
@@ -56,7 +63,7 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
 const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
      payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
      warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat, fiat_currency, fiat_rate, fiat_sources, \
-     fiat_rate_at, fiat_price";
+     fiat_rate_at, fiat_price, order_json";
 
 #[derive(sqlx::FromRow)]
 struct InvoiceRow {
@@ -83,6 +90,7 @@ struct InvoiceRow {
     fiat_sources: Option<String>,
     fiat_rate_at: Option<i64>,
     fiat_price: Option<String>,
+    order_json: Option<String>,
 }
 
 impl Sequenced for InvoiceRow {
@@ -115,6 +123,10 @@ impl InvoiceRow {
         });
         Invoice {
             fiat,
+            order: self
+                .order_json
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok()),
             id: self.id,
             status,
             amount: self.amount_msat.map(|m| m as u64 / 1000),

@@ -11,6 +11,8 @@ use ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use rust_decimal::prelude::ToPrimitive;
+
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::node::NodeHandle;
@@ -68,7 +70,11 @@ pub struct CreateInvoice {
     /// The price in a currency instead of `amount`: converted to sats at the current rate
     /// (amount × 100,000,000 ÷ rate, rounded half up to the sat), which is recorded with it.
     pub fiat: Option<FiatPrice>,
-    /// What the payer sees in their wallet.
+    /// A cart instead of `amount` or `fiat`: catalog items and custom amounts, with taxes and a
+    /// tip, priced by the catalog now; the invoice records every part (`order`) and asks for
+    /// its total (in a currency: converted at the current rate, as `fiat` is).
+    pub cart: Option<crate::catalog::Cart>,
+    /// What the payer sees in their wallet (for a cart, default: its lines, "2× Flat white").
     #[serde(default)]
     pub description: Option<String>,
     /// Lifetime in seconds (default 3600).
@@ -109,11 +115,21 @@ pub struct ValidInvoice {
     pub metadata: String,
     /// The price in a currency (code, amount), when the amount is to be converted from it.
     pub fiat_price: Option<(String, rust_decimal::Decimal)>,
+    /// The cart to price, when the invoice is for one.
+    pub cart: Option<crate::catalog::Cart>,
+    /// The cart as priced, once it is.
+    pub order: Option<crate::catalog::Order>,
 }
 
 impl CreateInvoice {
     /// Checks every field, with a message a person can act on.
     pub fn validate(self) -> Result<ValidInvoice> {
+        if self.cart.is_some() && (self.fiat.is_some() || self.amount.is_some()) {
+            return Err(Error::invalid(
+                "cart",
+                "a cart's total is the price: leave amount and fiat out",
+            ));
+        }
         let fiat_price = match (&self.fiat, self.amount) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(
@@ -194,6 +210,8 @@ impl CreateInvoice {
             external_id: self.external_id,
             metadata,
             fiat_price,
+            cart: self.cart,
+            order: None,
         })
     }
 }
@@ -342,6 +360,9 @@ pub struct Invoice {
     /// asked when it was priced in a currency. Null when the merchant counted in sats only then
     /// (or no rate was fresh).
     pub fiat: Option<FiatAmount>,
+    /// The sale it was made for: lines, taxes, tip and total as charged (null when it was made
+    /// from an amount alone).
+    pub order: Option<crate::catalog::Order>,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
@@ -457,6 +478,32 @@ impl<'a> Invoices<'a> {
     /// and no invoice); an amount in sats records the merchant's rate of the moment if one is
     /// fresh, and never waits for one.
     async fn price(&self, valid: &mut ValidInvoice) -> Result<Option<Recorded>> {
+        if let Some(cart) = valid.cart.take() {
+            let order = crate::catalog::Catalog::new(self.store)
+                .price_cart(&cart)
+                .await?;
+            match &order.currency {
+                Some(c) => valid.fiat_price = Some((c.clone(), order.total_decimal())),
+                None => {
+                    let sats = order
+                        .total_decimal()
+                        .to_u64()
+                        .filter(|s| *s <= MAX_SATS as u64);
+                    let sats = sats.ok_or_else(|| {
+                        Error::unprocessable(
+                            ErrorCode::InvalidAmount,
+                            Some("cart"),
+                            "this cart's total is more than the 21 million BTC that can exist",
+                        )
+                    })?;
+                    valid.amount_msat = Some(sats * 1000);
+                }
+            }
+            if valid.description.is_empty() {
+                valid.description = order.describe(MAX_DESCRIPTION_BYTES);
+            }
+            valid.order = Some(order);
+        }
         let Some((currency, amount)) = valid.fiat_price.clone() else {
             return Ok(self.rates.merchant_rate());
         };

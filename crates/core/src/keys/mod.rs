@@ -51,16 +51,21 @@ pub enum Permission {
     /// Manage the node: channels, on-chain funds, sandbox controls.
     #[serde(rename = "node:manage")]
     NodeManage,
+    /// Manage the catalog: items and tax rates (reading it needs `lightning:read` or
+    /// `lightning:receive`).
+    #[serde(rename = "catalog:manage")]
+    CatalogManage,
 }
 
 impl Permission {
     /// Every permission, in documentation order.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 6] = [
         Permission::LightningRead,
         Permission::LightningReceive,
         Permission::LightningWrite,
         Permission::KeysManage,
         Permission::NodeManage,
+        Permission::CatalogManage,
     ];
 
     /// The permission's API name, e.g. `lightning:read`.
@@ -71,6 +76,7 @@ impl Permission {
             Permission::LightningWrite => "lightning:write",
             Permission::KeysManage => "keys:manage",
             Permission::NodeManage => "node:manage",
+            Permission::CatalogManage => "catalog:manage",
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use chrono::TimeZone;
 
+use crate::catalog::Order;
 use crate::error::{Error, Result};
 use crate::invoices::Invoice;
 use crate::payments::Payment;
@@ -17,7 +18,7 @@ use crate::rates::FiatAmount;
 use crate::util::rfc3339;
 
 /// The columns, in order.
-pub const HEADER: [&str; 19] = [
+pub const HEADER: [&str; 24] = [
     "time",
     "time_utc",
     "direction",
@@ -37,6 +38,11 @@ pub const HEADER: [&str; 19] = [
     "invoice_id",
     "payment_id",
     "payment_hash",
+    "order_currency",
+    "net",
+    "tax",
+    "tip",
+    "items",
 ];
 
 /// `text` made safe to open in a spreadsheet.
@@ -66,11 +72,52 @@ fn fiat_columns(fiat: Option<&FiatAmount>) -> [String; 6] {
     }
 }
 
-/// One row: the columns before the value in the merchant's currency, its columns, and the rest.
-fn row(head: [String; 8], fiat: Option<&FiatAmount>, tail: [String; 5]) -> Vec<String> {
+/// The columns order_currency to items of a sale made from a cart (empty otherwise): its unit
+/// (`sat` when in sats), net, tax and tip in it, and its lines ("2× Flat white (oat milk);
+/// Croissant"), whose names and notes are the merchant's text and are neutralised.
+fn order_columns(order: Option<&Order>) -> [String; 5] {
+    match order {
+        None => Default::default(),
+        Some(o) => {
+            let items: Vec<String> = o
+                .lines
+                .iter()
+                .map(|l| {
+                    let qty = match l.quantity {
+                        1 => String::new(),
+                        n => format!("{n}× "),
+                    };
+                    let note = l
+                        .note
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    format!("{qty}{}{note}", l.name)
+                })
+                .collect();
+            [
+                o.currency.clone().unwrap_or_else(|| "sat".into()),
+                o.net.clone(),
+                o.tax.clone(),
+                o.tip.clone(),
+                neutralise(&items.join("; ")),
+            ]
+        }
+    }
+}
+
+/// One row: the columns before the value in the merchant's currency, its columns, the rest, and
+/// the sale's parts.
+fn row(
+    head: [String; 8],
+    fiat: Option<&FiatAmount>,
+    tail: [String; 5],
+    order: Option<&Order>,
+) -> Vec<String> {
     head.into_iter()
         .chain(fiat_columns(fiat))
         .chain(tail)
+        .chain(order_columns(order))
         .collect()
 }
 
@@ -110,7 +157,10 @@ where
             String::new(),
             invoice.payment_hash.clone(),
         ];
-        rows.push((*at, row(head, invoice.fiat.as_ref(), tail)));
+        rows.push((
+            *at,
+            row(head, invoice.fiat.as_ref(), tail, invoice.order.as_ref()),
+        ));
     }
     for (at, payment) in sent {
         let (time, time_utc) = when(*at);
@@ -134,7 +184,7 @@ where
             payment.id.clone(),
             payment.payment_hash.clone(),
         ];
-        rows.push((*at, row(head, payment.fiat.as_ref(), tail)));
+        rows.push((*at, row(head, payment.fiat.as_ref(), tail, None)));
     }
     rows.sort_by_key(|(at, _)| *at);
     let mut out = ::csv::WriterBuilder::new()

@@ -100,6 +100,101 @@ pub struct DayReport {
     pub last_sale_at: Option<String>,
     /// The day's sales hour by hour (24 hours, 0 to 23, by the local clock).
     pub by_hour: Vec<Bucket>,
+    /// The parts of the day's sales made from a cart (net, tax per rate, tips), one entry per
+    /// unit they were charged in (usually one: the merchant's currency).
+    pub parts: Vec<Parts>,
+}
+
+/// The parts of sales charged in one unit, as recorded with each sale.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct Parts {
+    /// The unit: an ISO 4217 code, or null for sats.
+    pub currency: Option<String>,
+    /// How many sales.
+    pub count: u64,
+    /// Their totals without tax or tip.
+    pub net: String,
+    /// Their taxes.
+    pub tax: String,
+    /// Per tax rate: name, rate, whether included, base and tax.
+    pub taxes: Vec<crate::catalog::order::TaxLine>,
+    /// Their tips.
+    pub tip: String,
+    /// What the customers paid: net + tax + tip.
+    pub total: String,
+}
+
+/// Adds up the parts of `sales` made from a cart, per unit, in the order units first appear.
+fn parts_of(sales: &[(i64, Invoice)]) -> Vec<Parts> {
+    use crate::catalog::order::TaxLine;
+    struct Acc {
+        currency: Option<String>,
+        count: u64,
+        net: Decimal,
+        tax: Decimal,
+        tip: Decimal,
+        taxes: Vec<(TaxLine, Decimal, Decimal)>,
+    }
+    let num = |t: &str| t.parse::<Decimal>().unwrap_or_default();
+    let mut units: Vec<Acc> = Vec::new();
+    for order in sales.iter().filter_map(|(_, i)| i.order.as_ref()) {
+        let acc = match units.iter().position(|u| u.currency == order.currency) {
+            Some(n) => &mut units[n],
+            None => {
+                units.push(Acc {
+                    currency: order.currency.clone(),
+                    count: 0,
+                    net: Decimal::ZERO,
+                    tax: Decimal::ZERO,
+                    tip: Decimal::ZERO,
+                    taxes: Vec::new(),
+                });
+                let last = units.len() - 1;
+                &mut units[last]
+            }
+        };
+        acc.count += 1;
+        acc.net += num(&order.net);
+        acc.tax += num(&order.tax);
+        acc.tip += num(&order.tip);
+        for line in &order.taxes {
+            match acc.taxes.iter_mut().find(|(t, _, _)| t.rate == line.rate) {
+                Some((_, base, amount)) => {
+                    *base += num(&line.base);
+                    *amount += num(&line.amount);
+                }
+                None => acc
+                    .taxes
+                    .push((line.clone(), num(&line.base), num(&line.amount))),
+            }
+        }
+    }
+    units
+        .into_iter()
+        .map(|u| {
+            let text = |d: Decimal| match u.currency.as_deref() {
+                Some(c) => fixed(d, c),
+                None => d.normalize().to_string(),
+            };
+            Parts {
+                count: u.count,
+                net: text(u.net),
+                tax: text(u.tax),
+                tip: text(u.tip),
+                total: text(u.net + u.tax + u.tip),
+                taxes: u
+                    .taxes
+                    .into_iter()
+                    .map(|(t, base, amount)| crate::catalog::order::TaxLine {
+                        rate: t.rate,
+                        base: text(base),
+                        amount: text(amount),
+                    })
+                    .collect(),
+                currency: u.currency,
+            }
+        })
+        .collect()
 }
 
 /// Sales day by day.
@@ -333,6 +428,7 @@ where
         first_sale_at: sales.first().map(|(at, _)| local_rfc3339(tz, *at)),
         last_sale_at: sales.last().map(|(at, _)| local_rfc3339(tz, *at)),
         by_hour,
+        parts: parts_of(sales),
     }
 }
 

@@ -8,6 +8,111 @@
  */
 
 export interface paths {
+    "/v1/catalog/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The items, in the point of sale's order (archived ones only when asked). */
+        get: operations["list_items"];
+        put?: never;
+        /**
+         * Add an item, at the end of the grid. A price in a currency is a decimal string with at most
+         *     its decimals; in sats (no `currency`), whole sats.
+         */
+        post: operations["create_item"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalog/items/reorder": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put items in a new order; answers every item (archived ones too) in that order. */
+        post: operations["reorder_items"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalog/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One item. */
+        get: operations["get_item"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete an item for good (sales keep their own copy of its name and price; archive it to
+         *     keep it in the catalog).
+         */
+        delete: operations["delete_item"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an item (absent fields stay; `archived: true` takes it off the point of sale). Sales
+         *     already made keep what they were charged.
+         */
+        patch: operations["change_item"];
+        trace?: never;
+    };
+    "/v1/catalog/taxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tax rates (archived ones only when asked). */
+        get: operations["list_taxes"];
+        put?: never;
+        /**
+         * Add a tax rate: a percent, included in prices or added on top; `default: true` makes it
+         *     apply to every item and custom amount that names no tax.
+         */
+        post: operations["create_tax"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalog/taxes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Rename a tax rate, make it the default or not, archive it or bring it back. Its percentage
+         *     and whether it is included never change (a new rate is a new tax). A rate items are sold
+         *     under cannot be archived (`409 catalog_conflict`).
+         */
+        patch: operations["change_tax"];
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -969,6 +1074,35 @@ export interface components {
             /** @description When it starts (RFC 3339, in the merchant's time zone). */
             start: string;
         };
+        /** @description A cart to charge, as a request gives it. */
+        Cart: {
+            /** @enum {string|null} */
+            currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
+            /** @description The lines, 1 to 100. */
+            lines: components["schemas"]["CartLine"][];
+            tip?: null | components["schemas"]["Tip"];
+        };
+        /** @description One line of a cart: a catalog item, or a custom amount. */
+        CartLine: {
+            /** @description A catalog item (`itm_…`): its name, price and tax come from the catalog. */
+            item_id?: string | null;
+            /** @description For a custom line: what it is (default "Custom amount"). */
+            name?: string | null;
+            /** @description A note for this line ("oat milk"), up to 200 bytes. */
+            note?: string | null;
+            /**
+             * Format: int32
+             * @description How many, 1 to 9,999 (default 1).
+             */
+            quantity?: number | null;
+            /** @description For a custom line: `default` (the shop's default tax, the default), `none`, or a tax id. */
+            tax?: string | null;
+            /**
+             * @description For a custom line: the unit price, a decimal string in the cart's unit ("2.00"; sats:
+             *     "1500").
+             */
+            unit_price?: string | null;
+        };
         /** @description A channel as the API shows it. */
         Channel: {
             /**
@@ -1092,7 +1226,8 @@ export interface components {
              * @description Amount in sats; omitted or null for an any-amount invoice (or one priced in `fiat`).
              */
             amount?: number | null;
-            /** @description What the payer sees in their wallet. */
+            cart?: null | components["schemas"]["Cart"];
+            /** @description What the payer sees in their wallet (for a cart, default: its lines, "2× Flat white"). */
             description?: string | null;
             /**
              * Format: int64
@@ -1206,6 +1341,11 @@ export interface components {
              * @description What LSPs kept of the day's sales for opening channels, in sats (rounded up).
              */
             lsp_fee_sats: number;
+            /**
+             * @description The parts of the day's sales made from a cart (net, tax per rate, tips), one entry per
+             *     unit they were charged in (usually one: the merchant's currency).
+             */
+            parts: components["schemas"]["Parts"][];
             /** @description The day's sales. */
             sales: components["schemas"]["Totals"];
             /** @description Payments sent that day. */
@@ -1327,7 +1467,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1490,6 +1630,7 @@ export interface components {
             lsp: null | components["schemas"]["InvoiceLsp"];
             /** @description The shop's metadata object. */
             metadata: Record<string, unknown>;
+            order: null | components["schemas"]["Order"];
             /** @description When it was paid. */
             paid_at: string | null;
             /** @description Hex payment hash. */
@@ -1540,6 +1681,51 @@ export interface components {
             code: components["schemas"]["WarningCode"];
             /** @description What it means and what to do, for people. */
             message: string;
+        };
+        /** @description An item of the catalog. */
+        Item: {
+            /** @description Archived items stay for history but are not sold. */
+            archived: boolean;
+            /** @description The group it is shown in on the point of sale (null: none). */
+            category: string | null;
+            /** @description When it was added. */
+            created_at: string;
+            /** @description ISO 4217 code of the price; null: the price is in sats. */
+            currency: string | null;
+            /** @description `itm_…` */
+            id: string;
+            /** @description A small picture as a `data:` URL (JPEG, PNG or WebP), or null. */
+            image: string | null;
+            /** @description Its name on the button and the receipt. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Its place in the grid (smaller first).
+             */
+            position: number;
+            /** @description Its price, a decimal string in `currency` ("3.50"), or whole sats ("1500"). */
+            price: string;
+            /** @description `default` (the shop's default tax), `none`, or a tax rate's id. */
+            tax: string;
+            /** @description When it last changed. */
+            updated_at: string;
+        };
+        /** @description A change to an item; absent fields stay as they are, `null` clears. */
+        ItemChange: {
+            /** @description Archive (true) or bring back (false). */
+            archived?: boolean | null;
+            /** @description A new category; `null` for none. */
+            category?: string | null;
+            /** @enum {string|null} */
+            currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
+            /** @description A new picture; `null` removes it. */
+            image?: string | null;
+            /** @description A new name. */
+            name?: string | null;
+            /** @description A new price (with `currency` when that changes too). */
+            price?: string | null;
+            /** @description `default`, `none`, or a tax rate's id. */
+            tax?: string | null;
         };
         /** @description Lightning balance, in sats. */
         LightningBalance: {
@@ -1609,6 +1795,57 @@ export interface components {
                 payment_hash: string;
                 /** @description `pending`, `succeeded` or `failed`. */
                 status: components["schemas"]["PaymentStatus"];
+            }[];
+        };
+        /** @description A list without paging. */
+        ListBody_Item: {
+            /** @description The items. */
+            data: {
+                /** @description Archived items stay for history but are not sold. */
+                archived: boolean;
+                /** @description The group it is shown in on the point of sale (null: none). */
+                category?: string | null;
+                /** @description When it was added. */
+                created_at: string;
+                /** @description ISO 4217 code of the price; null: the price is in sats. */
+                currency?: string | null;
+                /** @description `itm_…` */
+                id: string;
+                /** @description A small picture as a `data:` URL (JPEG, PNG or WebP), or null. */
+                image?: string | null;
+                /** @description Its name on the button and the receipt. */
+                name: string;
+                /**
+                 * Format: int64
+                 * @description Its place in the grid (smaller first).
+                 */
+                position: number;
+                /** @description Its price, a decimal string in `currency` ("3.50"), or whole sats ("1500"). */
+                price: string;
+                /** @description `default` (the shop's default tax), `none`, or a tax rate's id. */
+                tax: string;
+                /** @description When it last changed. */
+                updated_at: string;
+            }[];
+        };
+        /** @description A list without paging. */
+        ListBody_Tax: {
+            /** @description The items. */
+            data: {
+                /** @description Archived rates are kept for history but no longer apply. */
+                archived: boolean;
+                /** @description When it was added. */
+                created_at: string;
+                /** @description Whether it applies to items and custom amounts that name no tax. */
+                default: boolean;
+                /** @description `tax_…` */
+                id: string;
+                /** @description Whether prices include it (true) or it is added on top (false). */
+                inclusive: boolean;
+                /** @description Its name on receipts ("VAT"). */
+                name: string;
+                /** @description Percent, a decimal string ("8.1"). */
+                rate: string;
             }[];
         };
         /** @description A list without paging. */
@@ -1684,6 +1921,39 @@ export interface components {
              * @description New height.
              */
             height: number;
+        };
+        /** @description A new item. */
+        NewItem: {
+            /** @description A group on the point of sale ("Drinks"), up to 80 bytes. */
+            category?: string | null;
+            /** @enum {string|null} */
+            currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
+            /** @description A picture as a `data:image/jpeg;base64,…` (or png, webp) URL, at most 40 KiB. */
+            image?: string | null;
+            /** @description 1 to 80 bytes. */
+            name: string;
+            /**
+             * @description A decimal string in `currency` ("3.50"; yen "500"), or whole sats when `currency` is
+             *     null ("1500").
+             * @example 3.50
+             */
+            price: string;
+            /** @description `default` (the default), `none`, or a tax rate's id. */
+            tax?: string | null;
+        };
+        /** @description A new tax rate. */
+        NewTax: {
+            /** @description Make it the default (the previous default stops being one). */
+            default?: boolean;
+            /** @description Prices include it (true) or it is added on top (false). */
+            inclusive: boolean;
+            /** @description 1 to 80 bytes. */
+            name: string;
+            /**
+             * @description Percent, a decimal string from 0 to 100 with at most 3 decimals ("8.1").
+             * @example 8.1
+             */
+            rate: string;
         };
         /** @description What a client sends to create an endpoint. */
         NewWebhook: {
@@ -1786,6 +2056,47 @@ export interface components {
             /** @description The id to close it by until LDK assigns the channel id (also accepted by close). */
             user_channel_id: string;
         };
+        /** @description A sale as recorded with its invoice: every part, in the sale's unit, as decimal strings. */
+        Order: {
+            /** @description The unit: an ISO 4217 code, or null for sats. */
+            currency: string | null;
+            /** @description The lines. */
+            lines: components["schemas"]["OrderLine"][];
+            /** @description The total without tax or tip. */
+            net: string;
+            /** @description The sum of the lines as priced (taxes included where prices include them). */
+            subtotal: string;
+            /** @description All taxes. */
+            tax: string;
+            /** @description Per tax rate: base and tax. */
+            taxes: components["schemas"]["TaxLine"][];
+            /** @description The tip. */
+            tip: string;
+            /** @description The tip's percentage, when it was given as one. */
+            tip_percent: string | null;
+            /** @description What the customer pays: net + tax + tip. */
+            total: string;
+        };
+        /** @description One line of a recorded sale. */
+        OrderLine: {
+            /** @description `unit_price × quantity`. */
+            amount: string;
+            /** @description The catalog item it was (null for a custom amount). */
+            item_id: string | null;
+            /** @description Its name as sold. */
+            name: string;
+            /** @description The line's note. */
+            note: string | null;
+            /**
+             * Format: int32
+             * @description How many.
+             */
+            quantity: number;
+            /** @description The tax it was sold under (null: none). */
+            tax_id: string | null;
+            /** @description The unit price as sold, in the sale's unit. */
+            unit_price: string;
+        };
         /** @description A page of results with the cursor for the next one. */
         PageBody_Delivery: {
             /** @description The items, newest first. */
@@ -1872,6 +2183,7 @@ export interface components {
                 lsp?: null | components["schemas"]["InvoiceLsp"];
                 /** @description The shop's metadata object. */
                 metadata: Record<string, unknown>;
+                order?: null | components["schemas"]["Order"];
                 /** @description When it was paid. */
                 paid_at?: string | null;
                 /** @description Hex payment hash. */
@@ -1947,6 +2259,26 @@ export interface components {
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
+        };
+        /** @description The parts of sales charged in one unit, as recorded with each sale. */
+        Parts: {
+            /**
+             * Format: int64
+             * @description How many sales.
+             */
+            count: number;
+            /** @description The unit: an ISO 4217 code, or null for sats. */
+            currency: string | null;
+            /** @description Their totals without tax or tip. */
+            net: string;
+            /** @description Their taxes. */
+            tax: string;
+            /** @description Per tax rate: name, rate, whether included, base and tax. */
+            taxes: components["schemas"]["TaxLine"][];
+            /** @description Their tips. */
+            tip: string;
+            /** @description What the customers paid: net + tax + tip. */
+            total: string;
         };
         /** @description A request to pay a BOLT11 invoice, as the API receives it. */
         PayInvoice: {
@@ -2027,7 +2359,7 @@ export interface components {
          * @description A permission a key can carry.
          * @enum {string}
          */
-        Permission: "lightning:read" | "lightning:receive" | "lightning:write" | "keys:manage" | "node:manage";
+        Permission: "lightning:read" | "lightning:receive" | "lightning:write" | "keys:manage" | "node:manage" | "catalog:manage";
         /**
          * @description Where the host is in its cycle.
          * @enum {string}
@@ -2111,6 +2443,11 @@ export interface components {
         RecoveryWords: {
             /** @description The words, in order. */
             words: string[];
+        };
+        /** @description The order of the grid. */
+        Reorder: {
+            /** @description Item ids in their new order; items not listed follow in their current order. */
+            ids: string[];
         };
         /** @description A key's secret. */
         RevealedKey: {
@@ -2245,6 +2582,63 @@ export interface components {
              */
             confirm: true;
         };
+        /** @description A tax rate of the catalog. */
+        Tax: {
+            /** @description Archived rates are kept for history but no longer apply. */
+            archived: boolean;
+            /** @description When it was added. */
+            created_at: string;
+            /** @description Whether it applies to items and custom amounts that name no tax. */
+            default: boolean;
+            /** @description `tax_…` */
+            id: string;
+            /** @description Whether prices include it (true) or it is added on top (false). */
+            inclusive: boolean;
+            /** @description Its name on receipts ("VAT"). */
+            name: string;
+            /** @description Percent, a decimal string ("8.1"). */
+            rate: string;
+        };
+        /**
+         * @description A change to a tax rate. The rate itself and whether it is included are fixed once made (a
+         *     new rate is a new tax): sales keep their own copy, and a receipt must not change meaning.
+         */
+        TaxChange: {
+            /**
+             * @description Archive it (true: refused while an item for sale is sold under it) or bring it back
+             *     (false).
+             */
+            archived?: boolean | null;
+            /** @description Make it the default (true) or not (false). */
+            default?: boolean | null;
+            /** @description A new name. */
+            name?: string | null;
+        };
+        /** @description One tax rate's part of a sale. */
+        TaxLine: components["schemas"]["TaxRate"] & {
+            /** @description The tax. */
+            amount: string;
+            /** @description What it was computed on: the lines' sum without the tax. */
+            base: string;
+        };
+        /** @description A tax rate as recorded with a sale. */
+        TaxRate: {
+            /** @description `tax_…` */
+            id: string;
+            /** @description Whether prices include it (true) or it is added on top (false). */
+            inclusive: boolean;
+            /** @description Its name on receipts ("VAT"). */
+            name: string;
+            /** @description Percent, a decimal string ("8.1"). */
+            rate: string;
+        };
+        /** @description A tip: a percentage of the amount due, or an amount in the cart's unit. */
+        Tip: {
+            /** @description An amount in the cart's unit, a decimal string ("1.00"). */
+            amount?: string | null;
+            /** @description Percent of the amount due after tax, a decimal string ("10", "12.5"), 0 to 100. */
+            percent?: string | null;
+        };
         /** @description Counts and sums of sales. */
         Totals: {
             /** @description The average sale in the merchant's currency, of those with a rate in it. */
@@ -2326,6 +2720,285 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_items: {
+        parameters: {
+            query?: {
+                /** @description Include archived ones (default false). */
+                archived?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_Item"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewItem"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reorder_items: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reorder"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_Item"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description item id (itm_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description item id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_item: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description item id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_taxes: {
+        parameters: {
+            query?: {
+                /** @description Include archived ones (default false). */
+                archived?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_Tax"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_tax: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTax"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tax"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_tax: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tax rate id (tax_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaxChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tax"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_events: {
         parameters: {
             query?: {

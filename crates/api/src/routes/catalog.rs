@@ -1,0 +1,178 @@
+//! `/v1/catalog`: the items the point of sale sells and the tax rates they are sold under.
+//! Reading needs `lightning:read` or `lightning:receive` (a point of sale key shows the grid);
+//! changing needs `catalog:manage`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use payaiml_core::catalog::{Item, ItemChange, NewItem, NewTax, Tax, TaxChange};
+use payaiml_core::keys::Permission;
+
+use super::{ApiQuery, ListBody};
+use crate::auth::Auth;
+use crate::error::{ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::ApiState;
+
+/// Query of the catalog lists.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogQuery {
+    /// Include archived ones (default false).
+    pub archived: Option<bool>,
+}
+
+fn may_read(auth: &Auth) -> ApiResult<()> {
+    if !auth.key.allows(Permission::LightningRead) {
+        auth.require(Permission::LightningReceive)?;
+    }
+    Ok(())
+}
+
+/// The items, in the point of sale's order (archived ones only when asked).
+#[utoipa::path(get, path = "/v1/catalog/items", tag = "catalog", params(CatalogQuery),
+    responses((status = 200, body = ListBody<Item>), (status = "4XX", body = ErrorBody)))]
+pub async fn list_items(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<CatalogQuery>,
+) -> ApiResult<Json<ListBody<Item>>> {
+    may_read(&auth)?;
+    Ok(Json(ListBody {
+        data: state
+            .app
+            .catalog()
+            .items(q.archived.unwrap_or(false))
+            .await?,
+    }))
+}
+
+/// Add an item, at the end of the grid. A price in a currency is a decimal string with at most
+/// its decimals; in sats (no `currency`), whole sats.
+#[utoipa::path(post, path = "/v1/catalog/items", tag = "catalog", request_body = NewItem,
+    responses((status = 201, body = Item), (status = "4XX", body = ErrorBody)))]
+pub async fn create_item(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<NewItem>,
+) -> ApiResult<(StatusCode, Json<Item>)> {
+    auth.require(Permission::CatalogManage)?;
+    let item = state.app.catalog().add_item(body.value).await?;
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+/// One item.
+#[utoipa::path(get, path = "/v1/catalog/items/{id}", tag = "catalog",
+    params(("id" = String, Path, description = "item id (itm_…)")),
+    responses((status = 200, body = Item), (status = "4XX", body = ErrorBody)))]
+pub async fn get_item(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Item>> {
+    may_read(&auth)?;
+    Ok(Json(state.app.catalog().item(&id).await?))
+}
+
+/// Change an item (absent fields stay; `archived: true` takes it off the point of sale). Sales
+/// already made keep what they were charged.
+#[utoipa::path(patch, path = "/v1/catalog/items/{id}", tag = "catalog", request_body = ItemChange,
+    params(("id" = String, Path, description = "item id")),
+    responses((status = 200, body = Item), (status = "4XX", body = ErrorBody)))]
+pub async fn change_item(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<ItemChange>,
+) -> ApiResult<Json<Item>> {
+    auth.require(Permission::CatalogManage)?;
+    Ok(Json(
+        state.app.catalog().change_item(&id, body.value).await?,
+    ))
+}
+
+/// Delete an item for good (sales keep their own copy of its name and price; archive it to
+/// keep it in the catalog).
+#[utoipa::path(delete, path = "/v1/catalog/items/{id}", tag = "catalog",
+    params(("id" = String, Path, description = "item id")),
+    responses((status = 204), (status = "4XX", body = ErrorBody)))]
+pub async fn delete_item(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    auth.require(Permission::CatalogManage)?;
+    state.app.catalog().delete_item(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The order of the grid.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reorder {
+    /// Item ids in their new order; items not listed follow in their current order.
+    #[schema(min_items = 1, max_items = 2000)]
+    pub ids: Vec<String>,
+}
+
+/// Put items in a new order; answers every item (archived ones too) in that order.
+#[utoipa::path(post, path = "/v1/catalog/items/reorder", tag = "catalog", request_body = Reorder,
+    responses((status = 200, body = ListBody<Item>), (status = "4XX", body = ErrorBody)))]
+pub async fn reorder_items(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<Reorder>,
+) -> ApiResult<Json<ListBody<Item>>> {
+    auth.require(Permission::CatalogManage)?;
+    Ok(Json(ListBody {
+        data: state.app.catalog().reorder(&body.value.ids).await?,
+    }))
+}
+
+/// The tax rates (archived ones only when asked).
+#[utoipa::path(get, path = "/v1/catalog/taxes", tag = "catalog", params(CatalogQuery),
+    responses((status = 200, body = ListBody<Tax>), (status = "4XX", body = ErrorBody)))]
+pub async fn list_taxes(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<CatalogQuery>,
+) -> ApiResult<Json<ListBody<Tax>>> {
+    may_read(&auth)?;
+    Ok(Json(ListBody {
+        data: state
+            .app
+            .catalog()
+            .taxes(q.archived.unwrap_or(false))
+            .await?,
+    }))
+}
+
+/// Add a tax rate: a percent, included in prices or added on top; `default: true` makes it
+/// apply to every item and custom amount that names no tax.
+#[utoipa::path(post, path = "/v1/catalog/taxes", tag = "catalog", request_body = NewTax,
+    responses((status = 201, body = Tax), (status = "4XX", body = ErrorBody)))]
+pub async fn create_tax(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<NewTax>,
+) -> ApiResult<(StatusCode, Json<Tax>)> {
+    auth.require(Permission::CatalogManage)?;
+    let tax = state.app.catalog().add_tax(body.value).await?;
+    Ok((StatusCode::CREATED, Json(tax)))
+}
+
+/// Rename a tax rate, make it the default or not, archive it or bring it back. Its percentage
+/// and whether it is included never change (a new rate is a new tax). A rate items are sold
+/// under cannot be archived (`409 catalog_conflict`).
+#[utoipa::path(patch, path = "/v1/catalog/taxes/{id}", tag = "catalog", request_body = TaxChange,
+    params(("id" = String, Path, description = "tax rate id (tax_…)")),
+    responses((status = 200, body = Tax), (status = "4XX", body = ErrorBody)))]
+pub async fn change_tax(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: ApiJson<TaxChange>,
+) -> ApiResult<Json<Tax>> {
+    auth.require(Permission::CatalogManage)?;
+    Ok(Json(state.app.catalog().change_tax(&id, body.value).await?))
+}
