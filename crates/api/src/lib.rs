@@ -89,7 +89,8 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
             catalog::delete_item
         ))
         .routes(routes!(catalog::list_taxes, catalog::create_tax))
-        .routes(routes!(catalog::change_tax));
+        .routes(routes!(catalog::change_tax))
+        .routes(routes!(catalog::price_cart));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

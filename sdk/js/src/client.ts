@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  CatalogItem, CatalogItemChange, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
+  Cart, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -319,6 +319,11 @@ export class LightningClient {
   /** Renames a tax rate, makes it the default, or archives it. */
   changeTax(id: string, change: TaxRateChange): Promise<TaxRateEntry> {
     return this.request('PATCH', `/v1/catalog/taxes/${encodeURIComponent(id)}`, { body: change });
+  }
+
+  /** What a cart comes to now (lines, taxes, tip, total), without charging it. */
+  priceCart(cart: Cart): Promise<Order> {
+    return this.request('POST', '/v1/catalog/price', { body: cart, retry: true });
   }
 
   // Reports

@@ -200,7 +200,10 @@ test('the catalog: taxes, items, reorder, and a cart charged as one invoice', as
   const order = await client.reorderItems([bun.id, tea.id]);
   assert.deepEqual(order.slice(0, 2).map((i) => i.id), [bun.id, tea.id]);
   assert.ok((await client.listItems()).some((i) => i.id === tea.id));
-  const sale = await client.createInvoice({ cart: { lines: [{ item_id: tea.id, quantity: 2 }, { item_id: bun.id }], tip: { amount: '100' } } });
+  const cart = { lines: [{ item_id: tea.id, quantity: 2 }, { item_id: bun.id }], tip: { amount: '100' } };
+  const quote = await client.priceCart(cart);
+  const sale = await client.createInvoice({ cart });
+  assert.deepEqual(sale.order, quote, 'the price shown is the price charged');
   // 2,400 incl. 20 %: tax 400; bun 800 untaxed; tip 100.
   assert.equal(sale.order?.tax, '400');
   assert.equal(sale.order?.total, '3300');

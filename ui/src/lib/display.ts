@@ -27,6 +27,70 @@ export function watchSale(fn: (id: string | null) => void): () => void {
   return () => { window.removeEventListener('storage', check); clearInterval(timer); };
 }
 
+// The tip question, asked on both screens before the QR: the point of sale puts the choices
+// (each with what it comes to, priced by the server) under TIP_ASK; whichever screen answers
+// first writes TIP_CHOICE, and the point of sale charges with it. The display needs no right
+// to make invoices for this: it only writes a choice into the shared storage.
+const TIP_ASK = 'payaiml.pos.tip-ask';
+const TIP_CHOICE = 'payaiml.pos.tip-choice';
+
+/** One answer to the tip question: a percentage (or none), and what the total comes to. */
+export interface TipOption {
+  /** "10", or null for no tip. */
+  percent: string | null;
+  tip: string;
+  total: string;
+}
+
+/** The question: its id, the unit (a currency or null for sats), what is due before a tip. */
+export interface TipAsk {
+  id: string;
+  currency: string | null;
+  due: string;
+  options: TipOption[];
+}
+
+export function askTip(ask: TipAsk | null): void {
+  localStorage.removeItem(TIP_CHOICE);
+  if (ask) localStorage.setItem(TIP_ASK, JSON.stringify(ask));
+  else localStorage.removeItem(TIP_ASK);
+}
+
+function read<T>(key: string): T | null {
+  try {
+    return JSON.parse(localStorage.getItem(key) ?? 'null') as T | null;
+  } catch {
+    return null;
+  }
+}
+
+/** Answers the question `id` with `percent` (null: no tip). */
+export function chooseTip(id: string, percent: string | null): void {
+  localStorage.setItem(TIP_CHOICE, JSON.stringify({ id, percent }));
+}
+
+function watch<T>(key: string, fn: (value: T | null) => void): () => void {
+  let last = localStorage.getItem(key);
+  fn(read<T>(key));
+  const check = () => {
+    const now = localStorage.getItem(key);
+    if (now !== last) { last = now; fn(read<T>(key)); }
+  };
+  window.addEventListener('storage', check);
+  const timer = setInterval(check, 500);
+  return () => { window.removeEventListener('storage', check); clearInterval(timer); };
+}
+
+/** Calls `fn` with the open tip question, or null. */
+export function watchTipAsk(fn: (ask: TipAsk | null) => void): () => void {
+  return watch<TipAsk>(TIP_ASK, fn);
+}
+
+/** Calls `fn` with the answer to a tip question once one is given. */
+export function watchTipChoice(fn: (choice: { id: string; percent: string | null } | null) => void): () => void {
+  return watch(TIP_CHOICE, fn);
+}
+
 interface TauriGlobal { core: { invoke<T>(cmd: string): Promise<T> } }
 
 /** Opens the customer display: a second native window in the desktop app, a popup in a browser. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fiatKeypadPress, fiatPrice, formatFiat, satsFor } from './money';
+import { fiatKeypadPress, fiatPrice, formatFiat, formatIn, satsFor } from './money';
 
 describe('money', () => {
   it('shows decimal strings with the currency, exactly', () => {
@@ -30,5 +30,11 @@ describe('money', () => {
     expect(satsFor('0.07', '2000000')).toBe(4);
     expect(satsFor('500', '10000000')).toBe(5000);
     expect(satsFor('1.00', 'x')).toBeNull();
+  });
+
+  it('shows an amount in its unit, sats when there is none', () => {
+    expect(formatIn('EUR', '9.40')).toBe('€9.40');
+    expect(formatIn(null, '12500')).toBe('12,500 sats');
+    expect(formatIn(undefined, null)).toBe('0 sats');
   });
 });

@@ -76,3 +76,11 @@ export function satsFor(price: string, rate: string): number | null {
   const sats = (2n * num + den) / (2n * den);
   return Number(sats);
 }
+
+/** An amount in a unit a sale or an item is priced in: a currency (`"3.50"` → `€3.50`), or sats
+ *  when the unit is null (`"1500"` → `1,500 sats`). */
+export function formatIn(unit: string | null | undefined, value: string | null | undefined): string {
+  if (unit) return formatFiat(value ?? '0', unit);
+  const m = /^\d+$/.exec((value ?? '0').trim());
+  return m ? `${grouped.format(BigInt(m[0]))} sats` : `${value} sats`;
+}

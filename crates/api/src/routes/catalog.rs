@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use payaiml_core::catalog::{Item, ItemChange, NewItem, NewTax, Tax, TaxChange};
+use payaiml_core::catalog::{Cart, Item, ItemChange, NewItem, NewTax, Order, Tax, TaxChange};
 use payaiml_core::keys::Permission;
 
 use super::{ApiQuery, ListBody};
@@ -175,4 +175,18 @@ pub async fn change_tax(
 ) -> ApiResult<Json<Tax>> {
     auth.require(Permission::CatalogManage)?;
     Ok(Json(state.app.catalog().change_tax(&id, body.value).await?))
+}
+
+/// What a cart comes to now, without charging it: the same lines, taxes, tip and total an
+/// invoice for it would record (the point of sale shows them before the customer pays). Needs
+/// what reading the catalog needs.
+#[utoipa::path(post, path = "/v1/catalog/price", tag = "catalog", request_body = Cart,
+    responses((status = 200, body = Order), (status = "4XX", body = ErrorBody)))]
+pub async fn price_cart(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<Cart>,
+) -> ApiResult<Json<Order>> {
+    may_read(&auth)?;
+    Ok(Json(state.app.catalog().price_cart(&body.value).await?))
 }

@@ -1,0 +1,144 @@
+// The counter of a café pricing in euros, as the owner sets it up and a cashier uses it: a tax
+// rate and items with a picture in the Catalog, a cart built from the item grid with a note, a
+// tip chosen by the customer on the customer display, one invoice for it all paid by the
+// sandbox's customer, the parts on the paid screen, a cart parked and taken back, and the day
+// report's taxes and tips. Rates come from the loopback stand-in (60,000.00 EUR/BTC).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { startRatesStandIn } from '../stand-ins/rates.mjs';
+import { call, launch, nav, openPage, outputDir, startSandbox } from './harness.mjs';
+
+// What a person reads: the rendered text, with the layout's breaks as spaces.
+const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
+// A 1×1 PNG: the picture a shop owner would pick, decoded and shrunk by the dashboard.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+
+let rates;
+let sandbox;
+let browser;
+
+before(async () => {
+  rates = await startRatesStandIn();
+  sandbox = await startSandbox({ args: ['--rate-url', rates.rateUrls, '--rate-refresh', '2s'] });
+  browser = await launch();
+  const set = await call(sandbox.api, sandbox.admin, 'PATCH', '/v1/settings', { currency: 'EUR' });
+  assert.equal(set.status, 200);
+});
+
+after(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+  await rates?.close();
+});
+
+test('a café sets up its catalog, sells a cart with a tip chosen on the customer display, and parks a cart', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'counter');
+
+  // The catalog: VAT 20 % included as the default, two items in euros, one with a picture.
+  await nav(page, 'Catalog');
+  await page.getByTestId('catalog-empty').waitFor();
+  const taxes = page.getByRole('form', { name: 'New tax rate' });
+  await taxes.getByLabel('Name').fill('VAT');
+  await taxes.getByLabel('Rate (%)').fill('20');
+  await taxes.getByLabel('Default').check();
+  await taxes.getByRole('button', { name: 'Add tax' }).click();
+  await page.getByRole('table', { name: 'Tax rates' }).getByText('included in prices').waitFor();
+  const form = page.getByRole('form', { name: 'New item' });
+  const addItem = async (name, price, category, picture) => {
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Price', { exact: true }).fill(price);
+    assert.equal(await form.getByLabel('Priced in').inputValue(), 'EUR', 'priced in the shop currency by default');
+    await form.getByLabel('Category').fill(category);
+    if (picture) {
+      await form.getByLabel('Picture').setInputFiles({ name: 'cup.png', mimeType: 'image/png', buffer: PNG });
+      await form.locator('img.thumb').waitFor();
+    }
+    await form.getByRole('button', { name: 'Add item' }).click();
+    await page.getByRole('table', { name: 'Items' }).getByText(name).waitFor();
+  };
+  await addItem('Flat white', '3.60', 'Drinks', true);
+  await addItem('Croissant', '2.20', 'Food', false);
+  // A price with too many decimals is refused with the server's reason, and nothing is added.
+  await form.getByLabel('Name').fill('Bad');
+  await form.getByLabel('Price', { exact: true }).fill('1.234');
+  await form.getByRole('button', { name: 'Add item' }).click();
+  await form.getByText('EUR amounts have at most 2 decimals').waitFor();
+  await form.getByLabel('Name').fill('');
+  await form.getByLabel('Price', { exact: true }).fill('');
+  // Croissant first.
+  await page.getByRole('button', { name: 'Move Croissant up' }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="catalog-row"]')?.textContent?.includes('Croissant'));
+  await shot('catalog');
+  const listed = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/catalog/items')).body.data;
+  assert.deepEqual(listed.map((i) => i.name), ['Croissant', 'Flat white']);
+  assert.match(listed[1].image, /^data:image\/jpeg;base64,/, 'the picture, shrunk to a JPEG');
+
+  // The counter: two flat whites and a warmed croissant.
+  await nav(page, 'Point of sale');
+  const grid = page.getByRole('region', { name: 'Items' });
+  await grid.getByRole('button', { name: /^Add Flat white/ }).click();
+  await grid.getByRole('button', { name: /^Add Flat white/ }).click();
+  await grid.getByRole('button', { name: /^Add Croissant/ }).click();
+  await page.getByRole('button', { name: 'Note for Croissant' }).click();
+  await page.getByRole('textbox', { name: 'Note for Croissant' }).fill('warmed');
+  await page.getByTestId('cart-total').getByText('€9.40').waitFor();
+  assert.match(await text(page.getByTestId('cart-totals')), /VAT 20 % incl\. €1\.57/);
+  await shot('cart');
+
+  // Tips on: the question shows on both screens; the customer answers on the display.
+  await page.getByTestId('pos-ask-tip').check();
+  const [display] = await Promise.all([
+    page.context().waitForEvent('page'),
+    page.getByRole('button', { name: 'Customer display' }).click(),
+  ]);
+  await display.getByText('Welcome').waitFor();
+  await page.getByRole('button', { name: 'Charge €9.40' }).click();
+  await page.getByTestId('tip-10').waitFor();
+  await display.getByTestId('tip-10').waitFor({ timeout: 10_000 });
+  assert.match(await text(display.getByTestId('tip-10')), /10 % \+€0\.94 €10\.34/);
+  await display.screenshot({ path: `${outputDir}/counter/customer-tip.png` });
+  await display.getByTestId('tip-10').click();
+  await page.locator('img.qr').waitFor({ timeout: 10_000 });
+  await display.getByTestId('display-order').waitFor({ timeout: 10_000 });
+  assert.match(await text(display.getByTestId('display-order')), /2× Flat white €7\.20 Croissant · warmed €2\.20 incl\. VAT 20 % €1\.57 Tip 10 % €0\.94 Total €10\.34/);
+  assert.equal(await text(page.getByTestId('pos-sale-fiat')), '€10.34');
+  await display.screenshot({ path: `${outputDir}/counter/customer-qr.png` });
+  await shot('qr-cart');
+  const sale = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+  assert.deepEqual(
+    [sale.order.total, sale.order.tip, sale.order.tip_percent, sale.order.tax, sale.fiat.amount, sale.amount],
+    ['10.34', '0.94', '10', '1.57', '10.34', 17233],
+  );
+  assert.equal(sale.order.lines[1].note, 'warmed');
+  assert.equal(sale.description, '2× Flat white, Croissant');
+
+  const paid = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: sale.payment_request });
+  assert.equal(paid.body.status, 'succeeded');
+  await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
+  assert.match(await text(page.getByTestId('pos-paid-order')), /2× Flat white €7\.20 Croissant · warmed €2\.20 incl\. VAT 20 % €1\.57 Tip 10 % €0\.94 Total €10\.34/);
+  await shot('paid-cart');
+  await display.getByText('Thank you — paid').waitFor({ timeout: 15_000 });
+  await display.close();
+  await page.getByRole('button', { name: 'New sale' }).click();
+  assert.equal(await page.getByTestId('cart-line').count(), 0, 'a paid cart is done');
+
+  // Park a cart, serve the next customer, take it back.
+  await page.getByTestId('pos-ask-tip').uncheck();
+  await grid.getByRole('button', { name: /^Add Croissant/ }).click();
+  await page.getByRole('button', { name: 'Park cart' }).click();
+  assert.equal(await page.getByTestId('cart-line').count(), 0);
+  await page.getByTestId('held-cart').waitFor();
+  await page.reload();
+  await page.getByTestId('held-cart').click({ timeout: 15_000 });
+  await page.getByTestId('cart-line').first().getByText('Croissant').waitFor();
+  await shot('cart-resumed');
+
+  // The day report has the taxes and the tip.
+  await nav(page, 'Reports');
+  await page.getByTestId('report-parts').waitFor({ timeout: 15_000 });
+  assert.match(await text(page.getByTestId('report-tips')), /€0\.94/);
+  assert.deepEqual(errors, []);
+  await close();
+});
