@@ -67,6 +67,7 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   await form.getByText('EUR amounts have at most 2 decimals').waitFor();
   await form.getByLabel('Name').fill('');
   await form.getByLabel('Price', { exact: true }).fill('');
+  assert.equal(await form.getByText('EUR amounts have at most 2 decimals').count(), 0, 'the error goes once the form changes');
   // Croissant first.
   await page.getByRole('button', { name: 'Move Croissant up' }).click();
   await page.waitForFunction(() => document.querySelector('[data-testid="catalog-row"]')?.textContent?.includes('Croissant'));
