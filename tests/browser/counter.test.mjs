@@ -120,6 +120,27 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
   assert.match(await text(page.getByTestId('pos-paid-order')), /2× Flat white €7\.20 Croissant · warmed €2\.20 incl\. VAT 20 % €1\.57 Tip 10 % €0\.94 Total €10\.34/);
   await shot('paid-cart');
+
+  // The receipt: printed from the paid screen through a hidden frame (the dashboard never
+  // reaches the paper), with the shop's details from Settings; both layouts as printed.
+  const shop = await call(sandbox.api, sandbox.admin, 'PATCH', '/v1/settings', { shop: { name: 'Café Bleu', address: '1 Rue de la Paix\n75002 Paris', tax_id: 'FR12345678901', footer: 'Merci, à bientôt !' } });
+  assert.equal(shop.status, 200);
+  const [receiptRequest] = await Promise.all([
+    page.waitForRequest((r) => r.url().includes(`/v1/lightning/invoices/${sale.id}/receipt?paper=80mm`)),
+    page.getByRole('button', { name: 'Print receipt' }).click(),
+  ]);
+  assert.ok(receiptRequest);
+  const frame = page.locator('iframe[title="Receipt"]');
+  await frame.waitFor({ state: 'attached' });
+  assert.match(await frame.getAttribute('srcdoc'), /Café Bleu[\s\S]*2 × Flat white[\s\S]*Tip 10 %[\s\S]*17,233 sats/);
+  for (const [paper, width] of [['80mm', 302], ['a4', 794]]) {
+    const res = await fetch(`${sandbox.api}/v1/lightning/invoices/${sale.id}/receipt?paper=${paper}`, { headers: { Authorization: `Bearer ${sandbox.admin}` } });
+    const printed = await browser.newPage({ viewport: { width, height: 900 } });
+    await printed.setContent(await res.text());
+    await printed.emulateMedia({ media: 'print' });
+    await printed.screenshot({ path: `${outputDir}/counter/receipt-${paper}.png`, fullPage: true });
+    await printed.close();
+  }
   await display.getByText('Thank you — paid').waitFor({ timeout: 15_000 });
   await display.close();
   await page.getByRole('button', { name: 'New sale' }).click();

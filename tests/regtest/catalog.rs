@@ -174,6 +174,17 @@ fn a_cart_with_taxes_and_a_tip_is_charged_paid_and_reported() {
     assert_eq!(changed.status, 200, "{changed:?}");
 
     let id = invoice["id"].as_str().expect("id").to_string();
+    // No receipt before it is paid.
+    let early = get(
+        &d,
+        &format!("/v1/lightning/invoices/{id}/receipt"),
+        &pos_key,
+    );
+    assert_eq!(
+        (early.status, early.code()),
+        (409, "invoice_not_paid"),
+        "{early:?}"
+    );
     let invoice = customer_pays(&d, &admin, &invoice);
     assert_eq!(invoice["order"]["total"], "7974");
     assert_eq!(invoice["order"]["lines"][0]["unit_price"], "2500");
@@ -218,6 +229,77 @@ fn a_cart_with_taxes_and_a_tip_is_charged_paid_and_reported() {
     assert!(
         row.ends_with(",sat,6744,505,725,2× Espresso (one decaf); Cookie; Sticker"),
         "{row}"
+    );
+
+    // The receipt: the shop's details (escaped), every part, both papers, and a file to save.
+    let shop = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(
+            &json!({"shop": {"name": "Kiosk <3", "address": "Quai 1\n8000 Zürich", "tax_id": "CHE-123", "footer": "Merci!"}}),
+        ),
+    );
+    assert_eq!(shop.status, 200, "{shop:?}");
+    assert_eq!(shop.body["shop"]["name"], "Kiosk <3");
+    let bad = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(&json!({"shop": {"name": "a\tb"}})),
+    );
+    assert_eq!(bad.body["error"]["field"], "shop.name", "{bad:?}");
+    let receipt = client()
+        .get(d.url(&format!("/v1/lightning/invoices/{id}/receipt")))
+        .bearer_auth(&pos_key)
+        .send()
+        .expect("receipt");
+    assert_eq!(receipt.status().as_u16(), 200);
+    assert_eq!(
+        receipt.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert!(receipt.headers()["content-security-policy"]
+        .to_str()
+        .is_ok_and(|c| c.starts_with("default-src 'none'")));
+    let page = receipt.text().expect("html");
+    for part in [
+        "Kiosk &lt;3",
+        "8000 Zürich",
+        "Tax ID CHE-123",
+        "2 × ",
+        "Espresso",
+        "one decaf",
+        "incl. VAT 10 %",
+        "Levy 5 %",
+        "Tip 10 %",
+        "7,974 sats",
+        "Merci!",
+        "size: 80mm auto",
+    ] {
+        assert!(page.contains(part), "{part} in\n{page}");
+    }
+    let a4 = client()
+        .get(d.url(&format!(
+            "/v1/lightning/invoices/{id}/receipt?paper=a4&download=true"
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .expect("a4 receipt");
+    assert_eq!(
+        a4.headers()["content-disposition"],
+        format!("attachment; filename=\"receipt-{id}.html\"").as_str()
+    );
+    assert!(a4.text().expect("html").contains("size: A4"));
+    let paper = get(
+        &d,
+        &format!("/v1/lightning/invoices/{id}/receipt?paper=letter"),
+        &admin,
+    );
+    assert_eq!(
+        (paper.status, paper.code()),
+        (400, "invalid_query"),
+        "{paper:?}"
     );
 
     // A tax rate an item is sold under cannot be archived; once none is, it can.

@@ -242,6 +242,11 @@ impl App {
         crate::catalog::Catalog::new(&self.store)
     }
 
+    /// Receipts of paid invoices, as printable HTML.
+    pub fn receipts(&self) -> crate::receipts::Receipts<'_> {
+        crate::receipts::Receipts::new(&self.store)
+    }
+
     /// Reports: a day's sales, sales by day, the transactions CSV.
     pub fn reports(&self) -> crate::reports::Reports<'_> {
         crate::reports::Reports::new(&self.store, &self.rates)

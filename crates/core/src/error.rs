@@ -53,6 +53,8 @@ pub enum ErrorCode {
     FixedInSandbox,
     /// 409: The catalog change conflicts with what uses it (a tax rate items are sold under).
     CatalogConflict,
+    /// 409: The invoice is not paid, so it has no receipt (or refund) yet.
+    InvoiceNotPaid,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -123,7 +125,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 55] = [
+    pub const ALL: [ErrorCode; 56] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -146,6 +148,7 @@ impl ErrorCode {
         ErrorCode::SetupConflict,
         ErrorCode::FixedInSandbox,
         ErrorCode::CatalogConflict,
+        ErrorCode::InvoiceNotPaid,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -206,6 +209,7 @@ impl ErrorCode {
             ErrorCode::SetupConflict => "setup_conflict",
             ErrorCode::FixedInSandbox => "fixed_in_sandbox",
             ErrorCode::CatalogConflict => "catalog_conflict",
+            ErrorCode::InvoiceNotPaid => "invoice_not_paid",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidAmount => "invalid_amount",
             ErrorCode::InvalidExpiry => "invalid_expiry",
@@ -266,7 +270,8 @@ impl ErrorCode {
             | ErrorCode::IdempotencyConflict
             | ErrorCode::SetupConflict
             | ErrorCode::FixedInSandbox
-            | ErrorCode::CatalogConflict => 409,
+            | ErrorCode::CatalogConflict
+            | ErrorCode::InvoiceNotPaid => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvalidExpiry

@@ -33,6 +33,7 @@ mod notifications;
 pub mod payments;
 pub mod profile;
 pub mod rates;
+pub mod receipts;
 pub mod reports;
 pub mod sandbox;
 pub mod secrets;

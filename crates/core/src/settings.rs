@@ -27,6 +27,8 @@ const LSP_CAP: &str = "lsp_max_fee";
 const CURRENCY: &str = "currency";
 /// The rate providers the merchant uses: comma-separated ids.
 const RATE_PROVIDERS: &str = "rate_providers";
+/// The shop's details for receipts, as JSON.
+const SHOP: &str = "shop";
 /// The largest proportional cap accepted: 10 % of a payment.
 const MAX_LSP_PPM: u64 = 100_000;
 
@@ -56,6 +58,76 @@ pub struct SettingsView {
     /// The exchange rate providers in use, by id (`coinbase`, `kraken`, `bitstamp`,
     /// `coingecko`).
     pub rate_providers: Vec<Provider>,
+    /// What receipts say about the shop.
+    pub shop: ShopDetails,
+}
+
+/// What a receipt says about the shop (each may be empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShopDetails {
+    /// The shop's name, at the top (up to 80 characters).
+    #[serde(default)]
+    #[schema(max_length = 80, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    pub name: String,
+    /// Its address, on one or more lines (up to 300 characters).
+    #[serde(default)]
+    #[schema(max_length = 300, pattern = "^[^\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f]*$")]
+    pub address: String,
+    /// A tax or VAT number (up to 40 characters).
+    #[serde(default)]
+    #[schema(max_length = 40, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    pub tax_id: String,
+    /// A line at the bottom ("Thank you!"), on one or more lines (up to 300 characters).
+    #[serde(default)]
+    #[schema(max_length = 300, pattern = "^[^\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f]*$")]
+    pub footer: String,
+}
+
+impl ShopDetails {
+    /// Checks lengths and characters (line breaks only in the address and the footer).
+    fn validate(mut self) -> Result<ShopDetails> {
+        let check = |text: &mut String, field: &'static str, max: usize, lines: bool| {
+            *text = text.trim().replace("\r\n", "\n");
+            if text.len() > max {
+                return Err(Error::invalid(
+                    field,
+                    format!("{field} is at most {max} bytes"),
+                ));
+            }
+            if text
+                .chars()
+                .any(|c| c.is_control() && !(lines && c == '\n'))
+            {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "{field} must not hold control characters{}",
+                        if lines {
+                            " (line breaks are fine)"
+                        } else {
+                            " or line breaks"
+                        }
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        check(&mut self.name, "shop.name", 80, false)?;
+        check(&mut self.address, "shop.address", 300, true)?;
+        check(&mut self.tax_id, "shop.tax_id", 40, false)?;
+        check(&mut self.footer, "shop.footer", 300, true)?;
+        Ok(self)
+    }
+}
+
+/// The shop's details as stored (none yet: all empty).
+pub(crate) async fn shop_details(store: &Store) -> Result<ShopDetails> {
+    Ok(store
+        .setting(SHOP)
+        .await?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
 }
 
 /// The LSP as the Settings page and the point of sale show it (never its token).
@@ -93,6 +165,8 @@ pub struct SettingsChange {
     /// The exchange rate providers to use (at least one).
     #[schema(value_type = Option<Vec<Provider>>, min_items = 1)]
     pub rate_providers: Option<Vec<String>>,
+    /// What receipts say about the shop (replaces all four).
+    pub shop: Option<ShopDetails>,
 }
 
 /// An LSP, as the merchant enters or picks it.
@@ -210,6 +284,7 @@ impl<'a> Settings<'a> {
             notifications: self.notify.load(Ordering::Relaxed),
             currency: self.rates.merchant_currency(),
             rate_providers: self.rates.enabled(),
+            shop: shop_details(self.store).await?,
             lsp: self.config.lsp.as_ref().map(|lsp| LspView {
                 node_id: lsp.node_id.clone(),
                 address: lsp.address.clone(),
@@ -269,6 +344,12 @@ impl<'a> Settings<'a> {
                 Ok(chosen)
             })
             .transpose()?;
+        let shop = change.shop.map(ShopDetails::validate).transpose()?;
+        if let Some(shop) = shop {
+            let json = serde_json::to_string(&shop)
+                .map_err(|e| Error::Config(format!("cannot store the shop's details: {e}")))?;
+            self.store.set_setting(SHOP, &json).await?;
+        }
         if let Some(lsp) = lsp {
             match lsp {
                 Some(lsp) => {

@@ -339,14 +339,25 @@ export class LightningClient {
   }
 
   /** Every sale and payment sent in a period as CSV text (`from`/`to`: a day or an RFC 3339 time). */
-  async transactionsCsv(opts: { from?: string; to?: string } = {}): Promise<string> {
-    const res = await fetch(`${this.baseUrl}/v1/reports/transactions.csv${query({ from: opts.from, to: opts.to })}`, {
+  transactionsCsv(opts: { from?: string; to?: string } = {}): Promise<string> {
+    return this.text(`/v1/reports/transactions.csv${query({ from: opts.from, to: opts.to })}`, 'The report');
+  }
+
+  /** The receipt of a paid invoice as a self-contained HTML page, for an 80 mm roll (default) or
+   *  A4: print it, save it, or e-mail it as the customer's copy. */
+  receipt(id: string, opts: { paper?: '80mm' | 'a4' } = {}): Promise<string> {
+    return this.text(`/v1/lightning/invoices/${encodeURIComponent(id)}/receipt${query({ paper: opts.paper })}`, 'The receipt');
+  }
+
+  /** A GET whose answer is text (CSV, HTML), with the API's errors as LightningApiError. */
+  private async text(path: string, what: string): Promise<string> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
       headers: { Authorization: `Bearer ${this.apiKey}` },
       signal: this.signal(),
     });
     if (!res.ok) {
       const err = ((await res.json().catch(() => null)) as Partial<ErrorBody> | null)?.error;
-      throw new LightningApiError(res.status, err?.code ?? 'http_error', err?.message ?? `The report could not be loaded (HTTP ${res.status}).`, err?.field ?? undefined);
+      throw new LightningApiError(res.status, err?.code ?? 'http_error', err?.message ?? `${what} could not be loaded (HTTP ${res.status}).`, err?.field ?? undefined);
     }
     return res.text();
   }

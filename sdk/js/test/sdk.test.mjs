@@ -208,6 +208,16 @@ test('the catalog: taxes, items, reorder, and a cart charged as one invoice', as
   assert.equal(sale.order?.tax, '400');
   assert.equal(sale.order?.total, '3300');
   assert.equal(sale.amount, 3300);
+  const unpaid = await client.receipt(sale.id).catch((e) => e);
+  assert.ok(unpaid instanceof LightningApiError && unpaid.status === 409 && unpaid.code === 'invoice_not_paid', String(unpaid));
+  await client.sandboxPay(sale.payment_request);
+  let page = '';
+  for (let i = 0; i < 50 && !page; i += 1) {
+    page = await client.receipt(sale.id, { paper: 'a4' }).catch(() => '');
+    if (!page) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.match(page, /2 × SDK tea/);
+  assert.match(page, /size: A4/);
   const refused = await client.changeTax(vat.id, { archived: true }).catch((e) => e);
   assert.ok(refused instanceof LightningApiError && refused.code === 'catalog_conflict', String(refused));
   assert.equal((await client.changeItem(tea.id, { archived: true })).archived, true);

@@ -101,3 +101,72 @@ pub async fn invoice_qr_png(
     let png = qr::png(&qr::invoice_uri(&invoice.payment_request), 8)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
+
+/// Query of a receipt.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReceiptQuery {
+    /// `80mm` (a thermal roll, the default) or `a4`.
+    #[param(schema_with = papers)]
+    pub paper: Option<String>,
+    /// Answer as a file to save (`receipt-inv_….html`) rather than a page to show.
+    pub download: Option<bool>,
+}
+
+fn papers() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["80mm", "a4"]))
+        .build()
+}
+
+/// The receipt of a paid invoice as a printable HTML page (self-contained: no script, no outside
+/// resource): the shop's details from Settings, the lines, taxes and tip as charged, the total in
+/// the sale's currency and in sats, the date, the invoice id and the payment hash, laid out for an
+/// 80 mm roll or A4. An invoice not paid has none (`409 invoice_not_paid`). Needs
+/// `lightning:read` or `lightning:receive` (the counter prints it).
+#[utoipa::path(get, path = "/v1/lightning/invoices/{id}/receipt", tag = "invoices",
+    params(("id" = String, Path, description = "invoice id or payment hash"), ReceiptQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = "4XX", body = ErrorBody)))]
+pub async fn invoice_receipt(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ReceiptQuery>,
+) -> ApiResult<Response> {
+    if !auth.key.allows(Permission::LightningRead) {
+        auth.require(Permission::LightningReceive)?;
+    }
+    let paper = q
+        .paper
+        .as_deref()
+        .map(str::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let page = state.app.receipts().html(&id, paper).await?;
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Nothing in a receipt runs or loads: its style is inline, and that is all.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response();
+    if q.download == Some(true) {
+        let name = format!(
+            "attachment; filename=\"receipt-{}.html\"",
+            id.replace('"', "")
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&name) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}

@@ -22,8 +22,8 @@ pub use order::{Cart, CartLine, Order, TaxRate, Tip};
 pub const MAX_ITEMS: i64 = 2_000;
 /// The most tax rates.
 pub const MAX_TAXES: i64 = 50;
-/// The longest name, in bytes.
-pub const MAX_NAME_BYTES: usize = 80;
+/// The longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 80;
 /// The largest picture, in bytes: a small thumbnail (the dashboard shrinks pictures to fit).
 pub const MAX_IMAGE_BYTES: usize = 40 * 1024;
 /// The most a tax rate may be, in percent.
@@ -65,7 +65,7 @@ pub struct Item {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
-    /// 1 to 80 bytes.
+    /// 1 to 80 characters.
     #[schema(min_length = 1, max_length = 80)]
     pub name: String,
     /// A decimal string in `currency` ("3.50"; yen "500"), or whole sats when `currency` is
@@ -76,7 +76,7 @@ pub struct NewItem {
     /// ISO 4217 code; null or omitted: the price is in sats.
     #[schema(schema_with = crate::rates::nullable_currency_schema)]
     pub currency: Option<String>,
-    /// A group on the point of sale ("Drinks"), up to 80 bytes.
+    /// A group on the point of sale ("Drinks"), up to 80 characters.
     #[schema(max_length = 80)]
     pub category: Option<String>,
     /// `default` (the default), `none`, or a tax rate's id.
@@ -142,7 +142,7 @@ pub struct Tax {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTax {
-    /// 1 to 80 bytes.
+    /// 1 to 80 characters.
     #[schema(min_length = 1, max_length = 80)]
     pub name: String,
     /// Percent, a decimal string from 0 to 100 with at most 3 decimals ("8.1").
@@ -178,10 +178,10 @@ pub struct Catalog<'a> {
 
 fn name_field(name: &str, field: &'static str) -> Result<String> {
     let name = name.trim();
-    if name.is_empty() || name.len() > MAX_NAME_BYTES {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(Error::invalid(
             field,
-            format!("{field} must be 1 to {MAX_NAME_BYTES} bytes"),
+            format!("{field} must be 1 to {MAX_NAME_CHARS} characters"),
         ));
     }
     if name.chars().any(char::is_control) {

@@ -353,6 +353,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lightning/invoices/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The receipt of a paid invoice as a printable HTML page (self-contained: no script, no outside
+         *     resource): the shop's details from Settings, the lines, taxes and tip as charged, the total in
+         *     the sale's currency and in sats, the date, the invoice id and the payment hash, laid out for an
+         *     80 mm roll or A4. An invoice not paid has none (`409 invoice_not_paid`). Needs
+         *     `lightning:read` or `lightning:receive` (the counter prints it).
+         */
+        get: operations["invoice_receipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lightning/payments": {
         parameters: {
             query?: never;
@@ -1488,7 +1511,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -2561,6 +2584,8 @@ export interface components {
             sandbox: boolean;
             /** @description Where secrets live: `keyring` or `file`. */
             secrets: string;
+            /** @description What receipts say about the shop. */
+            shop: components["schemas"]["ShopDetails"];
         };
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
@@ -2581,6 +2606,7 @@ export interface components {
             notifications?: boolean | null;
             /** @description The exchange rate providers to use (at least one). */
             rate_providers?: components["schemas"]["Provider"][] | null;
+            shop?: null | components["schemas"]["ShopDetails"];
         };
         /** @description Where the first-run setup stands. */
         SetupStatus: {
@@ -2594,6 +2620,17 @@ export interface components {
             profile: null | components["schemas"]["Profile"];
             /** @description The wallets this app can run. */
             wallets: components["schemas"]["WalletChoice"][];
+        };
+        /** @description What a receipt says about the shop (each may be empty). */
+        ShopDetails: {
+            /** @description Its address, on one or more lines (up to 300 bytes). */
+            address?: string;
+            /** @description A line at the bottom ("Thank you!"), on one or more lines (up to 300 bytes). */
+            footer?: string;
+            /** @description The shop's name, at the top (up to 80 bytes). */
+            name?: string;
+            /** @description A tax or VAT number (up to 40 bytes). */
+            tax_id?: string;
         };
         /** @description The confirmation the recovery words are shown only after. */
         ShowWords: {
@@ -3457,6 +3494,40 @@ export interface operations {
                 };
                 content: {
                     "image/svg+xml": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    invoice_receipt: {
+        parameters: {
+            query?: {
+                paper?: "80mm" | "a4";
+                /** @description Answer as a file to save (`receipt-inv_….html`) rather than a page to show. */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description invoice id or payment hash */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             "4XX": {
