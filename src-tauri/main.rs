@@ -38,6 +38,9 @@ enum Shell {
     Direct {
         main: Connection,
         customer: Connection,
+        /// The running wallet: while it is locked to the point of sale, the dashboard gets the
+        /// cashier's key instead of the admin key.
+        app: std::sync::Arc<payaiml_core::App>,
     },
     /// The wallets of this install, with the first-run setup: the keys are the running wallet's.
     Hosted {
@@ -53,6 +56,17 @@ async fn connection(
     state: tauri::State<'_, Shell>,
 ) -> Result<Connection, String> {
     match (state.inner(), window.label()) {
+        (Shell::Direct { main, app, .. }, windows::MAIN) if app.cashier().is_locked() => {
+            let key = app
+                .cashier()
+                .cashier_key()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(Connection {
+                admin_token: key,
+                ..main.clone()
+            })
+        }
         (Shell::Direct { main, .. }, windows::MAIN) => Ok(main.clone()),
         (Shell::Direct { customer, .. }, windows::CUSTOMER) => Ok(customer.clone()),
         (
@@ -129,6 +143,7 @@ async fn start_direct(cli: &settings::DesktopCli) -> Result<(Running, Shell), St
             admin_token: display_token,
             host_token: None,
         },
+        app: running.app.clone(),
     };
     Ok((running, shell))
 }

@@ -164,3 +164,70 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('the owner locks the counter for a cashier: a sale, nothing else reachable, wrong PINs refused, the right one unlocks', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'cashier');
+  await nav(page, 'Settings');
+  const form = page.getByRole('form', { name: 'Cashier lock' });
+  await form.getByLabel('PIN (4 to 12 digits)').fill('2468');
+  await form.getByLabel('The same PIN again').fill('2468');
+  await form.getByRole('button', { name: 'Set PIN' }).click();
+  await form.getByText('PIN saved.').waitFor();
+  await form.getByRole('button', { name: 'Lock to the point of sale' }).click();
+  await page.getByTestId('locked-badge').waitFor();
+  const links = page.getByRole('navigation', { name: 'Main' }).getByRole('link');
+  assert.deepEqual(await links.allInnerTexts(), ['Point of sale', 'Today']);
+
+  // The tab now holds the cashier's key, never the admin key.
+  const tabKey = await page.evaluate(() => sessionStorage.getItem('payaiml.key'));
+  assert.notEqual(tabKey, sandbox.admin);
+  const asCashier = (method, path, body) => call(sandbox.api, tabKey, method, path, body);
+  for (const [method, path, body] of [
+    ['POST', '/v1/lightning/payments', { invoice: 'lnbcrt1' }],
+    ['GET', '/v1/keys'],
+    ['GET', '/v1/webhooks'],
+    ['GET', '/v1/settings'],
+    ['POST', '/v1/settings/recovery-words', { confirm: true }],
+  ]) {
+    assert.equal((await asCashier(method, path, body)).status, 403, `${method} ${path}`);
+  }
+
+  // A sale at the counter, in euros, paid; the screen follows without the event stream.
+  for (const key of ['2', 'Decimal point', '5']) await page.getByRole('button', { name: key, exact: true }).click();
+  await page.getByRole('button', { name: 'Charge €2.50' }).click();
+  await page.locator('img.qr').waitFor({ timeout: 10_000 });
+  await shot('locked-qr');
+  const mine = (await asCashier('GET', '/v1/lightning/invoices')).body.data;
+  assert.equal(mine.length, 1, 'the cashier sees its own sale only');
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: mine[0].payment_request });
+  await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'New sale' }).click();
+
+  // Other pages are out of reach: the address bar leads back to the counter.
+  await page.evaluate(() => { location.hash = '#/payments'; });
+  await page.getByRole('heading', { name: 'Point of sale' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Payments' }).count(), 0);
+  await nav(page, 'Today');
+  await page.getByTestId('today-row').first().waitFor({ timeout: 15_000 });
+  assert.match(await text(page.getByTestId('today-summary')), /^1 sale/);
+  await shot('today');
+
+  // The lock survives a reload; wrong PINs are refused and counted; the right one unlocks.
+  await page.reload();
+  await page.getByTestId('locked-badge').waitFor();
+  await page.getByRole('button', { name: 'Unlock' }).click();
+  const unlock = page.getByRole('form', { name: 'Unlock' });
+  for (const tries of [4, 3]) {
+    await unlock.getByLabel("Owner's PIN").fill('0000');
+    await unlock.getByRole('button', { name: 'Unlock' }).click();
+    await unlock.getByText(`wrong PIN (${tries} more tries before each must wait)`).waitFor();
+  }
+  await shot('wrong-pin');
+  await unlock.getByLabel("Owner's PIN").fill('2468');
+  await unlock.getByRole('button', { name: 'Unlock' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('payaiml.key')), sandbox.admin, 'the admin key is back');
+  assert.equal((await call(sandbox.api, sandbox.admin, 'GET', '/v1/cashier')).body.locked, false);
+  assert.deepEqual(errors, []);
+  await close();
+});

@@ -6,6 +6,7 @@ mod common;
 
 mod auth;
 mod bad_input;
+mod cashier;
 mod catalog;
 mod channels;
 mod chaos;

@@ -39,8 +39,8 @@ pub use running::{start, Running, StartError, StartOptions};
 pub use state::ApiState;
 
 use routes::{
-    catalog, events, health, invoices, keys, node, payments, rates, reports, sandbox, settings,
-    stream, wallet, webhooks,
+    cashier, catalog, events, health, invoices, keys, node, payments, rates, reports, sandbox,
+    settings, stream, wallet, webhooks,
 };
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
@@ -91,7 +91,11 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         ))
         .routes(routes!(catalog::list_taxes, catalog::create_tax))
         .routes(routes!(catalog::change_tax))
-        .routes(routes!(catalog::price_cart));
+        .routes(routes!(catalog::price_cart))
+        .routes(routes!(cashier::cashier_status))
+        .routes(routes!(cashier::set_cashier_pin))
+        .routes(routes!(cashier::lock_cashier))
+        .routes(routes!(cashier::unlock_cashier));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

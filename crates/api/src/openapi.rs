@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "rates", description = "Exchange rates of the merchant's currency"),
         (name = "reports", description = "Sales by day and hour, and the transactions CSV"),
         (name = "catalog", description = "Items for the point of sale, and tax rates"),
+        (name = "cashier", description = "The lock that limits the dashboard to the point of sale"),
         (name = "keys", description = "API keys"),
         (name = "events", description = "The durable event log and its WebSocket stream"),
         (name = "webhooks", description = "Signed event delivery to the shop's URLs"),

@@ -54,6 +54,8 @@ pub struct App {
     secrets: SecretStore,
     /// Exchange rates: the merchant's currency and the providers' quotes.
     rates: Arc<RateService>,
+    /// Whether the app is locked to the point of sale (see `cashier`).
+    lock_state: crate::cashier::LockState,
     chain_source: ChainSource,
     mnemonic: Mnemonic,
     /// Cancelled when [`App::shutdown`] begins: every background task and long-lived session
@@ -110,9 +112,12 @@ impl App {
             .unwrap_or(config.notifications);
         let rates = RateService::new(config.rates.clone());
         crate::settings::apply_rates_choice(&store, &rates).await?;
+        let lock_state = crate::cashier::LockState::default();
+        crate::cashier::load(&store, &lock_state).await?;
         let (live, _) = broadcast::channel(1024);
         Ok(Arc::new(App {
             rates,
+            lock_state,
             node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
             config,
             store,
@@ -240,6 +245,11 @@ impl App {
     /// The catalog: items and tax rates for the point of sale, and pricing carts.
     pub fn catalog(&self) -> crate::catalog::Catalog<'_> {
         crate::catalog::Catalog::new(&self.store)
+    }
+
+    /// The cashier lock: the PIN, locking to the point of sale, unlocking.
+    pub fn cashier(&self) -> crate::cashier::Cashier<'_> {
+        crate::cashier::Cashier::new(&self.store, &self.keys, &self.lock_state)
     }
 
     /// Receipts of paid invoices, as printable HTML.

@@ -36,6 +36,10 @@ pub enum ErrorCode {
     HostNotAllowed,
     /// 403: A WebSocket from a foreign web origin.
     OriginNotAllowed,
+    /// 403: The app is locked to the point of sale: unlock it with the owner's PIN first.
+    CashierLocked,
+    /// 403: The PIN is wrong.
+    WrongPin,
     /// 403: Only the dashboard's admin key may do this (showing the recovery words).
     AdminOnly,
     /// 404: No object with that id, or no such endpoint.
@@ -55,6 +59,8 @@ pub enum ErrorCode {
     CatalogConflict,
     /// 409: The invoice is not paid, so it has no receipt (or refund) yet.
     InvoiceNotPaid,
+    /// 409: The cashier lock is not in the state this needs (no PIN set, not locked, locked).
+    CashierConflict,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -125,7 +131,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 56] = [
+    pub const ALL: [ErrorCode; 59] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -140,6 +146,8 @@ impl ErrorCode {
         ErrorCode::BudgetExceeded,
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
+        ErrorCode::CashierLocked,
+        ErrorCode::WrongPin,
         ErrorCode::AdminOnly,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -149,6 +157,7 @@ impl ErrorCode {
         ErrorCode::FixedInSandbox,
         ErrorCode::CatalogConflict,
         ErrorCode::InvoiceNotPaid,
+        ErrorCode::CashierConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -210,6 +219,9 @@ impl ErrorCode {
             ErrorCode::FixedInSandbox => "fixed_in_sandbox",
             ErrorCode::CatalogConflict => "catalog_conflict",
             ErrorCode::InvoiceNotPaid => "invoice_not_paid",
+            ErrorCode::CashierConflict => "cashier_conflict",
+            ErrorCode::CashierLocked => "cashier_locked",
+            ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidAmount => "invalid_amount",
             ErrorCode::InvalidExpiry => "invalid_expiry",
@@ -263,7 +275,9 @@ impl ErrorCode {
             | ErrorCode::BudgetExceeded
             | ErrorCode::HostNotAllowed
             | ErrorCode::OriginNotAllowed
-            | ErrorCode::AdminOnly => 403,
+            | ErrorCode::AdminOnly
+            | ErrorCode::CashierLocked
+            | ErrorCode::WrongPin => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::DuplicatePayment
@@ -271,7 +285,8 @@ impl ErrorCode {
             | ErrorCode::SetupConflict
             | ErrorCode::FixedInSandbox
             | ErrorCode::CatalogConflict
-            | ErrorCode::InvoiceNotPaid => 409,
+            | ErrorCode::InvoiceNotPaid
+            | ErrorCode::CashierConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvalidExpiry

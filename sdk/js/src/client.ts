@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  Cart, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
+  Cart, CashierKey, CashierStatus, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -324,6 +324,28 @@ export class LightningClient {
   /** What a cart comes to now (lines, taxes, tip, total), without charging it. */
   priceCart(cart: Cart): Promise<Order> {
     return this.request('POST', '/v1/catalog/price', { body: cart, retry: true });
+  }
+
+  // The cashier lock
+
+  /** The lock, as the key asking sees it (any valid key may ask). */
+  cashierStatus(): Promise<CashierStatus> {
+    return this.request('GET', '/v1/cashier', { retry: true });
+  }
+
+  /** Sets or changes the owner's PIN (4 to 12 digits). The admin key only. */
+  async setCashierPin(pin: string): Promise<void> {
+    await this.request('POST', '/v1/cashier/pin', { body: { pin } });
+  }
+
+  /** Locks the app to the point of sale; answers the cashier's key to work with. Admin key only. */
+  lockCashier(): Promise<CashierKey> {
+    return this.request('POST', '/v1/cashier/lock', { body: {} });
+  }
+
+  /** Unlocks with the owner's PIN; answers the admin key. Wrong PINs are limited. */
+  unlockCashier(pin: string): Promise<CashierKey> {
+    return this.request('POST', '/v1/cashier/unlock', { body: { pin } });
   }
 
   // Reports

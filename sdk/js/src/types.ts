@@ -131,6 +131,10 @@ export type TaxRateChange = Schemas['TaxChange'];
 export type Cart = Schemas['Cart'];
 export type CartLine = Schemas['CartLine'];
 export type Tip = Schemas['Tip'];
+/** The cashier lock: locked or not, a PIN set, whether the asking key is the cashier's. */
+export type CashierStatus = Schemas['CashierStatus'];
+/** The key the dashboard uses after locking (the cashier's) or unlocking (the admin key). */
+export type CashierKey = Schemas['CashierKey'];
 /** A sale as recorded with its invoice: lines, taxes, tip and total. */
 export type Order = Schemas['Order'];
 export type OrderLine = Schemas['OrderLine'];

@@ -13,6 +13,10 @@ export const session = $state({
   live: 'off' as EventStreamState,
   /** The host of several wallets this dashboard runs under (desktop app, `payaimld app`), if any. */
   host: null as SetupClient | null,
+  /** Whether the dashboard works with the cashier's key: locked to the point of sale. */
+  cashier: false,
+  /** Whether the owner has set a cashier PIN (locking needs one). */
+  pinSet: false,
 });
 
 export function setUnit(unit: Unit): void {
@@ -43,6 +47,7 @@ export function startStream(client: LightningClient): void {
 export function stopStream(): void {
   stream?.close();
   stream = null;
+  session.live = 'off';
 }
 
 export async function refreshHealth(): Promise<void> {

@@ -100,6 +100,19 @@ impl FromRequestParts<Shared> for HostAuth {
                  `payaimld app` printed",
             )),
             Some(token) if bool::from(token.as_bytes().ct_eq(shared.token.as_bytes())) => {
+                // Locked to the point of sale, the token only reads where things stand: the
+                // dashboard in the cashier's hands must not switch, export or restart wallets.
+                let locked = shared
+                    .status()
+                    .app
+                    .is_some_and(|app| app.cashier().is_locked());
+                if locked && parts.uri.path() != "/v1/setup" {
+                    return Err(ApiError::new(
+                        ErrorCode::CashierLocked,
+                        "the app is locked to the point of sale: unlock it with the owner's PIN \
+                         first",
+                    ));
+                }
                 Ok(HostAuth)
             }
             Some(_) => Err(ApiError::new(
@@ -120,8 +133,12 @@ pub struct SetupStatus {
     pub profile: Option<Profile>,
     /// Why the chosen wallet could not start (`failed` phase).
     pub message: Option<String>,
-    /// The running wallet's admin key (`ready` phase only), for the dashboard.
+    /// The running wallet's admin key (`ready` phase only, and not while it is locked to the
+    /// point of sale), for the dashboard.
     pub admin_key: Option<String>,
+    /// The cashier's key, while the running wallet is locked to the point of sale: the
+    /// dashboard works with it until the owner's PIN unlocks it.
+    pub cashier_key: Option<String>,
     /// The wallets this app can run.
     pub wallets: Vec<WalletChoice>,
     /// The file the last export from Settings wrote, if any.
@@ -173,6 +190,7 @@ fn status_of(shared: &HostShared) -> SetupStatus {
         profile: status.profile,
         message: status.message,
         admin_key: status.admin_key.filter(|_| status.phase == Phase::Ready),
+        cashier_key: None,
         wallets,
         exported: status.exported.map(|(file, bytes)| ExportedFile {
             file: file.display().to_string(),
@@ -191,10 +209,12 @@ async fn status(
     if !shared.seen.swap(true, std::sync::atomic::Ordering::Relaxed) {
         tracing::info!("the setup screen connected");
     }
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(status_of(&shared)),
-    )
+    let mut answer = status_of(&shared);
+    if let Some(app) = shared.status().app.filter(|a| a.cashier().is_locked()) {
+        answer.admin_key = None;
+        answer.cashier_key = app.cashier().cashier_key().await.ok();
+    }
+    ([(header::CACHE_CONTROL, "no-store")], Json(answer))
 }
 
 /// The wallet to run.

@@ -41,7 +41,29 @@ pub async fn create_invoice(
     .await
 }
 
-/// List invoices, newest first. Needs `lightning:read`.
+/// Whose invoices `auth` may read: every one with `lightning:read`; with only
+/// `lightning:receive` (a point of sale, the cashier), those it made itself.
+fn readable_by(auth: &Auth) -> ApiResult<Option<&str>> {
+    if auth.key.allows(Permission::LightningRead) {
+        return Ok(None);
+    }
+    match auth.require(Permission::LightningReceive) {
+        Ok(()) => Ok(Some(auth.key.id.as_str())),
+        // The permission that reads every invoice is the one to name.
+        Err(_) => auth.require(Permission::LightningRead).map(|()| None),
+    }
+}
+
+/// Reads one invoice as `auth` may.
+async fn readable(state: &ApiState, auth: &Auth, id: &str) -> ApiResult<Invoice> {
+    Ok(match readable_by(auth)? {
+        None => state.app.invoices().get(id).await?,
+        Some(key) => state.app.invoices().get_made_by(id, key).await?,
+    })
+}
+
+/// List invoices, newest first. Needs `lightning:read`; a key with only `lightning:receive`
+/// lists the invoices it made.
 #[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(InvoiceListQuery),
     responses((status = 200, body = PageBody<Invoice>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_invoices(
@@ -49,17 +71,19 @@ pub async fn list_invoices(
     auth: Auth,
     ApiQuery(q): ApiQuery<InvoiceListQuery>,
 ) -> ApiResult<Json<PageBody<Invoice>>> {
-    auth.require(Permission::LightningRead)?;
+    let only = readable_by(&auth)?;
     let status = q.status.as_deref().map(str::parse).transpose()?;
-    let page = state
-        .app
-        .invoices()
-        .list(status, limit(q.limit)?, q.cursor.as_deref())
-        .await?;
+    let (limit, cursor) = (limit(q.limit)?, q.cursor.as_deref());
+    let invoices = state.app.invoices();
+    let page = match only {
+        None => invoices.list(status, limit, cursor).await?,
+        Some(key) => invoices.list_made_by(key, status, limit, cursor).await?,
+    };
     Ok(Json(page.into()))
 }
 
-/// Get one invoice by id or payment hash. Needs `lightning:read`.
+/// Get one invoice by id or payment hash. Needs `lightning:read`; a key with only
+/// `lightning:receive` reads the invoices it made (another's is 404).
 #[utoipa::path(get, path = "/v1/lightning/invoices/{id}", tag = "invoices",
     params(("id" = String, Path, description = "invoice id (inv_…) or payment hash")),
     responses((status = 200, body = Invoice), (status = "4XX", body = ErrorBody)))]
@@ -68,11 +92,11 @@ pub async fn get_invoice(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Invoice>> {
-    auth.require(Permission::LightningRead)?;
-    Ok(Json(state.app.invoices().get(&id).await?))
+    Ok(Json(readable(&state, &auth, &id).await?))
 }
 
-/// The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read`.
+/// The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read` (or
+/// `lightning:receive`, for the invoices that key made).
 #[utoipa::path(get, path = "/v1/lightning/invoices/{id}/qr.svg", tag = "invoices",
     params(("id" = String, Path, description = "invoice id or payment hash")),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = "4XX", body = ErrorBody)))]
@@ -81,13 +105,12 @@ pub async fn invoice_qr_svg(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::LightningRead)?;
-    let invoice = state.app.invoices().get(&id).await?;
+    let invoice = readable(&state, &auth, &id).await?;
     let svg = qr::svg(&qr::invoice_uri(&invoice.payment_request), 320)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
-/// The invoice as a PNG QR code. Needs `lightning:read`.
+/// The invoice as a PNG QR code. Needs what the SVG one needs.
 #[utoipa::path(get, path = "/v1/lightning/invoices/{id}/qr.png", tag = "invoices",
     params(("id" = String, Path, description = "invoice id or payment hash")),
     responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = "4XX", body = ErrorBody)))]
@@ -96,8 +119,7 @@ pub async fn invoice_qr_png(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::LightningRead)?;
-    let invoice = state.app.invoices().get(&id).await?;
+    let invoice = readable(&state, &auth, &id).await?;
     let png = qr::png(&qr::invoice_uri(&invoice.payment_request), 8)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
@@ -124,7 +146,8 @@ fn papers() -> utoipa::openapi::schema::Object {
 /// resource): the shop's details from Settings, the lines, taxes and tip as charged, the total in
 /// the sale's currency and in sats, the date, the invoice id and the payment hash, laid out for an
 /// 80 mm roll or A4. An invoice not paid has none (`409 invoice_not_paid`). Needs
-/// `lightning:read` or `lightning:receive` (the counter prints it).
+/// `lightning:read`, or `lightning:receive` for the invoices that key made (the counter prints
+/// its own sales' receipts).
 #[utoipa::path(get, path = "/v1/lightning/invoices/{id}/receipt", tag = "invoices",
     params(("id" = String, Path, description = "invoice id or payment hash"), ReceiptQuery),
     responses((status = 200, content_type = "text/html", body = String), (status = "4XX", body = ErrorBody)))]
@@ -134,16 +157,14 @@ pub async fn invoice_receipt(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ReceiptQuery>,
 ) -> ApiResult<Response> {
-    if !auth.key.allows(Permission::LightningRead) {
-        auth.require(Permission::LightningReceive)?;
-    }
+    let only = readable_by(&auth)?;
     let paper = q
         .paper
         .as_deref()
         .map(str::parse)
         .transpose()?
         .unwrap_or_default();
-    let page = state.app.receipts().html(&id, paper).await?;
+    let page = state.app.receipts().html(&id, only, paper).await?;
     let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

@@ -1,5 +1,6 @@
 //! Routes, one file per domain, and helpers they share.
 
+pub mod cashier;
 pub mod catalog;
 pub mod events;
 pub mod health;

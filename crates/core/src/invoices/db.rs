@@ -165,10 +165,22 @@ impl InvoiceRow {
 
 /// One invoice by id (`inv_…`) or payment hash.
 pub(crate) async fn get(store: &Store, id_or_hash: &str) -> Result<Invoice> {
+    get_made_by(store, id_or_hash, None).await
+}
+
+/// One invoice by id or payment hash; with `key`, only if that API key made it (another's is
+/// "not found", so a key cannot learn which ids exist).
+pub(crate) async fn get_made_by(
+    store: &Store,
+    id_or_hash: &str,
+    key: Option<&str>,
+) -> Result<Invoice> {
     let row: InvoiceRow = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invoices WHERE id = ?1 OR payment_hash = lower(?1)"
+        "SELECT {COLUMNS} FROM invoices WHERE (id = ?1 OR payment_hash = lower(?1))
+           AND (?2 IS NULL OR key_id = ?2)"
     ))
     .bind(id_or_hash)
+    .bind(key)
     .fetch_optional(store.pool())
     .await?
     .ok_or_else(|| Error::NotFound {
@@ -178,10 +190,11 @@ pub(crate) async fn get(store: &Store, id_or_hash: &str) -> Result<Invoice> {
     Ok(row.into_invoice(now_ms()))
 }
 
-/// Invoices newest first, optionally of one (derived) status.
+/// Invoices newest first, optionally of one (derived) status, and only those `key` made.
 pub(crate) async fn list(
     store: &Store,
     status: Option<InvoiceStatus>,
+    key: Option<&str>,
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<Invoice>> {
@@ -192,12 +205,14 @@ pub(crate) async fn list(
     let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invoices WHERE seq < ?1 AND (?4 IS NULL OR
            (CASE WHEN status = 'pending' AND expires_at <= ?3 THEN 'expired' ELSE status END) = ?4)
+           AND (?5 IS NULL OR key_id = ?5)
          ORDER BY seq DESC LIMIT ?2"
     ))
     .bind(before)
     .bind(limit + 1)
     .bind(now)
     .bind(status)
+    .bind(key)
     .fetch_all(store.pool())
     .await?;
     Ok(page(rows, limit, |row| row.into_invoice(now)))

@@ -525,6 +525,12 @@ impl<'a> Invoices<'a> {
         db::get(self.store, id_or_hash).await
     }
 
+    /// One invoice, if the API key `key` made it (a key that may only make invoices reads its
+    /// own, and no other).
+    pub async fn get_made_by(&self, id_or_hash: &str, key: &str) -> Result<Invoice> {
+        db::get_made_by(self.store, id_or_hash, Some(key)).await
+    }
+
     /// Invoices newest first, optionally of one status (`expired` includes those past their
     /// time that the expiry task has not marked yet); `cursor` is the `next_cursor` of the
     /// previous page.
@@ -534,7 +540,18 @@ impl<'a> Invoices<'a> {
         limit: i64,
         cursor: Option<&str>,
     ) -> Result<Page<Invoice>> {
-        db::list(self.store, status, limit, cursor).await
+        db::list(self.store, status, None, limit, cursor).await
+    }
+
+    /// The invoices the API key `key` made, newest first (as [`Invoices::list`]).
+    pub async fn list_made_by(
+        &self,
+        key: &str,
+        status: Option<InvoiceStatus>,
+        limit: i64,
+        cursor: Option<&str>,
+    ) -> Result<Page<Invoice>> {
+        db::list(self.store, status, Some(key), limit, cursor).await
     }
 }
 

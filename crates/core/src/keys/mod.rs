@@ -437,6 +437,7 @@ impl Keys {
 /// The settings rows that name the app's own keys.
 const ADMIN_KEY_SETTING: &str = "admin_key_id";
 const DISPLAY_KEY_SETTING: &str = "display_key_id";
+const CASHIER_KEY_SETTING: &str = "cashier_key_id";
 
 impl Keys {
     /// Returns the dashboard's admin key, creating it on first start. The second value is true
@@ -469,6 +470,23 @@ impl Keys {
             [Permission::LightningRead].into_iter().collect(),
         )
         .await
+    }
+
+    /// The cashier's key, which the dashboard uses while the app is locked to the point of sale:
+    /// it makes invoices and reads only its own, and the catalog; nothing else. Made on first
+    /// use like [`Keys::admin_key`].
+    pub async fn cashier_key(&self) -> Result<(String, bool)> {
+        self.own_key(
+            CASHIER_KEY_SETTING,
+            "Cashier (point of sale)",
+            [Permission::LightningReceive].into_iter().collect(),
+        )
+        .await
+    }
+
+    /// Whether `key_id` is the cashier's key.
+    pub async fn is_cashier(&self, key_id: &str) -> Result<bool> {
+        Ok(self.store.setting(CASHIER_KEY_SETTING).await?.as_deref() == Some(key_id))
     }
 
     async fn own_key(

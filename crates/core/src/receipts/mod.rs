@@ -50,10 +50,16 @@ impl<'a> Receipts<'a> {
         Receipts { store }
     }
 
-    /// The receipt of the invoice `id_or_hash` as an HTML page. An invoice not paid has no
-    /// receipt (`409 invoice_not_paid`): a receipt says money was received.
-    pub async fn html(&self, id_or_hash: &str, paper: Paper) -> Result<String> {
-        let invoice = invoices::db::get(self.store, id_or_hash).await?;
+    /// The receipt of the invoice `id_or_hash` as an HTML page (with `made_by`, only of an
+    /// invoice that API key made). An invoice not paid has no receipt (`409
+    /// invoice_not_paid`): a receipt says money was received.
+    pub async fn html(
+        &self,
+        id_or_hash: &str,
+        made_by: Option<&str>,
+        paper: Paper,
+    ) -> Result<String> {
+        let invoice = invoices::db::get_made_by(self.store, id_or_hash, made_by).await?;
         if invoice.status != InvoiceStatus::Paid {
             return Err(Error::conflict(
                 ErrorCode::InvoiceNotPaid,

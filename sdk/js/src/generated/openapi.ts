@@ -8,6 +8,87 @@
  */
 
 export interface paths {
+    "/v1/cashier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The lock: locked or not, whether a PIN is set, whether the asking key is the cashier's, and
+         *     the wait after too many wrong PINs. Any valid key may ask.
+         */
+        get: operations["cashier_status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cashier/lock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lock the app to the point of sale; answers the cashier's key, which the dashboard uses until
+         *     it is unlocked (it makes invoices and reads its own, and nothing else). Owner only; needs a
+         *     PIN set. The lock is kept across restarts.
+         */
+        post: operations["lock_cashier"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cashier/pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set or change the owner's PIN (4 to 12 digits; kept as an Argon2id hash). Owner only, and
+         *     not while locked.
+         */
+        post: operations["set_cashier_pin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cashier/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unlock with the owner's PIN; answers the admin key. After 5 wrong PINs in a row each try
+         *     waits, 30 s doubling up to 15 minutes (`429 rate_limited`, even across restarts).
+         */
+        post: operations["unlock_cashier"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/catalog/items": {
         parameters: {
             query?: never;
@@ -291,7 +372,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List invoices, newest first. Needs `lightning:read`. */
+        /**
+         * List invoices, newest first. Needs `lightning:read`; a key with only `lightning:receive`
+         *     lists the invoices it made.
+         */
         get: operations["list_invoices"];
         put?: never;
         /** Create an invoice. Needs `lightning:receive` or `lightning:write`. Honours `Idempotency-Key`. */
@@ -309,7 +393,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get one invoice by id or payment hash. Needs `lightning:read`. */
+        /**
+         * Get one invoice by id or payment hash. Needs `lightning:read`; a key with only
+         *     `lightning:receive` reads the invoices it made (another's is 404).
+         */
         get: operations["get_invoice"];
         put?: never;
         post?: never;
@@ -326,7 +413,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The invoice as a PNG QR code. Needs `lightning:read`. */
+        /** The invoice as a PNG QR code. Needs what the SVG one needs. */
         get: operations["invoice_qr_png"];
         put?: never;
         post?: never;
@@ -343,7 +430,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read`. */
+        /**
+         * The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read` (or
+         *     `lightning:receive`, for the invoices that key made).
+         */
         get: operations["invoice_qr_svg"];
         put?: never;
         post?: never;
@@ -365,7 +455,8 @@ export interface paths {
          *     resource): the shop's details from Settings, the lines, taxes and tip as charged, the total in
          *     the sale's currency and in sats, the date, the invoice id and the payment hash, laid out for an
          *     80 mm roll or A4. An invoice not paid has none (`409 invoice_not_paid`). Needs
-         *     `lightning:read` or `lightning:receive` (the counter prints it).
+         *     `lightning:read`, or `lightning:receive` for the invoices that key made (the counter prints
+         *     its own sales' receipts).
          */
         get: operations["invoice_receipt"];
         put?: never;
@@ -1147,6 +1238,29 @@ export interface components {
              */
             unit_price?: string | null;
         };
+        /** @description What locking or unlocking hands the dashboard: the key it works with from now on. */
+        CashierKey: {
+            /** @description The key to use: the cashier's while locked, the admin key once unlocked. */
+            key: string;
+            /** @description Whether the app is now locked. */
+            locked: boolean;
+        };
+        /** @description The lock as the dashboard sees it. */
+        CashierStatus: {
+            /**
+             * Format: int32
+             * @description Wrong PINs in a row so far.
+             */
+            failed_attempts: number;
+            /** @description Whether the app is locked to the point of sale. */
+            locked: boolean;
+            /** @description Whether the owner has set a PIN (locking needs one). */
+            pin_set: boolean;
+            /** @description When the next try is allowed, after too many wrong PINs (null: now). */
+            retry_at: string | null;
+            /** @description Whether the key asking is the cashier's own. */
+            you_are_cashier: boolean;
+        };
         /** @description A channel as the API shows it. */
         Channel: {
             /**
@@ -1511,7 +1625,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1968,13 +2082,13 @@ export interface components {
         };
         /** @description A new item. */
         NewItem: {
-            /** @description A group on the point of sale ("Drinks"), up to 80 bytes. */
+            /** @description A group on the point of sale ("Drinks"), up to 80 characters. */
             category?: string | null;
             /** @enum {string|null} */
             currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
             /** @description A picture as a `data:image/jpeg;base64,…` (or png, webp) URL, at most 40 KiB. */
             image?: string | null;
-            /** @description 1 to 80 bytes. */
+            /** @description 1 to 80 characters. */
             name: string;
             /**
              * @description A decimal string in `currency` ("3.50"; yen "500"), or whole sats when `currency` is
@@ -1991,7 +2105,7 @@ export interface components {
             default?: boolean;
             /** @description Prices include it (true) or it is added on top (false). */
             inclusive: boolean;
-            /** @description 1 to 80 bytes. */
+            /** @description 1 to 80 characters. */
             name: string;
             /**
              * @description Percent, a decimal string from 0 to 100 with at most 3 decimals ("8.1").
@@ -2409,6 +2523,14 @@ export interface components {
          * @enum {string}
          */
         Phase: "setup" | "starting" | "ready" | "failed";
+        /** @description A PIN to set, or to unlock with. */
+        PinBody: {
+            /**
+             * @description 4 to 12 digits.
+             * @example 2468
+             */
+            pin: string;
+        };
         /**
          * @description A wallet an install can run.
          * @enum {string}
@@ -2610,8 +2732,16 @@ export interface components {
         };
         /** @description Where the first-run setup stands. */
         SetupStatus: {
-            /** @description The running wallet's admin key (`ready` phase only), for the dashboard. */
+            /**
+             * @description The running wallet's admin key (`ready` phase only, and not while it is locked to the
+             *     point of sale), for the dashboard.
+             */
             admin_key: string | null;
+            /**
+             * @description The cashier's key, while the running wallet is locked to the point of sale: the
+             *     dashboard works with it until the owner's PIN unlocks it.
+             */
+            cashier_key: string | null;
             exported: null | components["schemas"]["ExportedFile"];
             /** @description Why the chosen wallet could not start (`failed` phase). */
             message: string | null;
@@ -2623,13 +2753,13 @@ export interface components {
         };
         /** @description What a receipt says about the shop (each may be empty). */
         ShopDetails: {
-            /** @description Its address, on one or more lines (up to 300 bytes). */
+            /** @description Its address, on one or more lines (up to 300 characters). */
             address?: string;
-            /** @description A line at the bottom ("Thank you!"), on one or more lines (up to 300 bytes). */
+            /** @description A line at the bottom ("Thank you!"), on one or more lines (up to 300 characters). */
             footer?: string;
-            /** @description The shop's name, at the top (up to 80 bytes). */
+            /** @description The shop's name, at the top (up to 80 characters). */
             name?: string;
-            /** @description A tax or VAT number (up to 40 bytes). */
+            /** @description A tax or VAT number (up to 40 characters). */
             tax_id?: string;
         };
         /** @description The confirmation the recovery words are shown only after. */
@@ -2778,6 +2908,120 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    cashier_status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashierStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    lock_cashier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashierKey"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_cashier_pin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinBody"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unlock_cashier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashierKey"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_items: {
         parameters: {
             query?: {
