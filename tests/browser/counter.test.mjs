@@ -157,6 +157,21 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   await page.getByTestId('cart-line').first().getByText('Croissant').waitFor();
   await shot('cart-resumed');
 
+  // Part of the sale goes back: the customer's invoice for 2,000 sats, checked, then refunded,
+  // and seen on the sale and on the payment.
+  await page.evaluate((id) => { location.hash = `#/invoices/${id}`; }, sale.id);
+  const back = (await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 2000, description: 'refund: one croissant' })).body;
+  const refundForm = page.getByRole('form', { name: 'Refund' });
+  await refundForm.getByLabel("Customer's invoice").fill(back.payment_request);
+  await refundForm.getByRole('button', { name: 'Check' }).click();
+  await refundForm.getByTestId('refund-check').getByText('2,000 sats').waitFor();
+  await refundForm.getByRole('button', { name: 'Refund', exact: true }).click();
+  await refundForm.getByTestId('refund-result').getByText('Refund succeeded').waitFor({ timeout: 30_000 });
+  await page.getByTestId('invoice-refunded').getByText('2,000 sats').waitFor({ timeout: 15_000 });
+  await shot('refunded');
+  const refundPayment = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/payments?limit=1')).body.data[0];
+  assert.equal(refundPayment.refund_of, sale.id);
+
   // The day report has the taxes and the tip.
   await nav(page, 'Reports');
   await page.getByTestId('report-parts').waitFor({ timeout: 15_000 });

@@ -22,6 +22,7 @@ mod notifications;
 mod payments;
 mod rates;
 mod receiver;
+mod refunds;
 mod setup;
 mod stream;
 mod webhooks;

@@ -56,6 +56,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(invoices::invoice_qr_svg))
         .routes(routes!(invoices::invoice_qr_png))
         .routes(routes!(invoices::invoice_receipt))
+        .routes(routes!(payments::refund_invoice))
         .routes(routes!(payments::create_payment, payments::list_payments))
         .routes(routes!(payments::get_payment))
         .routes(routes!(payments::decode_invoice))

@@ -97,6 +97,9 @@ pub enum ErrorCode {
     LspFeeTooHigh,
     /// 422: A cart names an item that does not exist, is archived, or is priced in another unit.
     ItemUnavailable,
+    /// 422: The refund, with what is refunded or being refunded already, is more than the invoice
+    /// received.
+    RefundExceedsReceived,
     /// 422: The catalog holds as many items (or tax rates) as it can.
     CatalogFull,
     /// 426: `/v1/events/ws` needs a WebSocket upgrade.
@@ -131,7 +134,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 59] = [
+    pub const ALL: [ErrorCode; 60] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -176,6 +179,7 @@ impl ErrorCode {
         ErrorCode::KeyRevoked,
         ErrorCode::LspFeeTooHigh,
         ErrorCode::ItemUnavailable,
+        ErrorCode::RefundExceedsReceived,
         ErrorCode::CatalogFull,
         ErrorCode::WebsocketRequired,
         ErrorCode::RateLimited,
@@ -240,6 +244,7 @@ impl ErrorCode {
             ErrorCode::KeyRevoked => "key_revoked",
             ErrorCode::LspFeeTooHigh => "lsp_fee_too_high",
             ErrorCode::ItemUnavailable => "item_unavailable",
+            ErrorCode::RefundExceedsReceived => "refund_exceeds_received",
             ErrorCode::CatalogFull => "catalog_full",
             ErrorCode::WebsocketRequired => "websocket_required",
             ErrorCode::RateLimited => "rate_limited",
@@ -305,6 +310,7 @@ impl ErrorCode {
             | ErrorCode::KeyRevoked
             | ErrorCode::LspFeeTooHigh
             | ErrorCode::ItemUnavailable
+            | ErrorCode::RefundExceedsReceived
             | ErrorCode::CatalogFull => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,

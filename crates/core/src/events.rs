@@ -29,6 +29,10 @@ pub enum EventKind {
     #[serde(rename = "payment.failed")]
     #[sqlx(rename = "payment.failed")]
     PaymentFailed,
+    /// A refund of a paid invoice reached the customer (after its `payment.sent`).
+    #[serde(rename = "payment.refunded")]
+    #[sqlx(rename = "payment.refunded")]
+    PaymentRefunded,
     /// An invoice's time ran out unpaid.
     #[serde(rename = "invoice.expired")]
     #[sqlx(rename = "invoice.expired")]
@@ -49,10 +53,11 @@ pub enum EventKind {
 
 impl EventKind {
     /// The kinds the log records (and webhook endpoints may subscribe to).
-    pub const LOGGED: [EventKind; 6] = [
+    pub const LOGGED: [EventKind; 7] = [
         EventKind::PaymentReceived,
         EventKind::PaymentSent,
         EventKind::PaymentFailed,
+        EventKind::PaymentRefunded,
         EventKind::InvoiceExpired,
         EventKind::ChannelOpened,
         EventKind::ChannelClosed,
@@ -64,6 +69,7 @@ impl EventKind {
             EventKind::PaymentReceived => "payment.received",
             EventKind::PaymentSent => "payment.sent",
             EventKind::PaymentFailed => "payment.failed",
+            EventKind::PaymentRefunded => "payment.refunded",
             EventKind::InvoiceExpired => "invoice.expired",
             EventKind::ChannelOpened => "channel.opened",
             EventKind::ChannelClosed => "channel.closed",

@@ -161,6 +161,15 @@ export class LightningClient {
 
   // Payments
 
+  /** Refunds (part of) a paid invoice to the customer's BOLT11 invoice (`amount` for one without
+   *  an amount): a payment linked to the sale (`refund_of`). All refunds of a sale can never pass
+   *  what it received (`refund_exceeds_received`). Needs `lightning:write`. */
+  refundInvoice(id: string, refund: PayInvoice, opts: { idempotencyKey?: string } = {}): Promise<Payment> {
+    return this.request('POST', `/v1/lightning/invoices/${encodeURIComponent(id)}/refund`, {
+      body: refund, idempotencyKey: opts.idempotencyKey, retry: !!opts.idempotencyKey,
+    });
+  }
+
   /** Pays a BOLT11 invoice (`amount` only for any-amount invoices; `max_fee` caps the routing fee
    *  in sats). A client that retries (the default) always sends an Idempotency-Key, generated if
    *  not given, so its retry after a network error can never pay twice; with `retries: 0` a key

@@ -218,6 +218,11 @@ test('the catalog: taxes, items, reorder, and a cart charged as one invoice', as
   }
   assert.match(page, /2 × SDK tea/);
   assert.match(page, /size: A4/);
+  const back = await client.sandboxInvoice({ amount: 300, description: 'refund' });
+  const refund = await client.refundInvoice(sale.id, { invoice: back.payment_request });
+  assert.equal(refund.refund_of, sale.id);
+  const over = await client.refundInvoice(sale.id, { invoice: (await client.sandboxInvoice({ amount: 3100, description: 'too much' })).payment_request }).catch((e) => e);
+  assert.ok(over instanceof LightningApiError && over.code === 'refund_exceeds_received', String(over));
   const refused = await client.changeTax(vat.id, { archived: true }).catch((e) => e);
   assert.ok(refused instanceof LightningApiError && refused.code === 'catalog_conflict', String(refused));
   assert.equal((await client.changeItem(tea.id, { archived: true })).archived, true);

@@ -42,6 +42,42 @@ pub async fn create_payment(
     .await
 }
 
+/// Refund (part of) a paid invoice: pay the customer's BOLT11 invoice (`amount` for one without
+/// an amount), linked to the paid one (`refund_of`). All refunds of an invoice, sent or being
+/// sent, can never pass what it received (`422 refund_exceeds_received`, checked under the
+/// payments' lock, so concurrent refunds cannot pass it together); an unpaid invoice has nothing
+/// to refund (`409 invoice_not_paid`). A success adds a `payment.refunded` event and raises the
+/// invoice's `amount_refunded`. Needs `lightning:write` (never the cashier's key), within the
+/// key's daily budget; honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/v1/lightning/invoices/{id}/refund", tag = "payments",
+    request_body = PayInvoice,
+    params(("id" = String, Path, description = "the paid invoice's id or payment hash"),
+        ("Idempotency-Key" = Option<String>, Header, description = "replays the first response for the same request; 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$", max_length = 255)),
+    responses((status = 201, body = Payment), (status = "4XX", body = ErrorBody)))]
+pub async fn refund_invoice(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: ApiJson<PayInvoice>,
+) -> Response {
+    if let Err(e) = auth.require(Permission::LightningWrite) {
+        return e.into_response();
+    }
+    let app = state.app.clone();
+    let key = auth.key.clone();
+    let scope = format!("POST /v1/lightning/invoices/{id}/refund");
+    idempotent(
+        &state,
+        &auth,
+        &headers,
+        &scope,
+        &body.canonical,
+        async move { Ok(app.payments().refund(&id, body.value, Some(&key)).await?) },
+    )
+    .await
+}
+
 /// List payments sent, newest first. Needs `lightning:read`.
 #[utoipa::path(get, path = "/v1/lightning/payments", tag = "payments", params(PaymentListQuery),
     responses((status = 200, body = PageBody<Payment>), (status = "4XX", body = ErrorBody)))]

@@ -63,7 +63,7 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
 const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
      payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
      warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat, fiat_currency, fiat_rate, fiat_sources, \
-     fiat_rate_at, fiat_price, order_json";
+     fiat_rate_at, fiat_price, order_json, refunded_msat";
 
 #[derive(sqlx::FromRow)]
 struct InvoiceRow {
@@ -91,6 +91,7 @@ struct InvoiceRow {
     fiat_rate_at: Option<i64>,
     fiat_price: Option<String>,
     order_json: Option<String>,
+    refunded_msat: i64,
 }
 
 impl Sequenced for InvoiceRow {
@@ -121,8 +122,11 @@ impl InvoiceRow {
                 self.lsp_fee_msat.map(|f| f.max(0) as u64),
             )
         });
+        let refunded_msat = self.refunded_msat.max(0) as u64;
         Invoice {
             fiat,
+            amount_refunded: refunded_msat.div_ceil(1000),
+            amount_refunded_msat: refunded_msat,
             order: self
                 .order_json
                 .as_deref()

@@ -363,6 +363,10 @@ pub struct Invoice {
     /// The sale it was made for: lines, taxes, tip and total as charged (null when it was made
     /// from an amount alone).
     pub order: Option<crate::catalog::Order>,
+    /// What refunds gave back to the customer, in sats (rounded up).
+    pub amount_refunded: u64,
+    /// The same in millisatoshis: the refunds that succeeded (their payments carry `refund_of`).
+    pub amount_refunded_msat: u64,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].

@@ -19,6 +19,8 @@ pub(crate) struct NewPaymentRow<'a> {
     pub key_id: Option<&'a str>,
     /// The merchant's rate at the time, if fresh.
     pub fiat: Option<&'a crate::rates::Recorded>,
+    /// The paid invoice this payment refunds, if it is a refund.
+    pub refund_of: Option<&'a str>,
 }
 
 /// Inserts a pending payment. A live (pending or succeeded) payment of the same hash makes this a
@@ -35,8 +37,8 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
     sqlx::query(
         "INSERT INTO payments (id, payment_hash, status, amount_msat, max_fee_msat, invoice,
              description, destination, created_at, key_id, fiat_currency, fiat_rate, fiat_sources,
-             fiat_rate_at)
-         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             fiat_rate_at, refund_of)
+         VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -51,9 +53,23 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
     .bind(row.fiat.map(|f| f.rate.to_string()))
     .bind(row.fiat.map(crate::rates::Recorded::sources_column))
     .bind(row.fiat.map(|f| f.rate_at))
+    .bind(row.refund_of)
     .execute(store.pool())
     .await?;
     Ok(())
+}
+
+/// Millisatoshis refunded or being refunded for the invoice `invoice_id`: refunds that
+/// succeeded or are still pending (a failed one gave nothing back). The caller holds
+/// `pay_lock`, so two refunds cannot both fit in what only one fits in.
+pub(crate) async fn refunds_msat(store: &Store, invoice_id: &str) -> Result<u64> {
+    let msat: Option<i64> = sqlx::query_scalar(
+        "SELECT SUM(amount_msat) FROM payments WHERE refund_of = ? AND status != 'failed'",
+    )
+    .bind(invoice_id)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(msat.unwrap_or(0).max(0) as u64)
 }
 
 /// Millisatoshis the key has spent since `since_ms`: amount and real fee of what succeeded, amount
@@ -76,7 +92,7 @@ pub(crate) async fn spent_msat_since(store: &Store, key_id: &str, since_ms: i64)
 /// The columns of a payment, in [`PaymentRow`]'s order.
 const COLUMNS: &str = "seq, id, payment_hash, status, amount_msat, fee_msat, max_fee_msat, \
      preimage, invoice, description, destination, failure_reason, created_at, completed_at, \
-     fiat_currency, fiat_rate, fiat_sources, fiat_rate_at";
+     fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, refund_of";
 
 #[derive(sqlx::FromRow)]
 struct PaymentRow {
@@ -98,6 +114,7 @@ struct PaymentRow {
     fiat_rate: Option<String>,
     fiat_sources: Option<String>,
     fiat_rate_at: Option<i64>,
+    refund_of: Option<String>,
 }
 
 impl Sequenced for PaymentRow {
@@ -123,6 +140,7 @@ impl From<PaymentRow> for Payment {
         .map(|rec| rec.view(Some(amount_msat), fee_msat));
         Payment {
             fiat,
+            refund_of: row.refund_of,
             id: row.id,
             status: row.status,
             amount: amount_msat.div_ceil(1000),
@@ -285,6 +303,7 @@ mod tests {
             created_at: at,
             key_id: Some(key),
             fiat: None,
+            refund_of: None,
         }
     }
 

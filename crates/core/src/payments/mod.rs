@@ -103,6 +103,8 @@ pub struct Payment {
     /// Its value (and its fee's) in the merchant's currency at the rate recorded when it was
     /// sent; null when the merchant counted in sats only then (or no rate was fresh).
     pub fiat: Option<crate::rates::FiatAmount>,
+    /// The paid invoice (`inv_…`) this payment gave money back for, when it is a refund.
+    pub refund_of: Option<String>,
 }
 
 /// Outgoing payments: send them, read them back. Borrowed from [`crate::App`].

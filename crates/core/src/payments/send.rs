@@ -50,9 +50,55 @@ pub fn invoice_description(invoice: &Bolt11Invoice) -> Option<String> {
     }
 }
 
+/// The paid invoice a refund gives money back for, and what it received (msat).
+struct RefundOf {
+    invoice_id: String,
+    received_msat: u64,
+}
+
 impl Payments<'_> {
     /// Pays a BOLT11 invoice on behalf of `key`, waiting up to 30 s for it to settle.
     pub async fn pay(&self, request: PayInvoice, key: Option<&ApiKey>) -> Result<Payment> {
+        self.send(request, key, None).await
+    }
+
+    /// Refunds (part of) the paid invoice `invoice_id` to the customer's BOLT11 invoice in
+    /// `request`: a payment linked to it, sent like any other. What is refunded or being refunded
+    /// can never pass what the invoice received (`422 refund_exceeds_received`): the check and
+    /// the refund's record happen under the same lock as every payment's budget check, so
+    /// concurrent refunds cannot together pass it.
+    pub async fn refund(
+        &self,
+        invoice_id: &str,
+        request: PayInvoice,
+        key: Option<&ApiKey>,
+    ) -> Result<Payment> {
+        let paid = crate::invoices::db::get(self.store, invoice_id).await?;
+        let received_msat = match (paid.status, paid.amount_received_msat) {
+            (crate::invoices::InvoiceStatus::Paid, Some(msat)) => msat,
+            _ => {
+                return Err(Error::conflict(
+                    ErrorCode::InvoiceNotPaid,
+                    format!(
+                        "invoice {} is not paid, so there is nothing to refund",
+                        paid.id
+                    ),
+                ))
+            }
+        };
+        let refund = RefundOf {
+            invoice_id: paid.id,
+            received_msat,
+        };
+        self.send(request, key, Some(refund)).await
+    }
+
+    async fn send(
+        &self,
+        request: PayInvoice,
+        key: Option<&ApiKey>,
+        refund: Option<RefundOf>,
+    ) -> Result<Payment> {
         let invoice = parse_invoice(&request.invoice)?;
         let network = self.config.network.to_ldk();
         if invoice.network() != network {
@@ -130,6 +176,25 @@ impl Payments<'_> {
             if let Some(key) = key {
                 check_budget(self.store, key, amount_msat, max_fee_msat).await?;
             }
+            if let Some(refund) = &refund {
+                let before = payments::refunds_msat(self.store, &refund.invoice_id).await?;
+                let left = refund.received_msat.saturating_sub(before);
+                if amount_msat > left {
+                    return Err(Error::unprocessable(
+                        ErrorCode::RefundExceedsReceived,
+                        Some("invoice"),
+                        format!(
+                            "this refund of {} sat is more than is left to refund: the invoice \
+                             received {} sat and {} sat are refunded or being refunded, so at \
+                             most {} sat can go back",
+                            crate::util::group_thousands(amount_msat.div_ceil(1000)),
+                            crate::util::group_thousands(refund.received_msat / 1000),
+                            crate::util::group_thousands(before.div_ceil(1000)),
+                            crate::util::group_thousands(left / 1000),
+                        ),
+                    ));
+                }
+            }
             let spendable: u64 = node
                 .list_channels()
                 .iter()
@@ -156,6 +221,7 @@ impl Payments<'_> {
                     created_at: now_ms(),
                     key_id: key.map(|k| k.id.as_str()),
                     fiat: fiat.as_ref(),
+                    refund_of: refund.as_ref().map(|r| r.invoice_id.as_str()),
                 },
             )
             .await?;
@@ -319,6 +385,9 @@ pub(crate) async fn settle_in(
                 });
                 let key = format!("payment.sent:{}", p.id);
                 out.extend(events::append(tx, EventKind::PaymentSent, &key, payload).await?);
+                if let Some(invoice_id) = &p.refund_of {
+                    out.extend(record_refund(tx, invoice_id, &p).await?);
+                }
             }
         }
         Err(reason) => {
@@ -333,6 +402,40 @@ pub(crate) async fn settle_in(
         }
     }
     Ok(out)
+}
+
+/// A refund reached the customer: what its invoice has given back goes up, and
+/// `payment.refunded` says so, in the transaction that records the payment's success.
+async fn record_refund(
+    tx: &mut SqliteConnection,
+    invoice_id: &str,
+    p: &Payment,
+) -> Result<Vec<EventRecord>> {
+    let refunded: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "UPDATE invoices SET refunded_msat = refunded_msat + ? WHERE id = ?
+         RETURNING refunded_msat, amount_received_msat",
+    )
+    .bind(p.amount_msat as i64)
+    .bind(invoice_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((refunded_msat, received_msat)) = refunded else {
+        return Ok(Vec::new());
+    };
+    let payload = json!({
+        "invoice_id": invoice_id, "payment_id": p.id, "amount": p.amount,
+        "amount_msat": p.amount_msat, "fee": p.fee, "fee_msat": p.fee_msat,
+        "payment_hash": p.payment_hash, "refunded": refunded_msat.max(0) as u64 / 1000,
+        "refunded_msat": refunded_msat, "amount_received_msat": received_msat,
+        "fiat": p.fiat,
+    });
+    let key = format!("payment.refunded:{}", p.id);
+    Ok(
+        events::append(tx, EventKind::PaymentRefunded, &key, payload)
+            .await?
+            .into_iter()
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -227,6 +227,8 @@ mod tests {
             lsp: None,
             fiat: None,
             order: None,
+            amount_refunded: 0,
+            amount_refunded_msat: 0,
         };
         let page = render(&chrono::Utc, &shop, &invoice, Paper::Roll80);
         assert!(

@@ -1,5 +1,6 @@
 //! The transactions report as CSV: one row per sale (paid invoice) and per payment sent that
-//! succeeded or is still pending, oldest first, for a spreadsheet or an accountant.
+//! succeeded or is still pending (direction `sent`, or `refund` for a refund, whose row names
+//! the sale's invoice), oldest first, for a spreadsheet or an accountant.
 //!
 //! Written with the `csv` crate, which quotes by RFC 4180 (a field with a comma, a quote or a
 //! line break is quoted, quotes doubled; lines end with CRLF). Text a spreadsheet would run as a
@@ -167,7 +168,12 @@ where
         let head = [
             time,
             time_utc,
-            "sent".into(),
+            // A refund gives money back for a sale: its row names that sale's invoice.
+            if payment.refund_of.is_some() {
+                "refund".into()
+            } else {
+                "sent".into()
+            },
             serde_json::to_value(payment.status)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -180,7 +186,7 @@ where
         let tail = [
             neutralise(payment.description.as_deref().unwrap_or("")),
             String::new(),
-            String::new(),
+            payment.refund_of.clone().unwrap_or_default(),
             payment.id.clone(),
             payment.payment_hash.clone(),
         ];

@@ -92,8 +92,10 @@ pub struct DayReport {
     pub lsp_fee_sats: u64,
     /// The same in the merchant's currency.
     pub lsp_fee_fiat: Option<String>,
-    /// Payments sent that day.
+    /// Payments sent that day (refunds apart).
     pub sent: Sent,
+    /// Refunds sent that day, for sales of any day.
+    pub refunds: Sent,
     /// When the first sale was paid.
     pub first_sale_at: Option<String>,
     /// When the last sale was paid.
@@ -348,6 +350,27 @@ fn payment_fiat(payment: &Payment, currency: Option<&str>) -> Option<(Decimal, D
     Some((amount, fee))
 }
 
+/// Count, sats, fees and their value in `currency` of `payments`.
+fn sent_totals<'p>(payments: impl Iterator<Item = &'p Payment>, currency: Option<&str>) -> Sent {
+    let mut out = Sent::default();
+    let (mut sent_msat, mut fee_msat) = (0u64, 0u64);
+    let (mut sent_fiat, mut fee_fiat) = (Decimal::ZERO, Decimal::ZERO);
+    for payment in payments {
+        out.count += 1;
+        sent_msat += payment.amount_msat;
+        fee_msat += payment.fee_msat.unwrap_or(0);
+        if let Some((amount, fee)) = payment_fiat(payment, currency) {
+            sent_fiat += amount;
+            fee_fiat += fee;
+        }
+    }
+    out.sats = sent_msat.div_ceil(1000);
+    out.fee_sats = fee_msat.div_ceil(1000);
+    out.fiat = currency.map(|c| fixed(sent_fiat, c));
+    out.fee_fiat = currency.map(|c| fixed(fee_fiat, c));
+    out
+}
+
 /// The report of `date` in `tz` from its sales and payments.
 pub(crate) fn day_report<Tz: TimeZone>(
     tz: &Tz,
@@ -382,22 +405,9 @@ where
             }
         }
     }
-    let mut out = Sent::default();
-    let (mut sent_msat, mut fee_msat) = (0u64, 0u64);
-    let (mut sent_fiat, mut fee_fiat) = (Decimal::ZERO, Decimal::ZERO);
-    for (_, payment) in sent {
-        out.count += 1;
-        sent_msat += payment.amount_msat;
-        fee_msat += payment.fee_msat.unwrap_or(0);
-        if let Some((amount, fee)) = payment_fiat(payment, currency) {
-            sent_fiat += amount;
-            fee_fiat += fee;
-        }
-    }
-    out.sats = sent_msat.div_ceil(1000);
-    out.fee_sats = fee_msat.div_ceil(1000);
-    out.fiat = currency.map(|c| fixed(sent_fiat, c));
-    out.fee_fiat = currency.map(|c| fixed(fee_fiat, c));
+    let payments = || sent.iter().map(|(_, p)| p);
+    let out = sent_totals(payments().filter(|p| p.refund_of.is_none()), currency);
+    let refunds = sent_totals(payments().filter(|p| p.refund_of.is_some()), currency);
     let by_hour = hours
         .iter()
         .enumerate()
@@ -425,6 +435,7 @@ where
         lsp_fee_sats: lsp_msat.div_ceil(1000),
         lsp_fee_fiat: currency.map(|c| fixed(lsp_fiat, c)),
         sent: out,
+        refunds,
         first_sale_at: sales.first().map(|(at, _)| local_rfc3339(tz, *at)),
         last_sale_at: sales.last().map(|(at, _)| local_rfc3339(tz, *at)),
         by_hour,

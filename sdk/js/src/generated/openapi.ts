@@ -467,6 +467,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lightning/invoices/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund (part of) a paid invoice: pay the customer's BOLT11 invoice (`amount` for one without
+         *     an amount), linked to the paid one (`refund_of`). All refunds of an invoice, sent or being
+         *     sent, can never pass what it received (`422 refund_exceeds_received`, checked under the
+         *     payments' lock, so concurrent refunds cannot pass it together); an unpaid invoice has nothing
+         *     to refund (`409 invoice_not_paid`). A success adds a `payment.refunded` event and raises the
+         *     invoice's `amount_refunded`. Needs `lightning:write` (never the cashier's key), within the
+         *     key's daily budget; honours `Idempotency-Key`.
+         */
+        post: operations["refund_invoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lightning/payments": {
         parameters: {
             query?: never;
@@ -1504,9 +1529,11 @@ export interface components {
              *     unit they were charged in (usually one: the merchant's currency).
              */
             parts: components["schemas"]["Parts"][];
+            /** @description Refunds sent that day, for sales of any day. */
+            refunds: components["schemas"]["Sent"];
             /** @description The day's sales. */
             sales: components["schemas"]["Totals"];
-            /** @description Payments sent that day. */
+            /** @description Payments sent that day (refunds apart). */
             sent: components["schemas"]["Sent"];
             /** @description That time zone's offset from UTC at the day's start (`+01:00`). */
             utc_offset: string;
@@ -1625,7 +1652,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1639,7 +1666,7 @@ export interface components {
          * @description What happened. Stored in the log's `type` column and sent as `event` by its dotted name.
          * @enum {string}
          */
-        EventKind: "payment.received" | "payment.sent" | "payment.failed" | "invoice.expired" | "channel.opened" | "channel.closed" | "webhook.test";
+        EventKind: "payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "webhook.test";
         /** @description One logged event as clients see it: `{id, seq, event, timestamp, ...payload}`. */
         EventRecord: Record<string, unknown> & {
             /** @description The event type, e.g. `payment.received`. */
@@ -1769,6 +1796,16 @@ export interface components {
              * @description Exact amount received, in millisatoshis, once paid.
              */
             amount_received_msat: number | null;
+            /**
+             * Format: int64
+             * @description What refunds gave back to the customer, in sats (rounded up).
+             */
+            amount_refunded: number;
+            /**
+             * Format: int64
+             * @description The same in millisatoshis: the refunds that succeeded (their payments carry `refund_of`).
+             */
+            amount_refunded_msat: number;
             /** @description When it was created. */
             created_at: string;
             /** @description Description. */
@@ -2117,7 +2154,7 @@ export interface components {
         NewWebhook: {
             /** @description A note for the merchant (at most 200 characters). */
             description?: string | null;
-            events?: ("payment.received" | "payment.sent" | "payment.failed" | "invoice.expired" | "channel.opened" | "channel.closed" | "*")[];
+            events?: ("payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "*")[];
             /**
              * Format: uri
              * @description An absolute `http` or `https` URL with a host, at most 2048 bytes.
@@ -2322,6 +2359,16 @@ export interface components {
                  * @description Exact amount received, in millisatoshis, once paid.
                  */
                 amount_received_msat?: number | null;
+                /**
+                 * Format: int64
+                 * @description What refunds gave back to the customer, in sats (rounded up).
+                 */
+                amount_refunded: number;
+                /**
+                 * Format: int64
+                 * @description The same in millisatoshis: the refunds that succeeded (their payments carry `refund_of`).
+                 */
+                amount_refunded_msat: number;
                 /** @description When it was created. */
                 created_at: string;
                 /** @description Description. */
@@ -2412,6 +2459,8 @@ export interface components {
                 payment_hash: string;
                 /** @description Hex preimage: the proof of payment, once succeeded. */
                 preimage?: string | null;
+                /** @description The paid invoice (`inv_…`) this payment gave money back for, when it is a refund. */
+                refund_of?: string | null;
                 /** @description `pending`, `succeeded` or `failed`. */
                 status: components["schemas"]["PaymentStatus"];
             }[];
@@ -2505,6 +2554,8 @@ export interface components {
             payment_hash: string;
             /** @description Hex preimage: the proof of payment, once succeeded. */
             preimage: string | null;
+            /** @description The paid invoice (`inv_…`) this payment gave money back for, when it is a refund. */
+            refund_of: string | null;
             /** @description `pending`, `succeeded` or `failed`. */
             status: components["schemas"]["PaymentStatus"];
         };
@@ -3772,6 +3823,43 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refund_invoice: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description replays the first response for the same request; 1 to 255 visible ASCII characters */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description the paid invoice's id or payment hash */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayInvoice"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payment"];
                 };
             };
             "4XX": {

@@ -1,0 +1,163 @@
+//! Refunds on the sandbox: part of a paid sale goes back to the customer's invoice as a payment
+//! linked to the sale, seen on both records, with a `payment.refunded` event, in the day report
+//! and as a `refund` row of the CSV; an unpaid invoice has nothing to refund; and refunds sent
+//! at once can never together pass what the sale received.
+
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+fn customer_invoice(d: &Daemon, key: &str, amount: u64) -> String {
+    let res = post(
+        d,
+        "/v1/sandbox/invoice",
+        key,
+        json!({"amount": amount, "description": "refund"}),
+    );
+    assert_eq!(res.status, 201, "{res:?}");
+    res.body["payment_request"]
+        .as_str()
+        .expect("payment_request")
+        .to_string()
+}
+
+#[test]
+fn refunds_are_linked_reported_and_never_pass_what_was_received() {
+    let dir = tempdir();
+    let d = Daemon::sandbox(dir.path());
+    let admin = d.admin().to_string();
+    let sale = pay_merchant(&d, &admin, 10_000, "Returned goods");
+    let id = sale["id"].as_str().expect("id").to_string();
+    let sale = wait_for(30, "the sale paid", || {
+        let i = get(&d, &format!("/v1/lightning/invoices/{id}"), &admin).body;
+        (i["status"] == "paid").then_some(i)
+    });
+    assert_eq!(sale["amount_refunded"], 0);
+
+    // Nothing to refund on an unpaid invoice; a cashier-like key cannot refund.
+    let unpaid = post(&d, "/v1/lightning/invoices", &admin, json!({"amount": 500}));
+    let unpaid_id = unpaid.body["id"].as_str().expect("id");
+    let refused = post(
+        &d,
+        &format!("/v1/lightning/invoices/{unpaid_id}/refund"),
+        &admin,
+        json!({"invoice": customer_invoice(&d, &admin, 100)}),
+    );
+    assert_eq!(
+        (refused.status, refused.code()),
+        (409, "invoice_not_paid"),
+        "{refused:?}"
+    );
+    let pos = post(
+        &d,
+        "/v1/keys",
+        &admin,
+        json!({"name": "Counter", "permissions": ["lightning:receive"]}),
+    );
+    let pos = pos.body["secret"].as_str().expect("secret").to_string();
+    let denied = post(
+        &d,
+        &format!("/v1/lightning/invoices/{id}/refund"),
+        &pos,
+        json!({"invoice": customer_invoice(&d, &admin, 100)}),
+    );
+    assert_eq!(denied.status, 403, "{denied:?}");
+
+    // 3,000 back: a payment linked to the sale.
+    let refund = post(
+        &d,
+        &format!("/v1/lightning/invoices/{id}/refund"),
+        &admin,
+        json!({"invoice": customer_invoice(&d, &admin, 3_000)}),
+    );
+    assert_eq!(refund.status, 201, "{refund:?}");
+    assert_eq!(refund.body["status"], "succeeded", "{refund:?}");
+    assert_eq!(refund.body["refund_of"], id.as_str());
+    let sale = get(&d, &format!("/v1/lightning/invoices/{id}"), &admin).body;
+    assert_eq!(sale["amount_refunded"], 3_000, "{sale}");
+
+    // More than is left is refused, and says how much can go back.
+    let over = post(
+        &d,
+        &format!("/v1/lightning/invoices/{id}/refund"),
+        &admin,
+        json!({"invoice": customer_invoice(&d, &admin, 7_001)}),
+    );
+    assert_eq!(
+        (over.status, over.code()),
+        (422, "refund_exceeds_received"),
+        "{over:?}"
+    );
+    let message = over.body["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("at most 7,000 sat"), "{message}");
+
+    // Four refunds of 3,000 at once with 7,000 left: two go through, two are refused.
+    let invoices: Vec<String> = (0..4)
+        .map(|_| customer_invoice(&d, &admin, 3_000))
+        .collect();
+    let results: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = invoices
+            .iter()
+            .map(|inv| {
+                let (url, key) = (
+                    d.url(&format!("/v1/lightning/invoices/{id}/refund")),
+                    &admin,
+                );
+                s.spawn(move || {
+                    let res = call("POST", &url, Some(key), Some(&json!({"invoice": inv})));
+                    json!({"status": res.status, "body": res.body})
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("refund thread"))
+            .collect()
+    });
+    let passed = results.iter().filter(|r| r["status"] == 201).count();
+    let over = results
+        .iter()
+        .filter(|r| r["body"]["error"]["code"] == "refund_exceeds_received")
+        .count();
+    assert_eq!((passed, over), (2, 2), "{results:?}");
+    let sale = wait_for(30, "the refunds settled", || {
+        let s = get(&d, &format!("/v1/lightning/invoices/{id}"), &admin).body;
+        (s["amount_refunded"] == 9_000).then_some(s)
+    });
+    assert!(
+        sale["amount_refunded_msat"].as_u64() <= sale["amount_received_msat"].as_u64(),
+        "{sale}"
+    );
+
+    // Events, day report and CSV.
+    let events = get(&d, "/v1/events?after=0&limit=200", &admin).body;
+    let refunded: Vec<&Value> = events["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["event"] == "payment.refunded")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(refunded.len(), 3, "{events}");
+    assert_eq!(refunded[2]["refunded"], 9_000, "{:?}", refunded[2]);
+    assert_eq!(refunded[0]["invoice_id"], id.as_str());
+    let day = get(&d, "/v1/reports/day", &admin).body;
+    assert_eq!(day["refunds"]["count"], 3, "{day}");
+    assert_eq!(day["refunds"]["sats"], 9_000, "{day}");
+    let csv = client()
+        .get(d.url("/v1/reports/transactions.csv"))
+        .bearer_auth(&admin)
+        .send()
+        .expect("csv")
+        .text()
+        .expect("text");
+    let refund_rows = csv.lines().filter(|l| l.contains(",refund,")).count();
+    assert_eq!(refund_rows, 3, "{csv}");
+    assert!(
+        csv.lines()
+            .filter(|l| l.contains(",refund,"))
+            .all(|l| l.contains(&id)),
+        "each refund row names the sale: {csv}"
+    );
+}
