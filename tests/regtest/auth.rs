@@ -80,11 +80,28 @@ fn auth_matrix() {
     );
     let res = post(&d, "/v1/lightning/invoices", &pos, body.clone());
     assert_eq!(res.status, 201, "a receive key creates invoices: {res:?}");
+    let own = res.body["id"].as_str().expect("id").to_string();
+    // A receive-only key reads the invoices it made, and no other.
     let res = get(&d, "/v1/lightning/invoices", &pos);
+    assert_eq!(res.status, 200, "{res:?}");
+    let listed: Vec<&str> = res.body["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(listed, [own.as_str()], "only its own invoices");
+    let other = post(&d, "/v1/lightning/invoices", d.admin(), body.clone());
+    let other_id = other.body["id"].as_str().expect("id");
+    let res = get(&d, &format!("/v1/lightning/invoices/{other_id}"), &pos);
+    assert_eq!(
+        (res.status, res.code()),
+        (404, "not_found"),
+        "receive-only key cannot read another's invoice"
+    );
+    let res = get(&d, "/v1/lightning/payments", &pos);
     assert_eq!(
         (res.status, res.code()),
         (403, "missing_permission"),
-        "receive-only key cannot read"
+        "receive-only key cannot read payments"
     );
     let customer_invoice = |amount: u64| {
         post(

@@ -457,3 +457,18 @@ pub fn received_event(d: &Daemon, key: &str, invoice_id: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| panic!("no payment.received for {invoice_id} in {events}"))
 }
+
+/// A BOLT11 invoice of `amount` sats from the sandbox's customer, for the merchant to pay.
+pub fn customer_invoice(d: &Daemon, key: &str, amount: u64, description: &str) -> String {
+    let res = post(
+        d,
+        "/v1/sandbox/invoice",
+        key,
+        json!({"amount": amount, "description": description}),
+    );
+    assert_eq!(res.status, 201, "{res:?}");
+    res.body["payment_request"]
+        .as_str()
+        .expect("payment_request")
+        .to_string()
+}

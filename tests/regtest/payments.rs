@@ -12,17 +12,7 @@ use crate::common::*;
 use crate::invoices_fixture;
 
 fn customer_invoice(d: &Daemon, amount: u64) -> String {
-    let res = post(
-        d,
-        "/v1/sandbox/invoice",
-        d.admin(),
-        json!({"amount": amount, "description": "supplies"}),
-    );
-    assert_eq!(res.status, 201, "{res:?}");
-    res.body["payment_request"]
-        .as_str()
-        .expect("payment_request")
-        .to_string()
+    crate::common::customer_invoice(d, d.admin(), amount, "supplies")
 }
 
 #[test]

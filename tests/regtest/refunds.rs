@@ -7,20 +7,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-fn customer_invoice(d: &Daemon, key: &str, amount: u64) -> String {
-    let res = post(
-        d,
-        "/v1/sandbox/invoice",
-        key,
-        json!({"amount": amount, "description": "refund"}),
-    );
-    assert_eq!(res.status, 201, "{res:?}");
-    res.body["payment_request"]
-        .as_str()
-        .expect("payment_request")
-        .to_string()
-}
-
 #[test]
 fn refunds_are_linked_reported_and_never_pass_what_was_received() {
     let dir = tempdir();
@@ -41,7 +27,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
         &d,
         &format!("/v1/lightning/invoices/{unpaid_id}/refund"),
         &admin,
-        json!({"invoice": customer_invoice(&d, &admin, 100)}),
+        json!({"invoice": customer_invoice(&d, &admin, 100, "refund")}),
     );
     assert_eq!(
         (refused.status, refused.code()),
@@ -59,7 +45,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
         &d,
         &format!("/v1/lightning/invoices/{id}/refund"),
         &pos,
-        json!({"invoice": customer_invoice(&d, &admin, 100)}),
+        json!({"invoice": customer_invoice(&d, &admin, 100, "refund")}),
     );
     assert_eq!(denied.status, 403, "{denied:?}");
 
@@ -68,7 +54,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
         &d,
         &format!("/v1/lightning/invoices/{id}/refund"),
         &admin,
-        json!({"invoice": customer_invoice(&d, &admin, 3_000)}),
+        json!({"invoice": customer_invoice(&d, &admin, 3_000, "refund")}),
     );
     assert_eq!(refund.status, 201, "{refund:?}");
     assert_eq!(refund.body["status"], "succeeded", "{refund:?}");
@@ -81,7 +67,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
         &d,
         &format!("/v1/lightning/invoices/{id}/refund"),
         &admin,
-        json!({"invoice": customer_invoice(&d, &admin, 7_001)}),
+        json!({"invoice": customer_invoice(&d, &admin, 7_001, "refund")}),
     );
     assert_eq!(
         (over.status, over.code()),
@@ -93,7 +79,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
 
     // Four refunds of 3,000 at once with 7,000 left: two go through, two are refused.
     let invoices: Vec<String> = (0..4)
-        .map(|_| customer_invoice(&d, &admin, 3_000))
+        .map(|_| customer_invoice(&d, &admin, 3_000, "refund"))
         .collect();
     let results: Vec<Value> = std::thread::scope(|s| {
         let handles: Vec<_> = invoices

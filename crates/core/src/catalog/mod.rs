@@ -93,7 +93,7 @@ pub struct ItemChange {
     #[schema(min_length = 1, max_length = 80)]
     pub name: Option<String>,
     /// A new price (with `currency` when that changes too).
-    #[serde(default, deserialize_with = "order_decimal")]
+    #[serde(default, deserialize_with = "order::optional_decimal")]
     pub price: Option<String>,
     /// A new currency for the price; `null` for sats.
     #[serde(default, deserialize_with = "crate::util::present")]
@@ -111,12 +111,6 @@ pub struct ItemChange {
     pub image: Option<Option<String>>,
     /// Archive (true) or bring back (false).
     pub archived: Option<bool>,
-}
-
-fn order_decimal<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<String>, D::Error> {
-    crate::rates::decimal_string(d).map(Some)
 }
 
 /// A tax rate of the catalog.

@@ -63,7 +63,8 @@ pub struct CartLine {
     pub tax: Option<String>,
 }
 
-fn optional_decimal<'de, D: serde::Deserializer<'de>>(
+/// [`crate::rates::decimal_string`] for an optional field.
+pub(crate) fn optional_decimal<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<String>, D::Error> {
     crate::rates::decimal_string(d).map(Some)

@@ -120,7 +120,10 @@ where
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default();
-    let received = invoice.amount_received.unwrap_or(0);
+    // What the customer paid: the amount asked (an LSP that opened a channel with it kept its
+    // fee from what reached the shop, not from the customer), or what arrived for an
+    // any-amount invoice.
+    let received = invoice.amount.or(invoice.amount_received).unwrap_or(0);
     let fiat = invoice.fiat.as_ref();
     let (class, page_rule) = match paper {
         Paper::Roll80 => ("roll", ROLL_PAGE),
