@@ -5,6 +5,7 @@
 // report's taxes and tips. Rates come from the loopback stand-in (60,000.00 EUR/BTC).
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
 import { startRatesStandIn } from '../stand-ins/rates.mjs';
@@ -72,6 +73,17 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   await page.getByRole('button', { name: 'Move Croissant up' }).click();
   await page.waitForFunction(() => document.querySelector('[data-testid="catalog-row"]')?.textContent?.includes('Croissant'));
   await shot('catalog');
+  // Out as CSV and back in from a spreadsheet's file: a row with a bad price adds nothing.
+  const [exported] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export CSV' }).click(),
+  ]);
+  assert.match(readFileSync(await exported.path(), 'utf8'), /^name,price,currency,category,tax\r\nCroissant,2\.20,EUR,Food,default\r\nFlat white,3\.60,EUR,Drinks,default\r\n$/);
+  await page.getByLabel('Import CSV').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('name,price,currency\r\nScone,2.505,EUR\r\n') });
+  await page.getByText('item 1: EUR amounts have at most 2 decimals').waitFor();
+  await page.getByLabel('Import CSV').setInputFiles({ name: 'menu.csv', mimeType: 'text/csv', buffer: Buffer.from('name,price,currency,category,tax\r\nMuffin,2.90,EUR,Food,VAT\r\n') });
+  await page.getByTestId('catalog-transfer').getByText('Added 1 item from menu.csv.').waitFor();
+  await page.getByRole('button', { name: 'Archive', exact: true }).last().click();
   const listed = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/catalog/items')).body.data;
   assert.deepEqual(listed.map((i) => i.name), ['Croissant', 'Flat white']);
   assert.match(listed[1].image, /^data:image\/jpeg;base64,/, 'the picture, shrunk to a JPEG');

@@ -93,6 +93,8 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(catalog::list_taxes, catalog::create_tax))
         .routes(routes!(catalog::change_tax))
         .routes(routes!(catalog::price_cart))
+        .routes(routes!(catalog::export_catalog))
+        .routes(routes!(catalog::import_catalog))
         .routes(routes!(cashier::cashier_status))
         .routes(routes!(cashier::set_cashier_pin))
         .routes(routes!(cashier::lock_cashier))

@@ -110,6 +110,15 @@ pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'d
     T::deserialize(d).map(Some)
 }
 
+/// `text` made safe to open in a spreadsheet: a field starting with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return would run as a formula, so it gets a leading `'` (as OWASP advises).
+pub fn neutralise(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

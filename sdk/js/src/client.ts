@@ -8,7 +8,7 @@ import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
-  Cart, CashierKey, CashierStatus, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
+  Cart, CatalogImportRow, CashierKey, CashierStatus, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
 } from './types.js';
 
@@ -328,6 +328,16 @@ export class LightningClient {
   /** Renames a tax rate, makes it the default, or archives it. */
   changeTax(id: string, change: TaxRateChange): Promise<TaxRateEntry> {
     return this.request('PATCH', `/v1/catalog/taxes/${encodeURIComponent(id)}`, { body: change });
+  }
+
+  /** The items for sale as CSV (`name, price, currency, category, tax`). */
+  exportCatalog(): Promise<string> {
+    return this.text('/v1/catalog/export.csv', 'The catalog');
+  }
+
+  /** Adds items from CSV text or rows, all or none. `catalog:manage`. */
+  importCatalog(items: { csv: string } | { items: CatalogImportRow[] }): Promise<{ imported: number }> {
+    return this.request('POST', '/v1/catalog/import', { body: items });
   }
 
   /** What a cart comes to now (lines, taxes, tip, total), without charging it. */

@@ -121,6 +121,8 @@ export type CatalogItem = Schemas['Item'];
 export type NewCatalogItem = Schemas['NewItem'];
 /** The body of `changeItem`: what changes (`null` clears). */
 export type CatalogItemChange = Schemas['ItemChange'];
+/** One item as the catalog's import takes it (and its CSV export writes it). */
+export type CatalogImportRow = Schemas['ItemRow'];
 /** A tax rate of the catalog. */
 export type TaxRateEntry = Schemas['Tax'];
 /** The body of `createTax`. */

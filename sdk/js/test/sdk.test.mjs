@@ -200,6 +200,8 @@ test('the catalog: taxes, items, reorder, and a cart charged as one invoice', as
   const order = await client.reorderItems([bun.id, tea.id]);
   assert.deepEqual(order.slice(0, 2).map((i) => i.id), [bun.id, tea.id]);
   assert.ok((await client.listItems()).some((i) => i.id === tea.id));
+  assert.match(await client.exportCatalog(), /\r\nSDK tea,1200,,Drinks,SDK VAT\r\n/);
+  assert.equal((await client.importCatalog({ items: [{ name: 'SDK scone', price: '700', tax: 'none' }] })).imported, 1);
   const cart = { lines: [{ item_id: tea.id, quantity: 2 }, { item_id: bun.id }], tip: { amount: '100' } };
   const quote = await client.priceCart(cart);
   const sale = await client.createInvoice({ cart });

@@ -3,9 +3,13 @@
 //! changing needs `catalog:manage`.
 
 use axum::extract::{Path, State};
+use axum::http::header;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use payaiml_core::catalog::{Cart, Item, ItemChange, NewItem, NewTax, Order, Tax, TaxChange};
+use payaiml_core::catalog::{
+    Cart, CatalogImport, Imported, Item, ItemChange, NewItem, NewTax, Order, Tax, TaxChange,
+};
 use payaiml_core::keys::Permission;
 
 use super::{ApiQuery, ListBody};
@@ -189,4 +193,40 @@ pub async fn price_cart(
 ) -> ApiResult<Json<Order>> {
     may_read(&auth)?;
     Ok(Json(state.app.catalog().price_cart(&body.value).await?))
+}
+
+/// The items for sale as CSV (`name, price, currency, category, tax`; RFC 4180; formula-like
+/// text starts with `'`), for a spreadsheet or another system. Pictures are not included.
+#[utoipa::path(get, path = "/v1/catalog/export.csv", tag = "catalog",
+    responses((status = 200, content_type = "text/csv", body = String), (status = "4XX", body = ErrorBody)))]
+pub async fn export_catalog(State(state): State<ApiState>, auth: Auth) -> ApiResult<Response> {
+    may_read(&auth)?;
+    let csv = state.app.catalog().export_csv().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"payaiml-catalog.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+/// Add items from CSV text (`{"csv": "name,price,…"}`, as the export writes it) or JSON rows
+/// (`{"items": [{name, price, currency?, category?, tax?}]}`); `tax` is `default`, `none` or a
+/// tax rate's name. All or nothing: a bad row (its number in the message) adds none.
+#[utoipa::path(post, path = "/v1/catalog/import", tag = "catalog", request_body = CatalogImport,
+    responses((status = 201, body = Imported), (status = "4XX", body = ErrorBody)))]
+pub async fn import_catalog(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<CatalogImport>,
+) -> ApiResult<(StatusCode, Json<Imported>)> {
+    auth.require(Permission::CatalogManage)?;
+    let done = state.app.catalog().import(body.value).await?;
+    Ok((StatusCode::CREATED, Json(done)))
 }

@@ -98,6 +98,15 @@ pub(crate) struct NewItemRow<'a> {
 }
 
 pub(crate) async fn insert_item(store: &Store, row: NewItemRow<'_>) -> Result<()> {
+    let mut conn = store.pool().acquire().await?;
+    insert_item_in(&mut conn, row).await
+}
+
+/// [`insert_item`] inside the caller's transaction (an import adds all its rows in one).
+pub(crate) async fn insert_item_in(
+    conn: &mut sqlx::SqliteConnection,
+    row: NewItemRow<'_>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO catalog_items (id, name, price, currency, category, tax, position, image,
              image_type, created_at, updated_at)
@@ -114,7 +123,7 @@ pub(crate) async fn insert_item(store: &Store, row: NewItemRow<'_>) -> Result<()
     .bind(row.image.map(|i| i.mime))
     .bind(row.at)
     .bind(row.at)
-    .execute(store.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

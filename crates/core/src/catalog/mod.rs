@@ -6,6 +6,7 @@
 
 pub(crate) mod db;
 pub mod order;
+pub mod transfer;
 
 use base64::Engine;
 use rust_decimal::Decimal;
@@ -17,6 +18,7 @@ use crate::store::Store;
 use crate::util::{new_id, now_ms};
 use order::{compute, parse_percent, parse_unit_amount, read_tip, PricedLine, MAX_LINES};
 pub use order::{Cart, CartLine, Order, TaxRate, Tip};
+pub use transfer::{CatalogImport, Imported, ItemRow};
 
 /// The most items a catalog holds (archived ones included).
 pub const MAX_ITEMS: i64 = 2_000;
@@ -165,6 +167,33 @@ pub struct TaxChange {
     pub archived: Option<bool>,
 }
 
+/// A new item with every field checked, ready to insert.
+pub(crate) struct CheckedItem {
+    id: String,
+    name: String,
+    price: String,
+    currency: Option<String>,
+    category: Option<String>,
+    tax: String,
+    image: Option<Image>,
+    at: i64,
+}
+
+impl CheckedItem {
+    fn row(&self) -> db::NewItemRow<'_> {
+        db::NewItemRow {
+            id: &self.id,
+            name: &self.name,
+            price: &self.price,
+            currency: self.currency.as_deref(),
+            category: self.category.as_deref(),
+            tax: &self.tax,
+            image: self.image.as_ref(),
+            at: self.at,
+        }
+    }
+}
+
 /// The catalog for the point of sale and the dashboard. Borrowed from [`crate::App`].
 pub struct Catalog<'a> {
     store: &'a Store,
@@ -253,6 +282,20 @@ impl<'a> Catalog<'a> {
 
     /// Adds an item at the end of the grid.
     pub async fn add_item(&self, new: NewItem) -> Result<Item> {
+        let checked = self.check_item(new).await?;
+        if db::count_items(self.store).await? >= MAX_ITEMS {
+            return Err(Error::unprocessable(
+                ErrorCode::CatalogFull,
+                None,
+                format!("the catalog holds at most {MAX_ITEMS} items: archive or delete some"),
+            ));
+        }
+        db::insert_item(self.store, checked.row()).await?;
+        self.item(&checked.id).await
+    }
+
+    /// Checks a new item's every field (and that its tax exists), without adding it.
+    pub(crate) async fn check_item(&self, new: NewItem) -> Result<CheckedItem> {
         let name = name_field(&new.name, "name")?;
         let currency = currency_field(new.currency.as_deref(), "currency")?;
         let price = parse_unit_amount(&new.price, currency.as_deref(), "price", false)?;
@@ -261,29 +304,16 @@ impl<'a> Catalog<'a> {
             .tax_choice(new.tax.as_deref().unwrap_or(TAX_DEFAULT))
             .await?;
         let image = new.image.as_deref().map(image_field).transpose()?;
-        if db::count_items(self.store).await? >= MAX_ITEMS {
-            return Err(Error::unprocessable(
-                ErrorCode::CatalogFull,
-                None,
-                format!("the catalog holds at most {MAX_ITEMS} items: archive or delete some"),
-            ));
-        }
-        let id = new_id("itm");
-        db::insert_item(
-            self.store,
-            db::NewItemRow {
-                id: &id,
-                name: &name,
-                price: &price.to_string(),
-                currency: currency.as_deref(),
-                category: category.as_deref(),
-                tax: &tax,
-                image: image.as_ref(),
-                at: now_ms(),
-            },
-        )
-        .await?;
-        self.item(&id).await
+        Ok(CheckedItem {
+            id: new_id("itm"),
+            name,
+            price: price.to_string(),
+            currency,
+            category,
+            tax,
+            image,
+            at: now_ms(),
+        })
     }
 
     /// Changes an item; a price changes only sales made after.

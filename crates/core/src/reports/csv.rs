@@ -46,13 +46,7 @@ pub const HEADER: [&str; 24] = [
     "items",
 ];
 
-/// `text` made safe to open in a spreadsheet.
-pub fn neutralise(text: &str) -> String {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_string(),
-    }
-}
+pub use crate::util::neutralise;
 
 fn opt<T: ToString>(value: Option<T>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()

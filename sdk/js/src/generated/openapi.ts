@@ -89,6 +89,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/catalog/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The items for sale as CSV (`name, price, currency, category, tax`; RFC 4180; formula-like
+         *     text starts with `'`), for a spreadsheet or another system. Pictures are not included.
+         */
+        get: operations["export_catalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalog/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add items from CSV text (`{"csv": "name,price,…"}`, as the export writes it) or JSON rows
+         *     (`{"items": [{name, price, currency?, category?, tax?}]}`); `tax` is `default`, `none` or a
+         *     tax rate's name. All or nothing: a bad row (its number in the message) adds none.
+         */
+        post: operations["import_catalog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/catalog/items": {
         parameters: {
             query?: never;
@@ -1286,6 +1327,13 @@ export interface components {
             /** @description Whether the key asking is the cashier's own. */
             you_are_cashier: boolean;
         };
+        /** @description An import: CSV text with the header row, or rows (one of the two). */
+        CatalogImport: {
+            /** @description CSV with the columns `name, price, currency, category, tax`, as the export writes it. */
+            csv?: string | null;
+            /** @description The same as JSON rows. */
+            items?: components["schemas"]["ItemRow"][] | null;
+        };
         /** @description A channel as the API shows it. */
         Channel: {
             /**
@@ -1774,6 +1822,11 @@ export interface components {
             /** @description Its passphrase. */
             passphrase: string;
         };
+        /** @description What an import added. */
+        Imported: {
+            /** @description How many items were added. */
+            imported: number;
+        };
         /** @description An invoice as the API returns it. */
         Invoice: {
             /**
@@ -1920,6 +1973,19 @@ export interface components {
             /** @description A new price (with `currency` when that changes too). */
             price?: string | null;
             /** @description `default`, `none`, or a tax rate's id. */
+            tax?: string | null;
+        };
+        /** @description One item as exported and imported. */
+        ItemRow: {
+            /** @description The point of sale's group, or empty. */
+            category?: string | null;
+            /** @description ISO 4217 code, or empty (or null) for sats. */
+            currency?: string | null;
+            /** @description 1 to 80 characters. */
+            name: string;
+            /** @description A decimal string in `currency`, or whole sats when `currency` is empty. */
+            price: string;
+            /** @description `default`, `none`, or a tax rate's name (default: `default`). */
             tax?: string | null;
         };
         /** @description Lightning balance, in sats. */
@@ -3061,6 +3127,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CashierKey"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    import_catalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CatalogImport"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Imported"];
                 };
             };
             "4XX": {
