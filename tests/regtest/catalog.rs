@@ -59,13 +59,7 @@ fn a_cart_with_taxes_and_a_tip_is_charged_paid_and_reported() {
     );
 
     // A point-of-sale key reads the catalog, and cannot change it.
-    let pos = post(
-        &d,
-        "/v1/keys",
-        &admin,
-        json!({"name": "Counter", "permissions": ["lightning:receive"]}),
-    );
-    let pos_key = pos.body["secret"].as_str().expect("secret").to_string();
+    let pos_key = receive_key(&d, &admin);
     let items = get(&d, "/v1/catalog/items", &pos_key);
     assert_eq!(items.status, 200, "{items:?}");
     assert_eq!(items.body["data"].as_array().map(Vec::len), Some(2));

@@ -472,3 +472,15 @@ pub fn customer_invoice(d: &Daemon, key: &str, amount: u64, description: &str) -
         .expect("payment_request")
         .to_string()
 }
+
+/// A new key that may only make invoices (a point of sale's), made with `admin`.
+pub fn receive_key(d: &Daemon, admin: &str) -> String {
+    let res = post(
+        d,
+        "/v1/keys",
+        admin,
+        json!({"name": "Counter", "permissions": ["lightning:receive"]}),
+    );
+    assert_eq!(res.status, 201, "{res:?}");
+    res.body["secret"].as_str().expect("secret").to_string()
+}

@@ -34,13 +34,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
         (409, "invoice_not_paid"),
         "{refused:?}"
     );
-    let pos = post(
-        &d,
-        "/v1/keys",
-        &admin,
-        json!({"name": "Counter", "permissions": ["lightning:receive"]}),
-    );
-    let pos = pos.body["secret"].as_str().expect("secret").to_string();
+    let pos = receive_key(&d, &admin);
     let denied = post(
         &d,
         &format!("/v1/lightning/invoices/{id}/refund"),

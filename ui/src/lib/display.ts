@@ -15,15 +15,20 @@ export function currentSale(): string | null {
 
 /** Calls `fn` with the sale id whenever it changes; returns the function that stops watching. */
 export function watchSale(fn: (id: string | null) => void): () => void {
-  let last = currentSale();
+  return watchRaw(KEY, fn);
+}
+
+/** Calls `fn` with the text under `key` now and whenever it changes (in this window or another). */
+function watchRaw(key: string, fn: (value: string | null) => void): () => void {
+  let last = localStorage.getItem(key);
   fn(last);
   const check = () => {
-    const now = currentSale();
+    const now = localStorage.getItem(key);
     if (now !== last) { last = now; fn(now); }
   };
   window.addEventListener('storage', check);
   // The storage event is not guaranteed between every pair of windows (webviews differ): poll too.
-  const timer = setInterval(check, 1000);
+  const timer = setInterval(check, 500);
   return () => { window.removeEventListener('storage', check); clearInterval(timer); };
 }
 
@@ -70,15 +75,7 @@ export function chooseTip(id: string, percent: string | null): void {
 }
 
 function watch<T>(key: string, fn: (value: T | null) => void): () => void {
-  let last = localStorage.getItem(key);
-  fn(read<T>(key));
-  const check = () => {
-    const now = localStorage.getItem(key);
-    if (now !== last) { last = now; fn(read<T>(key)); }
-  };
-  window.addEventListener('storage', check);
-  const timer = setInterval(check, 500);
-  return () => { window.removeEventListener('storage', check); clearInterval(timer); };
+  return watchRaw(key, () => fn(read<T>(key)));
 }
 
 /** Calls `fn` with the open tip question, or null. */

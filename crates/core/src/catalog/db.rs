@@ -268,15 +268,6 @@ pub(crate) async fn tax(store: &Store, id: &str) -> Result<Tax> {
     Ok(row.into())
 }
 
-pub(crate) async fn default_tax(store: &Store) -> Result<Option<Tax>> {
-    let row: Option<TaxRow> = sqlx::query_as(&format!(
-        "SELECT {TAX_COLUMNS} FROM catalog_taxes WHERE is_default = 1 AND archived_at IS NULL"
-    ))
-    .fetch_optional(store.pool())
-    .await?;
-    Ok(row.map(Tax::from))
-}
-
 pub(crate) async fn count_taxes(store: &Store) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM catalog_taxes")
         .fetch_one(store.pool())

@@ -194,6 +194,65 @@ impl CheckedItem {
     }
 }
 
+/// Every tax rate, archived ones too (an item may still name one), read once for a cart.
+struct TaxTable(Vec<Tax>);
+
+impl TaxTable {
+    async fn load(store: &Store) -> Result<TaxTable> {
+        Ok(TaxTable(db::taxes(store, true).await?))
+    }
+
+    /// Checks a tax choice: `default`, `none`, or a rate in use.
+    fn choice(&self, tax: &str) -> Result<String> {
+        match tax {
+            TAX_DEFAULT | TAX_NONE => Ok(tax.to_string()),
+            id => match self.0.iter().find(|t| t.id == id) {
+                Some(t) if !t.archived => Ok(t.id.clone()),
+                Some(_) => Err(Error::invalid(
+                    "tax",
+                    format!("the tax rate '{id}' is archived"),
+                )),
+                None => Err(Error::invalid(
+                    "tax",
+                    format!("'{id}' is not a tax rate: use default, none or a tax id"),
+                )),
+            },
+        }
+    }
+
+    /// The rate a tax choice comes to now (`None`: no tax).
+    fn rate(&self, choice: &str) -> Result<Option<(TaxRate, Decimal)>> {
+        let tax = match choice {
+            TAX_NONE => return Ok(None),
+            TAX_DEFAULT => match self.0.iter().find(|t| t.default && !t.archived) {
+                Some(t) => t,
+                None => return Ok(None),
+            },
+            id => self
+                .0
+                .iter()
+                .find(|t| t.id == id)
+                .ok_or_else(|| Error::NotFound {
+                    kind: "tax rate",
+                    id: id.to_string(),
+                })?,
+        };
+        let percent = tax
+            .rate
+            .parse::<Decimal>()
+            .map_err(|_| Error::Config(format!("tax rate {} is stored unreadably", tax.id)))?;
+        Ok(Some((
+            TaxRate {
+                id: tax.id.clone(),
+                name: tax.name.clone(),
+                rate: tax.rate.clone(),
+                inclusive: tax.inclusive,
+            },
+            percent,
+        )))
+    }
+}
+
 /// The catalog for the point of sale and the dashboard. Borrowed from [`crate::App`].
 pub struct Catalog<'a> {
     store: &'a Store,
@@ -455,46 +514,7 @@ impl<'a> Catalog<'a> {
 
     /// Checks an item's or a line's tax choice: `default`, `none`, or a rate in use.
     async fn tax_choice(&self, tax: &str) -> Result<String> {
-        match tax {
-            TAX_DEFAULT | TAX_NONE => Ok(tax.to_string()),
-            id => match db::tax(self.store, id).await {
-                Ok(t) if !t.archived => Ok(t.id),
-                Ok(_) => Err(Error::invalid(
-                    "tax",
-                    format!("the tax rate '{id}' is archived"),
-                )),
-                Err(Error::NotFound { .. }) => Err(Error::invalid(
-                    "tax",
-                    format!("'{id}' is not a tax rate: use default, none or a tax id"),
-                )),
-                Err(e) => Err(e),
-            },
-        }
-    }
-
-    /// The rate a tax choice comes to now (`None`: no tax).
-    async fn rate_for(&self, choice: &str) -> Result<Option<(TaxRate, Decimal)>> {
-        let tax = match choice {
-            TAX_NONE => return Ok(None),
-            TAX_DEFAULT => match db::default_tax(self.store).await? {
-                Some(t) => t,
-                None => return Ok(None),
-            },
-            id => db::tax(self.store, id).await?,
-        };
-        let percent = tax
-            .rate
-            .parse::<Decimal>()
-            .map_err(|_| Error::Config(format!("tax rate {} is stored unreadably", tax.id)))?;
-        Ok(Some((
-            TaxRate {
-                id: tax.id,
-                name: tax.name,
-                rate: tax.rate,
-                inclusive: tax.inclusive,
-            },
-            percent,
-        )))
+        TaxTable::load(self.store).await?.choice(tax)
     }
 
     /// Prices a cart by the catalog as it is now: each item's name, price and tax, custom
@@ -508,6 +528,8 @@ impl<'a> Catalog<'a> {
             ));
         }
         let unit = currency.as_deref().unwrap_or("sats");
+        // The rates are read once for the whole cart, not per line.
+        let taxes = TaxTable::load(self.store).await?;
         let mut lines = Vec::with_capacity(cart.lines.len());
         for (n, line) in cart.lines.iter().enumerate() {
             let at = format!("line {}", n + 1);
@@ -578,7 +600,7 @@ impl<'a> Catalog<'a> {
                             Error::Config(format!("item {id}'s price is stored unreadably"))
                         })?,
                         note,
-                        tax: self.rate_for(&item.tax).await?,
+                        tax: taxes.rate(&item.tax)?,
                     }
                 }
                 None => {
@@ -596,9 +618,8 @@ impl<'a> Catalog<'a> {
                         Some(n) => name_field(n, "cart.lines")
                             .map_err(|e| Error::invalid("cart.lines", format!("{at}: {e}")))?,
                     };
-                    let choice = self
-                        .tax_choice(line.tax.as_deref().unwrap_or(TAX_DEFAULT))
-                        .await
+                    let choice = taxes
+                        .choice(line.tax.as_deref().unwrap_or(TAX_DEFAULT))
                         .map_err(|e| Error::invalid("cart.lines", format!("{at}: {e}")))?;
                     PricedLine {
                         item_id: None,
@@ -606,7 +627,7 @@ impl<'a> Catalog<'a> {
                         quantity,
                         unit_price,
                         note,
-                        tax: self.rate_for(&choice).await?,
+                        tax: taxes.rate(&choice)?,
                     }
                 }
             };

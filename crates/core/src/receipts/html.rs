@@ -7,7 +7,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::Paper;
 use crate::catalog::Order;
 use crate::invoices::Invoice;
-use crate::rates::minor_units;
+use crate::rates::record::fixed;
 use crate::settings::ShopDetails;
 use crate::util::group_thousands;
 
@@ -35,25 +35,28 @@ hr { border: 0; border-top: 1px dashed #000; }
 const ROLL_PAGE: &str = "@page { size: 80mm auto; margin: 4mm; }";
 const A4_PAGE: &str = "@page { size: A4; margin: 0; }";
 
-/// An amount in `currency` ("3.5" → "€3.50"), or in sats when `currency` is null.
+/// An amount in `currency` ("3.5" → "€3.50", with the currency's decimals by the rule every
+/// figure follows: [`fixed`]), or in sats when `currency` is null.
 fn money(currency: Option<&str>, value: &str) -> String {
     let Some(code) = currency else {
         return match value.parse::<u64>() {
-            Ok(n) => format!("{} sats", group_thousands(n)),
+            Ok(n) => sats(n),
             Err(_) => format!("{value} sats"),
         };
     };
-    let decimals = minor_units(code).unwrap_or(2) as usize;
-    let (whole, frac) = value.split_once('.').unwrap_or((value, ""));
+    let figure = value
+        .parse::<rust_decimal::Decimal>()
+        .map(|d| fixed(d, code))
+        .unwrap_or_else(|_| value.to_string());
+    let (whole, frac) = figure.split_once('.').unwrap_or((&figure, ""));
     let whole = whole
         .parse::<u64>()
         .map(group_thousands)
         .unwrap_or_else(|_| whole.to_string());
-    let frac = format!("{frac:0<decimals$}");
-    let figure = if decimals > 0 {
-        format!("{whole}.{}", &frac[..decimals])
-    } else {
+    let figure = if frac.is_empty() {
         whole
+    } else {
+        format!("{whole}.{frac}")
     };
     match code {
         "USD" => format!("${figure}"),
