@@ -10,7 +10,7 @@ use std::time::Duration;
 use ldk_node::liquidity::LSPS2ServiceConfig;
 use ldk_node::Node;
 
-use super::{blocking, start_peer, Sandbox, CHANNEL_SATS, FUNDING_SATS, PUSH_MSAT, READY_TIMEOUT};
+use super::{blocking, dial, start_peer, Sandbox, CHANNEL_SATS, FUNDING_SATS, PUSH_MSAT, READY_TIMEOUT};
 use crate::config::ChainSource;
 use crate::error::{Error, Result};
 
@@ -56,14 +56,8 @@ impl Sandbox {
             .listening_addresses()
             .and_then(|a| a.into_iter().next())
             .ok_or_else(|| Error::Sandbox("the LSP has no listening address".into()))?;
-        let (customer, lsp_id) = (self.customer.clone(), lsp.node_id());
-        let dial = address.clone();
-        blocking(move || {
-            customer
-                .connect(lsp_id, dial, true)
-                .map_err(|e| Error::Sandbox(format!("customer cannot connect to the LSP: {e}")))
-        })
-        .await?;
+        let lsp_id = lsp.node_id();
+        dial(&self.customer, lsp_id, address.clone(), "the LSP").await?;
         let has_channel = self
             .customer
             .list_channels()

@@ -294,6 +294,35 @@ async fn drain_events(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Connects `from` to a peer that has just started (or restarted on a new port), retrying for
+/// about five seconds: right after a start the peer's listener, or a stale connection `from`
+/// still holds to its old address, can refuse the first dials.
+async fn dial(
+    from: &Arc<Node>,
+    peer: ldk_node::bitcoin::secp256k1::PublicKey,
+    address: ldk_node::lightning::ln::msgs::SocketAddress,
+    who: &'static str,
+) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        let (node, to) = (from.clone(), address.clone());
+        let connected = blocking(move || {
+            node.connect(peer, to, true)
+                .map_err(|e| Error::Sandbox(format!("customer cannot connect to {who}: {e}")))
+        })
+        .await;
+        match connected {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt >= 20 => return Err(e),
+            Err(e) => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "retrying the customer's connection");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
@@ -309,26 +338,7 @@ impl Sandbox {
         let merchant_addr = std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port));
         // The merchant listens on a new port each start; the customer may still be dialling the
         // old one it remembers, so connecting can fail for a moment.
-        let mut attempt = 0;
-        loop {
-            let c = customer.clone();
-            let connected = blocking(move || {
-                c.connect(merchant_id, merchant_addr.into(), true)
-                    .map_err(|e| {
-                        Error::Sandbox(format!("customer cannot connect to the merchant: {e}"))
-                    })
-            })
-            .await;
-            match connected {
-                Ok(()) => break,
-                Err(e) if attempt >= 20 => return Err(e),
-                Err(e) => {
-                    attempt += 1;
-                    tracing::debug!(error = %e, attempt, "retrying the customer's connection");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-            }
-        }
+        dial(&customer, merchant_id, merchant_addr.into(), "the merchant").await?;
         // One channel each way. A channel that is gone (closed, or force-closed by LDK after a
         // crash left its state behind) is replaced, so the sandbox always starts usable.
         let with_customer: Vec<_> = merchant
