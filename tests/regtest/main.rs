@@ -19,6 +19,7 @@ mod lsp;
 mod moving;
 mod networks;
 mod notifications;
+mod offers;
 mod payments;
 mod rates;
 mod receiver;

@@ -39,8 +39,8 @@ pub use running::{start, Running, StartError, StartOptions};
 pub use state::ApiState;
 
 use routes::{
-    cashier, catalog, events, health, invoices, keys, node, payments, rates, reports, sandbox,
-    settings, stream, wallet, webhooks,
+    cashier, catalog, events, health, invoices, keys, node, offers, payments, rates, reports,
+    sandbox, settings, stream, wallet, webhooks,
 };
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
@@ -57,6 +57,10 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(invoices::invoice_qr_png))
         .routes(routes!(invoices::invoice_receipt))
         .routes(routes!(payments::refund_invoice))
+        .routes(routes!(offers::create_offer, offers::list_offers))
+        .routes(routes!(offers::get_offer))
+        .routes(routes!(offers::offer_qr_svg))
+        .routes(routes!(offers::offer_sticker))
         .routes(routes!(payments::create_payment, payments::list_payments))
         .routes(routes!(payments::get_payment))
         .routes(routes!(payments::decode_invoice))

@@ -247,6 +247,11 @@ impl App {
         crate::catalog::Catalog::new(&self.store)
     }
 
+    /// Offers (BOLT12): payment codes that never expire, for a sticker on the counter.
+    pub fn offers(&self) -> crate::offers::Offers<'_> {
+        crate::offers::Offers::new(&self.store, &self.node)
+    }
+
     /// The cashier lock: the PIN, locking to the point of sale, unlocking.
     pub fn cashier(&self) -> crate::cashier::Cashier<'_> {
         crate::cashier::Cashier::new(&self.store, &self.keys, &self.lock_state)
@@ -375,6 +380,7 @@ impl App {
         self.tasks.spawn(record_node_events(
             node.clone(),
             self.store.clone(),
+            self.rates.clone(),
             self.live.clone(),
             self.stop.clone(),
         ));

@@ -102,6 +102,8 @@ pub enum ErrorCode {
     RefundExceedsReceived,
     /// 422: The catalog holds as many items (or tax rates) as it can.
     CatalogFull,
+    /// 422: The node cannot make an offer now: no channel peer is connected to reach it through.
+    OfferUnavailable,
     /// 426: `/v1/events/ws` needs a WebSocket upgrade.
     WebsocketRequired,
     /// 429: Too many requests with unknown keys from this client; `Retry-After` says when to retry.
@@ -134,7 +136,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 60] = [
+    pub const ALL: [ErrorCode; 61] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -181,6 +183,7 @@ impl ErrorCode {
         ErrorCode::ItemUnavailable,
         ErrorCode::RefundExceedsReceived,
         ErrorCode::CatalogFull,
+        ErrorCode::OfferUnavailable,
         ErrorCode::WebsocketRequired,
         ErrorCode::RateLimited,
         ErrorCode::NodeNotReady,
@@ -246,6 +249,7 @@ impl ErrorCode {
             ErrorCode::ItemUnavailable => "item_unavailable",
             ErrorCode::RefundExceedsReceived => "refund_exceeds_received",
             ErrorCode::CatalogFull => "catalog_full",
+            ErrorCode::OfferUnavailable => "offer_unavailable",
             ErrorCode::WebsocketRequired => "websocket_required",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeNotReady => "node_not_ready",
@@ -311,7 +315,8 @@ impl ErrorCode {
             | ErrorCode::LspFeeTooHigh
             | ErrorCode::ItemUnavailable
             | ErrorCode::RefundExceedsReceived
-            | ErrorCode::CatalogFull => 422,
+            | ErrorCode::CatalogFull
+            | ErrorCode::OfferUnavailable => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,
             ErrorCode::NodeNotReady

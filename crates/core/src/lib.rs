@@ -31,6 +31,7 @@ pub mod moving;
 pub mod node;
 mod node_events;
 mod notifications;
+pub mod offers;
 pub mod payments;
 pub mod profile;
 pub mod rates;

@@ -14,7 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::error::Result;
 use crate::events::{self, EventKind, EventRecord};
 use crate::invoices::{db as invoices, InvoiceStatus};
+use crate::offers::{db as offers, OfferPayment};
 use crate::payments::send;
+use crate::rates::{RateService, Recorded};
 use crate::store::Store;
 use crate::util::now_ms;
 
@@ -22,6 +24,7 @@ use crate::util::now_ms;
 pub(crate) async fn record_node_events(
     node: Arc<Node>,
     store: Store,
+    rates: Arc<RateService>,
     tx: broadcast::Sender<EventRecord>,
     stop: CancellationToken,
 ) {
@@ -33,9 +36,9 @@ pub(crate) async fn record_node_events(
         // A database failure must not acknowledge the event: retry until it is recorded (or we
         // are stopped, in which case LDK hands it to us again on the next start).
         let mut delay = Duration::from_millis(100);
-        let lsp_fee = lsp_fee_msat(&node, &event);
+        let detail = Received::of(&node, &event, &rates);
         let records = loop {
-            match handle(&store, &event, lsp_fee).await {
+            match handle(&store, &event, &detail).await {
                 Ok(records) => break records,
                 Err(e) => {
                     tracing::error!(error = %e, ?event, "recording a node event failed; retrying");
@@ -62,30 +65,51 @@ pub(crate) async fn record_node_events(
     }
 }
 
-/// What an LSP kept of a received payment for opening its channel, from the node's record.
-fn lsp_fee_msat(node: &Node, event: &Event) -> Option<u64> {
-    let Event::PaymentReceived {
-        payment_id: Some(id),
-        ..
-    } = event
-    else {
-        return None;
-    };
-    match node.payment(id)?.kind {
-        ldk_node::payment::PaymentKind::Bolt11Jit {
-            counterparty_skimmed_fee_msat,
+/// What the node's record and the app know of a received payment beyond its event.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    /// What an LSP kept of it for opening a channel.
+    lsp_fee_msat: Option<u64>,
+    /// The offer it paid, with the payer's note and quantity (a payment to a static QR).
+    offer: Option<OfferPayment>,
+    /// The merchant's rate now, to value a payment that had no invoice to carry one.
+    rate: Option<Recorded>,
+}
+
+impl Received {
+    fn of(node: &Node, event: &Event, rates: &RateService) -> Received {
+        let Event::PaymentReceived {
+            payment_id: Some(id),
             ..
-        } => counterparty_skimmed_fee_msat,
-        _ => None,
+        } = event
+        else {
+            return Received::default();
+        };
+        let Some(kind) = node.payment(id).map(|p| p.kind) else {
+            return Received::default();
+        };
+        let lsp_fee_msat = match &kind {
+            ldk_node::payment::PaymentKind::Bolt11Jit {
+                counterparty_skimmed_fee_msat,
+                ..
+            } => *counterparty_skimmed_fee_msat,
+            _ => None,
+        };
+        let offer = OfferPayment::of(&kind);
+        Received {
+            lsp_fee_msat,
+            rate: offer.as_ref().and_then(|_| rates.merchant_rate()),
+            offer,
+        }
     }
 }
 
-/// Records one node event (`lsp_fee_msat`: what an LSP kept of a received payment). Returns the
+/// Records one node event (`received`: what else is known of a received payment). Returns the
 /// event-log rows it appended (none for a replay).
 pub(crate) async fn handle(
     store: &Store,
     event: &Event,
-    lsp_fee_msat: Option<u64>,
+    received: &Received,
 ) -> Result<Vec<EventRecord>> {
     let mut out = Vec::new();
     // The event-log append looks before it inserts: hold the write lock from the start.
@@ -98,10 +122,22 @@ pub(crate) async fn handle(
             ..
         } => {
             let hash = payment_hash.to_string();
+            let lsp_fee_msat = received.lsp_fee_msat;
             // A replay finds the invoice paid already (`None`) and the event's dedupe key taken,
             // so it appends nothing; a payment to an invoice we do not know is still logged.
-            let invoice =
-                invoices::mark_paid(&mut tx, &hash, *amount_msat, lsp_fee_msat, at).await?;
+            // A payment to one of our offers has no invoice yet: it becomes one, paid.
+            let invoice = match invoices::mark_paid(&mut tx, &hash, *amount_msat, lsp_fee_msat, at)
+                .await?
+            {
+                Some(invoice) => Some(invoice),
+                None => match &received.offer {
+                    Some(paid) => {
+                        let rate = received.rate.as_ref();
+                        offers::record_payment(&mut tx, paid, &hash, *amount_msat, rate, at).await?
+                    }
+                    None => None,
+                },
+            };
             let payload = json!({
                 "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
                 "amount": amount_msat / 1000,
@@ -118,6 +154,10 @@ pub(crate) async fn handle(
                 "fiat": invoice.as_ref().and_then(|i| i.fiat.clone()),
                 // The sale's lines, taxes, tip and total, when it was made from a cart.
                 "order": invoice.as_ref().and_then(|i| i.order.clone()),
+                // For a payment to a static QR (BOLT12 offer): which, and what the payer wrote.
+                "offer_id": invoice.as_ref().and_then(|i| i.offer_id.clone()),
+                "payer_note": received.offer.as_ref().and_then(|o| o.payer_note.clone()),
+                "quantity": received.offer.as_ref().and_then(|o| o.quantity),
             });
             let key = format!("payment.received:{hash}");
             out.extend(events::append(&mut tx, EventKind::PaymentReceived, &key, payload).await?);
@@ -203,8 +243,8 @@ mod tests {
             amount_msat: 5000,
             custom_records: Vec::new(),
         };
-        let first = handle(&store, &event, None).await?;
-        let replay = handle(&store, &event, None).await?;
+        let first = handle(&store, &event, &Received::default()).await?;
+        let replay = handle(&store, &event, &Received::default()).await?;
         assert_eq!(first.len(), 1);
         assert_eq!(
             first[0].payload.get("invoice_id"),
@@ -225,8 +265,73 @@ mod tests {
             amount_msat: 1000,
             custom_records: Vec::new(),
         };
-        assert_eq!(handle(&store, &stray, None).await?.len(), 1);
-        assert!(handle(&store, &stray, None).await?.is_empty());
+        assert_eq!(handle(&store, &stray, &Received::default()).await?.len(), 1);
+        assert!(handle(&store, &stray, &Received::default())
+            .await?
+            .is_empty());
+        Ok(())
+    }
+
+    /// A payment to one of our offers becomes a paid invoice carrying the payer's note and
+    /// quantity, once, however often LDK replays its event; each payment is its own record.
+    #[tokio::test]
+    async fn offer_payments_become_paid_invoices_once() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        crate::offers::db::insert(
+            &store,
+            crate::offers::db::NewOffer {
+                id: "ofr_t",
+                offer: "lno1test",
+                offer_hash: "aa",
+                description: "Coffee",
+                amount_msat: Some(3_000_000),
+                max_quantity: Some(5),
+                created_at: 1,
+                key_id: Some("key_pos"),
+            },
+        )
+        .await?;
+        let pay = |byte: u8, note: &str| {
+            let event = Event::PaymentReceived {
+                payment_id: None,
+                payment_hash: PaymentHash([byte; 32]),
+                amount_msat: 6_000_000,
+                custom_records: Vec::new(),
+            };
+            let received = Received {
+                offer: Some(OfferPayment {
+                    offer_hash: "aa".into(),
+                    payer_note: Some(note.into()),
+                    quantity: Some(2),
+                }),
+                ..Received::default()
+            };
+            (event, received)
+        };
+        let (first, first_detail) = pay(1, "table 4");
+        let logged = handle(&store, &first, &first_detail).await?;
+        assert_eq!(logged.len(), 1);
+        assert_eq!(
+            logged[0].payload["payer_note"],
+            serde_json::json!("table 4")
+        );
+        assert_eq!(logged[0].payload["offer_id"], serde_json::json!("ofr_t"));
+        assert!(handle(&store, &first, &first_detail).await?.is_empty());
+        let (second, second_detail) = pay(2, "thanks!");
+        assert_eq!(handle(&store, &second, &second_detail).await?.len(), 1);
+
+        let made = invoices::list(&store, None, Some("key_pos"), 10, None)
+            .await?
+            .data;
+        assert_eq!(made.len(), 2);
+        assert!(made.iter().all(|i| i.status == InvoiceStatus::Paid
+            && i.offer_id.as_deref() == Some("ofr_t")
+            && i.amount_msat == Some(6_000_000)
+            && i.quantity == Some(2)
+            && i.payment_request == "lno1test"));
+        assert_eq!(made[0].payer_note.as_deref(), Some("thanks!"));
+        let offer = crate::offers::db::get(&store, "ofr_t", None).await?;
+        assert_eq!((offer.payments, offer.amount_received), (2, 12_000));
         Ok(())
     }
 }

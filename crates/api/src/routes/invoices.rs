@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use payaiml_core::invoices::{CreateInvoice, Invoice};
 use payaiml_core::keys::Permission;
+use payaiml_core::receipts::Paper;
 
 use super::{idempotent, limit, ApiQuery, InvoiceListQuery, PageBody};
 use crate::auth::Auth;
@@ -43,7 +44,7 @@ pub async fn create_invoice(
 
 /// Whose invoices `auth` may read: every one with `lightning:read`; with only
 /// `lightning:receive` (a point of sale, the cashier), those it made itself.
-fn readable_by(auth: &Auth) -> ApiResult<Option<&str>> {
+pub(super) fn readable_by(auth: &Auth) -> ApiResult<Option<&str>> {
     if auth.key.allows(Permission::LightningRead) {
         return Ok(None);
     }
@@ -135,6 +136,44 @@ pub struct ReceiptQuery {
     pub download: Option<bool>,
 }
 
+impl ReceiptQuery {
+    /// The paper asked for (default: the 80 mm roll).
+    pub(super) fn paper(&self) -> ApiResult<Paper> {
+        Ok(self
+            .paper
+            .as_deref()
+            .map(str::parse)
+            .transpose()?
+            .unwrap_or_default())
+    }
+}
+
+/// A printable page as the answer (a receipt, a sticker): HTML in which nothing runs or loads
+/// (its style is inline, and that is all), saved as `download` when one is named.
+pub(super) fn printable(page: String, download: Option<String>) -> Response {
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response();
+    if let Some(name) = download {
+        let value = format!("attachment; filename=\"{}\"", name.replace('"', ""));
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    response
+}
+
 fn papers() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
@@ -158,36 +197,10 @@ pub async fn invoice_receipt(
     ApiQuery(q): ApiQuery<ReceiptQuery>,
 ) -> ApiResult<Response> {
     let only = readable_by(&auth)?;
-    let paper = q
-        .paper
-        .as_deref()
-        .map(str::parse)
-        .transpose()?
-        .unwrap_or_default();
+    let paper = q.paper()?;
     let page = state.app.receipts().html(&id, only, paper).await?;
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            // Nothing in a receipt runs or loads: its style is inline, and that is all.
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
+    Ok(printable(
         page,
-    )
-        .into_response();
-    if q.download == Some(true) {
-        let name = format!(
-            "attachment; filename=\"receipt-{}.html\"",
-            id.replace('"', "")
-        );
-        if let Ok(value) = header::HeaderValue::from_str(&name) {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_DISPOSITION, value);
-        }
-    }
-    Ok(response)
+        (q.download == Some(true)).then(|| format!("receipt-{id}.html")),
+    ))
 }

@@ -7,6 +7,7 @@ pub mod health;
 pub mod invoices;
 pub mod keys;
 pub mod node;
+pub mod offers;
 pub mod payments;
 pub mod rates;
 pub mod reports;

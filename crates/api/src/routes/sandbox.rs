@@ -24,19 +24,26 @@ fn sandbox(state: &ApiState) -> ApiResult<&std::sync::Arc<Sandbox>> {
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this server does not run the sandbox"))
 }
 
-/// The customer pays an invoice.
+/// The customer pays an invoice or an offer.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxPay {
-    /// The BOLT11 invoice to pay (usually one of the merchant's).
+    /// The BOLT11 invoice to pay (usually one of the merchant's), or a BOLT12 offer (`lno1…`).
     #[schema(min_length = 1)]
     pub payment_request: String,
-    /// Sats, for an any-amount invoice.
+    /// Sats, for an any-amount invoice or offer (for a priced offer: pays this much instead).
     #[schema(minimum = 1, maximum = 5_000_000)]
     pub amount: Option<u64>,
+    /// For an offer: the note the customer's wallet sends with the payment.
+    #[schema(max_length = 512)]
+    pub payer_note: Option<String>,
+    /// For an offer that sells more than one: how many (default 1).
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quantity: Option<u64>,
 }
 
-/// The sandbox customer pays an invoice; waits until it settles.
+/// The sandbox customer pays an invoice or an offer; waits until it settles and the merchant
+/// has recorded it.
 #[utoipa::path(post, path = "/v1/sandbox/pay", tag = "sandbox", request_body = SandboxPay,
     responses((status = 200, body = CustomerPayment), (status = "4XX", body = ErrorBody)))]
 pub async fn pay(
@@ -46,18 +53,26 @@ pub async fn pay(
 ) -> ApiResult<Json<CustomerPayment>> {
     auth.require(Permission::NodeManage)?;
     let sb = sandbox(&state)?;
+    let SandboxPay {
+        payment_request,
+        amount,
+        payer_note,
+        quantity,
+    } = body.value;
+    // A payment to an offer has no invoice until the merchant's node records it.
+    let to_offer = payaiml_core::sandbox::as_offer(&payment_request).is_some();
     let paid = sb
-        .pay(&body.value.payment_request, body.value.amount)
+        .pay_with(&payment_request, amount, payer_note, quantity)
         .await?;
     // Answer once the merchant has recorded it too, so the caller's next read shows `paid`.
     if paid.status == PaymentStatus::Succeeded {
         for _ in 0..200 {
             match state.app.invoices().get(&paid.payment_hash).await {
-                Ok(inv) if inv.status != InvoiceStatus::Paid => {
-                    tokio::time::sleep(std::time::Duration::from_millis(25)).await
-                }
+                Ok(inv) if inv.status != InvoiceStatus::Paid => {}
+                Err(_) if to_offer => {}
                 _ => break,
             }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await
         }
     }
     Ok(Json(paid))

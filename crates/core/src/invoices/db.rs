@@ -63,7 +63,7 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
 const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
      payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
      warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat, fiat_currency, fiat_rate, fiat_sources, \
-     fiat_rate_at, fiat_price, order_json, refunded_msat";
+     fiat_rate_at, fiat_price, order_json, refunded_msat, offer_id, payer_note, quantity";
 
 #[derive(sqlx::FromRow)]
 struct InvoiceRow {
@@ -92,6 +92,9 @@ struct InvoiceRow {
     fiat_price: Option<String>,
     order_json: Option<String>,
     refunded_msat: i64,
+    offer_id: Option<String>,
+    payer_note: Option<String>,
+    quantity: Option<i64>,
 }
 
 impl Sequenced for InvoiceRow {
@@ -131,6 +134,9 @@ impl InvoiceRow {
                 .order_json
                 .as_deref()
                 .and_then(|o| serde_json::from_str(o).ok()),
+            offer_id: self.offer_id,
+            payer_note: self.payer_note,
+            quantity: self.quantity.map(|q| q.max(0) as u64),
             id: self.id,
             status,
             amount: self.amount_msat.map(|m| m as u64 / 1000),
@@ -243,6 +249,59 @@ pub(crate) async fn mark_paid(
     .fetch_optional(&mut *tx)
     .await?;
     Ok(row.map(|r| r.into_invoice(at)))
+}
+
+/// A payment that arrived for an offer, to record as a paid invoice.
+pub(crate) struct OfferPaymentRow<'a> {
+    pub payment_hash: &'a str,
+    /// What the offer asks (its amount times the quantity), if it names an amount.
+    pub amount_msat: Option<u64>,
+    pub amount_received_msat: u64,
+    pub description: &'a str,
+    /// The offer (`lno1…`), which is what the payer paid.
+    pub offer: &'a str,
+    pub offer_id: &'a str,
+    pub payer_note: Option<&'a str>,
+    pub quantity: Option<u64>,
+    /// The API key that made the offer: its payments are that key's invoices.
+    pub key_id: Option<&'a str>,
+    pub fiat: Option<&'a Recorded>,
+    pub at: i64,
+}
+
+/// Records a payment to an offer as a paid invoice (`inv_…`) inside the caller's transaction.
+/// Returns it, or `None` if its payment hash is recorded already (a replayed event).
+pub(crate) async fn insert_offer_payment(
+    tx: &mut SqliteConnection,
+    row: OfferPaymentRow<'_>,
+) -> Result<Option<Invoice>> {
+    let inserted: Option<InvoiceRow> = sqlx::query_as(&format!(
+        "INSERT INTO invoices (id, payment_hash, amount_msat, amount_received_msat, description,
+             payment_request, expiry, expires_at, created_at, paid_at, status, key_id,
+             fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, offer_id, payer_note, quantity)
+         VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 'paid', ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (payment_hash) DO NOTHING RETURNING {COLUMNS}"
+    ))
+    .bind(crate::util::new_id("inv"))
+    .bind(row.payment_hash)
+    .bind(row.amount_msat.map(|a| a as i64))
+    .bind(row.amount_received_msat as i64)
+    .bind(row.description)
+    .bind(row.offer)
+    .bind(row.at)
+    .bind(row.at)
+    .bind(row.at)
+    .bind(row.key_id)
+    .bind(row.fiat.map(|f| f.currency.as_str()))
+    .bind(row.fiat.map(|f| f.rate.to_string()))
+    .bind(row.fiat.map(Recorded::sources_column))
+    .bind(row.fiat.map(|f| f.rate_at))
+    .bind(row.offer_id)
+    .bind(row.payer_note)
+    .bind(row.quantity.map(|q| q as i64))
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(inserted.map(|r| r.into_invoice(row.at)))
 }
 
 /// Marks pending invoices whose time is up as `expired`, returning them.

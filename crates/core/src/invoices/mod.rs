@@ -334,7 +334,7 @@ pub struct Invoice {
     pub amount_msat: Option<u64>,
     /// Description.
     pub description: String,
-    /// The BOLT11 string.
+    /// The BOLT11 string (for a payment to an offer: the offer, `lno1…`).
     pub payment_request: String,
     /// Hex payment hash.
     pub payment_hash: String,
@@ -367,6 +367,14 @@ pub struct Invoice {
     pub amount_refunded: u64,
     /// The same in millisatoshis: the refunds that succeeded (their payments carry `refund_of`).
     pub amount_refunded_msat: u64,
+    /// The offer (`ofr_…`) this payment came to, for a payment to a static QR; its
+    /// `payment_request` is then the offer (`lno1…`), and it was paid when it was made.
+    pub offer_id: Option<String>,
+    /// What the payer wrote with a payment to an offer (their wallet's note; untrusted text,
+    /// at most 512 bytes).
+    pub payer_note: Option<String>,
+    /// How many of the offer's item the payer asked for, when the offer allows more than one.
+    pub quantity: Option<u64>,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].

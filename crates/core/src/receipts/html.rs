@@ -32,8 +32,8 @@ hr { border: 0; border-top: 1px dashed #000; }
 ";
 
 /// The paper's page rule (an `@page` rule cannot be chosen by a class).
-const ROLL_PAGE: &str = "@page { size: 80mm auto; margin: 4mm; }";
-const A4_PAGE: &str = "@page { size: A4; margin: 0; }";
+pub(super) const ROLL_PAGE: &str = "@page { size: 80mm auto; margin: 4mm; }";
+pub(super) const A4_PAGE: &str = "@page { size: A4; margin: 0; }";
 
 /// An amount in `currency` ("3.5" → "€3.50", with the currency's decimals by the rule every
 /// figure follows: [`fixed`]), or in sats when `currency` is null.
@@ -235,6 +235,9 @@ mod tests {
             order: None,
             amount_refunded: 0,
             amount_refunded_msat: 0,
+            offer_id: None,
+            payer_note: None,
+            quantity: None,
         };
         let page = render(&chrono::Utc, &shop, &invoice, Paper::Roll80);
         assert!(

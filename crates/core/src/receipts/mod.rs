@@ -5,9 +5,10 @@
 //!
 //! The page is self-contained (its style inline, no script, no outside resource), so it prints
 //! from any browser or webview, and the same file can be saved or e-mailed as the customer's
-//! copy.
+//! copy. The same goes for the sticker of an offer (its QR code, to stick on the counter).
 
 mod html;
+mod sticker;
 
 use chrono::Local;
 
@@ -75,5 +76,17 @@ impl<'a> Receipts<'a> {
         }
         let shop = shop_details(self.store).await?;
         Ok(html::render(&Local, &shop, &invoice, paper))
+    }
+
+    /// The printable sticker of `offer`, whose QR code is `qr_svg` (an SVG drawn from the
+    /// offer), with the shop's name from Settings.
+    pub async fn sticker(
+        &self,
+        offer: &crate::offers::Offer,
+        qr_svg: &str,
+        paper: Paper,
+    ) -> Result<String> {
+        let shop = shop_details(self.store).await?;
+        Ok(sticker::render(&shop, offer, qr_svg, paper))
     }
 }

@@ -19,7 +19,7 @@ use crate::rates::FiatAmount;
 use crate::util::rfc3339;
 
 /// The columns, in order.
-pub const HEADER: [&str; 24] = [
+pub const HEADER: [&str; 26] = [
     "time",
     "time_utc",
     "direction",
@@ -44,6 +44,8 @@ pub const HEADER: [&str; 24] = [
     "tax",
     "tip",
     "items",
+    "offer_id",
+    "payer_note",
 ];
 
 pub use crate::util::neutralise;
@@ -101,18 +103,25 @@ fn order_columns(order: Option<&Order>) -> [String; 5] {
     }
 }
 
-/// One row: the columns before the value in the merchant's currency, its columns, the rest, and
-/// the sale's parts.
+/// One row: the columns before the value in the merchant's currency, its columns, the rest, the
+/// sale's parts, and the offer a payment to a static QR came to with the payer's note (their
+/// text, neutralised).
 fn row(
     head: [String; 8],
     fiat: Option<&FiatAmount>,
     tail: [String; 5],
     order: Option<&Order>,
+    offer: Option<&Invoice>,
 ) -> Vec<String> {
+    let offer = [
+        opt(offer.and_then(|i| i.offer_id.as_ref())),
+        neutralise(offer.and_then(|i| i.payer_note.as_deref()).unwrap_or("")),
+    ];
     head.into_iter()
         .chain(fiat_columns(fiat))
         .chain(tail)
         .chain(order_columns(order))
+        .chain(offer)
         .collect()
 }
 
@@ -154,7 +163,13 @@ where
         ];
         rows.push((
             *at,
-            row(head, invoice.fiat.as_ref(), tail, invoice.order.as_ref()),
+            row(
+                head,
+                invoice.fiat.as_ref(),
+                tail,
+                invoice.order.as_ref(),
+                Some(invoice),
+            ),
         ));
     }
     for (at, payment) in sent {
@@ -184,7 +199,7 @@ where
             payment.id.clone(),
             payment.payment_hash.clone(),
         ];
-        rows.push((*at, row(head, payment.fiat.as_ref(), tail, None)));
+        rows.push((*at, row(head, payment.fiat.as_ref(), tail, None, None)));
     }
     rows.sort_by_key(|(at, _)| *at);
     let mut out = ::csv::WriterBuilder::new()

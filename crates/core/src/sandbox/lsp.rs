@@ -10,7 +10,9 @@ use std::time::Duration;
 use ldk_node::liquidity::LSPS2ServiceConfig;
 use ldk_node::Node;
 
-use super::{blocking, dial, start_peer, Sandbox, CHANNEL_SATS, FUNDING_SATS, PUSH_MSAT, READY_TIMEOUT};
+use super::{
+    blocking, dial, start_peer, Sandbox, CHANNEL_SATS, FUNDING_SATS, PUSH_MSAT, READY_TIMEOUT,
+};
 use crate::config::ChainSource;
 use crate::error::{Error, Result};
 

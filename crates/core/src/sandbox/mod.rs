@@ -294,6 +294,13 @@ async fn drain_events(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// `text` as a BOLT12 offer (lowercase, without a `lightning:` prefix), if it is one.
+pub fn as_offer(text: &str) -> Option<String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let bare = lower.strip_prefix("lightning:").unwrap_or(&lower);
+    bare.starts_with("lno1").then(|| bare.to_string())
+}
+
 /// Connects `from` to a peer that has just started (or restarted on a new port), retrying for
 /// about five seconds: right after a start the peer's listener, or a stale connection `from`
 /// still holds to its old address, can refuse the first dials.
@@ -535,6 +542,29 @@ impl Sandbox {
     /// The customer pays `payment_request` (with `amount` sats for an any-amount invoice) and the
     /// call waits until the payment settles or fails (30 s at most).
     pub async fn pay(&self, payment_request: &str, amount: Option<u64>) -> Result<CustomerPayment> {
+        self.pay_with(payment_request, amount, None, None).await
+    }
+
+    /// Pays `payment_request`: a BOLT11 invoice, or a BOLT12 offer (`lno1…`) with the payer's
+    /// note and a quantity (for an offer that sells more than one). `amount` (sats) is for an
+    /// any-amount invoice or offer; given for a priced offer, it pays that much (more than the
+    /// price is a tip).
+    pub async fn pay_with(
+        &self,
+        payment_request: &str,
+        amount: Option<u64>,
+        payer_note: Option<String>,
+        quantity: Option<u64>,
+    ) -> Result<CustomerPayment> {
+        if let Some(offer) = as_offer(payment_request) {
+            return self.pay_offer(&offer, amount, payer_note, quantity).await;
+        }
+        if payer_note.is_some() || quantity.is_some() {
+            return Err(Error::invalid(
+                "payer_note",
+                "a payer note and a quantity go with an offer (lno1…), not an invoice",
+            ));
+        }
         let invoice = parse_invoice(payment_request)?;
         if invoice.network() != ldk_node::bitcoin::Network::Regtest {
             return Err(Error::unprocessable(
@@ -583,6 +613,58 @@ impl Sandbox {
         self.wait_payment(id).await
     }
 
+    /// The customer pays a BOLT12 offer: its wallet asks the merchant's node for an invoice over
+    /// an onion message, then pays it.
+    async fn pay_offer(
+        &self,
+        offer: &str,
+        amount: Option<u64>,
+        payer_note: Option<String>,
+        quantity: Option<u64>,
+    ) -> Result<CustomerPayment> {
+        use ldk_node::lightning::offers::offer::{Amount, Offer};
+        let offer: Offer = offer.parse().map_err(|e| {
+            Error::invalid(
+                "payment_request",
+                format!("this is not an offer the sandbox can read: {e:?}"),
+            )
+        })?;
+        if amount.is_some_and(|a| a == 0 || a > CHANNEL_SATS) {
+            return Err(Error::invalid(
+                "amount",
+                format!("amount must be between 1 and {CHANNEL_SATS} sat"),
+            ));
+        }
+        if quantity == Some(0) {
+            return Err(Error::invalid("quantity", "quantity must be at least 1"));
+        }
+        // An offer that sells more than one expects a quantity; one is the customer's default.
+        let quantity = quantity.or(offer.expects_quantity().then_some(1));
+        let priced = matches!(offer.amount(), Some(Amount::Bitcoin { .. }));
+        if !priced && amount.is_none() {
+            return Err(Error::unprocessable(
+                ErrorCode::AmountRequired,
+                Some("amount"),
+                "this offer lets the payer choose the amount: give `amount` in sats",
+            ));
+        }
+        let customer = self.customer.clone();
+        let id = blocking(move || {
+            let bolt12 = customer.bolt12_payment();
+            let sent = match amount {
+                Some(sats) => {
+                    bolt12.send_using_amount(&offer, sats * 1000, quantity, payer_note, None)
+                }
+                None => bolt12.send(&offer, quantity, payer_note, None),
+            };
+            sent.map_err(|e| {
+                Error::unprocessable(ErrorCode::PaymentFailed, None, crate::node::explain(&e))
+            })
+        })
+        .await?;
+        self.wait_payment(id).await
+    }
+
     async fn wait_payment(&self, id: PaymentId) -> Result<CustomerPayment> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
@@ -604,7 +686,15 @@ impl Sandbox {
                         .as_ref()
                         .and_then(|d| d.fee_paid_msat)
                         .map(|m| m.div_ceil(1000)),
-                    payment_hash: hex::encode(id.0),
+                    // A BOLT11 payment's id is its hash; a BOLT12 one learns its hash from the
+                    // invoice the merchant's node sent back.
+                    payment_hash: match details.as_ref().map(|d| &d.kind) {
+                        Some(ldk_node::payment::PaymentKind::Bolt12Offer {
+                            hash: Some(hash),
+                            ..
+                        }) => hash.to_string(),
+                        _ => hex::encode(id.0),
+                    },
                 });
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
