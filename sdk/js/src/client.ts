@@ -6,7 +6,7 @@ import { LightningApiError } from './errors.js';
 import { eventStream, type EventsOptions } from './events.js';
 import type { operations } from './generated/openapi.js';
 import type {
-  ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CustomerInvoice, CustomerNode,
+  ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CreateOffer, Offer, CustomerInvoice, CustomerNode,
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
   Cart, CatalogImportRow, CashierKey, CashierStatus, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
@@ -157,6 +157,30 @@ export class LightningClient {
   /** What paying `invoice` would do: amount, description, destination, expiry, network. */
   decodeInvoice(invoice: string): Promise<DecodedInvoice> {
     return this.request('POST', '/v1/lightning/decode', { body: { invoice }, retry: true });
+  }
+
+  // Offers (static QR)
+
+  /** Makes a BOLT12 offer: a payment code that never expires and can be paid any number of times
+   *  (a sticker on the counter, a tip jar). Each payment to it becomes a paid invoice with
+   *  `offer_id`, `payer_note` and `quantity`, and a `payment.received` event. */
+  createOffer(offer: CreateOffer, opts: { idempotencyKey?: string } = {}): Promise<Offer> {
+    return this.request('POST', '/v1/lightning/offers', { body: offer, idempotencyKey: opts.idempotencyKey, retry: !!opts.idempotencyKey });
+  }
+
+  /** An offer by id (`ofr_…`), with its payments counted and summed. */
+  getOffer(id: string): Promise<Offer> {
+    return this.request('GET', `/v1/lightning/offers/${encodeURIComponent(id)}`, { retry: true });
+  }
+
+  /** Every offer, newest first, page by page. */
+  listOffers(opts: { pageSize?: number } = {}): AsyncGenerator<Offer> {
+    return this.all((cursor) => this.request<Page<Offer>>('GET', `/v1/lightning/offers${query({ limit: opts.pageSize ?? 50, cursor })}`, { retry: true }));
+  }
+
+  /** The offer's sticker to print: a self-contained HTML page with its QR code. */
+  offerSticker(id: string, opts: { paper?: '80mm' | 'a4' } = {}): Promise<string> {
+    return this.text(`/v1/lightning/offers/${encodeURIComponent(id)}/sticker${query({ paper: opts.paper })}`, 'The sticker');
   }
 
   // Payments
@@ -447,7 +471,8 @@ export class LightningClient {
     return this.request('GET', '/v1/sandbox/customer', { retry: true });
   }
 
-  /** The customer node pays `paymentRequest` (`amount` only for an any-amount invoice). */
+  /** The customer node pays `paymentRequest`: an invoice (`amount` only for an any-amount one), or an
+   *  offer (`lno1…`) with `amount`, `payer_note` and `quantity`. */
   sandboxPay(paymentRequest: string, opts: Omit<SandboxPay, 'payment_request'> = {}): Promise<CustomerPayment> {
     return this.request('POST', '/v1/sandbox/pay', { body: { payment_request: paymentRequest, ...opts } });
   }

@@ -21,6 +21,13 @@ export type InvoiceStatus = Schemas['InvoiceStatus'];
 /** What a BOLT11 invoice says, from `decodeInvoice`. */
 export type DecodedInvoice = Schemas['DecodedInvoice'];
 
+// Offers (static QR)
+
+/** A BOLT12 offer: a payment code that never expires, with what it has received. */
+export type Offer = Schemas['Offer'];
+/** The body of `createOffer`: no `amount` lets the payer choose (a tip jar). */
+export type CreateOffer = Schemas['CreateOffer'];
+
 // Payments
 
 export type Payment = Schemas['Payment'];

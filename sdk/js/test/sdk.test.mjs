@@ -234,6 +234,27 @@ test('the catalog: taxes, items, reorder, and a cart charged as one invoice', as
   assert.ok(gone instanceof LightningApiError && gone.status === 404);
 });
 
+test('an offer (static QR) is made, paid with a note, and counted', async () => {
+  const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
+  const offer = await client.createOffer({ description: 'SDK tips' });
+  assert.match(offer.offer, /^lno1/);
+  assert.equal(offer.amount, null);
+  const paid = await client.sandboxPay(offer.offer, { amount: 1234, payer_note: 'from the SDK' });
+  assert.equal(paid.status, 'succeeded');
+  const sale = await client.getInvoice(paid.payment_hash);
+  assert.equal(sale.offer_id, offer.id);
+  assert.equal(sale.payer_note, 'from the SDK');
+  assert.equal(sale.amount_received, 1234);
+  const counted = await client.getOffer(offer.id);
+  assert.equal(counted.payments, 1);
+  let listed = false;
+  for await (const o of client.listOffers()) if (o.id === offer.id) listed = true;
+  assert.ok(listed);
+  assert.match(await client.offerSticker(offer.id), /Pay any amount/);
+  const bad = await client.createOffer({ description: 'x', max_quantity: 3 }).catch((e) => e);
+  assert.ok(bad instanceof LightningApiError && bad.code === 'invalid_field' && bad.field === 'max_quantity', String(bad));
+});
+
 test('events() streams a payment and resumes without a gap after the server restarts', async () => {
   const client = new LightningClient(sandbox.admin, { baseUrl: sandbox.api });
   const start = (await client.listEvents({ after: 0, limit: 1000 })).last_seq;

@@ -533,6 +533,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lightning/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List offers, newest first, each with its payments counted and summed. Needs
+         *     `lightning:read`; a key with only `lightning:receive` lists the offers it made.
+         */
+        get: operations["list_offers"];
+        put?: never;
+        /**
+         * Make an offer: a payment code that never expires and can be paid any number of times (a
+         *     sticker on the counter, a tip jar). Each payment to it becomes a paid invoice with
+         *     `offer_id`, the payer's note and the quantity, and a `payment.received` event. Needs
+         *     `lightning:receive` or `lightning:write`. Honours `Idempotency-Key`.
+         */
+        post: operations["create_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lightning/offers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get one offer. Needs `lightning:read`; a key with only `lightning:receive` reads the offers
+         *     it made (another's is 404). Its payments are the invoices with its `offer_id`.
+         */
+        get: operations["get_offer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lightning/offers/{id}/qr.svg": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The offer as an SVG QR code of `lightning:<offer>`. Needs what reading it needs. */
+        get: operations["offer_qr_svg"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/lightning/offers/{id}/sticker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The offer's sticker as a printable HTML page (self-contained, like a receipt): the shop's
+         *     name, what the offer is for, its price or "any amount", and its QR code, for an 80 mm roll
+         *     or A4. Needs what reading it needs.
+         */
+        get: operations["offer_sticker"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lightning/payments": {
         parameters: {
             query?: never;
@@ -823,7 +907,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The sandbox customer pays an invoice; waits until it settles. */
+        /**
+         * The sandbox customer pays an invoice or an offer; waits until it settles and the merchant
+         *     has recorded it.
+         */
         post: operations["pay"];
         delete?: never;
         options?: never;
@@ -1488,6 +1575,22 @@ export interface components {
             /** @description Permissions, e.g. `["lightning:read", "lightning:write"]`; at least one. */
             permissions: components["schemas"]["Permission"][];
         };
+        /** @description A request to make an offer, as the API receives it. */
+        CreateOffer: {
+            /**
+             * Format: int64
+             * @description A fixed price in sats; omitted or null: the payer chooses the amount (a tip jar).
+             */
+            amount?: number | null;
+            /** @description What the payer's wallet shows, and what the sticker says ("Tips", "Coffee"). */
+            description: string;
+            /**
+             * Format: int64
+             * @description With a fixed price: the most items one payment may buy (2 to 1000); the payer's wallet
+             *     asks for a quantity and pays the price times it. Omitted: one per payment.
+             */
+            max_quantity?: number | null;
+        };
         /** @description A key just created: the only time its secret is returned. */
         CreatedKey: components["schemas"]["ApiKey"] & {
             /** @description The full key to put in `Authorization: Bearer …`. */
@@ -1700,7 +1803,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -1878,13 +1981,28 @@ export interface components {
             lsp: null | components["schemas"]["InvoiceLsp"];
             /** @description The shop's metadata object. */
             metadata: Record<string, unknown>;
+            /**
+             * @description The offer (`ofr_…`) this payment came to, for a payment to a static QR; its
+             *     `payment_request` is then the offer (`lno1…`), and it was paid when it was made.
+             */
+            offer_id: string | null;
             order: null | components["schemas"]["Order"];
             /** @description When it was paid. */
             paid_at: string | null;
+            /**
+             * @description What the payer wrote with a payment to an offer (their wallet's note; untrusted text,
+             *     at most 512 bytes).
+             */
+            payer_note: string | null;
             /** @description Hex payment hash. */
             payment_hash: string;
-            /** @description The BOLT11 string. */
+            /** @description The BOLT11 string (for a payment to an offer: the offer, `lno1…`). */
             payment_request: string;
+            /**
+             * Format: int64
+             * @description How many of the offer's item the payer asked for, when the offer allows more than one.
+             */
+            quantity: number | null;
             /** @description `pending`, `paid` or `expired`. */
             status: components["schemas"]["InvoiceStatus"];
             /**
@@ -2270,6 +2388,49 @@ export interface components {
             /** @description Lifecycle state. */
             state: components["schemas"]["NodeState"];
         };
+        /** @description An offer as the API returns it, with what it has received. */
+        Offer: {
+            /**
+             * Format: int64
+             * @description The fixed price in sats per item (null: the payer chooses).
+             */
+            amount: number | null;
+            /**
+             * Format: int64
+             * @description The same in millisatoshis.
+             */
+            amount_msat: number | null;
+            /**
+             * Format: int64
+             * @description What they came to, in sats (rounded down).
+             */
+            amount_received: number;
+            /**
+             * Format: int64
+             * @description The same in millisatoshis.
+             */
+            amount_received_msat: number;
+            /** @description When it was made. */
+            created_at: string;
+            /** @description What the payer's wallet shows. */
+            description: string;
+            /** @description `ofr_…` */
+            id: string;
+            /** @description When it was last paid. */
+            last_paid_at: string | null;
+            /**
+             * Format: int64
+             * @description The most items one payment may buy (null: one).
+             */
+            max_quantity: number | null;
+            /** @description The offer to show as a QR code or print (`lno1…`); it never expires. */
+            offer: string;
+            /**
+             * Format: int64
+             * @description How many payments it has received (each one a paid invoice with this `offer_id`).
+             */
+            payments: number;
+        };
         /** @description On-chain balance, in sats. */
         OnchainBalance: {
             /**
@@ -2454,13 +2615,28 @@ export interface components {
                 lsp?: null | components["schemas"]["InvoiceLsp"];
                 /** @description The shop's metadata object. */
                 metadata: Record<string, unknown>;
+                /**
+                 * @description The offer (`ofr_…`) this payment came to, for a payment to a static QR; its
+                 *     `payment_request` is then the offer (`lno1…`), and it was paid when it was made.
+                 */
+                offer_id?: string | null;
                 order?: null | components["schemas"]["Order"];
                 /** @description When it was paid. */
                 paid_at?: string | null;
+                /**
+                 * @description What the payer wrote with a payment to an offer (their wallet's note; untrusted text,
+                 *     at most 512 bytes).
+                 */
+                payer_note?: string | null;
                 /** @description Hex payment hash. */
                 payment_hash: string;
-                /** @description The BOLT11 string. */
+                /** @description The BOLT11 string (for a payment to an offer: the offer, `lno1…`). */
                 payment_request: string;
+                /**
+                 * Format: int64
+                 * @description How many of the offer's item the payer asked for, when the offer allows more than one.
+                 */
+                quantity?: number | null;
                 /** @description `pending`, `paid` or `expired`. */
                 status: components["schemas"]["InvoiceStatus"];
                 /**
@@ -2468,6 +2644,54 @@ export interface components {
                  *     The invoice is made anyway: a channel may open before it is paid.
                  */
                 warnings: components["schemas"]["InvoiceWarning"][];
+            }[];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A page of results with the cursor for the next one. */
+        PageBody_Offer: {
+            /** @description The items, newest first. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description The fixed price in sats per item (null: the payer chooses).
+                 */
+                amount?: number | null;
+                /**
+                 * Format: int64
+                 * @description The same in millisatoshis.
+                 */
+                amount_msat?: number | null;
+                /**
+                 * Format: int64
+                 * @description What they came to, in sats (rounded down).
+                 */
+                amount_received: number;
+                /**
+                 * Format: int64
+                 * @description The same in millisatoshis.
+                 */
+                amount_received_msat: number;
+                /** @description When it was made. */
+                created_at: string;
+                /** @description What the payer's wallet shows. */
+                description: string;
+                /** @description `ofr_…` */
+                id: string;
+                /** @description When it was last paid. */
+                last_paid_at?: string | null;
+                /**
+                 * Format: int64
+                 * @description The most items one payment may buy (null: one).
+                 */
+                max_quantity?: number | null;
+                /** @description The offer to show as a QR code or print (`lno1…`); it never expires. */
+                offer: string;
+                /**
+                 * Format: int64
+                 * @description How many payments it has received (each one a paid invoice with this `offer_id`).
+                 */
+                payments: number;
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
@@ -2764,15 +2988,22 @@ export interface components {
              */
             blocks: number;
         };
-        /** @description The customer pays an invoice. */
+        /** @description The customer pays an invoice or an offer. */
         SandboxPay: {
             /**
              * Format: int64
-             * @description Sats, for an any-amount invoice.
+             * @description Sats, for an any-amount invoice or offer (for a priced offer: pays this much instead).
              */
             amount?: number | null;
-            /** @description The BOLT11 invoice to pay (usually one of the merchant's). */
+            /** @description For an offer: the note the customer's wallet sends with the payment. */
+            payer_note?: string | null;
+            /** @description The BOLT11 invoice to pay (usually one of the merchant's), or a BOLT12 offer (`lno1…`). */
             payment_request: string;
+            /**
+             * Format: int64
+             * @description For an offer that sells more than one: how many (default 1).
+             */
+            quantity?: number | null;
         };
         /** @description What went out: payments sent that succeeded or may still. */
         Sent: {
@@ -3984,6 +4215,166 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Payment"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_offers: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100 (default 20). */
+                limit?: number;
+                /** @description `next_cursor` of the previous page (opaque; today a positive whole number). */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageBody_Offer"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_offer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description replays the first response for the same request; 1 to 255 visible ASCII characters */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateOffer"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_offer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description offer id (ofr_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Offer"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    offer_qr_svg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description offer id (ofr_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    offer_sticker: {
+        parameters: {
+            query?: {
+                paper?: "80mm" | "a4";
+                /** @description Answer as a file to save (`receipt-inv_….html`) rather than a page to show. */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description offer id (ofr_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             "4XX": {
