@@ -258,3 +258,58 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('a static QR for tips is printed once and paid twice, each payment with its note', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'counter');
+  await nav(page, 'Static QR');
+  await page.getByText('No static QR yet.').waitFor();
+  const form = page.getByRole('form', { name: 'New static QR' });
+  // A price that is not a whole number of sats is refused before anything is made.
+  await form.getByLabel('What it is for').fill('Coffee');
+  await form.getByLabel('Price in sats').fill('abc');
+  await form.getByRole('button', { name: 'Make QR' }).click();
+  await form.getByText('The price is a whole number of sats').waitFor();
+  await form.getByLabel('What it is for').fill('Tips for the team');
+  await form.getByLabel('Price in sats').fill('');
+  await form.getByRole('button', { name: 'Make QR' }).click();
+  const card = page.getByRole('region', { name: 'Static QR Tips for the team' });
+  await card.waitFor();
+  assert.match(await text(card), /Any amount · 0 payments/);
+  // The sticker, as the preview shows it and as it prints on A4 (the QR inside).
+  const preview = card.locator('iframe[title="Sticker of Tips for the team"]');
+  await preview.waitFor();
+  assert.match(await preview.getAttribute('srcdoc'), /Café Bleu[\s\S]*Tips for the team[\s\S]*Pay any amount[\s\S]*<svg/);
+  await shot('offer');
+  const [stickerRequest] = await Promise.all([
+    page.waitForRequest((r) => r.url().includes('/sticker?paper=80mm')),
+    card.getByRole('button', { name: 'Print sticker' }).click(),
+  ]);
+  assert.ok(stickerRequest);
+  await page.locator('iframe[title="Sticker"]').waitFor({ state: 'attached' });
+  const offers = await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/offers');
+  const offer = offers.body.data[0];
+  assert.match(offer.offer, /^lno1/);
+  const res = await fetch(`${sandbox.api}/v1/lightning/offers/${offer.id}/sticker?paper=a4`, { headers: { Authorization: `Bearer ${sandbox.admin}` } });
+  const printed = await browser.newPage({ viewport: { width: 794, height: 1123 } });
+  await printed.setContent(await res.text());
+  await printed.emulateMedia({ media: 'print' });
+  await printed.screenshot({ path: `${outputDir}/counter/offer-sticker-a4.png`, fullPage: true });
+  await printed.close();
+
+  // Two customers scan it, each with their own amount and note: two sales, counted live.
+  for (const [amount, note] of [[2100, 'Table 4, merci !'], [500, 'for the barista']]) {
+    const paid = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: offer.offer, amount, payer_note: note });
+    assert.equal(paid.body.status, 'succeeded', JSON.stringify(paid.body));
+  }
+  await card.getByTestId('offer-payments').getByText('2 payments').waitFor({ timeout: 15_000 });
+  assert.match(await text(card), /2,600 sats received/);
+  await nav(page, 'Invoices');
+  const table = page.getByRole('table', { name: 'Invoices' });
+  await table.getByText('“Table 4, merci !”').waitFor();
+  await table.getByText('“for the barista”').click();
+  assert.equal(await text(page.getByTestId('invoice-payer-note')), 'for the barista');
+  assert.equal(await text(page.getByTestId('invoice-status')), 'paid');
+  await shot('offer-payment');
+  assert.deepEqual(errors, []);
+  await close();
+});

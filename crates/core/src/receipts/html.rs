@@ -184,6 +184,7 @@ where
                         }
                     }
                     @if let Some(external) = &invoice.external_id { p.muted { "Order " (external) } }
+                    @if let Some(note) = &invoice.payer_note { p.muted { "Your note: " (note) } }
                     p.hash { "Payment hash " (invoice.payment_hash) }
                     @if !shop.footer.is_empty() { hr; p.center.pre { (shop.footer) } }
                 }
@@ -235,8 +236,8 @@ mod tests {
             order: None,
             amount_refunded: 0,
             amount_refunded_msat: 0,
-            offer_id: None,
-            payer_note: None,
+            offer_id: Some("ofr_1".into()),
+            payer_note: Some("<i>hi</i>".into()),
             quantity: None,
         };
         let page = render(&chrono::Utc, &shop, &invoice, Paper::Roll80);
@@ -245,6 +246,7 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("Café &lt;b&gt;Bleu&lt;/b&gt;"), "{page}");
+        assert!(page.contains("Your note: &lt;i&gt;hi&lt;/i&gt;"), "{page}");
         assert!(page.contains("1 Rue &amp; Co"), "{page}");
         assert!(
             page.contains("2026-12-01 10:01") && page.contains("1,000 sats"),
