@@ -195,6 +195,17 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
 test('the owner locks the counter for a cashier: a sale, nothing else reachable, wrong PINs refused, the right one unlocks', async () => {
   const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'cashier');
   await nav(page, 'Settings');
+  // The owner's choices for the counter: its tip buttons, and refunds by the cashier.
+  const counter = page.getByRole('form', { name: 'Point of sale' });
+  await counter.getByLabel('Tip percentages').fill('18 5, 12.5%');
+  await counter.getByLabel('The locked counter may refund its own sales').check();
+  await counter.getByRole('button', { name: 'Save' }).click();
+  await counter.getByText('Saved.').waitFor();
+  assert.equal(await counter.getByLabel('Tip percentages').inputValue(), '5, 12.5, 18', 'kept in order');
+  await counter.getByLabel('Tip percentages').fill('0');
+  await counter.getByRole('button', { name: 'Save' }).click();
+  await counter.getByText('a tip preset of 0 % is the "No tip" button').waitFor();
+  await counter.getByLabel('Tip percentages').fill('5, 12.5, 18');
   const form = page.getByRole('form', { name: 'Cashier lock' });
   await form.getByLabel('PIN (4 to 12 digits)').fill('2468');
   await form.getByLabel('The same PIN again').fill('2468');
@@ -219,13 +230,23 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
     assert.equal((await asCashier(method, path, body)).status, 403, `${method} ${path}`);
   }
 
-  // A sale at the counter, in euros, paid; the screen follows without the event stream.
+  // A sale at the counter, in euros, with the owner's tip buttons and another amount typed in;
+  // paid; the screen follows without the event stream.
+  await page.getByTestId('pos-ask-tip').check();
   for (const key of ['2', 'Decimal point', '5']) await page.getByRole('button', { name: key, exact: true }).click();
   await page.getByRole('button', { name: 'Charge €2.50' }).click();
+  const tips = page.getByRole('group', { name: 'Add a tip?' });
+  await tips.getByTestId('tip-12.5').waitFor();
+  assert.deepEqual(await tips.locator('button.tip strong').allInnerTexts(), ['No tip', '5 %', '12.5 %', '18 %', 'Other amount']);
+  await tips.getByTestId('tip-other').click();
+  await tips.getByTestId('tip-other-amount').fill('0,50');
+  await tips.getByRole('button', { name: 'Add tip' }).click();
   await page.locator('img.qr').waitFor({ timeout: 10_000 });
   await shot('locked-qr');
   const mine = (await asCashier('GET', '/v1/lightning/invoices')).body.data;
   assert.equal(mine.length, 1, 'the cashier sees its own sale only');
+  assert.equal(mine[0].order.tip, '0.50', 'the tip typed in');
+  assert.equal(mine[0].order.total, '3.00');
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: mine[0].payment_request });
   await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
   await page.getByRole('button', { name: 'New sale' }).click();
@@ -237,6 +258,16 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
   await nav(page, 'Today');
   await page.getByTestId('today-row').first().waitFor({ timeout: 15_000 });
   assert.match(await text(page.getByTestId('today-summary')), /^1 sale/);
+  // The owner allows it: the cashier refunds part of its sale to the customer's invoice.
+  await page.getByTestId('today-row').first().getByRole('button', { name: 'Refund' }).click();
+  const back = (await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 1000, description: 'wrong order' })).body;
+  const refundForm = page.getByRole('form', { name: 'Refund' });
+  await refundForm.getByLabel("Customer's invoice").fill(back.payment_request);
+  await refundForm.getByRole('button', { name: 'Check' }).click();
+  await refundForm.getByTestId('refund-check').getByText('1,000 sats').waitFor();
+  await refundForm.getByRole('button', { name: 'Refund', exact: true }).click();
+  await refundForm.getByTestId('refund-result').getByText('Refund succeeded').waitFor({ timeout: 30_000 });
+  await page.getByTestId('today-refunded').getByText('1,000 sats').waitFor({ timeout: 15_000 });
   await shot('today');
 
   // The lock survives a reload; wrong PINs are refused and counted; the right one unlocks.

@@ -147,6 +147,73 @@ fn the_cashier_takes_payments_and_nothing_else_and_the_lock_survives_a_restart()
         assert_eq!(res.status, 403, "{method} {path}: {res:?}");
     }
 
+    // Refunds: never by default; once the owner allows it, the counter refunds its own sales
+    // (capped by what each received), and still no one else's.
+    let back = customer_invoice(&d, &admin, 500, "change of mind");
+    let refund = |key: &str, invoice_id: &str, to: &str| {
+        post(
+            &d,
+            &format!("/v1/lightning/invoices/{invoice_id}/refund"),
+            key,
+            json!({"invoice": to}),
+        )
+    };
+    let denied = refund(&cashier, &sale_id, &back);
+    assert_eq!(
+        (denied.status, denied.code()),
+        (403, "missing_permission"),
+        "{denied:?}"
+    );
+    assert_eq!(
+        get(&d, "/v1/cashier", &cashier).body["counter"]["cashier_refunds"],
+        false
+    );
+    let allow = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(&json!({"counter": {"tip_presets": ["20", "12.50", "5"], "cashier_refunds": true}})),
+    );
+    assert_eq!(allow.status, 200, "{allow:?}");
+    assert_eq!(
+        allow.body["counter"]["tip_presets"],
+        json!(["5", "12.5", "20"]),
+        "{allow:?}"
+    );
+    let bad = call(
+        "PATCH",
+        &d.url("/v1/settings"),
+        Some(&admin),
+        Some(&json!({"counter": {"tip_presets": ["0"], "cashier_refunds": true}})),
+    );
+    assert_eq!((bad.status, bad.code()), (400, "invalid_field"), "{bad:?}");
+    let counter = get(&d, "/v1/cashier", &cashier).body["counter"].clone();
+    assert_eq!(
+        counter,
+        json!({"tip_presets": ["5", "12.5", "20"], "cashier_refunds": true})
+    );
+    let decoded = post(
+        &d,
+        "/v1/lightning/decode",
+        &cashier,
+        json!({"invoice": back}),
+    );
+    assert_eq!(
+        decoded.body["amount"], 500,
+        "the counter checks the customer's invoice: {decoded:?}"
+    );
+    let refunded = refund(&cashier, &sale_id, &back);
+    assert_eq!(refunded.status, 201, "{refunded:?}");
+    assert_eq!(refunded.body["refund_of"], sale_id.as_str());
+    let too_much = refund(
+        &cashier,
+        &sale_id,
+        &customer_invoice(&d, &admin, 1200, "more"),
+    );
+    assert_eq!(too_much.code(), "refund_exceeds_received", "{too_much:?}");
+    let not_its_own = refund(&cashier, &other_id, &customer_invoice(&d, &admin, 10, "x"));
+    assert_eq!(not_its_own.status, 403, "{not_its_own:?}");
+
     // The right PIN unlocks and answers the admin key.
     let open = post(&d, "/v1/cashier/unlock", &cashier, json!({"pin": "2468"}));
     assert_eq!(open.status, 200, "{open:?}");

@@ -29,6 +29,8 @@ const CURRENCY: &str = "currency";
 const RATE_PROVIDERS: &str = "rate_providers";
 /// The shop's details for receipts, as JSON.
 const SHOP: &str = "shop";
+/// The counter's choices (tip presets, whether the cashier may refund), as JSON.
+const COUNTER: &str = "counter";
 /// The largest proportional cap accepted: 10 % of a payment.
 const MAX_LSP_PPM: u64 = 100_000;
 
@@ -60,6 +62,73 @@ pub struct SettingsView {
     pub rate_providers: Vec<Provider>,
     /// What receipts say about the shop.
     pub shop: ShopDetails,
+    /// The counter's choices: the tip presets, and whether the cashier may refund.
+    pub counter: CounterSettings,
+}
+
+/// How the point of sale works, as the owner sets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CounterSettings {
+    /// The tip percentages offered beside "No tip" and "Other amount", smallest first (1 to 4,
+    /// each above 0 and at most 100, as decimal strings: "10", "12.5").
+    #[schema(min_items = 1, max_items = 4, example = json!(["10", "15", "20"]))]
+    pub tip_presets: Vec<String>,
+    /// Whether the locked counter (the cashier's key) may refund its own sales. Off: only a key
+    /// that may send money (the owner's) refunds.
+    pub cashier_refunds: bool,
+}
+
+impl Default for CounterSettings {
+    fn default() -> Self {
+        CounterSettings {
+            tip_presets: vec!["10".into(), "15".into(), "20".into()],
+            cashier_refunds: false,
+        }
+    }
+}
+
+impl CounterSettings {
+    /// Checks the presets (normalised, smallest first, no repeats), naming what is wrong.
+    fn validate(mut self) -> Result<CounterSettings> {
+        if !(1..=4).contains(&self.tip_presets.len()) {
+            return Err(Error::invalid(
+                "counter.tip_presets",
+                "give 1 to 4 tip percentages (the point of sale always offers no tip and another amount too)",
+            ));
+        }
+        let mut values = Vec::with_capacity(self.tip_presets.len());
+        for text in &self.tip_presets {
+            let value =
+                crate::catalog::order::parse_percent(text.trim(), "counter.tip_presets", 100)?;
+            if value.is_zero() {
+                return Err(Error::invalid(
+                    "counter.tip_presets",
+                    "a tip preset of 0 % is the \"No tip\" button, which is always there",
+                ));
+            }
+            values.push(value);
+        }
+        values.sort();
+        values.dedup();
+        if values.len() != self.tip_presets.len() {
+            return Err(Error::invalid(
+                "counter.tip_presets",
+                "each tip percentage once",
+            ));
+        }
+        self.tip_presets = values.iter().map(|v| v.to_string()).collect();
+        Ok(self)
+    }
+}
+
+/// The counter's settings as stored (none yet: the defaults).
+pub(crate) async fn counter_settings(store: &Store) -> Result<CounterSettings> {
+    Ok(store
+        .setting(COUNTER)
+        .await?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
 }
 
 /// What a receipt says about the shop (each may be empty).
@@ -167,6 +236,8 @@ pub struct SettingsChange {
     pub rate_providers: Option<Vec<String>>,
     /// What receipts say about the shop (replaces all four).
     pub shop: Option<ShopDetails>,
+    /// The counter's choices (replaces both).
+    pub counter: Option<CounterSettings>,
 }
 
 /// An LSP, as the merchant enters or picks it.
@@ -285,6 +356,7 @@ impl<'a> Settings<'a> {
             currency: self.rates.merchant_currency(),
             rate_providers: self.rates.enabled(),
             shop: shop_details(self.store).await?,
+            counter: counter_settings(self.store).await?,
             lsp: self.config.lsp.as_ref().map(|lsp| LspView {
                 node_id: lsp.node_id.clone(),
                 address: lsp.address.clone(),
@@ -345,10 +417,16 @@ impl<'a> Settings<'a> {
             })
             .transpose()?;
         let shop = change.shop.map(ShopDetails::validate).transpose()?;
+        let counter = change.counter.map(CounterSettings::validate).transpose()?;
         if let Some(shop) = shop {
             let json = serde_json::to_string(&shop)
                 .map_err(|e| Error::Config(format!("cannot store the shop's details: {e}")))?;
             self.store.set_setting(SHOP, &json).await?;
+        }
+        if let Some(counter) = counter {
+            let json = serde_json::to_string(&counter)
+                .map_err(|e| Error::Config(format!("cannot store the counter's settings: {e}")))?;
+            self.store.set_setting(COUNTER, &json).await?;
         }
         if let Some(lsp) = lsp {
             match lsp {

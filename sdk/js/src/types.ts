@@ -142,6 +142,8 @@ export type CartLine = Schemas['CartLine'];
 export type Tip = Schemas['Tip'];
 /** The cashier lock: locked or not, a PIN set, whether the asking key is the cashier's. */
 export type CashierStatus = Schemas['CashierStatus'];
+/** How the point of sale works: tip presets, and whether the cashier may refund its own sales. */
+export type CounterSettings = Schemas['CounterSettings'];
 /** The key the dashboard uses after locking (the cashier's) or unlocking (the admin key). */
 export type CashierKey = Schemas['CashierKey'];
 /** A sale as recorded with its invoice: lines, taxes, tip and total. */

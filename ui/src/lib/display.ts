@@ -69,9 +69,12 @@ function read<T>(key: string): T | null {
   }
 }
 
-/** Answers the question `id` with `percent` (null: no tip). */
-export function chooseTip(id: string, percent: string | null): void {
-  localStorage.setItem(TIP_CHOICE, JSON.stringify({ id, percent }));
+/** An answer: a percentage, an amount in the question's unit ("Other amount"), or no tip. */
+export type TipChoice = { percent: string } | { amount: string } | null;
+
+/** Answers the question `id` with `choice`. */
+export function chooseTip(id: string, choice: TipChoice): void {
+  localStorage.setItem(TIP_CHOICE, JSON.stringify({ id, choice }));
 }
 
 function watch<T>(key: string, fn: (value: T | null) => void): () => void {
@@ -84,7 +87,7 @@ export function watchTipAsk(fn: (ask: TipAsk | null) => void): () => void {
 }
 
 /** Calls `fn` with the answer to a tip question once one is given. */
-export function watchTipChoice(fn: (choice: { id: string; percent: string | null } | null) => void): () => void {
+export function watchTipChoice(fn: (answer: { id: string; choice: TipChoice } | null) => void): () => void {
   return watch(TIP_CHOICE, fn);
 }
 

@@ -1,7 +1,7 @@
 // The dashboard's shared state: the API client, the node's health, the sats/BTC choice, and the
 // live events (one stream for the whole app, from api/stream.ts; pages subscribe to what they need).
 
-import type { EventStreamState, Health, LightningClient, LightningEvent } from '@payaiml/lightning-js';
+import type { CounterSettings, EventStreamState, Health, LightningClient, LightningEvent } from '@payaiml/lightning-js';
 import type { SetupClient } from '../api/setup';
 import { openStream, type Stream } from '../api/stream';
 import type { Unit } from './format';
@@ -17,6 +17,8 @@ export const session = $state({
   cashier: false,
   /** Whether the owner has set a cashier PIN (locking needs one). */
   pinSet: false,
+  /** How the point of sale works: tip presets, and whether the cashier may refund. */
+  counter: { tip_presets: ['10', '15', '20'], cashier_refunds: false } as CounterSettings,
 });
 
 export function setUnit(unit: Unit): void {

@@ -47,8 +47,9 @@ pub async fn create_payment(
 /// sent, can never pass what it received (`422 refund_exceeds_received`, checked under the
 /// payments' lock, so concurrent refunds cannot pass it together); an unpaid invoice has nothing
 /// to refund (`409 invoice_not_paid`). A success adds a `payment.refunded` event and raises the
-/// invoice's `amount_refunded`. Needs `lightning:write` (never the cashier's key), within the
-/// key's daily budget; honours `Idempotency-Key`.
+/// invoice's `amount_refunded`. Needs `lightning:write`, within the key's daily budget; the
+/// cashier's key refunds only when the owner allows it (settings `counter.cashier_refunds`),
+/// and only the sales it made. Honours `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/lightning/invoices/{id}/refund", tag = "payments",
     request_body = PayInvoice,
     params(("id" = String, Path, description = "the paid invoice's id or payment hash"),
@@ -61,8 +62,13 @@ pub async fn refund_invoice(
     headers: HeaderMap,
     body: ApiJson<PayInvoice>,
 ) -> Response {
-    if let Err(e) = auth.require(Permission::LightningWrite) {
-        return e.into_response();
+    if let Err(refused) = auth.require(Permission::LightningWrite) {
+        // The locked counter refunds its own sales when the owner allows it.
+        match state.app.cashier().may_refund(&auth.key.id, &id).await {
+            Ok(true) => {}
+            Ok(false) => return refused.into_response(),
+            Err(e) => return crate::error::ApiError::from(e).into_response(),
+        }
     }
     let app = state.app.clone();
     let key = auth.key.clone();
@@ -145,14 +151,17 @@ pub struct DecodedInvoice {
 /// longer reads as that.
 const MAX_TIME_MS: i64 = 253_402_300_799_000;
 
-/// Decode a BOLT11 invoice without paying it. Needs `lightning:read`.
+/// Decode a BOLT11 invoice without paying it. Needs `lightning:read` or `lightning:receive` (a
+/// counter checks a customer's invoice before a refund); it reads only the text it is given.
 #[utoipa::path(post, path = "/v1/lightning/decode", tag = "payments", request_body = DecodeRequest,
     responses((status = 200, body = DecodedInvoice), (status = "4XX", body = ErrorBody)))]
 pub async fn decode_invoice(
     auth: Auth,
     body: ApiJson<DecodeRequest>,
 ) -> ApiResult<Json<DecodedInvoice>> {
-    auth.require(Permission::LightningRead)?;
+    if !auth.key.allows(Permission::LightningReceive) {
+        auth.require(Permission::LightningRead)?;
+    }
     let invoice = payaiml_core::parse_invoice(&body.value.invoice)?;
     let created = invoice.duration_since_epoch();
     // An invoice may say it expires in 2^64 seconds: saturate instead of overflowing.

@@ -44,6 +44,9 @@ pub struct CashierStatus {
     pub failed_attempts: u32,
     /// When the next try is allowed, after too many wrong PINs (null: now).
     pub retry_at: Option<String>,
+    /// How the point of sale works (tip presets; whether the cashier may refund), for every key
+    /// that runs one (the cashier's cannot read the settings).
+    pub counter: crate::settings::CounterSettings,
 }
 
 /// A PIN to set, or to unlock with.
@@ -127,7 +130,27 @@ impl<'a> Cashier<'a> {
             you_are_cashier: self.keys.is_cashier(key_id).await?,
             failed_attempts: failures,
             retry_at: retry_at.map(rfc3339),
+            counter: crate::settings::counter_settings(self.store).await?,
         })
+    }
+
+    /// Whether the key `key_id`, which may not send money, may still refund the invoice
+    /// `invoice`: only the cashier's key, only when the owner allows the counter to refund
+    /// (Settings → counter), and only a sale it made itself. The refund is then capped by what
+    /// that sale received, like every refund.
+    pub async fn may_refund(&self, key_id: &str, invoice: &str) -> Result<bool> {
+        if !crate::settings::counter_settings(self.store)
+            .await?
+            .cashier_refunds
+            || !self.keys.is_cashier(key_id).await?
+        {
+            return Ok(false);
+        }
+        match crate::invoices::db::get_made_by(self.store, invoice, Some(key_id)).await {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sets (or changes) the owner's PIN. Not while locked: the cashier must not change it.

@@ -129,13 +129,28 @@ pub(crate) async fn record_payment(
     rate: Option<&Recorded>,
     at: i64,
 ) -> Result<Option<Invoice>> {
-    let offer: Option<(String, String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct Paid {
+        id: String,
+        offer: String,
+        description: String,
+        amount_msat: Option<i64>,
+        key_id: Option<String>,
+    }
+    let found: Option<Paid> = sqlx::query_as(
         "SELECT id, offer, description, amount_msat, key_id FROM offers WHERE offer_hash = ?",
     )
     .bind(&paid.offer_hash)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id, offer, description, price_msat, key_id)) = offer else {
+    let Some(Paid {
+        id,
+        offer,
+        description,
+        amount_msat: price_msat,
+        key_id,
+    }) = found
+    else {
         return Ok(None);
     };
     // What the offer asked: its price times the quantity (LDK checked the payment covers it).

@@ -398,7 +398,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Decode a BOLT11 invoice without paying it. Needs `lightning:read`. */
+        /**
+         * Decode a BOLT11 invoice without paying it. Needs `lightning:read` or `lightning:receive` (a
+         *     counter checks a customer's invoice before a refund); it reads only the text it is given.
+         */
         post: operations["decode_invoice"];
         delete?: never;
         options?: never;
@@ -523,8 +526,9 @@ export interface paths {
          *     sent, can never pass what it received (`422 refund_exceeds_received`, checked under the
          *     payments' lock, so concurrent refunds cannot pass it together); an unpaid invoice has nothing
          *     to refund (`409 invoice_not_paid`). A success adds a `payment.refunded` event and raises the
-         *     invoice's `amount_refunded`. Needs `lightning:write` (never the cashier's key), within the
-         *     key's daily budget; honours `Idempotency-Key`.
+         *     invoice's `amount_refunded`. Needs `lightning:write`, within the key's daily budget; the
+         *     cashier's key refunds only when the owner allows it (settings `counter.cashier_refunds`),
+         *     and only the sales it made. Honours `Idempotency-Key`.
          */
         post: operations["refund_invoice"];
         delete?: never;
@@ -1401,6 +1405,11 @@ export interface components {
         /** @description The lock as the dashboard sees it. */
         CashierStatus: {
             /**
+             * @description How the point of sale works (tip presets; whether the cashier may refund), for every key
+             *     that runs one (the cashier's cannot read the settings).
+             */
+            counter: components["schemas"]["CounterSettings"];
+            /**
              * Format: int32
              * @description Wrong PINs in a row so far.
              */
@@ -1536,6 +1545,24 @@ export interface components {
             position: number;
             /** @description The word. */
             word: string;
+        };
+        /** @description How the point of sale works, as the owner sets it. */
+        CounterSettings: {
+            /**
+             * @description Whether the locked counter (the cashier's key) may refund its own sales. Off: only a key
+             *     that may send money (the owner's) refunds.
+             */
+            cashier_refunds: boolean;
+            /**
+             * @description The tip percentages offered beside "No tip" and "Other amount", smallest first (1 to 4,
+             *     each above 0 and at most 100, as decimal strings: "10", "12.5").
+             * @example [
+             *       "10",
+             *       "15",
+             *       "20"
+             *     ]
+             */
+            tip_presets: string[];
         };
         /** @description A request to create an invoice, as the API receives it. */
         CreateInvoice: {
@@ -3029,6 +3056,8 @@ export interface components {
         };
         /** @description What the Settings page shows. */
         Settings: {
+            /** @description The counter's choices: the tip presets, and whether the cashier may refund. */
+            counter: components["schemas"]["CounterSettings"];
             /**
              * @description The merchant's currency, shown beside sats everywhere (ISO 4217); null for sats only,
              *     when no exchange rate is ever fetched unless a request names a currency.
@@ -3059,6 +3088,7 @@ export interface components {
         };
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
+            counter?: null | components["schemas"]["CounterSettings"];
             /** @enum {string|null} */
             currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
             lsp?: null | components["schemas"]["LspChange"];
