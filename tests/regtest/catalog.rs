@@ -221,7 +221,7 @@ fn a_cart_with_taxes_and_a_tip_is_charged_paid_and_reported() {
         .find(|l| l.contains(&id))
         .unwrap_or_else(|| panic!("a row for {id} in\n{csv}"));
     assert!(
-        row.ends_with(",sat,6744,505,725,2× Espresso (one decaf); Cookie; Sticker,,"),
+        row.ends_with(",sat,6744,505,725,2× Espresso (one decaf); Cookie; Sticker,,,"),
         "{row}"
     );
 

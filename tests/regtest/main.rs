@@ -26,4 +26,5 @@ mod receiver;
 mod refunds;
 mod setup;
 mod stream;
+mod unified;
 mod webhooks;

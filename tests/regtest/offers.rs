@@ -136,10 +136,10 @@ fn an_offer_is_paid_many_times_and_each_payment_is_a_sale() {
         .text()
         .expect("csv text");
     for (invoice, tail) in [
-        (&first, format!(",{offer_id},Table 4")),
+        (&first, format!(",{offer_id},Table 4,")),
         (
             &formula,
-            format!(",{},'=cmd|calc", coffee.body["id"].as_str().unwrap_or("")),
+            format!(",{},'=cmd|calc,", coffee.body["id"].as_str().unwrap_or("")),
         ),
     ] {
         let id = invoice["id"].as_str().expect("id");

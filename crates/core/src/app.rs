@@ -377,6 +377,18 @@ impl App {
         {
             tracing::error!(error = %e, "reconciling pending payments failed");
         }
+        // The node started with this chain source, so it is there; the on-chain watcher reads
+        // incoming transactions from it.
+        if let Ok(source) = self.config.effective_chain_source() {
+            self.tasks.spawn(crate::invoices::onchain::run(
+                node.clone(),
+                self.store.clone(),
+                crate::node::chain_lookup::ChainLookup::new(&source),
+                self.config.network.to_ldk(),
+                self.live.clone(),
+                self.stop.clone(),
+            ));
+        }
         self.tasks.spawn(record_node_events(
             node.clone(),
             self.store.clone(),

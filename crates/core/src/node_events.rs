@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::events::{self, EventKind, EventRecord};
-use crate::invoices::{db as invoices, InvoiceStatus};
+use crate::invoices::db as invoices;
 use crate::offers::{db as offers, OfferPayment};
 use crate::payments::send;
 use crate::rates::{RateService, Recorded};
@@ -138,27 +138,14 @@ pub(crate) async fn handle(
                     None => None,
                 },
             };
-            let payload = json!({
-                "invoice_id": invoice.as_ref().map(|i| i.id.clone()),
-                "amount": amount_msat / 1000,
-                "amount_msat": amount_msat,
-                "status": InvoiceStatus::Paid,
-                "payment_hash": hash,
-                "description": invoice.as_ref().map(|i| i.description.clone()),
-                "external_id": invoice.as_ref().and_then(|i| i.external_id.clone()),
-                "metadata": invoice.as_ref().map(|i| i.metadata.clone()),
-                // What the LSP kept for opening a channel (`amount` is after it), if one did.
-                "lsp_fee": lsp_fee_msat.map(|f| f.div_ceil(1000)),
-                "lsp_fee_msat": lsp_fee_msat,
-                // Its value in the merchant's currency at the rate recorded with the invoice.
-                "fiat": invoice.as_ref().and_then(|i| i.fiat.clone()),
-                // The sale's lines, taxes, tip and total, when it was made from a cart.
-                "order": invoice.as_ref().and_then(|i| i.order.clone()),
-                // For a payment to a static QR (BOLT12 offer): which, and what the payer wrote.
-                "offer_id": invoice.as_ref().and_then(|i| i.offer_id.clone()),
-                "payer_note": received.offer.as_ref().and_then(|o| o.payer_note.clone()),
-                "quantity": received.offer.as_ref().and_then(|o| o.quantity),
-            });
+            let payload = crate::invoices::received_payload(
+                invoice.as_ref(),
+                &hash,
+                *amount_msat,
+                lsp_fee_msat,
+                received.offer.as_ref(),
+                None,
+            );
             let key = format!("payment.received:{hash}");
             out.extend(events::append(&mut tx, EventKind::PaymentReceived, &key, payload).await?);
         }
@@ -220,6 +207,7 @@ pub(crate) async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invoices::InvoiceStatus;
     use crate::store::test_support::temp_store;
     use ldk_node::lightning_types::payment::PaymentHash;
 

@@ -96,7 +96,17 @@ pub async fn get_invoice(
     Ok(Json(readable(&state, &auth, &id).await?))
 }
 
-/// The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read` (or
+/// What an invoice's QR code holds: its unified BIP21 URI when it may also be paid on-chain (a
+/// wallet pays it either way), else `LIGHTNING:<PAYMENT_REQUEST>`.
+fn qr_text(invoice: &Invoice) -> String {
+    match &invoice.onchain {
+        Some(onchain) => onchain.uri.clone(),
+        None => qr::invoice_uri(&invoice.payment_request),
+    }
+}
+
+/// The invoice as an SVG QR code of `lightning:<payment_request>` (or of its BIP21 URI, for an
+/// invoice that may also be paid on-chain). Needs `lightning:read` (or
 /// `lightning:receive`, for the invoices that key made).
 #[utoipa::path(get, path = "/v1/lightning/invoices/{id}/qr.svg", tag = "invoices",
     params(("id" = String, Path, description = "invoice id or payment hash")),
@@ -107,7 +117,7 @@ pub async fn invoice_qr_svg(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let invoice = readable(&state, &auth, &id).await?;
-    let svg = qr::svg(&qr::invoice_uri(&invoice.payment_request), 320)?;
+    let svg = qr::svg(&qr_text(&invoice), 320)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
@@ -121,7 +131,7 @@ pub async fn invoice_qr_png(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let invoice = readable(&state, &auth, &id).await?;
-    let png = qr::png(&qr::invoice_uri(&invoice.payment_request), 8)?;
+    let png = qr::png(&qr_text(&invoice), 8)?;
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 

@@ -24,14 +24,18 @@ fn sandbox(state: &ApiState) -> ApiResult<&std::sync::Arc<Sandbox>> {
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "this server does not run the sandbox"))
 }
 
-/// The customer pays an invoice or an offer.
+/// The customer pays an invoice, an offer, or a unified URI on-chain.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxPay {
-    /// The BOLT11 invoice to pay (usually one of the merchant's), or a BOLT12 offer (`lno1…`).
+    /// The BOLT11 invoice to pay (usually one of the merchant's), a BOLT12 offer (`lno1…`), or a
+    /// BIP21 URI (`bitcoin:…`, an invoice's `onchain.uri`), which the customer pays on-chain
+    /// from the sandbox's bitcoind wallet, confirmed by one mined block (to pay such an invoice
+    /// over Lightning, give its `payment_request`).
     #[schema(min_length = 1)]
     pub payment_request: String,
-    /// Sats, for an any-amount invoice or offer (for a priced offer: pays this much instead).
+    /// Sats, for an any-amount invoice or offer (for a priced offer or a URI: pays this much
+    /// instead).
     #[schema(minimum = 1, maximum = 5_000_000)]
     pub amount: Option<u64>,
     /// For an offer: the note the customer's wallet sends with the payment.
@@ -61,12 +65,15 @@ pub async fn pay(
     } = body.value;
     // A payment to an offer has no invoice until the merchant's node records it.
     let to_offer = payaiml_core::sandbox::as_offer(&payment_request).is_some();
+    let merchant = state.app.node().get().ok();
     let paid = sb
-        .pay_with(&payment_request, amount, payer_note, quantity)
+        .pay_with(&payment_request, amount, payer_note, quantity, merchant)
         .await?;
-    // Answer once the merchant has recorded it too, so the caller's next read shows `paid`.
+    // Answer once the merchant has recorded it too, so the caller's next read shows `paid` (an
+    // on-chain payment waits for the merchant's wallet to see its block: longer).
+    let tries = if paid.txid.is_some() { 1200 } else { 200 };
     if paid.status == PaymentStatus::Succeeded {
-        for _ in 0..200 {
+        for _ in 0..tries {
             match state.app.invoices().get(&paid.payment_hash).await {
                 Ok(inv) if inv.status != InvoiceStatus::Paid => {}
                 Err(_) if to_offer => {}

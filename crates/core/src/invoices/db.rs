@@ -19,6 +19,8 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub warnings: &'a [InvoiceWarning],
     pub lsp: Option<&'a InvoiceLsp>,
     pub fiat: Option<&'a Recorded>,
+    /// The address it may also be paid to on-chain.
+    pub onchain_address: Option<&'a str>,
 }
 
 pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> {
@@ -26,8 +28,8 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
         "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
              expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
              lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price,
-             order_json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             order_json, onchain_address)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(row.id)
     .bind(row.payment_hash)
@@ -54,19 +56,21 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
             .as_ref()
             .and_then(|o| serde_json::to_string(o).ok()),
     )
+    .bind(row.onchain_address)
     .execute(store.pool())
     .await?;
     Ok(())
 }
 
 /// The columns of an invoice, in [`InvoiceRow`]'s order.
-const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
+pub(super) const COLUMNS: &str = "seq, id, payment_hash, amount_msat, amount_received_msat, description, \
      payment_request, expiry, expires_at, created_at, paid_at, status, external_id, metadata, \
      warnings, lsp_node_id, lsp_max_fee_msat, lsp_fee_msat, fiat_currency, fiat_rate, fiat_sources, \
-     fiat_rate_at, fiat_price, order_json, refunded_msat, offer_id, payer_note, quantity";
+     fiat_rate_at, fiat_price, order_json, refunded_msat, offer_id, payer_note, quantity, onchain_address, \
+     onchain_received_sat, onchain_txid";
 
 #[derive(sqlx::FromRow)]
-struct InvoiceRow {
+pub(super) struct InvoiceRow {
     seq: i64,
     id: String,
     payment_hash: String,
@@ -95,6 +99,9 @@ struct InvoiceRow {
     offer_id: Option<String>,
     payer_note: Option<String>,
     quantity: Option<i64>,
+    onchain_address: Option<String>,
+    onchain_received_sat: i64,
+    onchain_txid: Option<String>,
 }
 
 impl Sequenced for InvoiceRow {
@@ -106,7 +113,7 @@ impl Sequenced for InvoiceRow {
 impl InvoiceRow {
     /// The invoice as of `now`: a pending invoice past its expiry reads `expired` even before
     /// the expiry task marks it.
-    fn into_invoice(self, now: i64) -> Invoice {
+    pub(super) fn into_invoice(self, now: i64) -> Invoice {
         let status = match self.status {
             InvoiceStatus::Pending if self.expires_at <= now => InvoiceStatus::Expired,
             status => status,
@@ -134,6 +141,17 @@ impl InvoiceRow {
                 .order_json
                 .as_deref()
                 .and_then(|o| serde_json::from_str(o).ok()),
+            onchain: self.onchain_address.map(|address| super::InvoiceOnchain {
+                uri: super::bip21(
+                    &address,
+                    self.amount_msat.unwrap_or(0).max(0) as u64 / 1000,
+                    &self.description,
+                    &self.payment_request,
+                ),
+                address,
+                received: self.onchain_received_sat.max(0) as u64,
+                txid: self.onchain_txid,
+            }),
             offer_id: self.offer_id,
             payer_note: self.payer_note,
             quantity: self.quantity.map(|q| q.max(0) as u64),
@@ -317,6 +335,25 @@ pub(crate) async fn mark_expired(tx: &mut SqliteConnection, now: i64) -> Result<
     // RETURNING gives no order; events should follow the invoices' own order.
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(out)
+}
+
+/// Whether an invoice not paid yet has an on-chain address (so incoming transactions matter).
+pub(crate) async fn onchain_waiting(store: &Store) -> Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM invoices WHERE onchain_address IS NOT NULL AND status != 'paid')",
+    )
+    .fetch_one(store.pool())
+    .await?)
+}
+
+/// Whether the incoming transaction `txid` was read already.
+pub(crate) async fn onchain_seen(store: &Store, txid: &str) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM onchain_seen WHERE txid = ?)")
+            .bind(txid)
+            .fetch_one(store.pool())
+            .await?,
+    )
 }
 
 /// When the earliest pending invoice expires (unix ms).

@@ -4,6 +4,7 @@
 
 pub(crate) mod db;
 pub(crate) mod expiry;
+pub(crate) mod onchain;
 
 use std::sync::Arc;
 
@@ -85,6 +86,12 @@ pub struct CreateInvoice {
     /// Free-form JSON object kept with the invoice.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
+    /// Also take an on-chain payment (for a large amount, where the customer's fee matters
+    /// less than a channel's limits): the invoice gets a fresh address of the node's wallet and
+    /// `onchain.uri`, a BIP21 `bitcoin:` URI with the address, the amount and this invoice, for
+    /// one QR that any wallet pays one way or the other. Needs an amount (at least 546 sats).
+    /// Paid on-chain once outputs to the address, confirmed, reach the amount.
+    pub onchain: Option<bool>,
 }
 
 /// A price in a currency, as a request gives it.
@@ -119,6 +126,8 @@ pub struct ValidInvoice {
     pub cart: Option<crate::catalog::Cart>,
     /// The cart as priced, once it is.
     pub order: Option<crate::catalog::Order>,
+    /// Whether it also takes an on-chain payment.
+    pub onchain: bool,
 }
 
 impl CreateInvoice {
@@ -212,6 +221,7 @@ impl CreateInvoice {
             fiat_price,
             cart: self.cart,
             order: None,
+            onchain: self.onchain.unwrap_or(false),
         })
     }
 }
@@ -317,6 +327,80 @@ pub struct InvoiceLsp {
     pub fee_msat: Option<u64>,
 }
 
+/// The on-chain way to pay an invoice (a unified QR), when it has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct InvoiceOnchain {
+    /// A fresh address of the node's on-chain wallet, for this invoice alone.
+    pub address: String,
+    /// The BIP21 URI to show as the QR: `bitcoin:<address>?amount=<BTC>&message=<description>
+    /// &lightning=<this invoice>`; a wallet pays it on-chain or over Lightning.
+    pub uri: String,
+    /// What confirmed outputs to the address came to so far, in sats.
+    pub received: u64,
+    /// The transaction that completed the payment, once it was paid on-chain (null otherwise).
+    pub txid: Option<String>,
+}
+
+/// The smallest output most wallets will send (the dust limit of a P2WPKH output).
+pub const MIN_ONCHAIN_SATS: u64 = 546;
+
+/// The BIP21 URI of an on-chain `address`, the amount, the description and the BOLT11 invoice.
+/// The amount is in BTC, written from the sats exactly (no float); the text is percent-encoded.
+pub(crate) fn bip21(address: &str, amount_sats: u64, description: &str, bolt11: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let whole = amount_sats / 100_000_000;
+    let fraction = format!("{:08}", amount_sats % 100_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    let btc = if fraction.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{fraction}")
+    };
+    let mut uri = format!("bitcoin:{address}?amount={btc}");
+    if !description.is_empty() {
+        uri.push_str("&message=");
+        uri.extend(utf8_percent_encode(description, NON_ALPHANUMERIC).map(str::to_string));
+    }
+    uri.push_str("&lightning=");
+    uri.push_str(bolt11);
+    uri
+}
+
+/// What a `payment.received` event says: the public document's fields, the invoice's own, and
+/// how the money came (`route`: `lightning`, or `onchain` with its `txid`).
+pub(crate) fn received_payload(
+    invoice: Option<&Invoice>,
+    payment_hash: &str,
+    amount_msat: u64,
+    lsp_fee_msat: Option<u64>,
+    offer: Option<&crate::offers::OfferPayment>,
+    txid: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "invoice_id": invoice.map(|i| i.id.clone()),
+        "amount": amount_msat / 1000,
+        "amount_msat": amount_msat,
+        "status": InvoiceStatus::Paid,
+        "payment_hash": payment_hash,
+        "description": invoice.map(|i| i.description.clone()),
+        "external_id": invoice.and_then(|i| i.external_id.clone()),
+        "metadata": invoice.map(|i| i.metadata.clone()),
+        // What the LSP kept for opening a channel (`amount` is after it), if one did.
+        "lsp_fee": lsp_fee_msat.map(|f| f.div_ceil(1000)),
+        "lsp_fee_msat": lsp_fee_msat,
+        // Its value in the merchant's currency at the rate recorded with the invoice.
+        "fiat": invoice.and_then(|i| i.fiat.clone()),
+        // The sale's lines, taxes, tip and total, when it was made from a cart.
+        "order": invoice.and_then(|i| i.order.clone()),
+        // For a payment to a static QR (BOLT12 offer): which, and what the payer wrote.
+        "offer_id": invoice.and_then(|i| i.offer_id.clone()),
+        "payer_note": offer.and_then(|o| o.payer_note.clone()),
+        "quantity": offer.and_then(|o| o.quantity),
+        "route": if txid.is_some() { "onchain" } else { "lightning" },
+        "txid": txid,
+    })
+}
+
 /// An invoice as the API returns it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Invoice {
@@ -375,6 +459,8 @@ pub struct Invoice {
     pub payer_note: Option<String>,
     /// How many of the offer's item the payer asked for, when the offer allows more than one.
     pub quantity: Option<u64>,
+    /// The on-chain way to pay it, when it was made with `onchain: true` (null otherwise).
+    pub onchain: Option<InvoiceOnchain>,
 }
 
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
@@ -409,6 +495,28 @@ impl<'a> Invoices<'a> {
         let mut valid = request.validate()?;
         let node = self.node.get()?;
         let fiat = self.price(&mut valid).await?;
+        if valid.onchain {
+            match valid.amount_msat {
+                None => {
+                    return Err(Error::invalid(
+                        "onchain",
+                        "an on-chain payment needs an amount: give amount, fiat or a cart",
+                    ))
+                }
+                Some(msat) if msat / 1000 < MIN_ONCHAIN_SATS => {
+                    return Err(Error::unprocessable(
+                        ErrorCode::InvalidAmount,
+                        Some("onchain"),
+                        format!(
+                            "{} sat is too little to pay on-chain (at least {MIN_ONCHAIN_SATS}): \
+                             leave onchain out and take it over Lightning",
+                            msat / 1000
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
         let description = Description::new(valid.description.clone()).map_err(|e| {
             Error::invalid(
                 "description",
@@ -463,6 +571,18 @@ impl<'a> Invoices<'a> {
             }
             None => None,
         };
+        // A fresh address for this invoice alone, so an output to it can only mean this sale.
+        let onchain_address = if valid.onchain {
+            let wallet = node.clone();
+            let address =
+                tokio::task::spawn_blocking(move || wallet.onchain_payment().new_address())
+                    .await
+                    .map_err(|e| Error::Node(format!("address task failed: {e}")))?
+                    .map_err(|e| Error::Node(crate::node::explain(&e)))?;
+            Some(address.to_string())
+        } else {
+            None
+        };
         let id = new_id("inv");
         // The node's invoice timestamp has second precision; use ours (ms) for ordering, and the
         // invoice's own expiry arithmetic stays with the node.
@@ -478,6 +598,7 @@ impl<'a> Invoices<'a> {
                 warnings: &warnings,
                 lsp: lsp.as_ref(),
                 fiat: fiat.as_ref(),
+                onchain_address: onchain_address.as_deref(),
             },
         )
         .await?;

@@ -5,6 +5,7 @@
 //! [`NodeHandle::get`] and fails with [`Error::NodeNotReady`] until the node is up.
 
 pub mod balance;
+pub(crate) mod chain_lookup;
 pub mod channels;
 pub mod readiness;
 

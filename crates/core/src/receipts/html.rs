@@ -239,6 +239,7 @@ mod tests {
             offer_id: Some("ofr_1".into()),
             payer_note: Some("<i>hi</i>".into()),
             quantity: None,
+            onchain: None,
         };
         let page = render(&chrono::Utc, &shop, &invoice, Paper::Roll80);
         assert!(

@@ -19,7 +19,7 @@ use crate::rates::FiatAmount;
 use crate::util::rfc3339;
 
 /// The columns, in order.
-pub const HEADER: [&str; 26] = [
+pub const HEADER: [&str; 27] = [
     "time",
     "time_utc",
     "direction",
@@ -46,6 +46,7 @@ pub const HEADER: [&str; 26] = [
     "items",
     "offer_id",
     "payer_note",
+    "onchain_txid",
 ];
 
 pub use crate::util::neutralise;
@@ -104,8 +105,8 @@ fn order_columns(order: Option<&Order>) -> [String; 5] {
 }
 
 /// One row: the columns before the value in the merchant's currency, its columns, the rest, the
-/// sale's parts, and the offer a payment to a static QR came to with the payer's note (their
-/// text, neutralised).
+/// sale's parts, the offer a payment to a static QR came to with the payer's note (their text,
+/// neutralised), and the transaction of a sale paid on-chain.
 fn row(
     head: [String; 8],
     fiat: Option<&FiatAmount>,
@@ -116,6 +117,9 @@ fn row(
     let offer = [
         opt(offer.and_then(|i| i.offer_id.as_ref())),
         neutralise(offer.and_then(|i| i.payer_note.as_deref()).unwrap_or("")),
+        opt(offer
+            .and_then(|i| i.onchain.as_ref())
+            .and_then(|o| o.txid.as_ref())),
     ];
     head.into_iter()
         .chain(fiat_columns(fiat))

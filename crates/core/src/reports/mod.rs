@@ -587,6 +587,7 @@ mod tests {
                 warnings: &[],
                 lsp: None,
                 fiat: fiat.as_ref(),
+                onchain_address: None,
             },
         )
         .await?;

@@ -72,7 +72,7 @@ impl Bitcoind {
                     bin.display()
                 ))
             })?;
-        let rpc = Rpc::new(rpc_port, &password);
+        let rpc = rpc_client(rpc_port, &password);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
             if rpc.call("getblockchaininfo", json!([])).await.is_ok() {
@@ -284,57 +284,14 @@ pub(crate) fn free_port() -> Result<u16> {
         .map_err(|e| Error::io("cannot find a free port", e))
 }
 
-/// A bitcoind JSON-RPC client with basic auth.
-struct Rpc {
-    client: reqwest::Client,
-    base: String,
-    password: String,
-}
+/// The sandbox's bitcoind: the JSON-RPC client of the chain lookup, as its own user.
+type Rpc = crate::node::chain_lookup::JsonRpc;
 
-impl Rpc {
-    fn new(port: u16, password: &str) -> Self {
-        Rpc {
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .no_proxy()
-                .build()
-                .unwrap_or_default(),
-            base: format!("http://127.0.0.1:{port}"),
-            password: password.to_string(),
-        }
-    }
-
-    async fn call(&self, method: &str, params: Value) -> std::result::Result<Value, String> {
-        self.call_at("/", method, params).await
-    }
-
-    async fn call_at(
-        &self,
-        path: &str,
-        method: &str,
-        params: Value,
-    ) -> std::result::Result<Value, String> {
-        let body = json!({"jsonrpc": "1.0", "id": "payaiml", "method": method, "params": params});
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .basic_auth(RPC_USER, Some(&self.password))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| format!("bitcoind {method}: {e}"))?;
-        let value: Value = response
-            .json()
-            .await
-            .map_err(|e| format!("bitcoind {method}: {e}"))?;
-        match value.get("error") {
-            Some(err) if !err.is_null() => Err(format!(
-                "bitcoind {method}: {}",
-                err.get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("error")
-            )),
-            _ => Ok(value.get("result").cloned().unwrap_or(Value::Null)),
-        }
-    }
+fn rpc_client(port: u16, password: &str) -> Rpc {
+    Rpc::new(
+        format!("http://127.0.0.1:{port}"),
+        RPC_USER,
+        password,
+        Duration::from_secs(60),
+    )
 }

@@ -62,8 +62,10 @@ pub struct CustomerPayment {
     pub amount: Option<u64>,
     /// Fee in sats.
     pub fee: Option<u64>,
-    /// Hex payment hash.
+    /// Hex payment hash (for a unified URI paid on-chain: that of its Lightning invoice).
     pub payment_hash: String,
+    /// The transaction, when the customer paid on-chain (null for Lightning).
+    pub txid: Option<String>,
 }
 
 /// One payment in the customer node's own record (its LDK store), to check the merchant's
@@ -292,6 +294,27 @@ async fn drain_events(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
     }
+}
+
+/// Sats from a BIP21 amount in BTC ("0.0005"), exactly: at most 8 decimals.
+fn btc_to_sats(btc: &str) -> Option<u64> {
+    let (whole, fraction) = btc.split_once('.').unwrap_or((btc, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || fraction.len() > 8
+        || !whole
+            .chars()
+            .chain(fraction.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let fraction: u64 = format!("{fraction:0<8}").parse().ok()?;
+    whole.checked_mul(100_000_000)?.checked_add(fraction)
 }
 
 /// `text` as a BOLT12 offer (lowercase, without a `lightning:` prefix), if it is one.
@@ -542,7 +565,8 @@ impl Sandbox {
     /// The customer pays `payment_request` (with `amount` sats for an any-amount invoice) and the
     /// call waits until the payment settles or fails (30 s at most).
     pub async fn pay(&self, payment_request: &str, amount: Option<u64>) -> Result<CustomerPayment> {
-        self.pay_with(payment_request, amount, None, None).await
+        self.pay_with(payment_request, amount, None, None, None)
+            .await
     }
 
     /// Pays `payment_request`: a BOLT11 invoice, or a BOLT12 offer (`lno1…`) with the payer's
@@ -555,9 +579,19 @@ impl Sandbox {
         amount: Option<u64>,
         payer_note: Option<String>,
         quantity: Option<u64>,
+        merchant: Option<Arc<Node>>,
     ) -> Result<CustomerPayment> {
         if let Some(offer) = as_offer(payment_request) {
             return self.pay_offer(&offer, amount, payer_note, quantity).await;
+        }
+        if payment_request
+            .trim()
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bitcoin:"))
+        {
+            return self
+                .pay_onchain(payment_request.trim(), amount, merchant)
+                .await;
         }
         if payer_note.is_some() || quantity.is_some() {
             return Err(Error::invalid(
@@ -611,6 +645,62 @@ impl Sandbox {
         })
         .await?;
         self.wait_payment(id).await
+    }
+
+    /// The customer pays a BIP21 URI (`bitcoin:<address>?amount=<BTC>…`) on-chain, from the
+    /// sandbox's bitcoind wallet (`amount` in sats instead of the URI's), and one block is mined
+    /// so that it confirms; `merchant` is followed to that block.
+    async fn pay_onchain(
+        &self,
+        uri: &str,
+        amount: Option<u64>,
+        merchant: Option<Arc<Node>>,
+    ) -> Result<CustomerPayment> {
+        let bad = |why: &str| Error::invalid("payment_request", format!("this BIP21 URI {why}"));
+        let rest = &uri[8..];
+        let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let params: Vec<(&str, &str)> =
+            query.split('&').filter_map(|p| p.split_once('=')).collect();
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        };
+        let sats = match (amount, param("amount")) {
+            (Some(sats), _) => sats,
+            (None, Some(btc)) => btc_to_sats(btc).ok_or_else(|| bad("has an unreadable amount"))?,
+            (None, None) => {
+                return Err(Error::unprocessable(
+                    ErrorCode::AmountRequired,
+                    Some("amount"),
+                    "this URI has no amount: give `amount` in sats",
+                ))
+            }
+        };
+        if sats == 0 || sats > FUNDING_SATS {
+            return Err(Error::invalid(
+                "amount",
+                format!("amount must be between 1 and {FUNDING_SATS} sat"),
+            ));
+        }
+        // The hash names the sale: that of the Lightning invoice the URI carries, if any.
+        let payment_hash = param("lightning")
+            .and_then(|ln| parse_invoice(ln).ok())
+            .map(|i| i.payment_hash().to_string())
+            .unwrap_or_default();
+        if address.is_empty() {
+            return Err(bad("has no address"));
+        }
+        let txid = self.bitcoind.send_to(address, sats).await?;
+        self.mine(merchant, 1).await?;
+        Ok(CustomerPayment {
+            status: Ours::Succeeded,
+            amount: Some(sats),
+            fee: None,
+            payment_hash,
+            txid: Some(txid),
+        })
     }
 
     /// The customer pays a BOLT12 offer: its wallet asks the merchant's node for an invoice over
@@ -695,6 +785,7 @@ impl Sandbox {
                         }) => hash.to_string(),
                         _ => hex::encode(id.0),
                     },
+                    txid: None,
                 });
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -1,0 +1,255 @@
+//! Invoices paid on-chain (the unified QR). ldk-node records an incoming on-chain payment with
+//! its transaction and amount but not the address it paid, so while an invoice waits with an
+//! address, each confirmed incoming transaction not read yet is fetched from the chain source
+//! and its outputs are matched to the invoices' addresses (each address is fresh and belongs to
+//! one invoice). Outputs add up; once they reach the amount the invoice is paid, with a
+//! `payment.received` event (`route: "onchain"`, `txid`) in the same transaction.
+//!
+//! A payment counts at one confirmation: ldk-node reports it `Confirmed` once it is in a block.
+//! Reading a transaction and recording it are idempotent (`onchain_seen`), so a crash between
+//! them only means the transaction is read again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ldk_node::bitcoin::{Address, BlockHash, Network, Transaction, Txid};
+use ldk_node::payment::{ConfirmationStatus, PaymentDirection, PaymentKind};
+use ldk_node::Node;
+use sqlx::SqliteConnection;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::db::{self, COLUMNS};
+use super::{received_payload, Invoice, InvoiceStatus};
+use crate::error::Result;
+use crate::events::{self, EventKind, EventRecord};
+use crate::node::chain_lookup::ChainLookup;
+use crate::store::Store;
+use crate::util::now_ms;
+
+/// How often incoming transactions are looked at while an invoice waits for one.
+const EVERY: Duration = Duration::from_secs(3);
+
+pub(crate) async fn run(
+    node: Arc<Node>,
+    store: Store,
+    lookup: ChainLookup,
+    network: Network,
+    events: broadcast::Sender<EventRecord>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.cancelled() => return,
+        }
+        match scan(&node, &store, &lookup, network).await {
+            Ok(records) => {
+                for record in records {
+                    let _ = events.send(record);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "reading on-chain payments failed; retrying"),
+        }
+    }
+}
+
+/// Reads the confirmed incoming transactions not read yet, if an invoice waits for one.
+async fn scan(
+    node: &Node,
+    store: &Store,
+    lookup: &ChainLookup,
+    network: Network,
+) -> Result<Vec<EventRecord>> {
+    if !db::onchain_waiting(store).await? {
+        return Ok(Vec::new());
+    }
+    let confirmed: Vec<(Txid, BlockHash)> = node
+        .list_payments_with_filter(|p| p.direction == PaymentDirection::Inbound)
+        .into_iter()
+        .filter_map(|p| match p.kind {
+            PaymentKind::Onchain {
+                txid,
+                status: ConfirmationStatus::Confirmed { block_hash, .. },
+            } => Some((txid, block_hash)),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (txid, block) in confirmed {
+        if db::onchain_seen(store, &txid.to_string()).await? {
+            continue;
+        }
+        let tx = lookup.transaction(&txid, &block).await?;
+        out.extend(record(store, &tx, network, now_ms()).await?);
+    }
+    Ok(out)
+}
+
+/// Records the outputs of the incoming transaction `tx` to invoices' addresses, once. Returns
+/// the events of the invoices it completed.
+pub(crate) async fn record(
+    store: &Store,
+    tx: &Transaction,
+    network: Network,
+    at: i64,
+) -> Result<Vec<EventRecord>> {
+    let txid = tx.compute_txid().to_string();
+    let mut write = store.begin_write().await?;
+    let first = sqlx::query(
+        "INSERT INTO onchain_seen (txid, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(&txid)
+    .bind(at)
+    .execute(&mut *write)
+    .await?
+    .rows_affected()
+        == 1;
+    let mut out = Vec::new();
+    if first {
+        for output in &tx.output {
+            let Ok(address) = Address::from_script(&output.script_pubkey, network) else {
+                continue;
+            };
+            let sats = output.value.to_sat();
+            if let Some(invoice) =
+                add_output(&mut write, &address.to_string(), sats, &txid, at).await?
+            {
+                if invoice.status == InvoiceStatus::Paid {
+                    let msat = invoice.amount_received_msat.unwrap_or(sats * 1000);
+                    let payload = received_payload(
+                        Some(&invoice),
+                        &invoice.payment_hash,
+                        msat,
+                        None,
+                        None,
+                        Some(&txid),
+                    );
+                    let key = format!("payment.received:{}:onchain", invoice.payment_hash);
+                    out.extend(
+                        events::append(&mut write, EventKind::PaymentReceived, &key, payload)
+                            .await?,
+                    );
+                }
+            }
+        }
+    }
+    write.commit().await?;
+    Ok(out)
+}
+
+/// Adds an output of `sats` to the invoice waiting at `address` (none: `None`), marking it paid
+/// with what the address received once that reaches its amount. (SQLite's SET reads the row as
+/// it was, so every expression sees the same old total.)
+async fn add_output(
+    tx: &mut SqliteConnection,
+    address: &str,
+    sats: u64,
+    txid: &str,
+    at: i64,
+) -> Result<Option<Invoice>> {
+    let row = sqlx::query_as::<_, db::InvoiceRow>(&format!(
+        "UPDATE invoices SET onchain_received_sat = onchain_received_sat + ?1,
+             status = CASE WHEN (onchain_received_sat + ?1) * 1000 >= amount_msat
+                 THEN 'paid' ELSE status END,
+             paid_at = CASE WHEN (onchain_received_sat + ?1) * 1000 >= amount_msat
+                 THEN ?2 ELSE paid_at END,
+             amount_received_msat = CASE WHEN (onchain_received_sat + ?1) * 1000 >= amount_msat
+                 THEN (onchain_received_sat + ?1) * 1000 ELSE amount_received_msat END,
+             onchain_txid = CASE WHEN (onchain_received_sat + ?1) * 1000 >= amount_msat
+                 THEN ?3 ELSE onchain_txid END
+         WHERE onchain_address = ?4 AND status != 'paid' RETURNING {COLUMNS}"
+    ))
+    .bind(sats as i64)
+    .bind(at)
+    .bind(txid)
+    .bind(address)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|r| r.into_invoice(at)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+    use ldk_node::bitcoin::absolute::LockTime;
+    use ldk_node::bitcoin::transaction::Version;
+    use ldk_node::bitcoin::{Amount, ScriptBuf, TxOut};
+
+    fn paying(address: &Address, sats: u64, nonce: u32) -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::from_consensus(nonce),
+            input: Vec::new(),
+            output: vec![
+                TxOut {
+                    value: Amount::from_sat(777),
+                    script_pubkey: ScriptBuf::new_op_return([1u8; 4]),
+                },
+                TxOut {
+                    value: Amount::from_sat(sats),
+                    script_pubkey: address.script_pubkey(),
+                },
+            ],
+        }
+    }
+
+    /// Outputs add up until they reach the amount; the one that completes it pays the invoice
+    /// with one event; a transaction read again counts nothing.
+    #[tokio::test]
+    async fn outputs_add_up_to_a_payment_once() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let address = Address::p2wsh(&ScriptBuf::new(), Network::Regtest);
+        sqlx::query(
+            "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request,
+                 expiry, expires_at, created_at, status, onchain_address)
+             VALUES ('inv_c', 'aa', 50000000, 'Bike', 'lnbcrt1', 60, 0, 0, 'pending', ?)",
+        )
+        .bind(address.to_string())
+        .execute(store.pool())
+        .await?;
+        let half = paying(&address, 20_000, 1);
+        assert!(record(&store, &half, Network::Regtest, 10)
+            .await?
+            .is_empty());
+        let invoice = db::get(&store, "inv_c").await?;
+        assert_eq!(invoice.status, InvoiceStatus::Expired);
+        assert_eq!(invoice.onchain.as_ref().map(|o| o.received), Some(20_000));
+        assert!(
+            record(&store, &half, Network::Regtest, 11)
+                .await?
+                .is_empty(),
+            "read twice"
+        );
+
+        let rest = paying(&address, 30_000, 2);
+        let events = record(&store, &rest, Network::Regtest, 12).await?;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].payload["route"], "onchain");
+        assert_eq!(events[0].payload["txid"], rest.compute_txid().to_string());
+        assert_eq!(events[0].payload["amount"], 50_000);
+        let paid = db::get(&store, "inv_c").await?;
+        assert_eq!(paid.status, InvoiceStatus::Paid);
+        assert_eq!(paid.amount_received, Some(50_000));
+        let onchain = paid.onchain.expect("onchain");
+        assert_eq!(onchain.txid, Some(rest.compute_txid().to_string()));
+        assert!(onchain.uri.starts_with(&format!(
+            "bitcoin:{address}?amount=0.0005&message=Bike&lightning=lnbcrt1"
+        )));
+        assert!(db::onchain_waiting(&store).await.map(|w| !w)?);
+        Ok(())
+    }
+
+    #[test]
+    fn bip21_writes_the_amount_exactly_and_encodes_the_text() {
+        assert_eq!(
+            super::super::bip21("bcrt1qx", 123_456_789, "Café & co", "lnbcrt9"),
+            "bitcoin:bcrt1qx?amount=1.23456789&message=Caf%C3%A9%20%26%20co&lightning=lnbcrt9"
+        );
+        assert_eq!(
+            super::super::bip21("bcrt1qx", 100_000_000, "", "ln"),
+            "bitcoin:bcrt1qx?amount=1&lightning=ln"
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! One transaction, read from the node's chain source (bitcoind's JSON-RPC or an Esplora
+//! server), for what ldk-node does not say of an on-chain payment: which addresses it paid. The
+//! raw transaction is decoded here, so amounts are exact satoshis (bitcoind's verbose answer
+//! gives them as JSON floats in BTC, which we never read).
+
+use std::time::Duration;
+
+use ldk_node::bitcoin::{BlockHash, Transaction, Txid};
+use serde_json::{json, Value};
+
+use crate::config::ChainSource;
+use crate::error::{Error, Result};
+
+/// A bitcoind JSON-RPC client with basic auth.
+pub(crate) struct JsonRpc {
+    client: reqwest::Client,
+    base: String,
+    user: String,
+    password: String,
+}
+
+impl JsonRpc {
+    /// A client of the server at `base` (`http://host:port`).
+    pub(crate) fn new(base: String, user: &str, password: &str, timeout: Duration) -> JsonRpc {
+        JsonRpc {
+            client: reqwest::Client::builder()
+                .timeout(timeout)
+                .no_proxy()
+                .build()
+                .unwrap_or_default(),
+            base,
+            user: user.to_string(),
+            password: password.to_string(),
+        }
+    }
+
+    /// Calls `method` at the server's root.
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> std::result::Result<Value, String> {
+        self.call_at("/", method, params).await
+    }
+
+    /// Calls `method` at `path` (a wallet: `/wallet/<name>`).
+    pub(crate) async fn call_at(
+        &self,
+        path: &str,
+        method: &str,
+        params: Value,
+    ) -> std::result::Result<Value, String> {
+        let body = json!({"jsonrpc": "1.0", "id": "payaiml", "method": method, "params": params});
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("bitcoind {method}: {e}"))?;
+        let value: Value = response
+            .json()
+            .await
+            .map_err(|e| format!("bitcoind {method}: {e}"))?;
+        match value.get("error") {
+            Some(err) if !err.is_null() => Err(format!(
+                "bitcoind {method}: {}",
+                err.get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error")
+            )),
+            _ => Ok(value.get("result").cloned().unwrap_or(Value::Null)),
+        }
+    }
+}
+
+/// Where transactions are read from: the node's own chain source.
+pub(crate) enum ChainLookup {
+    Rpc(JsonRpc),
+    Esplora {
+        client: reqwest::Client,
+        base: String,
+    },
+}
+
+impl ChainLookup {
+    pub(crate) fn new(source: &ChainSource) -> ChainLookup {
+        let timeout = Duration::from_secs(15);
+        match source {
+            ChainSource::BitcoindRpc {
+                host,
+                port,
+                user,
+                password,
+            } => ChainLookup::Rpc(JsonRpc::new(
+                format!("http://{host}:{port}"),
+                user,
+                password,
+                timeout,
+            )),
+            ChainSource::Esplora { url } => ChainLookup::Esplora {
+                client: reqwest::Client::builder()
+                    .timeout(timeout)
+                    .build()
+                    .unwrap_or_default(),
+                base: url.trim_end_matches('/').to_string(),
+            },
+        }
+    }
+
+    /// The transaction `txid`, confirmed in `block` (bitcoind without a transaction index finds
+    /// a confirmed transaction only by its block).
+    pub(crate) async fn transaction(&self, txid: &Txid, block: &BlockHash) -> Result<Transaction> {
+        let failed = |e: String| Error::Node(format!("cannot read transaction {txid}: {e}"));
+        let hex = match self {
+            ChainLookup::Rpc(rpc) => rpc
+                .call(
+                    "getrawtransaction",
+                    json!([txid.to_string(), false, block.to_string()]),
+                )
+                .await
+                .map_err(failed)?
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| failed("no transaction in the answer".into()))?,
+            ChainLookup::Esplora { client, base } => {
+                let response = client
+                    .get(format!("{base}/tx/{txid}/hex"))
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map_err(|e| failed(e.to_string()))?;
+                response.text().await.map_err(|e| failed(e.to_string()))?
+            }
+        };
+        let bytes = hex::decode(hex.trim()).map_err(|e| failed(e.to_string()))?;
+        let tx: Transaction =
+            ldk_node::bitcoin::consensus::deserialize(&bytes).map_err(|e| failed(e.to_string()))?;
+        if tx.compute_txid() != *txid {
+            return Err(failed(
+                "the chain source answered another transaction".into(),
+            ));
+        }
+        Ok(tx)
+    }
+}
