@@ -344,3 +344,25 @@ test('a static QR for tips is printed once and paid twice, each payment with its
   assert.deepEqual(errors, []);
   await close();
 });
+
+test('a large sale offers one QR a wallet pays on-chain or over Lightning, and the customer pays on-chain', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'counter');
+  await nav(page, 'Point of sale');
+  await page.getByTestId('pos-onchain').check();
+  for (const key of ['2', '0']) await page.getByRole('button', { name: key, exact: true }).click();
+  await page.getByRole('button', { name: 'Charge €20.00' }).click();
+  await page.getByTestId('pos-onchain-hint').waitFor({ timeout: 10_000 });
+  await page.locator('img.qr').waitFor();
+  const sale = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+  assert.match(sale.onchain.uri, /^bitcoin:bcrt1[^?]+\?amount=0\.00033333&message=Point%20of%20sale&lightning=lnbcrt/);
+  await shot('pos-onchain');
+  await page.getByRole('button', { name: 'Pay it on-chain from the sandbox customer' }).click();
+  await page.getByTestId('pos-paid').waitFor({ timeout: 60_000 });
+  const paid = (await call(sandbox.api, sandbox.admin, 'GET', `/v1/lightning/invoices/${sale.id}`)).body;
+  assert.equal(paid.status, 'paid');
+  assert.match(paid.onchain.txid, /^[0-9a-f]{64}$/);
+  await page.getByRole('button', { name: 'New sale' }).click();
+  await page.getByTestId('pos-onchain').uncheck();
+  assert.deepEqual(errors, []);
+  await close();
+});

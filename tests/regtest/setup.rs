@@ -516,6 +516,86 @@ fn the_app_runs_its_setup_over_the_api_and_switches_wallets_without_losing_eithe
     let app = HostedApp::start(home.path(), &bitcoind.serve_args());
     assert_eq!(app.ready("the kept choice"), key);
 
+    // Locked to the point of sale, as the desktop app runs it: the app's token hands out the
+    // cashier's key instead of the admin key and can no longer switch, export or restart
+    // wallets; the lock survives a restart; the owner's PIN unlocks.
+    let api = |method: &str, path: &str, key: &str, body: Option<serde_json::Value>| {
+        call(
+            method,
+            &format!("{}{path}", app.api),
+            Some(key),
+            body.as_ref(),
+        )
+    };
+    let pin = api(
+        "POST",
+        "/v1/cashier/pin",
+        &key,
+        Some(serde_json::json!({"pin": "8642"})),
+    );
+    assert_eq!(pin.status, 204, "{pin:?}");
+    let locked = api(
+        "POST",
+        "/v1/cashier/lock",
+        &key,
+        Some(serde_json::json!({})),
+    );
+    assert_eq!(locked.status, 200, "{locked:?}");
+    let cashier = locked.body["key"]
+        .as_str()
+        .expect("cashier key")
+        .to_string();
+    let seen = app.status().expect("setup status");
+    assert_eq!(
+        (&seen["admin_key"], seen["cashier_key"].as_str()),
+        (&serde_json::Value::Null, Some(cashier.as_str())),
+        "{seen}"
+    );
+    for (path, body) in [
+        (
+            "/v1/setup/profile",
+            serde_json::json!({"profile": "sandbox"}),
+        ),
+        (
+            "/v1/setup/export",
+            serde_json::json!({"passphrase": "moving day at the shop"}),
+        ),
+        ("/v1/setup/restart", serde_json::json!({})),
+    ] {
+        let refused = app.setup("POST", path, Some(body));
+        assert_eq!(
+            (refused.status, refused.body["error"]["code"].as_str()),
+            (403, Some("cashier_locked")),
+            "{path}: {:?}",
+            refused.body
+        );
+    }
+    let sale = api(
+        "POST",
+        "/v1/lightning/invoices",
+        &cashier,
+        Some(serde_json::json!({"amount": 100})),
+    );
+    assert_eq!(sale.status, 201, "the counter still sells: {sale:?}");
+    assert_eq!(
+        api("GET", "/v1/lightning/balance", &cashier, None).status,
+        403
+    );
+    assert!(app.stop());
+    let app = HostedApp::start(home.path(), &bitcoind.serve_args());
+    wait_for(60, "the locked wallet back", || {
+        app.status()
+            .filter(|s| s["phase"] == "ready" && s["cashier_key"].is_string())
+    });
+    let unlock = call(
+        "POST",
+        &format!("{}/v1/cashier/unlock", app.api),
+        Some(&cashier),
+        Some(&serde_json::json!({"pin": "8642"})),
+    );
+    assert_eq!(unlock.status, 200, "{unlock:?}");
+    assert_eq!(app.ready("the unlocked wallet"), key);
+
     // Moved out from Settings: the wallet stops, the file is written, this copy is retired.
     let short = app.setup(
         "POST",

@@ -143,7 +143,11 @@ pub(crate) async fn handle(
                 &hash,
                 *amount_msat,
                 lsp_fee_msat,
-                received.offer.as_ref(),
+                received
+                    .offer
+                    .as_ref()
+                    .and_then(|o| o.payer_note.as_deref()),
+                received.offer.as_ref().and_then(|o| o.quantity),
                 None,
             );
             let key = format!("payment.received:{hash}");

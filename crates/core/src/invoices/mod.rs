@@ -366,14 +366,16 @@ pub(crate) fn bip21(address: &str, amount_sats: u64, description: &str, bolt11: 
     uri
 }
 
-/// What a `payment.received` event says: the public document's fields, the invoice's own, and
-/// how the money came (`route`: `lightning`, or `onchain` with its `txid`).
+/// What a `payment.received` event says: the public document's fields, the invoice's own, what
+/// the payer of an offer sent with it (`payer_note`, `quantity`), and how the money came
+/// (`route`: `lightning`, or `onchain` with its `txid`).
 pub(crate) fn received_payload(
     invoice: Option<&Invoice>,
     payment_hash: &str,
     amount_msat: u64,
     lsp_fee_msat: Option<u64>,
-    offer: Option<&crate::offers::OfferPayment>,
+    payer_note: Option<&str>,
+    quantity: Option<u64>,
     txid: Option<&str>,
 ) -> serde_json::Value {
     serde_json::json!({
@@ -394,8 +396,8 @@ pub(crate) fn received_payload(
         "order": invoice.and_then(|i| i.order.clone()),
         // For a payment to a static QR (BOLT12 offer): which, and what the payer wrote.
         "offer_id": invoice.and_then(|i| i.offer_id.clone()),
-        "payer_note": offer.and_then(|o| o.payer_note.clone()),
-        "quantity": offer.and_then(|o| o.quantity),
+        "payer_note": payer_note,
+        "quantity": quantity,
         "route": if txid.is_some() { "onchain" } else { "lightning" },
         "txid": txid,
     })

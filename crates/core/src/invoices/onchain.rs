@@ -123,6 +123,7 @@ pub(crate) async fn record(
                         msat,
                         None,
                         None,
+                        None,
                         Some(&txid),
                     );
                     let key = format!("payment.received:{}:onchain", invoice.payment_hash);
@@ -138,9 +139,11 @@ pub(crate) async fn record(
     Ok(out)
 }
 
-/// Adds an output of `sats` to the invoice waiting at `address` (none: `None`), marking it paid
-/// with what the address received once that reaches its amount. (SQLite's SET reads the row as
-/// it was, so every expression sees the same old total.)
+/// Adds an output of `sats` to the invoice at `address` (none: `None`), marking it paid with
+/// what the address received once that reaches its amount; returns it if this output paid it.
+/// An output to an invoice paid already (the customer paid twice) only adds to what the address
+/// received, for the merchant to see and refund. (SQLite's SET reads the row as it was, so every
+/// expression sees the same old total.)
 async fn add_output(
     tx: &mut SqliteConnection,
     address: &str,
@@ -166,6 +169,23 @@ async fn add_output(
     .bind(address)
     .fetch_optional(&mut *tx)
     .await?;
+    if row.is_none() {
+        let again = sqlx::query(
+            "UPDATE invoices SET onchain_received_sat = onchain_received_sat + ?
+             WHERE onchain_address = ? AND status = 'paid'",
+        )
+        .bind(sats as i64)
+        .bind(address)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if again > 0 {
+            tracing::warn!(
+                %address, %txid, sats,
+                "an on-chain payment arrived for an invoice paid already: the customer paid twice"
+            );
+        }
+    }
     Ok(row.map(|r| r.into_invoice(at)))
 }
 
@@ -238,6 +258,15 @@ mod tests {
             "bitcoin:{address}?amount=0.0005&message=Bike&lightning=lnbcrt1"
         )));
         assert!(db::onchain_waiting(&store).await.map(|w| !w)?);
+
+        // Paid twice: no second event, but the address shows what came, to refund.
+        let twice = paying(&address, 50_000, 3);
+        assert!(record(&store, &twice, Network::Regtest, 13)
+            .await?
+            .is_empty());
+        let after = db::get(&store, "inv_c").await?;
+        assert_eq!(after.onchain.map(|o| o.received), Some(100_000));
+        assert_eq!(after.amount_received, Some(50_000));
         Ok(())
     }
 

@@ -475,7 +475,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The invoice as an SVG QR code of `lightning:<payment_request>`. Needs `lightning:read` (or
+         * The invoice as an SVG QR code of `lightning:<payment_request>` (or of its BIP21 URI, for an
+         *     invoice that may also be paid on-chain). Needs `lightning:read` (or
          *     `lightning:receive`, for the invoices that key made).
          */
         get: operations["invoice_qr_svg"];
@@ -1584,6 +1585,14 @@ export interface components {
             fiat?: null | components["schemas"]["FiatPrice"];
             /** @description Free-form JSON object kept with the invoice. */
             metadata?: Record<string, unknown> | null;
+            /**
+             * @description Also take an on-chain payment (for a large amount, where the customer's fee matters
+             *     less than a channel's limits): the invoice gets a fresh address of the node's wallet and
+             *     `onchain.uri`, a BIP21 `bitcoin:` URI with the address, the amount and this invoice, for
+             *     one QR that any wallet pays one way or the other. Needs an amount (at least 546 sats).
+             *     Paid on-chain once outputs to the address, confirmed, reach the amount.
+             */
+            onchain?: boolean | null;
         };
         /** @description A request to create a key. */
         CreateKeyRequest: {
@@ -1661,10 +1670,12 @@ export interface components {
              * @description Fee in sats.
              */
             fee: number | null;
-            /** @description Hex payment hash. */
+            /** @description Hex payment hash (for a unified URI paid on-chain: that of its Lightning invoice). */
             payment_hash: string;
             /** @description `succeeded`, `failed` or `pending`. */
             status: components["schemas"]["PaymentStatus"];
+            /** @description The transaction, when the customer paid on-chain (null for Lightning). */
+            txid: string | null;
         };
         /**
          * @description One payment in the customer node's own record (its LDK store), to check the merchant's
@@ -2013,6 +2024,7 @@ export interface components {
              *     `payment_request` is then the offer (`lno1…`), and it was paid when it was made.
              */
             offer_id: string | null;
+            onchain: null | components["schemas"]["InvoiceOnchain"];
             order: null | components["schemas"]["Order"];
             /** @description When it was paid. */
             paid_at: string | null;
@@ -2062,6 +2074,23 @@ export interface components {
             max_fee_msat: number;
             /** @description The provider's node id. */
             node_id: string;
+        };
+        /** @description The on-chain way to pay an invoice (a unified QR), when it has one. */
+        InvoiceOnchain: {
+            /** @description A fresh address of the node's on-chain wallet, for this invoice alone. */
+            address: string;
+            /**
+             * Format: int64
+             * @description What confirmed outputs to the address came to so far, in sats.
+             */
+            received: number;
+            /** @description The transaction that completed the payment, once it was paid on-chain (null otherwise). */
+            txid: string | null;
+            /**
+             * @description The BIP21 URI to show as the QR: `bitcoin:<address>?amount=<BTC>&message=<description>
+             *     &lightning=<this invoice>`; a wallet pays it on-chain or over Lightning.
+             */
+            uri: string;
         };
         /**
          * @description Where an invoice stands.
@@ -2647,6 +2676,7 @@ export interface components {
                  *     `payment_request` is then the offer (`lno1…`), and it was paid when it was made.
                  */
                 offer_id?: string | null;
+                onchain?: null | components["schemas"]["InvoiceOnchain"];
                 order?: null | components["schemas"]["Order"];
                 /** @description When it was paid. */
                 paid_at?: string | null;
@@ -3015,16 +3045,22 @@ export interface components {
              */
             blocks: number;
         };
-        /** @description The customer pays an invoice or an offer. */
+        /** @description The customer pays an invoice, an offer, or a unified URI on-chain. */
         SandboxPay: {
             /**
              * Format: int64
-             * @description Sats, for an any-amount invoice or offer (for a priced offer: pays this much instead).
+             * @description Sats, for an any-amount invoice or offer (for a priced offer or a URI: pays this much
+             *     instead).
              */
             amount?: number | null;
             /** @description For an offer: the note the customer's wallet sends with the payment. */
             payer_note?: string | null;
-            /** @description The BOLT11 invoice to pay (usually one of the merchant's), or a BOLT12 offer (`lno1…`). */
+            /**
+             * @description The BOLT11 invoice to pay (usually one of the merchant's), a BOLT12 offer (`lno1…`), or a
+             *     BIP21 URI (`bitcoin:…`, an invoice's `onchain.uri`), which the customer pays on-chain
+             *     from the sandbox's bitcoind wallet, confirmed by one mined block (to pay such an invoice
+             *     over Lightning, give its `payment_request`).
+             */
             payment_request: string;
             /**
              * Format: int64
