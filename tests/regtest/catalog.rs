@@ -209,17 +209,8 @@ fn a_cart_with_taxes_and_a_tip_is_charged_paid_and_reported() {
         ),
         "{day}"
     );
-    let csv = client()
-        .get(d.url("/v1/reports/transactions.csv"))
-        .bearer_auth(&admin)
-        .send()
-        .expect("csv")
-        .text()
-        .expect("csv text");
-    let row = csv
-        .lines()
-        .find(|l| l.contains(&id))
-        .unwrap_or_else(|| panic!("a row for {id} in\n{csv}"));
+    let csv = transactions_csv(&d, &admin);
+    let row = csv_row(&csv, &id);
     assert!(
         row.ends_with(",sat,6744,505,725,2× Espresso (one decaf); Cookie; Sticker,,,"),
         "{row}"

@@ -484,3 +484,21 @@ pub fn receive_key(d: &Daemon, admin: &str) -> String {
     assert_eq!(res.status, 201, "{res:?}");
     res.body["secret"].as_str().expect("secret").to_string()
 }
+
+/// The transactions CSV, as `key` downloads it.
+pub fn transactions_csv(d: &Daemon, key: &str) -> String {
+    client()
+        .get(d.url("/v1/reports/transactions.csv"))
+        .bearer_auth(key)
+        .send()
+        .expect("csv")
+        .text()
+        .expect("csv text")
+}
+
+/// The row of `csv` that names `id` (an invoice or a payment).
+pub fn csv_row<'a>(csv: &'a str, id: &str) -> &'a str {
+    csv.lines()
+        .find(|l| l.contains(id))
+        .unwrap_or_else(|| panic!("a row for {id} in\n{csv}"))
+}

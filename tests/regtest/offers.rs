@@ -128,13 +128,7 @@ fn an_offer_is_paid_many_times_and_each_payment_is_a_sale() {
 
     // The CSV: each payment a sale with its offer and the payer's note (neutralised).
     let formula = pay_offer(&d, &admin, &coffee.body, json!({"payer_note": "=cmd|calc"}));
-    let csv = client()
-        .get(d.url("/v1/reports/transactions.csv"))
-        .bearer_auth(&admin)
-        .send()
-        .expect("csv")
-        .text()
-        .expect("csv text");
+    let csv = transactions_csv(&d, &admin);
     for (invoice, tail) in [
         (&first, format!(",{offer_id},Table 4,")),
         (
@@ -143,10 +137,7 @@ fn an_offer_is_paid_many_times_and_each_payment_is_a_sale() {
         ),
     ] {
         let id = invoice["id"].as_str().expect("id");
-        let row = csv
-            .lines()
-            .find(|l| l.contains(id))
-            .unwrap_or_else(|| panic!("a row for {id} in\n{csv}"));
+        let row = csv_row(&csv, id);
         assert!(
             row.contains(",received,paid,") && row.ends_with(&tail),
             "{row}"

@@ -125,13 +125,7 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
     let day = get(&d, "/v1/reports/day", &admin).body;
     assert_eq!(day["refunds"]["count"], 3, "{day}");
     assert_eq!(day["refunds"]["sats"], 9_000, "{day}");
-    let csv = client()
-        .get(d.url("/v1/reports/transactions.csv"))
-        .bearer_auth(&admin)
-        .send()
-        .expect("csv")
-        .text()
-        .expect("text");
+    let csv = transactions_csv(&d, &admin);
     let refund_rows = csv.lines().filter(|l| l.contains(",refund,")).count();
     assert_eq!(refund_rows, 3, "{csv}");
     assert!(

@@ -67,17 +67,8 @@ fn an_invoice_is_paid_on_chain_or_over_lightning_from_one_qr() {
         (&json!("onchain"), &json!(txid), &json!(30_000)),
         "{event}"
     );
-    let csv = client()
-        .get(d.url("/v1/reports/transactions.csv"))
-        .bearer_auth(&admin)
-        .send()
-        .expect("csv")
-        .text()
-        .expect("csv text");
-    let row = csv
-        .lines()
-        .find(|l| l.contains(&id))
-        .unwrap_or_else(|| panic!("a row for {id} in\n{csv}"));
+    let csv = transactions_csv(&d, &admin);
+    let row = csv_row(&csv, &id);
     assert!(row.ends_with(&format!(",{txid}")), "{row}");
 
     // The same kind of QR, paid over Lightning: an ordinary payment.

@@ -337,11 +337,18 @@ pub(crate) async fn mark_expired(tx: &mut SqliteConnection, now: i64) -> Result<
     Ok(out)
 }
 
-/// Whether an invoice not paid yet has an on-chain address (so incoming transactions matter).
-pub(crate) async fn onchain_waiting(store: &Store) -> Result<bool> {
+/// How long after it expires an unpaid invoice's address is still watched (ms): an on-chain
+/// payment can confirm late, but not forever (each look reads the node's list of payments).
+pub(crate) const ONCHAIN_WATCH_AFTER_EXPIRY_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Whether an invoice not paid yet has an on-chain address still watched at `now` (so incoming
+/// transactions matter).
+pub(crate) async fn onchain_waiting(store: &Store, now: i64) -> Result<bool> {
     Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM invoices WHERE onchain_address IS NOT NULL AND status != 'paid')",
+        "SELECT EXISTS (SELECT 1 FROM invoices WHERE onchain_address IS NOT NULL
+             AND status != 'paid' AND expires_at > ?)",
     )
+    .bind(now - ONCHAIN_WATCH_AFTER_EXPIRY_MS)
     .fetch_one(store.pool())
     .await?)
 }

@@ -107,6 +107,26 @@ pub struct FiatPrice {
     pub currency: String,
 }
 
+/// An amount in sats as a request gives it, in millisatoshis: positive and at most the 21
+/// million BTC that can exist (`422 invalid_amount` naming `amount` otherwise); `omitted` says
+/// what leaving it out means ("for an any-amount invoice").
+pub(crate) fn amount_msat(amount: Option<i64>, omitted: &str) -> Result<Option<u64>> {
+    match amount {
+        None => Ok(None),
+        Some(a) if a <= 0 => Err(Error::unprocessable(
+            ErrorCode::InvalidAmount,
+            Some("amount"),
+            format!("amount must be a positive number of sats (omit it {omitted})"),
+        )),
+        Some(a) if a > MAX_SATS => Err(Error::unprocessable(
+            ErrorCode::InvalidAmount,
+            Some("amount"),
+            format!("amount {a} sat is more than the 21 million BTC that can exist"),
+        )),
+        Some(a) => Ok(Some(a as u64 * 1000)),
+    }
+}
+
 /// A validated invoice request.
 #[derive(Debug, Clone)]
 pub struct ValidInvoice {
@@ -153,23 +173,7 @@ impl CreateInvoice {
             }
             (None, _) => None,
         };
-        let amount_msat =
-            match self.amount {
-                None => None,
-                Some(a) if a <= 0 => return Err(Error::unprocessable(
-                    ErrorCode::InvalidAmount,
-                    Some("amount"),
-                    "amount must be a positive number of sats (omit it for an any-amount invoice)",
-                )),
-                Some(a) if a > MAX_SATS => {
-                    return Err(Error::unprocessable(
-                        ErrorCode::InvalidAmount,
-                        Some("amount"),
-                        format!("amount {a} sat is more than the 21 million BTC that can exist"),
-                    ))
-                }
-                Some(a) => Some(a as u64 * 1000),
-            };
+        let amount_msat = amount_msat(self.amount, "for an any-amount invoice")?;
         let description = self.description.unwrap_or_default();
         if description.len() > MAX_DESCRIPTION_BYTES {
             return Err(Error::invalid(

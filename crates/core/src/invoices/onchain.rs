@@ -6,6 +6,7 @@
 //! `payment.received` event (`route: "onchain"`, `txid`) in the same transaction.
 //!
 //! A payment counts at one confirmation: ldk-node reports it `Confirmed` once it is in a block.
+//! An unpaid invoice's address is watched until 7 days after it expires.
 //! Reading a transaction and recording it are idempotent (`onchain_seen`), so a crash between
 //! them only means the transaction is read again.
 
@@ -61,7 +62,7 @@ async fn scan(
     lookup: &ChainLookup,
     network: Network,
 ) -> Result<Vec<EventRecord>> {
-    if !db::onchain_waiting(store).await? {
+    if !db::onchain_waiting(store, now_ms()).await? {
         return Ok(Vec::new());
     }
     let confirmed: Vec<(Txid, BlockHash)> = node
@@ -229,6 +230,14 @@ mod tests {
         .bind(address.to_string())
         .execute(store.pool())
         .await?;
+        assert!(
+            db::onchain_waiting(&store, 0).await?,
+            "watched after it expires"
+        );
+        assert!(
+            !db::onchain_waiting(&store, db::ONCHAIN_WATCH_AFTER_EXPIRY_MS + 1).await?,
+            "but not forever"
+        );
         let half = paying(&address, 20_000, 1);
         assert!(record(&store, &half, Network::Regtest, 10)
             .await?
@@ -257,7 +266,7 @@ mod tests {
         assert!(onchain.uri.starts_with(&format!(
             "bitcoin:{address}?amount=0.0005&message=Bike&lightning=lnbcrt1"
         )));
-        assert!(db::onchain_waiting(&store).await.map(|w| !w)?);
+        assert!(!db::onchain_waiting(&store, 0).await?);
 
         // Paid twice: no second event, but the address shows what came, to refund.
         let twice = paying(&address, 50_000, 3);

@@ -145,3 +145,66 @@ impl ChainLookup {
         Ok(tx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ldk_node::bitcoin::absolute::LockTime;
+    use ldk_node::bitcoin::transaction::Version;
+    use ldk_node::bitcoin::{Amount, ScriptBuf, TxOut};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// An Esplora stand-in on loopback: every request is answered with `body` (as Esplora's
+    /// `/tx/{txid}/hex` answers, the raw transaction in hex); returns its base URL.
+    async fn esplora(body: String) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = socket.read(&mut request).await;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        base
+    }
+
+    fn tx(value: u64) -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: Vec::new(),
+            output: vec![TxOut {
+                value: Amount::from_sat(value),
+                script_pubkey: ScriptBuf::new_op_return([7u8; 4]),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn esplora_answers_are_decoded_and_checked() {
+        let wanted = tx(1234);
+        let hex = ldk_node::bitcoin::consensus::encode::serialize_hex(&wanted);
+        let block = BlockHash::from_raw_hash(ldk_node::bitcoin::hashes::Hash::all_zeros());
+        let url = esplora(hex).await;
+        let lookup = ChainLookup::new(&ChainSource::Esplora { url: url.clone() });
+        let got = lookup
+            .transaction(&wanted.compute_txid(), &block)
+            .await
+            .expect("read");
+        assert_eq!(got.output[0].value.to_sat(), 1234);
+        // A server that answers another transaction than the one asked is not believed.
+        let other = tx(99).compute_txid();
+        let refused = lookup.transaction(&other, &block).await;
+        assert!(
+            refused.is_err_and(|e| e.to_string().contains("another transaction")),
+            "{url}"
+        );
+    }
+}

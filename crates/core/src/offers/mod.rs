@@ -14,7 +14,7 @@ pub(crate) mod db;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::invoices::{MAX_DESCRIPTION_BYTES, MAX_SATS};
+use crate::invoices::MAX_DESCRIPTION_BYTES;
 use crate::node::NodeHandle;
 use crate::store::{Page, Store};
 use crate::util::{new_id, now_ms};
@@ -57,23 +57,7 @@ impl CreateOffer {
                 ),
             ));
         }
-        let amount_msat =
-            match self.amount {
-                None => None,
-                Some(a) if a <= 0 => return Err(Error::unprocessable(
-                    ErrorCode::InvalidAmount,
-                    Some("amount"),
-                    "amount must be a positive number of sats (omit it to let the payer choose)",
-                )),
-                Some(a) if a > MAX_SATS => {
-                    return Err(Error::unprocessable(
-                        ErrorCode::InvalidAmount,
-                        Some("amount"),
-                        format!("amount {a} sat is more than the 21 million BTC that can exist"),
-                    ))
-                }
-                Some(a) => Some(a as u64 * 1000),
-            };
+        let amount_msat = crate::invoices::amount_msat(self.amount, "to let the payer choose")?;
         match (self.max_quantity, amount_msat) {
             (Some(_), None) => Err(Error::invalid(
                 "max_quantity",
@@ -223,6 +207,7 @@ impl<'a> Offers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invoices::MAX_SATS;
 
     fn req(description: &str, amount: Option<i64>, max_quantity: Option<u64>) -> CreateOffer {
         CreateOffer {
