@@ -167,9 +167,15 @@ export async function openPage(browser, api, key, journey) {
   const dir = join(outputDir, journey);
   mkdirSync(dir, { recursive: true });
   let n = 0;
+  // Every state a journey photographs is also checked with axe-core (WCAG 2.2 AA): a violation
+  // fails the journey, naming the rule and the elements.
   const shot = async (name) => {
     n += 1;
     await page.screenshot({ path: join(dir, `${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
+    const found = await axeViolations(page);
+    if (found.length > 0) {
+      throw new Error(`accessibility (axe-core) on ${journey}/${name}: ${JSON.stringify(found, null, 1)}`);
+    }
   };
   await page.goto(api + '/');
   await page.getByLabel('API key').fill(key);
@@ -198,4 +204,18 @@ export async function receiver() {
 /** Follows a link of the main navigation. */
 export async function nav(page, name) {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+}
+
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The WCAG 2.2 AA violations axe-core finds on the page as it is now: [{id, impact, help,
+ *  nodes: [selector…]}]. */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+    });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
 }

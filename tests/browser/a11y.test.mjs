@@ -1,0 +1,86 @@
+// Accessibility at every size and in both colour schemes: axe-core (WCAG 2.2 AA rules) on every
+// page of the dashboard, the sign-in screen, the point of sale's QR and paid screens and the
+// customer display, at desktop (1280×860), POS tablet (1024×768) and phone (390×844) sizes, in
+// light and dark. Any violation fails, naming the rule and the elements. (The journeys also check
+// every state they photograph, in light at desktop size.)
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { axeViolations, call, launch, startSandbox } from './harness.mjs';
+
+const SIZES = { desktop: [1280, 860], tablet: [1024, 768], phone: [390, 844] };
+
+let sandbox;
+let browser;
+let paidId;
+
+before(async () => {
+  sandbox = await startSandbox();
+  browser = await launch();
+  // Something on every page: a paid and a pending invoice, a webhook, a catalog item, an offer.
+  const paid = await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/invoices', { amount: 1000, description: 'Tea' });
+  paidId = paid.body.id;
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: paid.body.payment_request });
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/invoices', { amount: 2000, description: 'Cake' });
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/webhook' });
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/catalog/items', { name: 'Espresso', price: '2500', category: 'Drinks' });
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/offers', { description: 'Tips' });
+});
+
+after(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+});
+
+for (const scheme of ['light', 'dark']) {
+  for (const [size, [width, height]] of Object.entries(SIZES)) {
+    test(`no violations on any page, ${scheme}, ${size} (${width}×${height})`, async () => {
+      const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme });
+      const page = await context.newPage();
+      const found = {};
+      const check = async (where) => {
+        const v = await axeViolations(page);
+        if (v.length > 0) found[where] = v;
+      };
+      await page.goto(`${sandbox.api}/`);
+      await page.getByLabel('API key').fill(sandbox.admin);
+      await check('sign-in');
+      await page.getByRole('button', { name: 'Connect' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).waitFor();
+      const pages = ['/', '/invoices', `/invoices/${paidId}`, '/pos', '/catalog', '/offers', '/payments', '/reports',
+        '/keys', '/webhooks', '/node', '/settings'];
+      for (const path of pages) {
+        await page.evaluate((p) => { location.hash = `#${p}`; }, path);
+        await page.locator('main h2').first().waitFor();
+        await page.waitForTimeout(400);
+        await check(path);
+      }
+      // The point of sale's QR and paid screens, with the customer display beside it (opened
+      // from the point of sale, as a shop does).
+      await page.evaluate(() => { location.hash = '#/pos'; });
+      const [display] = await Promise.all([
+        context.waitForEvent('page'),
+        page.getByRole('button', { name: 'Customer display' }).click(),
+      ]);
+      await display.getByText('Welcome').waitFor();
+      found['/display (idle)'] = await axeViolations(display);
+      for (const key of ['5', '0', '0']) await page.getByRole('button', { name: key, exact: true }).click();
+      await page.getByRole('button', { name: /^Charge/ }).click();
+      await page.locator('img.qr').waitFor({ timeout: 10_000 });
+      await check('/pos (QR)');
+      const sale = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+      await display.locator('img.qr').waitFor({ timeout: 10_000 });
+      found['/display (QR)'] = await axeViolations(display);
+      await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: sale.payment_request });
+      await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
+      await check('/pos (paid)');
+      await display.getByText('Thank you — paid').waitFor({ timeout: 15_000 });
+      found['/display (paid)'] = await axeViolations(display);
+      await page.getByRole('button', { name: 'New sale' }).click();
+      for (const [where, v] of Object.entries(found)) if (v.length === 0) delete found[where];
+      assert.deepEqual(found, {}, `axe-core violations (${scheme}, ${size}):\n${JSON.stringify(found, null, 1)}`);
+      await context.close();
+    });
+  }
+}
