@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { axeViolations, call, launch, startSandbox } from './harness.mjs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { axeViolations, call, launch, outputDir, startSandbox } from './harness.mjs';
 
 const SIZES = { desktop: [1280, 860], tablet: [1024, 768], phone: [390, 844] };
 
@@ -39,8 +42,13 @@ for (const scheme of ['light', 'dark']) {
       const context = await browser.newContext({ viewport: { width, height }, colorScheme: scheme });
       const page = await context.newPage();
       const found = {};
+      const shots = join(outputDir, 'a11y');
+      mkdirSync(shots, { recursive: true });
       const check = async (where) => {
         const v = await axeViolations(page);
+        // Nothing pushes the page sideways: wide tables scroll inside their own box.
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        if (wide > 0) v.push({ id: 'page-scrolls-sideways', help: `the page is ${wide} px wider than the screen` });
         if (v.length > 0) found[where] = v;
       };
       await page.goto(`${sandbox.api}/`);
@@ -55,6 +63,11 @@ for (const scheme of ['light', 'dark']) {
         await page.locator('main h2').first().waitFor();
         await page.waitForTimeout(400);
         await check(path);
+        // Pictures of the main screens at each size and scheme (output/a11y/), for the README.
+        if (['/', '/pos', '/invoices'].includes(path)) {
+          const name = path === '/' ? 'overview' : path.slice(1);
+          await page.screenshot({ path: join(shots, `${name}-${size}-${scheme}.png`) });
+        }
       }
       // The point of sale's QR and paid screens, with the customer display beside it (opened
       // from the point of sale, as a shop does).
@@ -84,3 +97,48 @@ for (const scheme of ['light', 'dark']) {
     });
   }
 }
+
+test('a whole sale at the point of sale with the keyboard only', async () => {
+  const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const page = await context.newPage();
+  await page.goto(`${sandbox.api}/`);
+  await page.getByLabel('API key').fill(sandbox.admin);
+  await page.keyboard.press('Enter');
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.evaluate(() => { location.hash = '#/pos'; });
+  await page.reload();
+  await page.getByRole('heading', { name: 'Point of sale' }).waitFor();
+  // The skip link comes first and lands in the page, past the menu.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+  // Type an amount; Escape clears it; type it again and charge with Enter.
+  await page.keyboard.type('777');
+  assert.equal((await page.getByTestId('pos-amount').innerText()).replace(/\s/g, ''), '777sats');
+  await page.keyboard.press('Escape');
+  assert.equal((await page.getByTestId('pos-amount').innerText()).replace(/\s/g, ''), '0sats');
+  await page.keyboard.type('1500');
+  await page.keyboard.press('Enter');
+  await page.locator('img.qr').waitFor({ timeout: 10_000 });
+  // Focus is on the QR screen, not on Cancel: a habitual Enter does not cancel the sale.
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Waiting for the payment');
+  await page.keyboard.press('Enter');
+  await page.locator('img.qr').waitFor();
+  // Escape cancels the QR; the same amount can be charged again.
+  await page.keyboard.press('Escape');
+  await page.getByTestId('pos-amount').waitFor();
+  await page.keyboard.type('1500');
+  await page.keyboard.press('Enter');
+  await page.locator('img.qr').waitFor({ timeout: 10_000 });
+  const sale = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+  assert.equal(sale.amount, 1500);
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: sale.payment_request });
+  // Paid: focus moves to New sale, and Enter starts the next one, back on the amount.
+  await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
+  await page.waitForFunction(() => document.activeElement?.textContent === 'New sale');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'pos-amount');
+  assert.equal((await page.getByTestId('pos-amount').innerText()).replace(/\s/g, ''), '0sats');
+  await context.close();
+});
