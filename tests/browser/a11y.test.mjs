@@ -29,6 +29,10 @@ before(async () => {
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/webhook' });
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/catalog/items', { name: 'Espresso', price: '2500', category: 'Drinks' });
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/offers', { description: 'Tips' });
+  // An invoice that expires (no money moved) and a payment sent (money out).
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/invoices', { amount: 3000, description: 'Forgotten', expiry: 1 });
+  const theirs = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 400, description: 'Supplies' });
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/payments', { invoice: theirs.body.payment_request });
 });
 
 after(async () => {
@@ -140,5 +144,30 @@ test('a whole sale at the point of sale with the keyboard only', async () => {
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.activeElement?.getAttribute('data-testid') === 'pos-amount');
   assert.equal((await page.getByTestId('pos-amount').innerText()).replace(/\s/g, ''), '0sats');
+  await context.close();
+});
+
+test('status says what happened: money in and out by direction, none for an expired invoice, and the key in use marked', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(`${sandbox.api}/`);
+  await page.getByLabel('API key').fill(sandbox.admin);
+  await page.getByRole('button', { name: 'Connect' }).click();
+  const activity = page.getByRole('table', { name: 'Recent activity' });
+  const row = (text) => activity.getByRole('row').filter({ hasText: text });
+  await row('Invoice expired').first().waitFor({ timeout: 15_000 });
+  assert.equal((await row('Invoice expired').first().locator('td.num').innerText()).trim(), '', 'no money moved');
+  const text = async (r) => (await r.first().locator('td.num').innerText()).replace(/\s+/g, ' ').trim();
+  assert.equal(await text(row('Received — Tea')), '+ in: 1,000 sats');
+  assert.match(await text(row('Sent')), /^− out: 40\d sats$/);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys', exact: true }).click();
+  await page.getByTestId('own-key').waitFor();
+  const own = page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ has: page.getByTestId('own-key') });
+  assert.equal(await own.count(), 1, 'exactly one key is marked as the one this dashboard uses');
+  let asked = '';
+  page.once('dialog', async (d) => { asked = d.message(); await d.dismiss(); });
+  await own.getByRole('button', { name: /^Revoke/ }).click();
+  assert.match(asked, /the key this dashboard is using: revoking it signs this dashboard out at once/);
+  assert.equal((await call(sandbox.api, sandbox.admin, 'GET', '/v1/health')).status, 200, 'dismissed: still signed in');
   await context.close();
 });

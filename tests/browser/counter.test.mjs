@@ -84,7 +84,13 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   await page.getByLabel('Import CSV').setInputFiles({ name: 'menu.csv', mimeType: 'text/csv', buffer: Buffer.from('name,price,currency,category,tax\r\nMuffin,2.90,EUR,Food,VAT\r\n') });
   await page.getByTestId('catalog-transfer').getByText('Added 1 item from menu.csv.').waitFor();
   await page.getByRole('button', { name: 'Archive', exact: true }).last().click();
-  const listed = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/catalog/items')).body.data;
+  // The archive is saved once the server answers: wait for it rather than race it.
+  let listed = [];
+  for (let i = 0; i < 50; i++) {
+    listed = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/catalog/items')).body.data;
+    if (listed.length === 2) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.deepEqual(listed.map((i) => i.name), ['Croissant', 'Flat white']);
   assert.match(listed[1].image, /^data:image\/jpeg;base64,/, 'the picture, shrunk to a JPEG');
 
@@ -292,6 +298,8 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
 
 test('a static QR for tips is printed once and paid twice, each payment with its note', async () => {
   const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'counter');
+  const shop = await call(sandbox.api, sandbox.admin, 'PATCH', '/v1/settings', { shop: { name: 'Café Bleu', address: '', tax_id: '', footer: '' } });
+  assert.equal(shop.status, 200);
   await nav(page, 'Static QR');
   await page.getByText('No static QR yet.').waitFor();
   const form = page.getByRole('form', { name: 'New static QR' });

@@ -57,6 +57,11 @@ export class LightningClient {
   private readonly timeoutMs: number;
   private readonly retries: number;
 
+  /** The id of the key this client uses (`pk_<id>_…`): to tell it apart in `listKeys()`. */
+  get keyId(): string {
+    return this.apiKey.split('_')[1] ?? '';
+  }
+
   constructor(apiKey: string, options: ClientOptions = {}) {
     if (!apiKey) throw new TypeError('LightningClient needs an API key (pk_…)');
     this.apiKey = apiKey;
