@@ -147,7 +147,7 @@ test('a whole sale at the point of sale with the keyboard only', async () => {
   await context.close();
 });
 
-test('status says what happened: money in and out by direction, none for an expired invoice, and the key in use marked', async () => {
+test('status says what happened: money in and out by direction, none for an expired invoice, a failing webhook, and the key in use marked', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();
   await page.goto(`${sandbox.api}/`);
@@ -160,6 +160,12 @@ test('status says what happened: money in and out by direction, none for an expi
   const text = async (r) => (await r.first().locator('td.num').innerText()).replace(/\s+/g, ' ').trim();
   assert.equal(await text(row('Received — Tea')), '+ in: 1,000 sats');
   assert.match(await text(row('Sent')), /^− out: 40\d sats$/);
+  // The webhook at a closed port: enabled, but the Overview and its card say it is failing.
+  await page.getByTestId('overview-webhook-failing').waitFor({ timeout: 20_000 });
+  assert.match(await page.getByTestId('overview-webhook-failing').innerText(), /127\.0\.0\.1:9\/webhook is not receiving events: \d+ failed attempts? in a row \(could not connect/);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks', exact: true }).click();
+  await page.getByTestId('webhook-failing').waitFor();
+  assert.match(await page.getByTestId('webhook-failing').innerText(), /Deliveries are failing/);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys', exact: true }).click();
   await page.getByTestId('own-key').waitFor();
   const own = page.getByRole('table', { name: 'API keys' }).getByRole('row').filter({ has: page.getByTestId('own-key') });

@@ -405,6 +405,31 @@ fn signed_delivery_retries_and_gone() {
         "{refused}"
     );
     assert!(refused["attempts"][0]["status_code"].is_null());
+    // The endpoints say how their deliveries go: the closed port is enabled but failing, with
+    // its error; the flaky one recovered, after three failures.
+    let closed_state = get(&d, &format!("/v1/webhooks/{closed_hook}"), &admin).body;
+    assert_eq!(closed_state["status"], "enabled", "{closed_state}");
+    assert_eq!(closed_state["health"]["failing"], true, "{closed_state}");
+    assert!(
+        closed_state["health"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("connect")),
+        "{closed_state}"
+    );
+    assert_eq!(closed_state["health"]["last_success_at"], Value::Null);
+    let flaky_state = get(&d, &format!("/v1/webhooks/{flaky_hook}"), &admin).body;
+    assert_eq!(
+        (
+            &flaky_state["health"]["failing"],
+            &flaky_state["health"]["failed_in_a_row"]
+        ),
+        (&json!(false), &json!(0)),
+        "{flaky_state}"
+    );
+    assert!(
+        flaky_state["health"]["last_success_at"].is_string(),
+        "{flaky_state}"
+    );
 
     // A later payment is not sent to the disabled endpoint.
     let before = gone.hits().len();

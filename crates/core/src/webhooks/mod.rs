@@ -64,6 +64,23 @@ pub struct Webhook {
     pub created_at: String,
     /// When it was disabled.
     pub disabled_at: Option<String>,
+    /// How its deliveries are going: an endpoint can be `enabled` while every delivery fails.
+    pub health: EndpointHealth,
+}
+
+/// How an endpoint's deliveries are going, from its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct EndpointHealth {
+    /// Whether its latest attempt failed (no answer, or not 2xx): events are not reaching it.
+    pub failing: bool,
+    /// Attempts that failed since the last one that succeeded (or since it was created).
+    pub failed_in_a_row: u64,
+    /// What the latest failed attempt got ("HTTP 500", "could not connect: …"), when failing.
+    pub last_error: Option<String>,
+    /// When it was last attempted.
+    pub last_attempt_at: Option<String>,
+    /// When an attempt last succeeded.
+    pub last_success_at: Option<String>,
 }
 
 /// A just-created endpoint with its signing secret, which is never shown again by the API.
@@ -124,7 +141,23 @@ pub struct Webhooks {
 
 /// The columns of an endpoint, in [`WebhookRow`]'s order.
 const COLUMNS: &str =
-    "id, url, events, description, status, disabled_reason, created_at, disabled_at";
+    "w.id, w.url, w.events, w.description, w.status, w.disabled_reason, w.created_at, w.disabled_at,
+     h.last_attempt_at, h.last_success_at,
+     (SELECT COUNT(*) FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+       WHERE d.webhook_id = w.id AND a.attempted_at > COALESCE(h.last_success_at, -1)
+         AND NOT (COALESCE(a.status, 0) BETWEEN 200 AND 299)) AS failed_in_a_row,
+     (SELECT COALESCE(a.error, 'HTTP ' || a.status) FROM webhook_attempts a
+       JOIN webhook_deliveries d ON d.id = a.delivery_id
+       WHERE d.webhook_id = w.id AND NOT (COALESCE(a.status, 0) BETWEEN 200 AND 299)
+       ORDER BY a.attempted_at DESC, a.seq DESC LIMIT 1) AS last_error";
+
+/// An endpoint's latest attempt and latest success, for [`COLUMNS`] (`FROM webhooks w` then
+/// this join).
+const HEALTH_JOIN: &str = "LEFT JOIN (SELECT d.webhook_id,
+        MAX(a.attempted_at) AS last_attempt_at,
+        MAX(CASE WHEN a.status BETWEEN 200 AND 299 THEN a.attempted_at END) AS last_success_at
+     FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
+     GROUP BY d.webhook_id) h ON h.webhook_id = w.id";
 
 #[derive(sqlx::FromRow)]
 struct WebhookRow {
@@ -136,6 +169,10 @@ struct WebhookRow {
     disabled_reason: Option<String>,
     created_at: i64,
     disabled_at: Option<i64>,
+    last_attempt_at: Option<i64>,
+    last_success_at: Option<i64>,
+    failed_in_a_row: i64,
+    last_error: Option<String>,
 }
 
 impl From<WebhookRow> for Webhook {
@@ -149,6 +186,20 @@ impl From<WebhookRow> for Webhook {
             disabled_reason: row.disabled_reason,
             created_at: rfc3339(row.created_at),
             disabled_at: row.disabled_at.map(rfc3339),
+            health: {
+                // The latest attempt failed when none ever succeeded, or a later one did not.
+                let failing = row.last_attempt_at.is_some()
+                    && row
+                        .last_success_at
+                        .is_none_or(|ok| row.last_attempt_at > Some(ok));
+                EndpointHealth {
+                    failing,
+                    failed_in_a_row: row.failed_in_a_row.max(0) as u64,
+                    last_error: row.last_error.filter(|_| failing),
+                    last_attempt_at: row.last_attempt_at.map(rfc3339),
+                    last_success_at: row.last_success_at.map(rfc3339),
+                }
+            },
         }
     }
 }
@@ -216,21 +267,23 @@ impl Webhooks {
 
     /// All endpoints, oldest first.
     pub async fn list(&self) -> Result<Vec<Webhook>> {
-        let rows: Vec<WebhookRow> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhooks ORDER BY seq"))
-                .fetch_all(self.store.pool())
-                .await?;
+        let rows: Vec<WebhookRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM webhooks w {HEALTH_JOIN} ORDER BY w.seq"
+        ))
+        .fetch_all(self.store.pool())
+        .await?;
         Ok(rows.into_iter().map(Webhook::from).collect())
     }
 
     /// One endpoint.
     pub async fn get(&self, id: &str) -> Result<Webhook> {
-        let row: WebhookRow =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(self.store.pool())
-                .await?
-                .ok_or_else(|| not_found(id))?;
+        let row: WebhookRow = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM webhooks w {HEALTH_JOIN} WHERE w.id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(self.store.pool())
+        .await?
+        .ok_or_else(|| not_found(id))?;
         Ok(row.into())
     }
 

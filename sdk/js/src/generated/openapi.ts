@@ -1825,6 +1825,22 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound";
+        /** @description How an endpoint's deliveries are going, from its attempts. */
+        EndpointHealth: {
+            /**
+             * Format: int64
+             * @description Attempts that failed since the last one that succeeded (or since it was created).
+             */
+            failed_in_a_row: number;
+            /** @description Whether its latest attempt failed (no answer, or not 2xx): events are not reaching it. */
+            failing: boolean;
+            /** @description When it was last attempted. */
+            last_attempt_at: string | null;
+            /** @description What the latest failed attempt got ("HTTP 500", "could not connect: …"), when failing. */
+            last_error: string | null;
+            /** @description When an attempt last succeeded. */
+            last_success_at: string | null;
+        };
         /**
          * @description Whether an endpoint is sent to.
          * @enum {string}
@@ -2297,6 +2313,8 @@ export interface components {
                 disabled_reason?: string | null;
                 /** @description The event types sent here; `["*"]` means all. */
                 events: string[];
+                /** @description How its deliveries are going: an endpoint can be `enabled` while every delivery fails. */
+                health: components["schemas"]["EndpointHealth"];
                 /** @description `wh_…` */
                 id: string;
                 /**
@@ -3303,6 +3321,8 @@ export interface components {
             disabled_reason: string | null;
             /** @description The event types sent here; `["*"]` means all. */
             events: string[];
+            /** @description How its deliveries are going: an endpoint can be `enabled` while every delivery fails. */
+            health: components["schemas"]["EndpointHealth"];
             /** @description `wh_…` */
             id: string;
             /**
