@@ -2,7 +2,7 @@
 //! the page's own style sheet, a constant.
 
 use chrono::TimeZone;
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup};
 
 use super::Paper;
 use crate::catalog::Order;
@@ -30,10 +30,6 @@ tr.total td { font-weight: bold; font-size: 1.2em; border-top: 1px solid #000; }
 hr { border: 0; border-top: 1px dashed #000; }
 @media screen { body { background: #eee; } .receipt { background: #fff; padding-left: 4mm; padding-right: 4mm; } }
 ";
-
-/// The paper's page rule (an `@page` rule cannot be chosen by a class).
-pub(super) const ROLL_PAGE: &str = "@page { size: 80mm auto; margin: 4mm; }";
-pub(super) const A4_PAGE: &str = "@page { size: A4; margin: 0; }";
 
 /// An amount in `currency` ("3.5" → "€3.50", with the currency's decimals by the rule every
 /// figure follows: [`fixed`]), or in sats when `currency` is null.
@@ -128,70 +124,50 @@ where
     // any-amount invoice.
     let received = invoice.amount.or(invoice.amount_received).unwrap_or(0);
     let fiat = invoice.fiat.as_ref();
-    let (class, page_rule) = match paper {
-        Paper::Roll80 => ("roll", ROLL_PAGE),
-        Paper::A4 => ("a4", A4_PAGE),
-    };
     let title = if shop.name.is_empty() {
         "Receipt"
     } else {
         shop.name.as_str()
     };
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" class=(class) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width";
-                title { "Receipt " (invoice.id) }
-                style { (PreEscaped(STYLE)) (PreEscaped(page_rule)) }
-            }
-            body class=(class) {
-                main.receipt {
-                    h1 { (title) }
-                    @if !shop.address.is_empty() { p.center.pre { (shop.address) } }
-                    @if !shop.tax_id.is_empty() { p.center { "Tax ID " (shop.tax_id) } }
-                    hr;
-                    p { "Receipt " (invoice.id) br; (paid_at) }
-                    table {
-                        @if let Some(order) = &invoice.order {
-                            (order_rows(order))
-                        } @else {
-                            tr {
-                                td { @if invoice.description.is_empty() { "Sale" } @else { (invoice.description) } }
-                                td.amount {
-                                    @match fiat.and_then(|f| f.amount.as_deref().map(|a| (a, f))) {
-                                        Some((amount, f)) => (money(Some(&f.currency), amount)),
-                                        None => (sats(received)),
-                                    }
-                                }
-                            }
-                            tr.total {
-                                td { "Total" }
-                                td.amount {
-                                    @match fiat.and_then(|f| f.amount.as_deref().map(|a| (a, f))) {
-                                        Some((amount, f)) => (money(Some(&f.currency), amount)),
-                                        None => (sats(received)),
-                                    }
-                                }
-                            }
-                        }
+    // A sale without a cart: its one line and total, in the price's currency when it had one.
+    let total = match fiat.and_then(|f| f.amount.as_deref().map(|a| (a, f))) {
+        Some((amount, f)) => money(Some(&f.currency), amount),
+        None => sats(received),
+    };
+    let body = html! {
+        main.receipt {
+            h1 { (title) }
+            @if !shop.address.is_empty() { p.center.pre { (shop.address) } }
+            @if !shop.tax_id.is_empty() { p.center { "Tax ID " (shop.tax_id) } }
+            hr;
+            p { "Receipt " (invoice.id) br; (paid_at) }
+            table {
+                @if let Some(order) = &invoice.order {
+                    (order_rows(order))
+                } @else {
+                    tr {
+                        td { @if invoice.description.is_empty() { "Sale" } @else { (invoice.description) } }
+                        td.amount { (total) }
                     }
-                    p {
-                        "Paid with Bitcoin Lightning: " strong { (sats(received)) }
-                        @if let Some(f) = fiat {
-                            br; span.muted { "1 BTC = " (money(Some(&f.currency), &f.rate)) " (" (f.sources.join(", ")) ")" }
-                        }
+                    tr.total {
+                        td { "Total" }
+                        td.amount { (total) }
                     }
-                    @if let Some(external) = &invoice.external_id { p.muted { "Order " (external) } }
-                    @if let Some(note) = &invoice.payer_note { p.muted { "Your note: " (note) } }
-                    p.hash { "Payment hash " (invoice.payment_hash) }
-                    @if !shop.footer.is_empty() { hr; p.center.pre { (shop.footer) } }
                 }
             }
+            p {
+                "Paid with Bitcoin Lightning: " strong { (sats(received)) }
+                @if let Some(f) = fiat {
+                    br; span.muted { "1 BTC = " (money(Some(&f.currency), &f.rate)) " (" (f.sources.join(", ")) ")" }
+                }
+            }
+            @if let Some(external) = &invoice.external_id { p.muted { "Order " (external) } }
+            @if let Some(note) = &invoice.payer_note { p.muted { "Your note: " (note) } }
+            p.hash { "Payment hash " (invoice.payment_hash) }
+            @if !shop.footer.is_empty() { hr; p.center.pre { (shop.footer) } }
         }
     };
-    page.into_string()
+    super::page(paper, &format!("Receipt {}", invoice.id), STYLE, body)
 }
 
 #[cfg(test)]

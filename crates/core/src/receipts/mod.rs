@@ -41,6 +41,30 @@ impl std::str::FromStr for Paper {
     }
 }
 
+/// A printable page: `body` with the paper's layout (the class `roll` or `a4` on `html` and
+/// `body`, which `style` lays out) and its `@page` rule (which a class cannot choose), and
+/// nothing that runs or loads.
+fn page(paper: Paper, title: &str, style: &str, body: maud::Markup) -> String {
+    use maud::{html, PreEscaped, DOCTYPE};
+    let (class, page_rule) = match paper {
+        Paper::Roll80 => ("roll", "@page { size: 80mm auto; margin: 4mm; }"),
+        Paper::A4 => ("a4", "@page { size: A4; margin: 0; }"),
+    };
+    html! {
+        (DOCTYPE)
+        html lang="en" class=(class) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width";
+                title { (title) }
+                style { (PreEscaped(style)) (PreEscaped(page_rule)) }
+            }
+            body class=(class) { (body) }
+        }
+    }
+    .into_string()
+}
+
 /// Receipts of paid invoices. Borrowed from [`crate::App`].
 pub struct Receipts<'a> {
     store: &'a Store,

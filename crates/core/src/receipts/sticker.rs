@@ -2,7 +2,7 @@
 //! amount"), and its QR code, to print once and stick on the counter. Every value goes through
 //! maud's escaping; the QR code is an SVG drawn by the caller from the offer alone.
 
-use maud::{html, PreEscaped, DOCTYPE};
+use maud::{html, PreEscaped};
 
 use super::Paper;
 use crate::offers::Offer;
@@ -28,38 +28,23 @@ h1 { font-size: 1.5em; margin: 0 0 0.2em; }
 
 /// The sticker page of `offer`, whose QR code is `qr_svg`.
 pub(super) fn render(shop: &ShopDetails, offer: &Offer, qr_svg: &str, paper: Paper) -> String {
-    let (class, page_rule) = match paper {
-        Paper::Roll80 => ("roll", super::html::ROLL_PAGE),
-        Paper::A4 => ("a4", super::html::A4_PAGE),
-    };
     let price = match (offer.amount, offer.max_quantity) {
         (None, _) => "Pay any amount".to_string(),
         (Some(sats), None) => format!("{} sats", group_thousands(sats)),
         (Some(sats), Some(_)) => format!("{} sats each", group_thousands(sats)),
     };
-    html! {
-        (DOCTYPE)
-        html lang="en" class=(class) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width";
-                title { "Sticker " (offer.id) }
-                style { (PreEscaped(STYLE)) (PreEscaped(page_rule)) }
-            }
-            body class=(class) {
-                main.sticker {
-                    @if !shop.name.is_empty() { h1 { (shop.name) } }
-                    p.what { (offer.description) }
-                    p.price { (price) }
-                    // Our own SVG, drawn from the offer by the QR encoder: no text of anyone's.
-                    div.qr { (PreEscaped(qr_svg)) }
-                    p.how { "Scan with a Lightning wallet that pays offers (BOLT12)." br; "This code does not expire." }
-                    p.offer { (offer.offer) }
-                }
-            }
+    let body = html! {
+        main.sticker {
+            @if !shop.name.is_empty() { h1 { (shop.name) } }
+            p.what { (offer.description) }
+            p.price { (price) }
+            // Our own SVG, drawn from the offer by the QR encoder: no text of anyone's.
+            div.qr { (PreEscaped(qr_svg)) }
+            p.how { "Scan with a Lightning wallet that pays offers (BOLT12)." br; "This code does not expire." }
+            p.offer { (offer.offer) }
         }
-    }
-    .into_string()
+    };
+    super::page(paper, &format!("Sticker {}", offer.id), STYLE, body)
 }
 
 #[cfg(test)]
