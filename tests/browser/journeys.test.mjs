@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { call, launch, nav, openPage, outputDir, receiver, startSandbox } from './harness.mjs';
+import { axeViolations, call, launch, nav, openPage, outputDir, receiver, startSandbox } from './harness.mjs';
 
 let sandbox;
 let browser;
@@ -155,7 +155,7 @@ test('pay a customer invoice from the Payments page', async () => {
   assert.match(await check.textContent(), /supplies/);
   await shot('decoded');
   await check.getByRole('button', { name: 'Pay' }).click();
-  await page.getByTestId('payment-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 40_000 });
+  await page.getByTestId('payment-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 10_000 });
   await page.getByRole('table', { name: 'Payments' }).getByRole('cell', { name: 'supplies' }).first().waitFor();
   await shot('paid');
   // A bad invoice shows the API's own message.
@@ -244,5 +244,71 @@ test('the recovery words are shown again from Settings only after ticking that n
   await page.getByRole('button', { name: 'Hide the words' }).click();
   assert.equal(await page.getByTestId('recovery-words').count(), 0);
   assert.deepEqual(errors, []);
+  await close();
+});
+
+test('a tablet facing the customer pairs by a code, shows the sale with a key that reads nothing else, and is unpaired when revoked', async () => {
+  const { page, shot, errors, close } = await openPage(browser, sandbox.api, sandbox.admin, 'display-pairing');
+  // The tablet: another browser (nothing shared with the dashboard), the display's address alone.
+  const tabletContext = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const tablet = await tabletContext.newPage();
+  const tabletErrors = [];
+  tablet.on('pageerror', (e) => tabletErrors.push(e.message));
+  await tablet.goto(sandbox.api + '/#/display');
+  await tablet.getByRole('form', { name: 'Pair this screen' }).waitFor();
+  assert.equal(await tablet.getByLabel('API key').count(), 0, 'a display never asks for an API key');
+  assert.deepEqual(await axeViolations(tablet), []);
+  await tablet.screenshot({ path: `${outputDir}/display-pairing/tablet-unpaired.png` });
+
+  // The counter shows a code (and the link's QR) …
+  await nav(page, 'Point of sale');
+  await page.getByRole('button', { name: 'Pair a screen' }).click();
+  const shown = page.getByTestId('pair-code-shown');
+  await shown.waitFor();
+  const code = (await shown.textContent()).trim();
+  assert.match(code, /^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+  await page.getByRole('img', { name: 'QR code of the link that pairs a display' }).waitFor();
+  await shot('pair-a-screen');
+  // … a wrong code is refused with what to do, the right one (typed as a person might) pairs.
+  await tablet.getByLabel('Code').fill('AAAA-AAAA');
+  await tablet.getByRole('button', { name: 'Pair' }).click();
+  await tablet.getByRole('alert').filter({ hasText: 'unknown, used or expired' }).waitFor();
+  await tablet.getByLabel('Code').fill(code.replace('-', ' ').toLowerCase());
+  await tablet.getByLabel('Name of this screen (optional)').fill('Counter tablet');
+  await tablet.getByRole('button', { name: 'Pair' }).click();
+  await tablet.getByText('Welcome').waitFor();
+  // What the tablet holds reads the current sale and nothing else.
+  const held = await tablet.evaluate(() => localStorage.getItem('payaiml.display.key'));
+  assert.ok(held?.startsWith('pk_'), 'the display keeps its own key');
+  const refused = await call(sandbox.api, held, 'GET', '/v1/lightning/balance');
+  assert.equal(refused.status, 403);
+  const ownKeys = await call(sandbox.api, sandbox.admin, 'GET', '/v1/keys');
+  const listed = ownKeys.body.data.find((k) => k.name === 'Customer display: Counter tablet');
+  assert.deepEqual(listed?.permissions, ['display:read']);
+
+  // A sale at the counter shows on the tablet, and its payment too.
+  await page.getByRole('button', { name: 'Close' }).click();
+  for (const key of ['1', '2', '3', '4']) await page.getByRole('button', { name: key, exact: true }).click();
+  await page.getByRole('button', { name: 'Charge 1,234 sats' }).click();
+  await page.locator('img.qr').waitFor();
+  await tablet.getByRole('img', { name: /QR code to pay 1,234 sats/ }).waitFor({ timeout: 10_000 });
+  assert.deepEqual(await axeViolations(tablet), []);
+  await tablet.screenshot({ path: `${outputDir}/display-pairing/tablet-qr.png` });
+  const newest = await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1');
+  await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: newest.body.data[0].payment_request });
+  await tablet.getByText('Thank you — paid').waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'New sale' }).click();
+  await tablet.getByText('Welcome').waitFor({ timeout: 10_000 });
+
+  // Revoked from API keys, the tablet is unpaired at its next read and asks for a new code.
+  await nav(page, 'API keys');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Revoke Customer display: Counter tablet' }).click();
+  await tablet.getByRole('form', { name: 'Pair this screen' }).waitFor({ timeout: 10_000 });
+  await tablet.getByRole('alert').filter({ hasText: 'no longer paired' }).waitFor();
+  assert.equal(await tablet.evaluate(() => localStorage.getItem('payaiml.display.key')), null);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(tabletErrors, []);
+  await tabletContext.close();
   await close();
 });

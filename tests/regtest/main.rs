@@ -10,6 +10,7 @@ mod cashier;
 mod catalog;
 mod channels;
 mod chaos;
+mod display;
 mod first_view;
 mod instance;
 mod invoices_fixture;

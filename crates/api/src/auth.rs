@@ -54,63 +54,113 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
-    /// The key is checked first: a request with a valid key is never refused by the failed-auth
-    /// limiter, whatever other clients on the same address do. Only unknown or malformed keys
-    /// count as failures (a revoked or expired key is a known client to be told so, not a
-    /// guess), per client address and per presented key, so that one plugin polling with a stale
-    /// key is slowed down without locking out the dashboard or the other integrations.
+    /// A customer display's key (`display:read` alone) is refused here, so every route but
+    /// `/v1/display` (which takes [`DisplayAuth`]) is closed to it whatever its own checks say.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        let Some(token) = bearer(parts) else {
-            if parts.headers.contains_key(header::AUTHORIZATION) {
-                let presented = parts
-                    .headers
-                    .get(header::AUTHORIZATION)
-                    .map(|v| v.as_bytes())
-                    .unwrap_or_default();
-                if let Some(wait) = state.limiter.fail(ip, presented) {
-                    return Err(rate_limited(wait));
-                }
-                return Err(ApiError::new(
-                    ErrorCode::MalformedApiKey,
-                    "the Authorization header must read 'Bearer <API key>'",
-                ));
-            }
+        let key = authenticate(parts, state).await?;
+        if key.display_only() {
             return Err(ApiError::new(
-                ErrorCode::MissingApiKey,
-                "send your API key as 'Authorization: Bearer <key>'",
+                ErrorCode::MissingPermission,
+                "this is a customer display's key: it shows the point of sale's current sale (/v1/display) and nothing else",
             ));
-        };
-        let failure = match state.app.keys().authenticate(token).await? {
-            Ok(key) => return Ok(Auth { key }),
-            Err(failure) => failure,
-        };
-        let code = match failure {
-            AuthFailure::Revoked => ErrorCode::RevokedApiKey,
-            AuthFailure::Expired => ErrorCode::ExpiredApiKey,
-            AuthFailure::Malformed | AuthFailure::Unknown => {
-                if let Some(wait) = state.limiter.fail(ip, token.as_bytes()) {
-                    return Err(rate_limited(wait));
-                }
-                if failure == AuthFailure::Malformed {
-                    ErrorCode::MalformedApiKey
-                } else {
-                    ErrorCode::InvalidApiKey
-                }
-            }
-        };
-        Err(ApiError::new(code, failure.message()))
+        }
+        Ok(Auth { key })
     }
 }
 
-fn rate_limited(wait: Duration) -> ApiError {
+/// The key of a request to `/v1/display`: a display's own key, or a key that runs a point of
+/// sale or reads invoices.
+pub struct DisplayAuth {
+    /// The key.
+    pub key: ApiKey,
+}
+
+impl FromRequestParts<ApiState> for DisplayAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = authenticate(parts, state).await?;
+        let allowed = [
+            Permission::DisplayRead,
+            Permission::LightningReceive,
+            Permission::LightningRead,
+        ];
+        if !allowed.into_iter().any(|p| key.allows(p)) {
+            return Err(ApiError::new(
+                ErrorCode::MissingPermission,
+                "this API key lacks the 'display:read' permission (or lightning:receive or lightning:read)",
+            ));
+        }
+        Ok(DisplayAuth { key })
+    }
+}
+
+/// The key a request presents, checked.
+///
+/// The key is checked first: a request with a valid key is never refused by the failed-auth
+/// limiter, whatever other clients on the same address do. Only unknown or malformed keys
+/// count as failures (a revoked or expired key is a known client to be told so, not a
+/// guess), per client address and per presented key, so that one plugin polling with a stale
+/// key is slowed down without locking out the dashboard or the other integrations.
+async fn authenticate(parts: &Parts, state: &ApiState) -> Result<ApiKey, ApiError> {
+    let ip = client_ip(parts);
+    let Some(token) = bearer(parts) else {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let presented = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if let Some(wait) = state.limiter.fail(ip, presented) {
+                return Err(rate_limited(wait));
+            }
+            return Err(ApiError::new(
+                ErrorCode::MalformedApiKey,
+                "the Authorization header must read 'Bearer <API key>'",
+            ));
+        }
+        return Err(ApiError::new(
+            ErrorCode::MissingApiKey,
+            "send your API key as 'Authorization: Bearer <key>'",
+        ));
+    };
+    let failure = match state.app.keys().authenticate(token).await? {
+        Ok(key) => return Ok(key),
+        Err(failure) => failure,
+    };
+    let code = match failure {
+        AuthFailure::Revoked => ErrorCode::RevokedApiKey,
+        AuthFailure::Expired => ErrorCode::ExpiredApiKey,
+        AuthFailure::Malformed | AuthFailure::Unknown => {
+            if let Some(wait) = state.limiter.fail(ip, token.as_bytes()) {
+                return Err(rate_limited(wait));
+            }
+            if failure == AuthFailure::Malformed {
+                ErrorCode::MalformedApiKey
+            } else {
+                ErrorCode::InvalidApiKey
+            }
+        }
+    };
+    Err(ApiError::new(code, failure.message()))
+}
+
+/// The client's address (loopback when the connection's is not known, as in tests).
+pub fn client_ip(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+pub(crate) fn rate_limited(wait: Duration) -> ApiError {
     let secs = wait.as_secs().max(1);
     let mut e = ApiError::new(
         ErrorCode::RateLimited,
@@ -121,3 +171,14 @@ fn rate_limited(wait: Duration) -> ApiError {
 }
 
 pub use crate::limiter::AuthLimiter;
+
+/// The client's address, as an extractor (for the routes that take no key but count failures).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts)))
+    }
+}

@@ -39,8 +39,8 @@ pub use running::{start, Running, StartError, StartOptions};
 pub use state::ApiState;
 
 use routes::{
-    cashier, catalog, events, health, invoices, keys, node, offers, payments, rates, reports,
-    sandbox, settings, stream, wallet, webhooks,
+    cashier, catalog, display, events, health, invoices, keys, node, offers, payments, rates,
+    reports, sandbox, settings, stream, wallet, webhooks,
 };
 
 /// The routes and their OpenAPI document, built from the same handler annotations so they cannot
@@ -102,7 +102,11 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(cashier::cashier_status))
         .routes(routes!(cashier::set_cashier_pin))
         .routes(routes!(cashier::lock_cashier))
-        .routes(routes!(cashier::unlock_cashier));
+        .routes(routes!(cashier::unlock_cashier))
+        .routes(routes!(display::get_display, display::set_display))
+        .routes(routes!(display::answer_display_tip))
+        .routes(routes!(display::create_display_pairing))
+        .routes(routes!(display::pair_display));
     if with_sandbox {
         router
             .routes(routes!(sandbox::pay))

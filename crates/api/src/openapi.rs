@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "Sales by day and hour, and the transactions CSV"),
         (name = "catalog", description = "Items for the point of sale, and tax rates"),
         (name = "cashier", description = "The lock that limits the dashboard to the point of sale"),
+        (name = "display", description = "The customer display: the point of sale's current sale, its own key, pairing"),
         (name = "keys", description = "API keys"),
         (name = "events", description = "The durable event log and its WebSocket stream"),
         (name = "webhooks", description = "Signed event delivery to the shop's URLs"),

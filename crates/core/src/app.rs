@@ -56,6 +56,8 @@ pub struct App {
     rates: Arc<RateService>,
     /// Whether the app is locked to the point of sale (see `cashier`).
     lock_state: crate::cashier::LockState,
+    /// What the customer display shows (see `display`).
+    display: Arc<crate::display::DisplayHub>,
     chain_source: ChainSource,
     mnemonic: Mnemonic,
     /// Cancelled when [`App::shutdown`] begins: every background task and long-lived session
@@ -118,6 +120,7 @@ impl App {
         Ok(Arc::new(App {
             rates,
             lock_state,
+            display: Arc::default(),
             node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
             config,
             store,
@@ -257,6 +260,11 @@ impl App {
         crate::cashier::Cashier::new(&self.store, &self.keys, &self.lock_state)
     }
 
+    /// The customer display: the point of sale's current sale, tip questions, pairing.
+    pub fn display(&self) -> crate::display::CustomerDisplay<'_> {
+        crate::display::CustomerDisplay::new(&self.display, &self.keys, self.invoices())
+    }
+
     /// Receipts of paid invoices, as printable HTML.
     pub fn receipts(&self) -> crate::receipts::Receipts<'_> {
         crate::receipts::Receipts::new(&self.store)
@@ -311,6 +319,11 @@ impl App {
             self.notify.clone(),
             self.stop.clone(),
         ));
+        self.tasks.spawn(
+            self.display
+                .clone()
+                .follow(self.live.subscribe(), self.stop.clone()),
+        );
         // Fetches nothing while the merchant counts in sats only and nothing asks for a rate.
         self.tasks.spawn(self.rates.clone().run(self.stop.clone()));
         let app = Arc::clone(self);

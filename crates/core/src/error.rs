@@ -61,6 +61,8 @@ pub enum ErrorCode {
     InvoiceNotPaid,
     /// 409: The cashier lock is not in the state this needs (no PIN set, not locked, locked).
     CashierConflict,
+    /// 409: The customer display's tip question changed (or closed) before this answer.
+    DisplayConflict,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -104,6 +106,8 @@ pub enum ErrorCode {
     CatalogFull,
     /// 422: The node cannot make an offer now: no channel peer is connected to reach it through.
     OfferUnavailable,
+    /// 422: The pairing code is unknown, used or expired.
+    InvalidPairingCode,
     /// 426: `/v1/events/ws` needs a WebSocket upgrade.
     WebsocketRequired,
     /// 429: Too many requests with unknown keys from this client; `Retry-After` says when to retry.
@@ -136,7 +140,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 61] = [
+    pub const ALL: [ErrorCode; 63] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -163,6 +167,7 @@ impl ErrorCode {
         ErrorCode::CatalogConflict,
         ErrorCode::InvoiceNotPaid,
         ErrorCode::CashierConflict,
+        ErrorCode::DisplayConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -184,6 +189,7 @@ impl ErrorCode {
         ErrorCode::RefundExceedsReceived,
         ErrorCode::CatalogFull,
         ErrorCode::OfferUnavailable,
+        ErrorCode::InvalidPairingCode,
         ErrorCode::WebsocketRequired,
         ErrorCode::RateLimited,
         ErrorCode::NodeNotReady,
@@ -227,6 +233,7 @@ impl ErrorCode {
             ErrorCode::CatalogConflict => "catalog_conflict",
             ErrorCode::InvoiceNotPaid => "invoice_not_paid",
             ErrorCode::CashierConflict => "cashier_conflict",
+            ErrorCode::DisplayConflict => "display_conflict",
             ErrorCode::CashierLocked => "cashier_locked",
             ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::PayloadTooLarge => "payload_too_large",
@@ -250,6 +257,7 @@ impl ErrorCode {
             ErrorCode::RefundExceedsReceived => "refund_exceeds_received",
             ErrorCode::CatalogFull => "catalog_full",
             ErrorCode::OfferUnavailable => "offer_unavailable",
+            ErrorCode::InvalidPairingCode => "invalid_pairing_code",
             ErrorCode::WebsocketRequired => "websocket_required",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeNotReady => "node_not_ready",
@@ -295,7 +303,8 @@ impl ErrorCode {
             | ErrorCode::FixedInSandbox
             | ErrorCode::CatalogConflict
             | ErrorCode::InvoiceNotPaid
-            | ErrorCode::CashierConflict => 409,
+            | ErrorCode::CashierConflict
+            | ErrorCode::DisplayConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvalidExpiry
@@ -316,7 +325,8 @@ impl ErrorCode {
             | ErrorCode::ItemUnavailable
             | ErrorCode::RefundExceedsReceived
             | ErrorCode::CatalogFull
-            | ErrorCode::OfferUnavailable => 422,
+            | ErrorCode::OfferUnavailable
+            | ErrorCode::InvalidPairingCode => 422,
             ErrorCode::WebsocketRequired => 426,
             ErrorCode::RateLimited => 429,
             ErrorCode::NodeNotReady

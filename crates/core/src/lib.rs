@@ -21,6 +21,7 @@ mod app;
 pub mod cashier;
 pub mod catalog;
 pub mod config;
+pub mod display;
 mod error;
 pub mod events;
 pub mod idempotency;

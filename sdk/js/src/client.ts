@@ -10,6 +10,7 @@ import type {
   CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
   Cart, CatalogImportRow, CashierKey, CashierStatus, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
+  DisplayScreen, DisplayUpdate, DisplayPairing, PairedDisplay, TipAnswer,
 } from './types.js';
 
 export interface ClientOptions {
@@ -42,6 +43,38 @@ type PageQuery<Op extends keyof operations> = Omit<NonNullable<operations[Op]['p
 export type PayOptions = Omit<PayInvoice, 'invoice'> & { idempotencyKey?: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An answer's JSON, or its failure as a LightningApiError. */
+async function answer<T>(res: Response): Promise<T> {
+  const text = await res.text();
+  let json: unknown = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  if (!res.ok) {
+    // Not every failure comes from the API (a proxy's 502, say): then the status and body say it.
+    const err = (json as Partial<ErrorBody> | null)?.error;
+    throw new LightningApiError(res.status, err?.code ?? 'http_error',
+      err?.message ?? `The server answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, err?.field ?? undefined);
+  }
+  return json as T;
+}
+
+/** Pairs a customer display: trades the code the dashboard shows (Point of sale → Pair a
+ *  screen) for the display's own key, which reads the current sale and nothing else. Needs no
+ *  key; a wrong code is `invalid_pairing_code`. */
+export async function pairDisplay(opts: { code: string; name?: string; baseUrl?: string }): Promise<PairedDisplay> {
+  const base = (opts.baseUrl ?? 'http://127.0.0.1:3737').replace(/\/+$/, '');
+  let res: Response;
+  try {
+    res = await fetch(`${base}/v1/display/pair`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: opts.code, ...(opts.name ? { name: opts.name } : {}) }),
+    });
+  } catch (e) {
+    throw new LightningApiError(0, 'network_error', `The PayAiML server at ${base || 'this page'} did not answer (${String(e)}).`);
+  }
+  return answer<PairedDisplay>(res);
+}
 
 /** `?a=1&b=2` of the parameters that are set, in the order given; '' when none is. */
 function query(params: Record<string, string | number | boolean | null | undefined>): string {
@@ -103,16 +136,7 @@ export class LightningClient {
     } catch (e) {
       throw new LightningApiError(0, 'network_error', `The PayAiML server at ${this.where()} did not answer (${String(e)}).`);
     }
-    const text = await res.text();
-    let json: unknown = null;
-    try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-    if (!res.ok) {
-      // Not every failure comes from the API (a proxy's 502, say): then the status and body say it.
-      const err = (json as Partial<ErrorBody> | null)?.error;
-      throw new LightningApiError(res.status, err?.code ?? 'http_error',
-        err?.message ?? `The server answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, err?.field ?? undefined);
-    }
-    return json as T;
+    return answer<T>(res);
   }
 
   private signal(): AbortSignal | undefined {
@@ -394,6 +418,29 @@ export class LightningClient {
   /** Unlocks with the owner's PIN; answers the admin key. Wrong PINs are limited. */
   unlockCashier(pin: string): Promise<CashierKey> {
     return this.request('POST', '/v1/cashier/unlock', { body: { pin } });
+  }
+
+  // Customer display
+
+  /** What the customer display shows. With `after` (the `version` last read), waits up to 25 s
+   *  for the next change. A display's own key may call this. */
+  display(opts: { after?: number } = {}): Promise<DisplayScreen> {
+    return this.request('GET', `/v1/display${query({ after: opts.after })}`, { retry: true });
+  }
+
+  /** Puts a sale (`sale_id`) or a tip question on the customer display, or neither (its welcome). */
+  showOnDisplay(update: DisplayUpdate): Promise<DisplayScreen> {
+    return this.request('PUT', '/v1/display', { body: update });
+  }
+
+  /** Answers the display's tip question (the first answer stands). */
+  answerDisplayTip(tip: TipAnswer): Promise<DisplayScreen> {
+    return this.request('POST', '/v1/display/tip', { body: tip });
+  }
+
+  /** A pairing code for a new display (good once, 10 minutes); with `url`, the link and its QR. */
+  createDisplayPairing(opts: { url?: string } = {}): Promise<DisplayPairing> {
+    return this.request('POST', '/v1/display/pairings', { body: opts });
   }
 
   // Reports

@@ -146,6 +146,20 @@ export type CashierStatus = Schemas['CashierStatus'];
 export type CounterSettings = Schemas['CounterSettings'];
 /** The key the dashboard uses after locking (the cashier's) or unlocking (the admin key). */
 export type CashierKey = Schemas['CashierKey'];
+/** What the customer display shows: `{version, sale, tip_ask, tip_answer}`. */
+export type DisplayScreen = Schemas['DisplayBody'];
+/** The sale as the customer display shows it (with its QR while it waits). */
+export type DisplaySale = Schemas['DisplaySale'];
+/** The body of `showOnDisplay`: a sale, a tip question, or neither (the welcome). */
+export type DisplayUpdate = Schemas['ScreenUpdate'];
+export type TipAsk = Schemas['TipAsk'];
+export type TipOption = Schemas['TipOption'];
+/** An answer to the display's tip question: a percentage, an `amount`, or neither (no tip). */
+export type TipAnswer = Schemas['TipAnswer'];
+/** A pairing code for a customer display, with the link and QR when asked for. */
+export type DisplayPairing = Schemas['PairingBody'];
+/** A paired display's own key (`display:read` only). */
+export type PairedDisplay = Schemas['PairedDisplay'];
 /** A sale as recorded with its invoice: lines, taxes, tip and total. */
 export type Order = Schemas['Order'];
 export type OrderLine = Schemas['OrderLine'];

@@ -1,104 +1,119 @@
-// The link between the point of sale and the customer display: the current sale's invoice id in
-// localStorage, which every window of the same origin shares (two browser windows, or the desktop
-// app's two windows), with the `storage` event telling the other windows at once.
+// The link between the point of sale and the customer display, through the API (/v1/display):
+// the point of sale puts each step of a sale on the screen (the tip question, the sale, the
+// welcome again); the display reads it with its own key, which reads nothing else, and waits for
+// the next change with a long poll. So the display may be another window, another browser or
+// another device, and it never holds the dashboard's key.
 
-const KEY = 'payaiml.pos.sale';
+import { LightningApiError, type DisplayScreen, type LightningClient, type TipAnswer, type TipAsk } from '@payaiml/lightning-js';
+import { session } from './session.svelte';
 
-export function showSale(id: string | null): void {
-  if (id) localStorage.setItem(KEY, id);
-  else localStorage.removeItem(KEY);
-}
-
-export function currentSale(): string | null {
-  return localStorage.getItem(KEY);
-}
-
-/** Calls `fn` with the sale id whenever it changes; returns the function that stops watching. */
-export function watchSale(fn: (id: string | null) => void): () => void {
-  return watchRaw(KEY, fn);
-}
-
-/** Calls `fn` with the text under `key` now and whenever it changes (in this window or another). */
-function watchRaw(key: string, fn: (value: string | null) => void): () => void {
-  let last = localStorage.getItem(key);
-  fn(last);
-  const check = () => {
-    const now = localStorage.getItem(key);
-    if (now !== last) { last = now; fn(now); }
-  };
-  window.addEventListener('storage', check);
-  // The storage event is not guaranteed between every pair of windows (webviews differ): poll too.
-  const timer = setInterval(check, 500);
-  return () => { window.removeEventListener('storage', check); clearInterval(timer); };
-}
-
-// The tip question, asked on both screens before the QR: the point of sale puts the choices
-// (each with what it comes to, priced by the server) under TIP_ASK; whichever screen answers
-// first writes TIP_CHOICE, and the point of sale charges with it. The display needs no right
-// to make invoices for this: it only writes a choice into the shared storage.
-const TIP_ASK = 'payaiml.pos.tip-ask';
-const TIP_CHOICE = 'payaiml.pos.tip-choice';
-
-/** One answer to the tip question: a percentage (or none), and what the total comes to. */
-export interface TipOption {
-  /** "10", or null for no tip. */
-  percent: string | null;
-  tip: string;
-  total: string;
-}
-
-/** The question: its id, the unit (a currency or null for sats), what is due before a tip. */
-export interface TipAsk {
-  id: string;
-  currency: string | null;
-  due: string;
-  options: TipOption[];
-}
-
-export function askTip(ask: TipAsk | null): void {
-  localStorage.removeItem(TIP_CHOICE);
-  if (ask) localStorage.setItem(TIP_ASK, JSON.stringify(ask));
-  else localStorage.removeItem(TIP_ASK);
-}
-
-function read<T>(key: string): T | null {
-  try {
-    return JSON.parse(localStorage.getItem(key) ?? 'null') as T | null;
-  } catch {
-    return null;
-  }
-}
+export type { TipAsk };
 
 /** An answer: a percentage, an amount in the question's unit ("Other amount"), or no tip. */
 export type TipChoice = { percent: string } | { amount: string } | null;
 
-/** Answers the question `id` with `choice`. */
-export function chooseTip(id: string, choice: TipChoice): void {
-  localStorage.setItem(TIP_CHOICE, JSON.stringify({ id, choice }));
+// One step after another: each replaces the whole screen, so they must arrive in order.
+let queue: Promise<unknown> = Promise.resolve();
+function put(update: { sale_id?: string; tip_ask?: TipAsk }): void {
+  const client = session.client;
+  if (!client) return;
+  queue = queue
+    .then(() => client.showOnDisplay(update))
+    // The sale goes on whatever the display's state: a failure here only leaves it behind.
+    .catch((e) => console.warn('the customer display was not updated', e));
 }
 
-function watch<T>(key: string, fn: (value: T | null) => void): () => void {
-  return watchRaw(key, () => fn(read<T>(key)));
+/** Shows the sale `id` on the customer display, or (null) its welcome. */
+export function showSale(id: string | null): void {
+  put(id ? { sale_id: id } : {});
 }
 
-/** Calls `fn` with the open tip question, or null. */
-export function watchTipAsk(fn: (ask: TipAsk | null) => void): () => void {
-  return watch<TipAsk>(TIP_ASK, fn);
+/** Asks the tip question on the customer display (null: takes it down). */
+export function askTip(ask: TipAsk | null): void {
+  put(ask ? { tip_ask: ask } : {});
 }
 
-/** Calls `fn` with the answer to a tip question once one is given. */
-export function watchTipChoice(fn: (answer: { id: string; choice: TipChoice } | null) => void): () => void {
-  return watch(TIP_CHOICE, fn);
+/** Answers the question `id` with `choice` (the first answer, from either screen, stands). */
+export function chooseTip(client: LightningClient, id: string, choice: TipChoice): Promise<DisplayScreen> {
+  const answer: TipAnswer = { ask_id: id, ...(choice ?? {}) };
+  return client.answerDisplayTip(answer);
+}
+
+export function answerOf(a: TipAnswer): TipChoice {
+  if (a.percent) return { percent: a.percent };
+  if (a.amount) return { amount: a.amount };
+  return null;
+}
+
+/** Calls `fn` with the screen now and at each change, until the returned function is called.
+ *  `onError` hears failures (it is retried 2 s later); a refused key stops it. */
+export function followDisplay(
+  client: LightningClient,
+  fn: (screen: DisplayScreen) => void,
+  onError: (e: unknown) => void = () => {},
+): () => void {
+  let stopped = false;
+  void (async () => {
+    let after: number | undefined;
+    while (!stopped) {
+      try {
+        const screen = await client.display({ after });
+        if (stopped) return;
+        after = screen.version;
+        fn(screen);
+      } catch (e) {
+        if (stopped) return;
+        onError(e);
+        if (e instanceof LightningApiError && (e.status === 401 || e.status === 403)) return;
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+    }
+  })();
+  return () => { stopped = true; };
+}
+
+/** Calls `fn` with the answer to a tip question once one is given, on either screen. */
+export function watchTipChoice(fn: (answer: { id: string; choice: TipChoice }) => void): () => void {
+  const client = session.client;
+  if (!client) return () => {};
+  let told = '';
+  return followDisplay(client, (screen) => {
+    const a = screen.tip_answer;
+    if (a && a.ask_id !== told) {
+      told = a.ask_id;
+      fn({ id: a.ask_id, choice: answerOf(a) });
+    }
+  });
+}
+
+// A browser's display key, kept by the browser (every tab and window of this origin): a
+// display-only key, so it may stay where the dashboard's own key may not.
+const DISPLAY_KEY = 'payaiml.display.key';
+
+export function storedDisplayKey(): string | null {
+  return localStorage.getItem(DISPLAY_KEY);
+}
+
+export function keepDisplayKey(key: string | null): void {
+  if (key) localStorage.setItem(DISPLAY_KEY, key);
+  else localStorage.removeItem(DISPLAY_KEY);
 }
 
 interface TauriGlobal { core: { invoke<T>(cmd: string): Promise<T> } }
 
-/** Opens the customer display: a second native window in the desktop app, a popup in a browser. */
-export async function openDisplay(): Promise<void> {
+/** Opens the customer display: a second native window in the desktop app (which gives it a
+ *  display key), a popup in a browser, paired by a fresh code when this browser has no display
+ *  key yet. */
+export async function openDisplay(client: LightningClient): Promise<void> {
   const tauri = (window as unknown as { __TAURI__?: TauriGlobal }).__TAURI__;
   if (tauri) {
     await tauri.core.invoke('customer_display');
     return;
   }
-  window.open('#/display', 'payaiml-customer-display', 'popup,width=720,height=820');
+  let hash = '#/display';
+  if (!storedDisplayKey()) {
+    const { code } = await client.createDisplayPairing();
+    hash += `?pair=${encodeURIComponent(code)}`;
+  }
+  window.open(hash, 'payaiml-customer-display', 'popup,width=720,height=820');
 }

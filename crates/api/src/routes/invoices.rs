@@ -98,7 +98,7 @@ pub async fn get_invoice(
 
 /// What an invoice's QR code holds: its unified BIP21 URI when it may also be paid on-chain (a
 /// wallet pays it either way), else `LIGHTNING:<PAYMENT_REQUEST>`.
-fn qr_text(invoice: &Invoice) -> String {
+pub(super) fn qr_text(invoice: &Invoice) -> String {
     match &invoice.onchain {
         Some(onchain) => onchain.uri.clone(),
         None => qr::invoice_uri(&invoice.payment_request),

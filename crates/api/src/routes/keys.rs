@@ -104,7 +104,12 @@ pub async fn revoke_key(
     auth.require(Permission::KeysManage)?;
     let target = state.app.keys().get(key_id(&id)).await?;
     auth.key.may_manage_key(&target)?;
-    Ok(Json(state.app.keys().revoke(&id).await?))
+    let revoked = state.app.keys().revoke(&id).await?;
+    if target.allows(Permission::DisplayRead) {
+        // A display waiting for the next screen reads again now, and is refused.
+        state.app.display().refresh();
+    }
+    Ok(Json(revoked))
 }
 
 /// A key's secret.

@@ -2,6 +2,7 @@
 
 pub mod cashier;
 pub mod catalog;
+pub mod display;
 pub mod events;
 pub mod health;
 pub mod invoices;

@@ -55,17 +55,22 @@ pub enum Permission {
     /// `lightning:receive`).
     #[serde(rename = "catalog:manage")]
     CatalogManage,
+    /// Show the point of sale's current sale on a customer display, and answer its tip question;
+    /// nothing else. A key with only this permission is refused by every other endpoint.
+    #[serde(rename = "display:read")]
+    DisplayRead,
 }
 
 impl Permission {
     /// Every permission, in documentation order.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::LightningRead,
         Permission::LightningReceive,
         Permission::LightningWrite,
         Permission::KeysManage,
         Permission::NodeManage,
         Permission::CatalogManage,
+        Permission::DisplayRead,
     ];
 
     /// The permission's API name, e.g. `lightning:read`.
@@ -77,6 +82,7 @@ impl Permission {
             Permission::KeysManage => "keys:manage",
             Permission::NodeManage => "node:manage",
             Permission::CatalogManage => "catalog:manage",
+            Permission::DisplayRead => "display:read",
         }
     }
 }
@@ -138,6 +144,12 @@ impl ApiKey {
         self.permissions.contains(&permission)
             || (permission == Permission::LightningReceive
                 && self.permissions.contains(&Permission::LightningWrite))
+    }
+
+    /// Whether the key is a customer display's: `display:read` and nothing else. Such a key
+    /// reaches only `/v1/display` (see the API's `Auth` extractor).
+    pub fn display_only(&self) -> bool {
+        self.permissions.len() == 1 && self.permissions.contains(&Permission::DisplayRead)
     }
 
     /// Checks that this key may create, reveal or revoke a key with `permissions`, `budget` and
@@ -461,13 +473,14 @@ impl Keys {
         Ok(self.store.setting(ADMIN_KEY_SETTING).await?.as_deref() == Some(key_id))
     }
 
-    /// The read-only key of the customer display window (it shows invoices and their QR, and
-    /// needs nothing more), made on first use like [`Keys::admin_key`].
+    /// The key of the desktop app's customer display window: `display:read` only (it shows the
+    /// point of sale's current sale and nothing else), made on first use like
+    /// [`Keys::admin_key`].
     pub async fn display_key(&self) -> Result<(String, bool)> {
         self.own_key(
             DISPLAY_KEY_SETTING,
-            "Customer display (read-only)",
-            [Permission::LightningRead].into_iter().collect(),
+            "Customer display (this computer)",
+            [Permission::DisplayRead].into_iter().collect(),
         )
         .await
     }

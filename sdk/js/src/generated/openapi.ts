@@ -256,6 +256,97 @@ export interface paths {
         patch: operations["change_tax"];
         trace?: never;
     };
+    "/v1/display": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the customer display shows now: the sale (amount, price in the merchant's currency,
+         *     cart, QR) or the tip question. With `after`, waits for the next change. Takes a display's
+         *     key (`display:read`), or one that runs a point of sale or reads invoices.
+         */
+        get: operations["get_display"];
+        /**
+         * Put a sale (an invoice id) or a tip question on the customer display, or neither (its
+         *     welcome). Replaces the whole screen. Needs `lightning:receive` or `lightning:write`; a key
+         *     with only `lightning:receive` shows only invoices it made.
+         */
+        put: operations["set_display"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/display/pair": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pair a customer display: trades a pairing code for the display's own key (`display:read`:
+         *     it reads the current sale and answers tip questions, nothing else; it is listed and revoked
+         *     with the other keys). Takes no key. Wrong codes count as failed sign-ins: too many from one
+         *     client is `429 rate_limited`.
+         */
+        post: operations["pair_display"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/display/pairings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a pairing code for a customer display (in a browser tab, or on a tablet facing the
+         *     customer): good once, for 10 minutes. The display trades it at `POST /v1/display/pair` for
+         *     its own key, which reads the current sale and nothing else. Needs `lightning:receive` or
+         *     `lightning:write`.
+         */
+        post: operations["create_display_pairing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/display/tip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer the display's tip question: one of its percentages, an `amount` of the customer's
+         *     own, or neither (no tip). The first answer stands; an answer to a question no longer on
+         *     screen is `409 display_conflict`. Takes a display's key, or one that runs a point of sale.
+         */
+        post: operations["answer_display_tip"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -1825,6 +1916,45 @@ export interface components {
          * @enum {string}
          */
         Direction: "inbound" | "outbound";
+        /** @description What the customer display shows. */
+        DisplayBody: {
+            sale: null | components["schemas"]["DisplaySale"];
+            tip_answer: null | components["schemas"]["TipAnswer"];
+            tip_ask: null | components["schemas"]["TipAsk"];
+            /**
+             * Format: int64
+             * @description Rises with every change (the sale, the tip question or its answer, the sale's payment
+             *     or expiry): pass it as `after` to wait for the next.
+             */
+            version: number;
+        };
+        /** @description The sale as the customer sees it: what is due and how to pay, nothing more. */
+        DisplaySale: {
+            /**
+             * Format: int64
+             * @description What is due, in sats (null: the payer chooses).
+             */
+            amount: number | null;
+            /**
+             * Format: int64
+             * @description What was received, in sats, once paid.
+             */
+            amount_received: number | null;
+            /** @description The description. */
+            description: string;
+            /** @description When it expires. */
+            expires_at: string;
+            fiat: null | components["schemas"]["FiatAmount"];
+            /** @description The invoice's id. */
+            id: string;
+            /** @description Whether it may also be paid on-chain (the QR is then a unified BIP21 URI). */
+            onchain: boolean;
+            order: null | components["schemas"]["Order"];
+            /** @description The QR code to scan (SVG), while it waits for payment. */
+            qr_svg: string | null;
+            /** @description `pending`, `paid` or `expired`. */
+            status: components["schemas"]["InvoiceStatus"];
+        };
         /** @description How an endpoint's deliveries are going, from its attempts. */
         EndpointHealth: {
             /**
@@ -1857,7 +1987,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -2832,6 +2962,45 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
         };
+        /** @description A display's pairing: the code the dashboard shows, and a name for the screen. */
+        PairRequest: {
+            /** @description The code, e.g. `K7PM-4QXD` (the dash and the case do not matter). */
+            code: string;
+            /** @description A name for the screen, shown in the list of keys (at most 60 characters). */
+            name?: string | null;
+        };
+        /** @description A display's new key, answered once to the display that paired. */
+        PairedDisplay: {
+            /** @description The key (`display:read` only). Keep it: it is not shown again. */
+            key: string;
+            /** @description Its id, under which it is listed and revoked with the other API keys. */
+            key_id: string;
+        };
+        /** @description A pairing code, as the dashboard shows it. */
+        Pairing: {
+            /**
+             * @description `XXXX-XXXX`; typed without the dash or in lower case, it works the same.
+             * @example K7PM-4QXD
+             */
+            code: string;
+            /** @description When it stops working. */
+            expires_at: string;
+        };
+        /** @description A pairing code to type (or scan) on the new display. */
+        PairingBody: components["schemas"]["Pairing"] & {
+            /** @description The link that pairs the display when opened, if `url` was given. */
+            link?: string | null;
+            /** @description That link as a QR code (SVG). */
+            qr_svg?: string | null;
+        };
+        /** @description A request for a pairing code. */
+        PairingRequest: {
+            /**
+             * @description The dashboard's address as the display will open it (e.g. `http://192.168.1.20:3737/`):
+             *     the answer then holds the link to open there, and its QR code.
+             */
+            url?: string | null;
+        };
         /** @description The parts of sales charged in one unit, as recorded with each sale. */
         Parts: {
             /**
@@ -2933,7 +3102,7 @@ export interface components {
          * @description A permission a key can carry.
          * @enum {string}
          */
-        Permission: "lightning:read" | "lightning:receive" | "lightning:write" | "keys:manage" | "node:manage" | "catalog:manage";
+        Permission: "lightning:read" | "lightning:receive" | "lightning:write" | "keys:manage" | "node:manage" | "catalog:manage" | "display:read";
         /**
          * @description Where the host is in its cycle.
          * @enum {string}
@@ -3085,6 +3254,15 @@ export interface components {
              * @description For an offer that sells more than one: how many (default 1).
              */
             quantity?: number | null;
+        };
+        /**
+         * @description What the point of sale puts on the display: a sale, a tip question, or neither (the
+         *     welcome). It replaces the whole screen, and with it any earlier answer.
+         */
+        ScreenUpdate: {
+            /** @description The invoice to show (an id or payment hash), or null. */
+            sale_id?: string | null;
+            tip_ask?: null | components["schemas"]["TipAsk"];
         };
         /** @description What went out: payments sent that succeeded or may still. */
         Sent: {
@@ -3258,6 +3436,41 @@ export interface components {
             amount?: string | null;
             /** @description Percent of the amount due after tax, a decimal string ("10", "12.5"), 0 to 100. */
             percent?: string | null;
+        };
+        /**
+         * @description An answer to a tip question: one of its percentages, an amount of the customer's own, or
+         *     (both null) no tip.
+         */
+        TipAnswer: {
+            /** @description An amount in the question's unit, as a decimal string ("Other amount"). */
+            amount?: string | null;
+            /** @description The question's `id`. */
+            ask_id: string;
+            /** @description One of the question's percentages. */
+            percent?: string | null;
+        };
+        /**
+         * @description A tip question: what is due, and the choices with what each comes to (priced by the server
+         *     beforehand, so the display does no arithmetic).
+         */
+        TipAsk: {
+            /** @description The unit of the amounts: a currency code, or null for sats. */
+            currency?: string | null;
+            /** @description What is due before a tip, as a decimal string in that unit. */
+            due: string;
+            /** @description The point of sale's own id for this question (an answer names it). */
+            id: string;
+            /** @description The choices, 1 to 6. */
+            options: components["schemas"]["TipOption"][];
+        };
+        /** @description One answer a tip question offers. */
+        TipOption: {
+            /** @description The percentage, e.g. `"10"`; null for no tip. */
+            percent?: string | null;
+            /** @description The tip, as a decimal string. */
+            tip: string;
+            /** @description The total with it, as a decimal string. */
+            total: string;
         };
         /** @description Counts and sums of sales. */
         Totals: {
@@ -3812,6 +4025,163 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Tax"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_display: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `version` last read: the answer waits (up to 25 s) until the screen changes from it,
+                 *     then answers the new screen (or the same one, after 25 s).
+                 */
+                after?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisplayBody"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_display: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ScreenUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisplayBody"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    pair_display: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairedDisplay"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_display_pairing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairingRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PairingBody"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    answer_display_tip: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TipAnswer"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisplayBody"];
                 };
             };
             "4XX": {
