@@ -12,6 +12,9 @@ import { join } from 'node:path';
 
 import { axeViolations, call, launch, outputDir, startSandbox } from './harness.mjs';
 
+// The screens the README's gallery shows at each size and scheme.
+const GALLERY = ['/', '/invoices', '/pos', '/payments', '/webhooks', '/reports', '/settings'];
+
 const SIZES = { desktop: [1280, 860], tablet: [1024, 768], phone: [390, 844] };
 
 let sandbox;
@@ -67,10 +70,11 @@ for (const scheme of ['light', 'dark']) {
         await page.locator('main h2').first().waitFor();
         await page.waitForTimeout(400);
         await check(path);
-        // Pictures of the main screens at each size and scheme (output/a11y/), for the README.
-        if (['/', '/pos', '/invoices'].includes(path)) {
+        // Pictures of the main screens at each size and scheme (output/a11y/), for the README's
+        // gallery (scripts/refresh-screenshots.sh copies them to docs/screenshots/gallery/).
+        if (GALLERY.includes(path)) {
           const name = path === '/' ? 'overview' : path.slice(1);
-          await page.screenshot({ path: join(shots, `${name}-${size}-${scheme}.png`) });
+          await page.screenshot({ path: join(shots, `${name}-${size}-${scheme}.jpg`), type: 'jpeg', quality: 80 });
         }
       }
       // The point of sale's QR and paid screens, with the customer display beside it (opened
@@ -89,6 +93,9 @@ for (const scheme of ['light', 'dark']) {
       const sale = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
       await display.locator('img.qr').waitFor({ timeout: 10_000 });
       found['/display (QR)'] = await axeViolations(display);
+      await display.setViewportSize({ width, height });
+      await display.screenshot({ path: join(shots, `display-${size}-${scheme}.jpg`), type: 'jpeg', quality: 80 });
+      await page.screenshot({ path: join(shots, `pos-qr-${size}-${scheme}.jpg`), type: 'jpeg', quality: 80 });
       await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: sale.payment_request });
       await page.getByTestId('pos-paid').waitFor({ timeout: 15_000 });
       await check('/pos (paid)');
@@ -175,5 +182,73 @@ test('status says what happened: money in and out by direction, none for an expi
   await own.getByRole('button', { name: /^Revoke/ }).click();
   assert.match(asked, /the key this dashboard is using: revoking it signs this dashboard out at once/);
   assert.equal((await call(sandbox.api, sandbox.admin, 'GET', '/v1/health')).status, 200, 'dismissed: still signed in');
+  await context.close();
+});
+
+test('an invoice made with the keyboard only, then found again by a search that covers every invoice, not the page loaded', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(`${sandbox.api}/`);
+  await page.getByLabel('API key').fill(sandbox.admin);
+  await page.keyboard.press('Enter');
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.evaluate(() => { location.hash = '#/invoices'; });
+  await page.reload();
+  await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+  // Skip link, then the form's fields in order, then Create with Enter.
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  const focused = () => page.evaluate(() => {
+    const el = document.activeElement;
+    return el?.getAttribute('name') ?? el?.textContent?.trim() ?? '';
+  });
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'amount');
+  await page.keyboard.type('4242');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'description');
+  await page.keyboard.type('Needle in the haystack');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'expiry');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Tab');
+  assert.equal(await focused(), 'Create invoice');
+  await page.keyboard.press('Enter');
+  // On the invoice: focus is on its heading, its QR is there.
+  await page.locator('img.qr').waitFor({ timeout: 10_000 });
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H2');
+  assert.equal(await focused(), 'Needle in the haystack');
+  const made = (await call(sandbox.api, sandbox.admin, 'GET', '/v1/lightning/invoices?limit=1')).body.data[0];
+  assert.equal(made.amount, 4242);
+  assert.equal(made.description, 'Needle in the haystack');
+  assert.equal(made.expiry, 86_400, 'the next choice down: 1 day');
+
+  // Sixty more after it: the list's first page (50) no longer holds it, the search still finds it.
+  for (let i = 0; i < 60; i++) {
+    const r = await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/invoices', { amount: 100 + i, description: `Haystack coffee ${i}` });
+    assert.equal(r.status, 201);
+  }
+  await page.getByRole('link', { name: '← Invoices' }).click();
+  await page.getByRole('cell', { name: 'Haystack coffee 59' }).waitFor();
+  assert.equal(await page.getByRole('cell', { name: 'Needle in the haystack' }).count(), 0, 'not on the first page');
+  const search = page.getByRole('search', { name: 'Search invoices' });
+  await search.getByLabel('Search').fill('NEEDLE');
+  await page.getByRole('cell', { name: 'Needle in the haystack' }).waitFor();
+  assert.equal(await page.getByRole('table', { name: 'Invoices' }).locator('tbody tr').count(), 1);
+  // By amount, with the text cleared.
+  await search.getByLabel('Search').fill('');
+  await search.getByLabel('At least (sats)').fill('4242');
+  await search.getByLabel('At most (sats)').fill('4242');
+  await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Invoices"] tbody tr').length === 1);
+  await page.getByRole('cell', { name: 'Needle in the haystack' }).waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await page.screenshot({ path: `${outputDir}/a11y/invoice-search.png`, fullPage: true });
+  // By date: nothing made tomorrow.
+  const tomorrow = new Date(Date.now() + 86_400_000);
+  const day = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
+  await search.getByLabel('Made from').fill(day);
+  await page.getByText('No invoice matches this search.').waitFor();
+  await search.getByRole('button', { name: 'Clear' }).click();
+  await page.getByRole('cell', { name: 'Haystack coffee 59' }).waitFor();
   await context.close();
 });

@@ -249,6 +249,12 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
   await tips.getByRole('button', { name: 'Add tip' }).click();
   await page.locator('img.qr').waitFor({ timeout: 10_000 });
   await shot('locked-qr');
+  // Locked, the screen re-reads the waiting sale every 2 s (no event stream): focus goes to the
+  // QR screen once, and a cashier who moves it (to Cancel, say) keeps it through those reads.
+  await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') === 'Waiting for the payment');
+  await page.getByRole('button', { name: 'Cancel' }).focus();
+  await page.waitForTimeout(4_500);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Cancel', 'focus stayed where the cashier put it');
   const mine = (await asCashier('GET', '/v1/lightning/invoices')).body.data;
   assert.equal(mine.length, 1, 'the cashier sees its own sale only');
   assert.equal(mine[0].order.tip, '0.50', 'the tip typed in');

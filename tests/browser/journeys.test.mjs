@@ -202,7 +202,7 @@ test('add a webhook, send a test event, see it in the delivery log', async () =>
   const card = page.getByRole('region', { name: `Webhook ${shop.url}` });
   await card.getByText('Signing secret').waitFor();
   await card.getByRole('button', { name: 'Send test event' }).click();
-  await card.getByRole('table', { name: 'Deliveries' }).getByText('webhook.test').waitFor({ timeout: 15_000 });
+  await card.getByRole('list', { name: 'Deliveries' }).getByText('webhook.test').waitFor({ timeout: 15_000 });
   await card.getByText(/: 200 ·/).first().waitFor();
   await shot('delivery-log');
   assert.ok(shop.hits.some((h) => JSON.parse(h.body).event === 'webhook.test'), 'the receiver got the test event');

@@ -312,7 +312,7 @@ mod tests {
         let (second, second_detail) = pay(2, "thanks!");
         assert_eq!(handle(&store, &second, &second_detail).await?.len(), 1);
 
-        let made = invoices::list(&store, None, Some("key_pos"), 10, None)
+        let made = invoices::list(&store, &Default::default(), Some("key_pos"), 10, None)
             .await?
             .data;
         assert_eq!(made.len(), 2);

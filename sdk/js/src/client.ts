@@ -7,7 +7,7 @@ import { eventStream, type EventsOptions } from './events.js';
 import type { operations } from './generated/openapi.js';
 import type {
   ApiKey, Balance, CreatedKey, CreatedWebhook, CreateInvoice, CreateKeyRequest, CreateOffer, Offer, CustomerInvoice, CustomerNode,
-  CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, InvoiceStatus, LightningEvent,
+  CustomerPayment, DecodedInvoice, DepositAddress, ErrorBody, EventsPage, Health, Invoice, LightningEvent,
   Cart, CatalogImportRow, CashierKey, CashierStatus, CatalogItem, CatalogItemChange, Order, Mined, NewCatalogItem, NewTaxRate, NewWebhook, TaxRateChange, TaxRateEntry, NodeInfo, OpenChannel, Readiness, Rates, DayReport, DaysReport, OpenedChannel, Page, PayInvoice, Payment, PaymentStatus, RecoveryWords, RevealedKey,
   RevealedSecret, SandboxInvoice, SandboxPay, Settings, SettingsChange, Webhook, WebhookDelivery,
   DisplayScreen, DisplayUpdate, DisplayPairing, PairedDisplay, TipAnswer,
@@ -162,15 +162,20 @@ export class LightningClient {
     return this.request('GET', `/v1/lightning/invoices/${encodeURIComponent(id)}`, { retry: true });
   }
 
-  /** Every invoice, newest first, page by page: `for await (const inv of client.listInvoices())`. */
-  listInvoices(opts: { status?: InvoiceStatus; pageSize?: number } = {}): AsyncGenerator<Invoice> {
-    return this.all((cursor) => this.listInvoicesPage({ status: opts.status, limit: opts.pageSize ?? 50, cursor }));
+  /** Every invoice, newest first, page by page: `for await (const inv of client.listInvoices())`;
+   *  with a search (`status`, `q`, `min_amount`, `max_amount`, `from`, `to`), only those matching. */
+  listInvoices(opts: Omit<PageQuery<'list_invoices'>, 'limit'> & { pageSize?: number } = {}): AsyncGenerator<Invoice> {
+    const { pageSize, ...search } = opts;
+    return this.all((cursor) => this.listInvoicesPage({ ...search, limit: pageSize ?? 50, cursor }));
   }
 
   /** One page of invoices, newest first (`limit` 1 to 100, default 20); pass its `next_cursor` as
-   *  `cursor` for the next. */
+   *  `cursor` for the next. A search narrows it: `status`; `q`, text in the description, external
+   *  id or payer's note, or an id or payment hash in full; `min_amount`/`max_amount` in sats;
+   *  `from`/`to`, days (`2026-11-30`, whole days in the merchant's time zone) or RFC 3339 times. */
   listInvoicesPage(opts: PageQuery<'list_invoices'> = {}): Promise<Page<Invoice>> {
-    return this.request('GET', `/v1/lightning/invoices${query({ status: opts.status, limit: opts.limit, cursor: opts.cursor })}`, { retry: true });
+    const { status, q, min_amount, max_amount, from, to, limit, cursor } = opts;
+    return this.request('GET', `/v1/lightning/invoices${query({ status, q, min_amount, max_amount, from, to, limit, cursor })}`, { retry: true });
   }
 
   /** The invoice's QR code as SVG text (of the uppercase `LIGHTNING:` URI). */

@@ -4,9 +4,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use payaiml_core::invoices::{CreateInvoice, Invoice};
+use payaiml_core::invoices::{CreateInvoice, Invoice, InvoiceSearch};
 use payaiml_core::keys::Permission;
 use payaiml_core::receipts::Paper;
+use payaiml_core::reports::parse_bound;
 
 use super::{idempotent, limit, ApiQuery, InvoiceListQuery, PageBody};
 use crate::auth::Auth;
@@ -63,8 +64,9 @@ async fn readable(state: &ApiState, auth: &Auth, id: &str) -> ApiResult<Invoice>
     })
 }
 
-/// List invoices, newest first. Needs `lightning:read`; a key with only `lightning:receive`
-/// lists the invoices it made.
+/// List invoices, newest first, optionally only those matching a search: status, text (`q`),
+/// amount range, dates. Needs `lightning:read`; a key with only `lightning:receive` lists the
+/// invoices it made.
 #[utoipa::path(get, path = "/v1/lightning/invoices", tag = "invoices", params(InvoiceListQuery),
     responses((status = 200, body = PageBody<Invoice>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_invoices(
@@ -73,12 +75,27 @@ pub async fn list_invoices(
     ApiQuery(q): ApiQuery<InvoiceListQuery>,
 ) -> ApiResult<Json<PageBody<Invoice>>> {
     let only = readable_by(&auth)?;
-    let status = q.status.as_deref().map(str::parse).transpose()?;
+    let search = InvoiceSearch {
+        status: q.status.as_deref().map(str::parse).transpose()?,
+        text: q.q.filter(|t| !t.is_empty()),
+        min_amount: q.min_amount,
+        max_amount: q.max_amount,
+        from_ms: q
+            .from
+            .as_deref()
+            .map(|t| parse_bound(t, "from", false))
+            .transpose()?,
+        to_ms: q
+            .to
+            .as_deref()
+            .map(|t| parse_bound(t, "to", true))
+            .transpose()?,
+    };
     let (limit, cursor) = (limit(q.limit)?, q.cursor.as_deref());
     let invoices = state.app.invoices();
     let page = match only {
-        None => invoices.list(status, limit, cursor).await?,
-        Some(key) => invoices.list_made_by(key, status, limit, cursor).await?,
+        None => invoices.list(&search, limit, cursor).await?,
+        Some(key) => invoices.list_made_by(key, &search, limit, cursor).await?,
     };
     Ok(Json(page.into()))
 }

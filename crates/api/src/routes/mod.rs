@@ -79,6 +79,23 @@ pub struct InvoiceListQuery {
     /// Only invoices in this status.
     #[param(schema_with = invoice_statuses)]
     pub status: Option<String>,
+    /// Text in the description, external id or payer's note (case ignored for ASCII letters),
+    /// or an invoice id or payment hash in full; 1 to 100 characters.
+    #[param(min_length = 1, max_length = 100)]
+    pub q: Option<String>,
+    /// At least this many sats (the amount asked; for an invoice whose payer chose, received).
+    #[param(minimum = 0)]
+    pub min_amount: Option<u64>,
+    /// At most this many sats.
+    #[param(minimum = 0)]
+    pub max_amount: Option<u64>,
+    /// Made on or after this day (`2026-11-01`, from its start in the merchant's time zone) or
+    /// time (RFC 3339).
+    #[param(format = Date)]
+    pub from: Option<String>,
+    /// Made on or before this day (`2026-11-30`, to its end) or before this time (RFC 3339).
+    #[param(format = Date)]
+    pub to: Option<String>,
     /// 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,

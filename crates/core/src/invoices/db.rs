@@ -2,7 +2,7 @@
 
 use sqlx::SqliteConnection;
 
-use super::{Invoice, InvoiceLsp, InvoiceStatus, InvoiceWarning, ValidInvoice};
+use super::{Invoice, InvoiceLsp, InvoiceSearch, InvoiceStatus, InvoiceWarning, ValidInvoice};
 use crate::error::{Error, Result};
 use crate::rates::Recorded;
 use crate::store::{page, parse_cursor, Page, Sequenced, Store};
@@ -221,26 +221,48 @@ pub(crate) async fn get_made_by(
 /// Invoices newest first, optionally of one (derived) status, and only those `key` made.
 pub(crate) async fn list(
     store: &Store,
-    status: Option<InvoiceStatus>,
+    search: &InvoiceSearch,
     key: Option<&str>,
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<Invoice>> {
     let before = parse_cursor(cursor)?;
     let now = now_ms();
+    let text = search.text.as_deref().map(str::to_lowercase);
     // `expired` is derived: a pending invoice past its expiry is expired even before any task
-    // marks it, so the filter compares the derived status.
+    // marks it, so the filter compares the derived status. Text is a substring of the
+    // description, external id or payer's note (SQLite's lower() folds ASCII letters only), or
+    // the whole id or payment hash. The amount is what was asked, or for an invoice whose payer
+    // chose, what arrived.
     let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invoices WHERE seq < ?1 AND (?4 IS NULL OR
            (CASE WHEN status = 'pending' AND expires_at <= ?3 THEN 'expired' ELSE status END) = ?4)
            AND (?5 IS NULL OR key_id = ?5)
+           AND (?6 IS NULL OR instr(lower(description), ?6) > 0
+                OR instr(lower(COALESCE(external_id, '')), ?6) > 0
+                OR instr(lower(COALESCE(payer_note, '')), ?6) > 0
+                OR id = ?6 OR payment_hash = ?6)
+           AND (?7 IS NULL OR COALESCE(amount_msat, amount_received_msat) >= ?7)
+           AND (?8 IS NULL OR COALESCE(amount_msat, amount_received_msat) <= ?8)
+           AND (?9 IS NULL OR created_at >= ?9)
+           AND (?10 IS NULL OR created_at < ?10)
          ORDER BY seq DESC LIMIT ?2"
     ))
     .bind(before)
     .bind(limit + 1)
     .bind(now)
-    .bind(status)
+    .bind(search.status)
     .bind(key)
+    .bind(text)
+    .bind(search.min_amount.map(|sat| sat.saturating_mul(1000) as i64))
+    // Up to the last msat of that sat: 1,000 sats matches 1,000.5 sats asked.
+    .bind(
+        search
+            .max_amount
+            .map(|sat| sat.saturating_mul(1000).saturating_add(999) as i64),
+    )
+    .bind(search.from_ms)
+    .bind(search.to_ms)
     .fetch_all(store.pool())
     .await?;
     Ok(page(rows, limit, |row| row.into_invoice(now)))
@@ -387,4 +409,135 @@ pub(crate) async fn paid_between(store: &Store, from: i64, to: i64) -> Result<Ve
         .into_iter()
         .map(|row| (row.paid_at.unwrap_or(row.created_at), row.into_invoice(now)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    /// An invoice to search: id, sats asked (None: the payer chose), sats received, description,
+    /// external id, payer's note, made at (ms).
+    type Fixture<'a> = (
+        &'a str,
+        Option<i64>,
+        Option<i64>,
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        i64,
+    );
+
+    #[tokio::test]
+    async fn search_matches_text_amounts_and_dates_together_and_pages() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let rows: [Fixture; 5] = [
+            (
+                "inv_a",
+                Some(1_000),
+                None,
+                "Flat white",
+                Some("order-77"),
+                None,
+                1_000,
+            ),
+            ("inv_b", Some(2_500), None, "Croissant", None, None, 2_000),
+            (
+                "inv_c",
+                None,
+                Some(900),
+                "Tips",
+                None,
+                Some("for the BARISTA"),
+                3_000,
+            ),
+            (
+                "inv_d",
+                Some(1_000),
+                None,
+                "flat WHITE to go",
+                None,
+                None,
+                4_000,
+            ),
+            (
+                "inv_e",
+                Some(50_000),
+                None,
+                "Bike repair",
+                Some("R-9"),
+                None,
+                5_000,
+            ),
+        ];
+        for (n, (id, sats, received, description, external, note, at)) in rows.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO invoices (id, payment_hash, amount_msat, amount_received_msat,
+                     description, payment_request, expiry, expires_at, created_at, status,
+                     external_id, payer_note)
+                 VALUES (?, ?, ?, ?, ?, 'lnbcrt', 60, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(format!("{n:064x}"))
+            .bind(sats.map(|s| s * 1000))
+            .bind(received.map(|s| s * 1000))
+            .bind(description)
+            .bind(now_ms() + 3_600_000)
+            .bind(at)
+            .bind(if received.is_some() {
+                "paid"
+            } else {
+                "pending"
+            })
+            .bind(external)
+            .bind(note)
+            .execute(store.pool())
+            .await?;
+        }
+        let ids = |page: Page<Invoice>| page.data.into_iter().map(|i| i.id).collect::<Vec<_>>();
+        let find = |search: InvoiceSearch| {
+            let store = store.clone();
+            async move { list(&store, &search, None, 10, None).await.map(ids) }
+        };
+        let text = |t: &str| InvoiceSearch {
+            text: Some(t.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            find(text("flat white")).await?,
+            ["inv_d", "inv_a"],
+            "case ignored"
+        );
+        assert_eq!(find(text("ORDER-77")).await?, ["inv_a"], "external id");
+        assert_eq!(find(text("barista")).await?, ["inv_c"], "payer's note");
+        assert_eq!(find(text("inv_b")).await?, ["inv_b"], "an id in full");
+        assert!(find(text("inv_")).await?.is_empty(), "not part of an id");
+        let hash = format!("{:064x}", 4);
+        assert_eq!(find(text(&hash)).await?, ["inv_e"], "a payment hash");
+        let amounts = InvoiceSearch {
+            min_amount: Some(900),
+            max_amount: Some(1_000),
+            ..Default::default()
+        };
+        assert_eq!(find(amounts).await?, ["inv_d", "inv_c", "inv_a"]);
+        let together = InvoiceSearch {
+            text: Some("white".into()),
+            from_ms: Some(1_500),
+            to_ms: Some(4_001),
+            status: Some(InvoiceStatus::Pending),
+            ..Default::default()
+        };
+        assert_eq!(find(together).await?, ["inv_d"]);
+        // Paging keeps the search.
+        let all_white = text("white");
+        let first = list(&store, &all_white, None, 1, None).await?;
+        let cursor = first.next_cursor.clone();
+        assert_eq!(ids(first), ["inv_d"]);
+        let second = list(&store, &all_white, None, 1, cursor.as_deref()).await?;
+        assert_eq!(
+            (second.next_cursor.is_none(), ids(second)),
+            (true, vec!["inv_a".to_string()])
+        );
+        Ok(())
+    }
 }

@@ -670,27 +670,76 @@ impl<'a> Invoices<'a> {
         db::get_made_by(self.store, id_or_hash, Some(key)).await
     }
 
-    /// Invoices newest first, optionally of one status (`expired` includes those past their
-    /// time that the expiry task has not marked yet); `cursor` is the `next_cursor` of the
-    /// previous page.
+    /// Invoices newest first that match `search` (a status: `expired` includes those past their
+    /// time that the expiry task has not marked yet; text; amounts; dates); `cursor` is the
+    /// `next_cursor` of the previous page.
     pub async fn list(
         &self,
-        status: Option<InvoiceStatus>,
+        search: &InvoiceSearch,
         limit: i64,
         cursor: Option<&str>,
     ) -> Result<Page<Invoice>> {
-        db::list(self.store, status, None, limit, cursor).await
+        search.check()?;
+        db::list(self.store, search, None, limit, cursor).await
     }
 
     /// The invoices the API key `key` made, newest first (as [`Invoices::list`]).
     pub async fn list_made_by(
         &self,
         key: &str,
-        status: Option<InvoiceStatus>,
+        search: &InvoiceSearch,
         limit: i64,
         cursor: Option<&str>,
     ) -> Result<Page<Invoice>> {
-        db::list(self.store, status, Some(key), limit, cursor).await
+        search.check()?;
+        db::list(self.store, search, Some(key), limit, cursor).await
+    }
+}
+
+/// What to look for in the invoice list; every part is optional, and together they must all
+/// hold. (Each search reads the invoices newest first until a page is full: fine for a shop's
+/// history, and a scan, unlike the plain list.)
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceSearch {
+    /// Only invoices in this status.
+    pub status: Option<InvoiceStatus>,
+    /// Text found in the description, external id or payer's note (ignoring case for ASCII
+    /// letters), or an invoice id or payment hash in full. 1 to 100 characters.
+    pub text: Option<String>,
+    /// At least this many sats (the amount asked, or received for a payer-chosen amount).
+    pub min_amount: Option<u64>,
+    /// At most this many sats.
+    pub max_amount: Option<u64>,
+    /// Made at or after (unix ms).
+    pub from_ms: Option<i64>,
+    /// Made before (unix ms).
+    pub to_ms: Option<i64>,
+}
+
+impl InvoiceSearch {
+    fn check(&self) -> Result<()> {
+        if let Some(text) = &self.text {
+            if text.trim().is_empty() || text.chars().count() > 100 {
+                return Err(Error::invalid_query(
+                    "q",
+                    "q is 1 to 100 characters of text to look for",
+                ));
+            }
+        }
+        if let (Some(min), Some(max)) = (self.min_amount, self.max_amount) {
+            if min > max {
+                return Err(Error::invalid_query(
+                    "min_amount",
+                    format!("min_amount ({min}) is more than max_amount ({max})"),
+                ));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.from_ms, self.to_ms) {
+            if from >= to {
+                return Err(Error::invalid_query("from", "from must come before to"));
+            }
+        }
+        Ok(())
     }
 }
 

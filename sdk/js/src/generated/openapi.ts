@@ -508,8 +508,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List invoices, newest first. Needs `lightning:read`; a key with only `lightning:receive`
-         *     lists the invoices it made.
+         * List invoices, newest first, optionally only those matching a search: status, text (`q`),
+         *     amount range, dates. Needs `lightning:read`; a key with only `lightning:receive` lists the
+         *     invoices it made.
          */
         get: operations["list_invoices"];
         put?: never;
@@ -4459,6 +4460,22 @@ export interface operations {
         parameters: {
             query?: {
                 status?: "pending" | "paid" | "expired";
+                /**
+                 * @description Text in the description, external id or payer's note (case ignored for ASCII letters),
+                 *     or an invoice id or payment hash in full; 1 to 100 characters.
+                 */
+                q?: string;
+                /** @description At least this many sats (the amount asked; for an invoice whose payer chose, received). */
+                min_amount?: number;
+                /** @description At most this many sats. */
+                max_amount?: number;
+                /**
+                 * @description Made on or after this day (`2026-11-01`, from its start in the merchant's time zone) or
+                 *     time (RFC 3339).
+                 */
+                from?: string;
+                /** @description Made on or before this day (`2026-11-30`, to its end) or before this time (RFC 3339). */
+                to?: string;
                 /** @description 1 to 100 (default 20). */
                 limit?: number;
                 /** @description `next_cursor` of the previous page (opaque; today a positive whole number). */
