@@ -77,7 +77,8 @@ pub async fn list_invoices(
     let only = readable_by(&auth)?;
     let search = InvoiceSearch {
         status: q.status.as_deref().map(str::parse).transpose()?,
-        text: q.q.filter(|t| !t.is_empty()),
+        // Spaces around the text do not count; none at all searches no text.
+        text: q.q.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
         min_amount: q.min_amount,
         max_amount: q.max_amount,
         from_ms: q

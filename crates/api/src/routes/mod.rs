@@ -80,8 +80,9 @@ pub struct InvoiceListQuery {
     #[param(schema_with = invoice_statuses)]
     pub status: Option<String>,
     /// Text in the description, external id or payer's note (case ignored for ASCII letters),
-    /// or an invoice id or payment hash in full; 1 to 100 characters.
-    #[param(min_length = 1, max_length = 100)]
+    /// or an invoice id or payment hash in full; at most 100 characters, spaces around it
+    /// ignored (empty: no text to look for).
+    #[param(max_length = 100)]
     pub q: Option<String>,
     /// At least this many sats (the amount asked; for an invoice whose payer chose, received).
     #[param(minimum = 0)]

@@ -704,7 +704,7 @@ pub struct InvoiceSearch {
     /// Only invoices in this status.
     pub status: Option<InvoiceStatus>,
     /// Text found in the description, external id or payer's note (ignoring case for ASCII
-    /// letters), or an invoice id or payment hash in full. 1 to 100 characters.
+    /// letters), or an invoice id or payment hash in full. At most 100 characters.
     pub text: Option<String>,
     /// At least this many sats (the amount asked, or received for a payer-chosen amount).
     pub min_amount: Option<u64>,
@@ -719,10 +719,10 @@ pub struct InvoiceSearch {
 impl InvoiceSearch {
     fn check(&self) -> Result<()> {
         if let Some(text) = &self.text {
-            if text.trim().is_empty() || text.chars().count() > 100 {
+            if text.chars().count() > 100 {
                 return Err(Error::invalid_query(
                     "q",
-                    "q is 1 to 100 characters of text to look for",
+                    "q is at most 100 characters of text to look for",
                 ));
             }
         }

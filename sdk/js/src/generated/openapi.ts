@@ -4462,7 +4462,8 @@ export interface operations {
                 status?: "pending" | "paid" | "expired";
                 /**
                  * @description Text in the description, external id or payer's note (case ignored for ASCII letters),
-                 *     or an invoice id or payment hash in full; 1 to 100 characters.
+                 *     or an invoice id or payment hash in full; at most 100 characters, spaces around it
+                 *     ignored (empty: no text to look for).
                  */
                 q?: string;
                 /** @description At least this many sats (the amount asked; for an invoice whose payer chose, received). */
