@@ -29,6 +29,8 @@ const MAX_PER_ENDPOINT: usize = 8;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of a receiver's answer is kept for the delivery log.
 const EXCERPT_BYTES: usize = 256;
+/// How soon to look again when a delivery is due but was not started by this pass.
+const DUE_RECHECK: Duration = Duration::from_secs(1);
 /// Poll at least this often even with nothing due (a safety net, not the mechanism).
 const IDLE_POLL: Duration = Duration::from_secs(60);
 /// Finished deliveries are kept this long in the delivery log (the event log keeps everything).
@@ -113,9 +115,12 @@ impl Dispatcher {
             }
             let wait = match deliveries::next_due(&self.store).await {
                 Ok(Some(at)) if at > now_ms() => Duration::from_millis((at - now_ms()) as u64),
-                // Due now but not started: in flight already, or over a limit; a finishing
-                // delivery wakes us.
-                Ok(Some(_)) | Ok(None) => IDLE_POLL,
+                // Due now but not started: in flight already or over a limit (a finishing
+                // delivery wakes us), or it fell due between the two reads above (a retry due
+                // 300 ms after its attempt, on a busy machine): nothing else would wake us for
+                // that one, so look again soon rather than after the idle poll.
+                Ok(Some(_)) => DUE_RECHECK,
+                Ok(None) => IDLE_POLL,
                 Err(e) => {
                     tracing::error!(error = %e, "reading the next webhook retry time failed");
                     Duration::from_secs(5)
