@@ -16,11 +16,18 @@ work="$(mktemp -d)"
 log="$out/desktop.log"
 app_pid=""; xvfb_pid=""; bitcoind_pid=""
 
+# Each process is waited for before its files go: bitcoind still flushing its datadir after
+# SIGTERM made `rm -rf` fail ("Directory not empty") and with it a run whose checks had passed.
 cleanup() {
-  [ -n "$app_pid" ] && kill -9 "$app_pid" 2>/dev/null || true
-  [ -n "$bitcoind_pid" ] && kill "$bitcoind_pid" 2>/dev/null || true
-  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null || true
+  local status=$?
+  set +e
+  for pid in "$app_pid" "$bitcoind_pid" "$xvfb_pid"; do
+    [ -n "$pid" ] || continue
+    if [ "$pid" = "$app_pid" ]; then kill -9 "$pid" 2>/dev/null; else kill "$pid" 2>/dev/null; fi
+    wait "$pid" 2>/dev/null
+  done
   rm -rf "$work"
+  exit "$status"
 }
 trap cleanup EXIT
 fail() { echo "desktop smoke: FAIL: $*" >&2; echo "--- last lines of $log" >&2; tail -30 "$log" >&2 || true; exit 1; }
