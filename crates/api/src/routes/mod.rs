@@ -85,10 +85,10 @@ pub struct InvoiceListQuery {
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// At least this many sats (the amount asked; for an invoice whose payer chose, received).
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 2_100_000_000_000_000_i64)]
     pub min_amount: Option<u64>,
     /// At most this many sats.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 2_100_000_000_000_000_i64)]
     pub max_amount: Option<u64>,
     /// Made on or after this day (`2026-11-01`, from its start in the merchant's time zone) or
     /// time (RFC 3339).

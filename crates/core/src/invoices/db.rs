@@ -254,18 +254,21 @@ pub(crate) async fn list(
     .bind(search.status)
     .bind(key)
     .bind(text)
-    .bind(search.min_amount.map(|sat| sat.saturating_mul(1000) as i64))
-    // Up to the last msat of that sat: 1,000 sats matches 1,000.5 sats asked.
-    .bind(
-        search
-            .max_amount
-            .map(|sat| sat.saturating_mul(1000).saturating_add(999) as i64),
-    )
+    // At most 21 million BTC each (`InvoiceSearch::check`), so the msat fit an i64. Up to the
+    // last msat of the upper sat: 1,000 sats matches 1,000.5 sats asked.
+    .bind(search.min_amount.map(|sat| msat_bound(sat, 0)))
+    .bind(search.max_amount.map(|sat| msat_bound(sat, 999)))
     .bind(search.from_ms)
     .bind(search.to_ms)
     .fetch_all(store.pool())
     .await?;
     Ok(page(rows, limit, |row| row.into_invoice(now)))
+}
+
+/// `sat` in msat plus `extra`, as SQLite compares it; beyond an i64 (never, after the search's
+/// checks) it stays the largest.
+fn msat_bound(sat: u64, extra: u64) -> i64 {
+    i64::try_from(sat.saturating_mul(1000).saturating_add(extra)).unwrap_or(i64::MAX)
 }
 
 /// Marks the invoice with `payment_hash` paid with what arrived (after the fee an LSP kept,
@@ -520,6 +523,11 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(find(amounts).await?, ["inv_d", "inv_c", "inv_a"]);
+        assert_eq!(
+            msat_bound(u64::MAX, 999),
+            i64::MAX,
+            "never wraps to a negative bound"
+        );
         let together = InvoiceSearch {
             text: Some("white".into()),
             from_ms: Some(1_500),

@@ -726,6 +726,17 @@ impl InvoiceSearch {
                 ));
             }
         }
+        for (field, amount) in [
+            ("min_amount", self.min_amount),
+            ("max_amount", self.max_amount),
+        ] {
+            if amount.is_some_and(|sats| sats > MAX_SATS as u64) {
+                return Err(Error::invalid_query(
+                    field,
+                    format!("{field} is at most {MAX_SATS} sats (21 million BTC)"),
+                ));
+            }
+        }
         if let (Some(min), Some(max)) = (self.min_amount, self.max_amount) {
             if min > max {
                 return Err(Error::invalid_query(
