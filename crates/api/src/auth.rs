@@ -134,21 +134,23 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<ApiKey, ApiErro
         Ok(key) => return Ok(key),
         Err(failure) => failure,
     };
+    if matches!(failure, AuthFailure::Malformed | AuthFailure::Unknown) {
+        if let Some(wait) = state.limiter.fail(ip, token.as_bytes()) {
+            return Err(rate_limited(wait));
+        }
+    }
+    Err(refused(failure))
+}
+
+/// The answer to a key that does not work, with its code.
+pub(crate) fn refused(failure: AuthFailure) -> ApiError {
     let code = match failure {
         AuthFailure::Revoked => ErrorCode::RevokedApiKey,
         AuthFailure::Expired => ErrorCode::ExpiredApiKey,
-        AuthFailure::Malformed | AuthFailure::Unknown => {
-            if let Some(wait) = state.limiter.fail(ip, token.as_bytes()) {
-                return Err(rate_limited(wait));
-            }
-            if failure == AuthFailure::Malformed {
-                ErrorCode::MalformedApiKey
-            } else {
-                ErrorCode::InvalidApiKey
-            }
-        }
+        AuthFailure::Malformed => ErrorCode::MalformedApiKey,
+        AuthFailure::Unknown => ErrorCode::InvalidApiKey,
     };
-    Err(ApiError::new(code, failure.message()))
+    ApiError::new(code, failure.message())
 }
 
 /// The client's address (loopback when the connection's is not known, as in tests).

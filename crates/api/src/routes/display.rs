@@ -11,7 +11,7 @@ use axum::Json;
 use payaiml_core::catalog::Order;
 use payaiml_core::display::{PairedDisplay, Pairing, Screen, ScreenUpdate, TipAnswer, TipAsk};
 use payaiml_core::invoices::{Invoice, InvoiceStatus};
-use payaiml_core::keys::{AuthFailure, Permission};
+use payaiml_core::keys::Permission;
 use payaiml_core::rates::FiatAmount;
 use payaiml_core::util::now_ms;
 use payaiml_core::{Error, ErrorCode};
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::invoices::{qr_text, readable_by};
 use super::ApiQuery;
-use crate::auth::{rate_limited, Auth, ClientIp, DisplayAuth};
+use crate::auth::{rate_limited, refused, Auth, ClientIp, DisplayAuth};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::qr;
@@ -129,13 +129,7 @@ pub async fn get_display(
             }
             // The key may have been revoked while it waited: no screen for it then.
             let key = state.app.keys().get(&auth.key.id).await?;
-            if let Err(failure) = key.check_live(now_ms()) {
-                let code = match failure {
-                    AuthFailure::Expired => ErrorCode::ExpiredApiKey,
-                    _ => ErrorCode::RevokedApiKey,
-                };
-                return Err(ApiError::new(code, failure.message()));
-            }
+            key.check_live(now_ms()).map_err(refused)?;
         }
     }
     let screen = state.app.display().screen();
