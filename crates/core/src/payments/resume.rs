@@ -14,6 +14,9 @@
 //! - the manager lost it: it goes out now;
 //! - its HTLC waits in a force-closed channel's on-chain claims: it is left alone, the chain
 //!   settles it and LDK reports how;
+//! - a force-closed channel whose commitment is not confirmed yet holds outgoing HTLCs below the
+//!   dust limit (no output of their own, so balances do not name their payment): nothing is
+//!   handed back until it confirms, since the payment may be one of them;
 //! - refused for another reason (no route, expired): LDK looks for a route *before* it checks
 //!   for duplicates, so this cannot tell "lost" from "in flight". Nothing is handed back while
 //!   any channel is unusable (a peer away may hold the payment's HTLC: the payment waits, as long
@@ -87,8 +90,15 @@ pub(crate) fn hand_back(node: &Node, payment: &Handback, probed: bool) -> Resume
         _ => {}
     }
     let channels = node.list_channels();
-    if htlc_on_chain(node, &channels, &hash) {
-        return Resumed::OnChain;
+    match closed_channel_htlcs(node, &channels, &hash) {
+        ClosedHtlcs::Ours => return Resumed::OnChain,
+        // A closed channel's commitment is not confirmed yet and carries outgoing payment HTLCs
+        // too small to have an output of their own (below the dust limit): balances do not name
+        // their payment, so this one may be among them. The manager has such a payment (LDK
+        // rebuilds it from the monitor) and the confirmation settles it; handing it back now
+        // would only drop ldk-node's record of it.
+        ClosedHtlcs::Unnamed => return Resumed::Waiting,
+        ClosedHtlcs::None => {}
     }
     // With a peer away, the payment's HTLC may sit in that channel: the node could refuse it for
     // want of a route while it still has it. Hand it back only when every channel is usable.
@@ -110,21 +120,45 @@ pub(crate) fn hand_back(node: &Node, payment: &Handback, probed: bool) -> Resume
     }
 }
 
-/// Whether an outgoing HTLC of `hash` waits in a closed channel's on-chain claims.
-fn htlc_on_chain(node: &Node, channels: &[ldk_node::ChannelDetails], hash: &[u8; 32]) -> bool {
+/// What closed channels still hold of outgoing payments.
+enum ClosedHtlcs {
+    /// An HTLC of this payment waits in a closed channel's on-chain claims.
+    Ours,
+    /// A closed channel's unconfirmed commitment holds outgoing payment HTLCs without an output
+    /// of their own, whose payments the balances do not name.
+    Unnamed,
+    None,
+}
+
+/// Whether an outgoing HTLC of `hash` waits in a closed channel's on-chain claims, or may.
+fn closed_channel_htlcs(
+    node: &Node,
+    channels: &[ldk_node::ChannelDetails],
+    hash: &[u8; 32],
+) -> ClosedHtlcs {
     let open: std::collections::HashSet<_> = channels.iter().map(|c| c.channel_id).collect();
-    node.list_balances()
-        .lightning_balances
-        .iter()
-        .any(|b| match b {
+    let mut found = ClosedHtlcs::None;
+    for balance in node.list_balances().lightning_balances {
+        match balance {
             LightningBalance::MaybeTimeoutClaimableHTLC {
                 channel_id,
                 payment_hash,
                 outbound_payment: true,
                 ..
-            } => !open.contains(channel_id) && &payment_hash.0 == hash,
-            _ => false,
-        })
+            } if !open.contains(&channel_id) && &payment_hash.0 == hash => {
+                return ClosedHtlcs::Ours
+            }
+            LightningBalance::ClaimableOnChannelClose {
+                channel_id,
+                outbound_payment_htlc_rounded_msat,
+                ..
+            } if !open.contains(&channel_id) && outbound_payment_htlc_rounded_msat > 0 => {
+                found = ClosedHtlcs::Unnamed;
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// Hands `payment` back to `node` until the node has it, it is settled, or [`GIVE_UP_AFTER`]

@@ -42,7 +42,16 @@ pub struct Sandbox {
     /// The LSPS2 provider of a fresh merchant (`--fresh`), with a channel from the customer.
     lsp: Option<Arc<Node>>,
     stop_events: watch::Sender<bool>,
+    /// The customer's payments handed back to its node after a kill, with their outcome as its
+    /// events tell. A hand-back first removes ldk-node's record (or ldk-node would refuse the
+    /// payment itself); when the node turns out to still have the payment, the record is not
+    /// written again and its outcome reaches only the events.
+    handed_back: HandedBack,
 }
+
+/// See [`Sandbox::handed_back`].
+type HandedBack =
+    Arc<std::sync::Mutex<std::collections::HashMap<PaymentId, CustomerPaymentRecord>>>;
 
 /// Where the sandbox's customer node can be reached, to open more channels to it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -200,15 +209,21 @@ async fn attach(
         Err(e) => return Err((e, Leftover::Bitcoind(Box::new(bitcoind)))),
     };
     let (stop_events, stop_rx) = watch::channel(false);
-    tokio::spawn(drain_events(customer.clone(), stop_rx.clone()));
+    let handed_back = HandedBack::default();
+    tokio::spawn(drain_events(
+        customer.clone(),
+        stop_rx.clone(),
+        Some(handed_back.clone()),
+    ));
     if let Some(lsp) = &lsp {
-        tokio::spawn(drain_events(lsp.clone(), stop_rx));
+        tokio::spawn(drain_events(lsp.clone(), stop_rx, None));
     }
     let sandbox = Arc::new(Sandbox {
         bitcoind,
         customer,
         lsp,
         stop_events,
+        handed_back,
     });
     // A fresh merchant gets nothing: its first channel comes from the LSP with its first payment.
     let connected = if sandbox.lsp.is_some() {
@@ -281,11 +296,33 @@ async fn start_peer(
     Ok((node, format!("127.0.0.1:{port}")))
 }
 
-/// The customer's events are only acknowledged: the sandbox reads payment outcomes from its store.
-async fn drain_events(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+/// The sandbox nodes' events are acknowledged: the sandbox reads payment outcomes from the nodes'
+/// stores, except for the customer's payments handed back after a kill (`handed_back`), whose
+/// outcome is taken from the events here.
+async fn drain_events(
+    node: Arc<Node>,
+    mut stop: watch::Receiver<bool>,
+    handed_back: Option<HandedBack>,
+) {
     loop {
         tokio::select! {
-            _ = node.next_event_async() => {
+            event = node.next_event_async() => {
+                let outcome = match event {
+                    ldk_node::Event::PaymentSuccessful { payment_id: Some(id), .. } => {
+                        Some((id, Ours::Succeeded))
+                    }
+                    ldk_node::Event::PaymentFailed { payment_id: Some(id), .. } => {
+                        Some((id, Ours::Failed))
+                    }
+                    _ => None,
+                };
+                if let (Some((id, status)), Some(handed_back)) = (outcome, &handed_back) {
+                    let mut handed_back =
+                        handed_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(record) = handed_back.get_mut(&id) {
+                        record.status = status;
+                    }
+                }
                 // A synchronous store write: off the async workers, which the nodes' background
                 // processors share.
                 let acking = node.clone();
@@ -890,6 +927,17 @@ impl Sandbox {
             let customer = self.customer.clone();
             let mut stop = self.stop_events.subscribe();
             let id = p.id;
+            // Noted before the hand-back can remove ldk-node's record, so no outcome is missed.
+            self.handed_back
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(id)
+                .or_insert_with(|| CustomerPaymentRecord {
+                    payment_hash: hash.clone(),
+                    direction: Direction::Outbound,
+                    status: Ours::Pending,
+                    amount_msat: p.amount_msat,
+                });
             // Settled means succeeded, or failed by the node rather than by a refused hand-back.
             let still_pending = {
                 let customer = customer.clone();
@@ -916,10 +964,12 @@ impl Sandbox {
         }
     }
 
-    /// Every Lightning payment in the customer node's own record.
+    /// Every Lightning payment in the customer node's own record, and those handed back after a
+    /// kill whose record the node no longer has (see [`Sandbox::handed_back`]).
     pub fn customer_payments(&self) -> Vec<CustomerPaymentRecord> {
         use ldk_node::payment::{PaymentDirection, PaymentKind};
-        self.customer
+        let mut records: Vec<CustomerPaymentRecord> = self
+            .customer
             .list_payments_with_filter(|p| matches!(p.kind, PaymentKind::Bolt11 { .. }))
             .into_iter()
             .map(|p| CustomerPaymentRecord {
@@ -935,7 +985,17 @@ impl Sandbox {
                 },
                 amount_msat: p.amount_msat,
             })
-            .collect()
+            .collect();
+        let handed_back = self
+            .handed_back
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (id, record) in handed_back.iter() {
+            if self.customer.payment(id).is_none() {
+                records.push(record.clone());
+            }
+        }
+        records
     }
 
     /// The customer node's id and peer address.
