@@ -12,6 +12,7 @@ mod channels;
 mod chaos;
 mod display;
 mod first_view;
+mod history;
 mod instance;
 mod invoices_fixture;
 mod journey;

@@ -359,6 +359,7 @@ impl App {
         let node = match self.node.any() {
             Some(node) => node,
             None => {
+                node::prepare_store(&self.config.ldk_dir()).await;
                 let (config, chain, mnemonic) = (
                     self.config.clone(),
                     self.chain_source.clone(),
@@ -407,6 +408,11 @@ impl App {
             self.store.clone(),
             self.rates.clone(),
             self.live.clone(),
+            self.stop.clone(),
+        ));
+        self.tasks.spawn(crate::node_prune::run(
+            node.clone(),
+            self.store.clone(),
             self.stop.clone(),
         ));
         self.node.set_state(NodeState::Running, None, None);

@@ -31,6 +31,7 @@ pub mod lock;
 pub mod moving;
 pub mod node;
 mod node_events;
+mod node_prune;
 mod notifications;
 pub mod offers;
 pub mod payments;

@@ -29,6 +29,9 @@ pub struct NodeInfo {
     pub channels: Vec<Channel>,
     /// Connected peers.
     pub peers: Vec<String>,
+    /// Payments the node's own store holds in memory: live ones, and finished ones until this
+    /// app's database holds their final state (an invoice paid: a day after its expiry).
+    pub payment_records: usize,
 }
 
 /// Node identity, channels and peers.
@@ -54,6 +57,7 @@ pub async fn node_info(State(state): State<ApiState>, auth: Auth) -> ApiResult<J
             .filter(|p| p.is_connected)
             .map(|p| p.node_id.to_string())
             .collect(),
+        payment_records: state.app.node().payment_records()?,
     }))
 }
 

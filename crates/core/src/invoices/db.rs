@@ -23,14 +23,17 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub onchain_address: Option<&'a str>,
 }
 
-pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> {
-    sqlx::query(
+/// Inserts a new invoice and returns it as stored (one statement: no read after the write).
+pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invoice> {
+    let created_at = row.created_at;
+    let inserted: Vec<InvoiceRow> = sqlx::query_as(&format!(
         "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
              expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
              lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price,
              order_json, onchain_address)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING {COLUMNS}"
+    ))
     .bind(row.id)
     .bind(row.payment_hash)
     .bind(row.valid.amount_msat.map(|a| a as i64))
@@ -57,9 +60,19 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<()> 
             .and_then(|o| serde_json::to_string(o).ok()),
     )
     .bind(row.onchain_address)
-    .execute(store.pool())
+    // All rows, not fetch_one: on its own connection a statement is committed only once it has
+    // run to its end, and fetch_one stops at the first row (the insert would stay uncommitted,
+    // unseen by every other connection, until this one is used again).
+    .fetch_all(store.pool())
     .await?;
-    Ok(())
+    inserted
+        .into_iter()
+        .next()
+        .map(|row| row.into_invoice(created_at))
+        .ok_or_else(|| Error::NotFound {
+            kind: "invoice",
+            id: row.id.to_string(),
+        })
 }
 
 /// The columns of an invoice, in [`InvoiceRow`]'s order.
@@ -230,38 +243,48 @@ pub(crate) async fn list(
     let now = now_ms();
     let text = search.text.as_deref().map(str::to_lowercase);
     // `expired` is derived: a pending invoice past its expiry is expired even before any task
-    // marks it, so the filter compares the derived status. Text is a substring of the
+    // marks it. Each status is written on the stored one, so the (status, seq) index serves it:
+    // a rare status is found without reading the whole history. Text is a substring of the
     // description, external id or payer's note (SQLite's lower() folds ASCII letters only), or
     // the whole id or payment hash. The amount is what was asked, or for an invoice whose payer
     // chose, what arrived.
-    let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM invoices WHERE seq < ?1 AND (?4 IS NULL OR
-           (CASE WHEN status = 'pending' AND expires_at <= ?3 THEN 'expired' ELSE status END) = ?4)
-           AND (?5 IS NULL OR key_id = ?5)
-           AND (?6 IS NULL OR instr(lower(description), ?6) > 0
-                OR instr(lower(COALESCE(external_id, '')), ?6) > 0
-                OR instr(lower(COALESCE(payer_note, '')), ?6) > 0
-                OR id = ?6 OR payment_hash = ?6)
-           AND (?7 IS NULL OR COALESCE(amount_msat, amount_received_msat) >= ?7)
-           AND (?8 IS NULL OR COALESCE(amount_msat, amount_received_msat) <= ?8)
-           AND (?9 IS NULL OR created_at >= ?9)
-           AND (?10 IS NULL OR created_at < ?10)
-         ORDER BY seq DESC LIMIT ?2"
-    ))
-    .bind(before)
-    .bind(limit + 1)
-    .bind(now)
-    .bind(search.status)
-    .bind(key)
-    .bind(text)
-    // At most 21 million BTC each (`InvoiceSearch::check`), so the msat fit an i64. Up to the
-    // last msat of the upper sat: 1,000 sats matches 1,000.5 sats asked.
-    .bind(search.min_amount.map(|sat| msat_bound(sat, 0)))
-    .bind(search.max_amount.map(|sat| msat_bound(sat, 999)))
-    .bind(search.from_ms)
-    .bind(search.to_ms)
-    .fetch_all(store.pool())
-    .await?;
+    let filters = "seq < ?1
+           AND (?4 IS NULL OR key_id = ?4)
+           AND (?5 IS NULL OR instr(lower(description), ?5) > 0
+                OR instr(lower(COALESCE(external_id, '')), ?5) > 0
+                OR instr(lower(COALESCE(payer_note, '')), ?5) > 0
+                OR id = ?5 OR payment_hash = ?5)
+           AND (?6 IS NULL OR COALESCE(amount_msat, amount_received_msat) >= ?6)
+           AND (?7 IS NULL OR COALESCE(amount_msat, amount_received_msat) <= ?7)
+           AND (?8 IS NULL OR created_at >= ?8)
+           AND (?9 IS NULL OR created_at < ?9)";
+    let select = |status: &str| format!("SELECT {COLUMNS} FROM invoices WHERE {status} {filters}");
+    let sql = match search.status {
+        None => select(""),
+        Some(InvoiceStatus::Paid) => select("status = 'paid' AND"),
+        Some(InvoiceStatus::Pending) => select("status = 'pending' AND expires_at > ?3 AND"),
+        // Two arms, each in seq order from the index, merged (UNION ALL with ORDER BY): an OR
+        // would sort every expired invoice to return a page.
+        Some(InvoiceStatus::Expired) => format!(
+            "{} UNION ALL {}",
+            select("status = 'expired' AND"),
+            select("status = 'pending' AND expires_at <= ?3 AND")
+        ),
+    };
+    let rows: Vec<InvoiceRow> = sqlx::query_as(&format!("{sql} ORDER BY seq DESC LIMIT ?2"))
+        .bind(before)
+        .bind(limit + 1)
+        .bind(now)
+        .bind(key)
+        .bind(text)
+        // At most 21 million BTC each (`InvoiceSearch::check`), so the msat fit an i64. Up to the
+        // last msat of the upper sat: 1,000 sats matches 1,000.5 sats asked.
+        .bind(search.min_amount.map(|sat| msat_bound(sat, 0)))
+        .bind(search.max_amount.map(|sat| msat_bound(sat, 999)))
+        .bind(search.from_ms)
+        .bind(search.to_ms)
+        .fetch_all(store.pool())
+        .await?;
     Ok(page(rows, limit, |row| row.into_invoice(now)))
 }
 
@@ -414,6 +437,29 @@ pub(crate) async fn paid_between(store: &Store, from: i64, to: i64) -> Result<Ve
         .collect())
 }
 
+/// Of `hashes`, the invoices whose record the node no longer needs (see `crate::node_prune`):
+/// unpaid and past their expiry, or paid and past their expiry by `paid_margin_ms`.
+pub(crate) async fn finished_for_node(
+    store: &Store,
+    hashes: &[String],
+    now: i64,
+    paid_margin_ms: i64,
+) -> Result<Vec<String>> {
+    let list = serde_json::Value::from(hashes.to_vec()).to_string();
+    // CROSS JOIN keeps the list first: one lookup by hash each, not a scan of a status.
+    Ok(sqlx::query_scalar(
+        "SELECT i.payment_hash FROM json_each(?1) AS j
+           CROSS JOIN invoices AS i ON i.payment_hash = j.value
+         WHERE i.status = 'expired' OR (i.status = 'pending' AND i.expires_at <= ?2)
+            OR (i.status = 'paid' AND i.expires_at <= ?2 - ?3)",
+    )
+    .bind(list)
+    .bind(now)
+    .bind(paid_margin_ms)
+    .fetch_all(store.pool())
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,6 +591,79 @@ mod tests {
         assert_eq!(
             (second.next_cursor.is_none(), ids(second)),
             (true, vec!["inv_a".to_string()])
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn status_filters_derive_expiry_and_page_through_both_arms() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let now = now_ms();
+        // (id, stored status, expires_at): inv_2 is pending on paper but past its expiry.
+        let rows = [
+            ("inv_1", "expired", now - 5_000),
+            ("inv_2", "pending", now - 1_000),
+            ("inv_3", "paid", now - 10),
+            ("inv_4", "pending", now + 60_000),
+            ("inv_5", "expired", now - 500),
+            ("inv_6", "paid", now - 100_000_000),
+        ];
+        for (n, (id, status, expires_at)) in rows.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO invoices (id, payment_hash, description, payment_request, expiry,
+                     expires_at, created_at, status)
+                 VALUES (?, ?, 'x', 'lnbcrt', 60, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(format!("{n:064x}"))
+            .bind(expires_at)
+            .bind(n as i64)
+            .bind(status)
+            .execute(store.pool())
+            .await?;
+        }
+        let ids = |page: &Page<Invoice>| page.data.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+        let of = |status| InvoiceSearch {
+            status: Some(status),
+            ..Default::default()
+        };
+        let pending = list(&store, &of(InvoiceStatus::Pending), None, 10, None).await?;
+        assert_eq!(ids(&pending), ["inv_4"]);
+        let paid = list(&store, &of(InvoiceStatus::Paid), None, 10, None).await?;
+        assert_eq!(ids(&paid), ["inv_6", "inv_3"]);
+        // Expired: stored and derived together, newest first, paged across both.
+        let first = list(&store, &of(InvoiceStatus::Expired), None, 2, None).await?;
+        assert_eq!(ids(&first), ["inv_5", "inv_2"]);
+        assert!(first
+            .data
+            .iter()
+            .all(|i| i.status == InvoiceStatus::Expired));
+        let rest = list(
+            &store,
+            &of(InvoiceStatus::Expired),
+            None,
+            2,
+            first.next_cursor.as_deref(),
+        )
+        .await?;
+        assert_eq!(
+            (ids(&rest), rest.next_cursor),
+            (vec!["inv_1".to_string()], None)
+        );
+
+        // What the node's record is no longer needed for: unpaid past expiry at once, paid only
+        // a margin after its expiry; an unknown hash is never named.
+        let hashes: Vec<String> = (0..7).map(|n| format!("{n:064x}")).collect();
+        let mut done = finished_for_node(&store, &hashes, now, 86_400_000).await?;
+        done.sort();
+        assert_eq!(
+            done,
+            [
+                hashes[0].clone(),
+                hashes[1].clone(),
+                hashes[4].clone(),
+                hashes[5].clone()
+            ]
         );
         Ok(())
     }

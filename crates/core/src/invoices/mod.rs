@@ -592,7 +592,7 @@ impl<'a> Invoices<'a> {
         let id = new_id("inv");
         // The node's invoice timestamp has second precision; use ours (ms) for ordering, and the
         // invoice's own expiry arithmetic stays with the node.
-        db::insert(
+        let invoice = db::insert(
             self.store,
             db::NewInvoiceRow {
                 id: &id,
@@ -609,7 +609,7 @@ impl<'a> Invoices<'a> {
         )
         .await?;
         self.wake_expiry.notify_one();
-        db::get(self.store, &id).await
+        Ok(invoice)
     }
 
     /// The rate to record with an invoice, converting a price in a currency to its amount in

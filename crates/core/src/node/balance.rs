@@ -385,6 +385,19 @@ impl NodeHandle {
         })
     }
 
+    /// How many payments the node's own store holds, all of them in memory: those still live, and
+    /// finished ones until this app's database holds their final state (`crate::node_prune`).
+    pub fn payment_records(&self) -> Result<usize> {
+        let node = self.get()?;
+        let mut count = 0;
+        // The filter sees every record without copying it; nothing is returned.
+        node.list_payments_with_filter(|_| {
+            count += 1;
+            false
+        });
+        Ok(count)
+    }
+
     /// The node's channels.
     pub fn channels(&self) -> Result<Vec<Channel>> {
         let node = self.get()?;

@@ -286,6 +286,20 @@ pub(crate) async fn mark_failed(
     Ok(row.map(Payment::from))
 }
 
+/// Of `hashes`, the payments settled here (succeeded or failed, no attempt pending): the node's
+/// record of them serves nothing any more (see `crate::node_prune`).
+pub(crate) async fn settled_of(store: &Store, hashes: &[String]) -> Result<Vec<String>> {
+    let list = serde_json::Value::from(hashes.to_vec()).to_string();
+    Ok(sqlx::query_scalar(
+        "SELECT payment_hash FROM payments
+         WHERE payment_hash IN (SELECT value FROM json_each(?1))
+         GROUP BY payment_hash HAVING SUM(status = 'pending') = 0",
+    )
+    .bind(list)
+    .fetch_all(store.pool())
+    .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +357,29 @@ mod tests {
                 .len(),
             1
         );
+        Ok(())
+    }
+
+    /// The node's record of a payment may go once no attempt at it is pending here.
+    #[tokio::test]
+    async fn settled_only_when_no_attempt_is_pending() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        insert_pending(&store, row("pay_a", "h1", "k", 100)).await?;
+        insert_pending(&store, row("pay_b", "h2", "k", 100)).await?;
+        let mut tx = store.pool().begin().await?;
+        mark_failed(&mut tx, "h1", "no route", 200).await?;
+        tx.commit().await?;
+        // A second attempt at h1, still pending.
+        insert_pending(&store, row("pay_c", "h1", "k", 300)).await?;
+        let hashes = ["h1".to_string(), "h2".to_string(), "h3".to_string()];
+        assert!(settled_of(&store, &hashes).await?.is_empty());
+        let mut tx = store.pool().begin().await?;
+        mark_succeeded(&mut tx, "h1", Some(1), Some("aa"), 400).await?;
+        mark_failed(&mut tx, "h2", "no route", 400).await?;
+        tx.commit().await?;
+        let mut settled = settled_of(&store, &hashes).await?;
+        settled.sort();
+        assert_eq!(settled, ["h1", "h2"]);
         Ok(())
     }
 

@@ -2574,6 +2574,11 @@ export interface components {
             network: string;
             /** @description Public key. */
             node_id: string;
+            /**
+             * @description Payments the node's own store holds in memory: live ones, and finished ones until this
+             *     app's database holds their final state (an invoice paid: a day after its expiry).
+             */
+            payment_records: number;
             /** @description Connected peers. */
             peers: string[];
         };
