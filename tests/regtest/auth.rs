@@ -35,6 +35,15 @@ fn auth_matrix() {
     );
     let revoked = create_key(p, &["--name", "gone", "--permissions", "lightning:read"]);
     let revoked_id = revoked.split('_').nth(1).expect("id").to_string();
+    // Used first, so the server holds it in memory; the `keys` command beside the running daemon
+    // then revokes it, and the next request is refused all the same.
+    let res = call(
+        "GET",
+        &d.url("/v1/lightning/invoices"),
+        Some(&revoked),
+        None,
+    );
+    assert_eq!(res.status, 200, "{res:?}");
     let out = cli(p, &["keys", "revoke", &revoked_id]);
     assert!(
         out.status.success(),

@@ -105,7 +105,7 @@ impl App {
             may_create,
         )
         .await?;
-        let keys = Keys::new(store.clone(), secrets.clone());
+        let keys = Keys::new(store.clone(), secrets.clone(), config.keys_marker_path());
         let webhooks = Webhooks::new(store.clone(), secrets.clone());
         // The merchant's choices from the Settings page win over the start-up settings.
         crate::settings::apply_stored(&store, &secrets, &mut config).await?;
@@ -178,7 +178,7 @@ impl App {
             )));
         }
         let (store, secrets) = open_store(config).await?;
-        Ok(Keys::new(store, secrets))
+        Ok(Keys::new(store, secrets, config.keys_marker_path()))
     }
 
     /// The configuration.

@@ -322,6 +322,12 @@ impl Config {
         self.data_dir.join("payaiml.sqlite")
     }
 
+    /// The file by which processes sharing the database announce a revoked API key (the `keys`
+    /// command beside a serving daemon): see `keys::cache`.
+    pub fn keys_marker_path(&self) -> PathBuf {
+        self.data_dir.join("keys.changed")
+    }
+
     /// Path of the LDK node's own storage.
     pub fn ldk_dir(&self) -> PathBuf {
         self.data_dir.join("ldk")

@@ -87,12 +87,14 @@ fn is_kept(relative: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    // The lock and the note belong to this computer; secrets.json travels in the manifest (it
+    // The lock, the note and the marker of revoked keys (for processes sharing the database
+    // here) belong to this computer; secrets.json travels in the manifest (it
     // is rewritten under the new copy's own namespace); pid and lock files of the sandbox's
     // bitcoind are stale once it stopped; logs are not the wallet.
     !(relative == Path::new("instance.lock")
         || relative == Path::new(MOVED_NOTE)
         || relative == Path::new("secrets.json")
+        || relative == Path::new("keys.changed")
         || name.ends_with(".pid")
         || name == ".lock"
         || name.ends_with(".log")

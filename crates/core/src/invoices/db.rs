@@ -63,7 +63,7 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invo
     // All rows, not fetch_one: on its own connection a statement is committed only once it has
     // run to its end, and fetch_one stops at the first row (the insert would stay uncommitted,
     // unseen by every other connection, until this one is used again).
-    .fetch_all(store.pool())
+    .fetch_all(store.writer())
     .await?;
     inserted
         .into_iter()

@@ -69,7 +69,7 @@ pub(crate) async fn run(
 /// Expires every pending invoice whose `expires_at` is at or before `now`, logging one
 /// `invoice.expired` per invoice. Returns the events appended.
 pub(crate) async fn expire_due(store: &Store, now: i64) -> Result<Vec<EventRecord>> {
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.writer().begin().await?;
     let expired = invoices::mark_expired(&mut tx, now).await?;
     let mut out = Vec::with_capacity(expired.len());
     for invoice in expired {

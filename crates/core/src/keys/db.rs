@@ -10,7 +10,7 @@ use crate::util::rfc3339;
 const COLUMNS: &str = "id, name, secret_hash, permissions, budget_sat, expires_at, created_at, \
      last_used_at, revoked_at";
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, Clone, Debug)]
 pub(super) struct KeyRow {
     pub id: String,
     pub name: String,

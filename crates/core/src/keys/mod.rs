@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+mod cache;
 mod db;
 
 use serde::Serialize;
@@ -278,6 +279,8 @@ impl AuthFailure {
 pub struct Keys {
     store: Store,
     secrets: SecretStore,
+    /// Keys already read (see [`cache`]).
+    cache: std::sync::Arc<cache::KeyCache>,
 }
 
 /// How stale `last_used_at` may get before a request refreshes it.
@@ -288,9 +291,14 @@ pub(crate) fn secret_name(id: &str) -> String {
 }
 
 impl Keys {
-    /// A registry over the store and secret store.
-    pub(crate) fn new(store: Store, secrets: SecretStore) -> Self {
-        Keys { store, secrets }
+    /// A registry over the store and secret store. `marker` is the file beside the database by
+    /// which processes sharing it announce revocations (see [`cache`]).
+    pub(crate) fn new(store: Store, secrets: SecretStore, marker: std::path::PathBuf) -> Self {
+        Keys {
+            store,
+            secrets,
+            cache: std::sync::Arc::new(cache::KeyCache::new(marker)),
+        }
     }
 
     /// Creates a key, keeps its full value in the secret store, and returns it once.
@@ -365,12 +373,25 @@ impl Keys {
     /// Revokes a key (next request fails) and forgets its secret.
     pub async fn revoke(&self, id: &str) -> Result<ApiKey> {
         let id = key_id(id);
+        // Forgotten before and after the write: a request that read the key meanwhile does not
+        // keep it (see `cache`).
+        self.cache.forget();
         let done =
             sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now_ms())
                 .bind(id)
                 .execute(self.store.pool())
-                .await?;
+                .await;
+        self.cache.forget();
+        let done = done?;
+        if let Err(e) = self.cache.announce() {
+            // The revocation is in the database; a serving process beside this one would keep
+            // honouring a key it already knew. Say so rather than pretend.
+            return Err(Error::io(
+                "telling a running server that a key was revoked (restart it to be sure)",
+                e,
+            ));
+        }
         let key = self.get(id).await?;
         if done.rows_affected() > 0 {
             self.secrets.delete(&secret_name(id)).await?;
@@ -417,8 +438,15 @@ impl Keys {
         let Some(id) = parse_key_id(presented) else {
             return Ok(Err(AuthFailure::Malformed));
         };
-        let Some(row) = db::get(&self.store, id).await? else {
-            return Ok(Err(AuthFailure::Unknown));
+        let row = match self.cache.get(id) {
+            (Some(row), _) => row,
+            (None, generation) => {
+                let Some(row) = db::get(&self.store, id).await? else {
+                    return Ok(Err(AuthFailure::Unknown));
+                };
+                self.cache.keep(row.clone(), generation);
+                row
+            }
         };
         let presented_hash = sha256_hex(presented.as_bytes());
         // Constant time, so the time to refuse says nothing about how much of the hash matched.
@@ -439,8 +467,9 @@ impl Keys {
             sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
                 .bind(now)
                 .bind(&key.id)
-                .execute(self.store.pool())
+                .execute(self.store.writer())
                 .await?;
+            self.cache.used(&key.id, now);
         }
         Ok(Ok(key))
     }
@@ -581,7 +610,8 @@ mod tests {
         let secrets = SecretStore::open(SecretsBackend::File, dir.path(), "t")
             .await
             .expect("secrets");
-        (dir, Keys::new(store, secrets))
+        let marker = dir.path().join("keys.changed");
+        (dir, Keys::new(store, secrets, marker))
     }
 
     fn new_key(perms: &[&str]) -> NewKey {
@@ -630,6 +660,36 @@ mod tests {
             Some(AuthFailure::Revoked)
         );
         assert!(keys.reveal(&key.id).await.is_err());
+        Ok(())
+    }
+
+    /// Keys are checked from memory once read; a revocation still takes effect at once, also
+    /// one made by another process on the same database (the `keys` command beside a daemon).
+    #[tokio::test]
+    async fn a_revocation_by_another_process_takes_effect_at_once() -> Result<()> {
+        let (dir, keys) = registry().await;
+        let created = keys.create(new_key(&["lightning:read"])).await?;
+        assert!(keys.authenticate(&created.secret).await?.is_ok());
+        // Served from memory now: a change written behind the registry's back is not seen...
+        sqlx::query("UPDATE api_keys SET name = 'renamed' WHERE id = ?")
+            .bind(&created.key.id)
+            .execute(keys.store.pool())
+            .await?;
+        assert_eq!(
+            keys.authenticate(&created.secret).await?.map(|k| k.name),
+            Ok("shop".to_string())
+        );
+        // ...but a revocation by another registry on the same database and marker is.
+        let other = Keys::new(
+            keys.store.clone(),
+            keys.secrets.clone(),
+            dir.path().join("keys.changed"),
+        );
+        other.revoke(&created.key.id).await?;
+        assert_eq!(
+            keys.authenticate(&created.secret).await?.err(),
+            Some(AuthFailure::Revoked)
+        );
         Ok(())
     }
 

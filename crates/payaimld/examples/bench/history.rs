@@ -52,14 +52,17 @@ pub async fn run(
         filled.latency.p99,
         filled.cpu_ms_per_op
     );
-    let full = measure(&daemon, &ids, reads, n + 200).await?;
-    // The node's own store holds every invoice until it is finished here: wait until the expired
-    // ones have left it (the pruner looks every minute), as they would have in a real history.
+    // A real history is at rest: wait until the invoices have expired and their invoice.expired
+    // events are written, and until the node's own store let the finished ones go (the pruner
+    // looks every minute), then read.
+    let settled_in = wait_expired(&daemon, expiry).await?;
     let (records_most, records_left, pruned_in) = wait_pruned(&daemon, 200, n).await?;
     println!(
-        "history: the node's store held {records_most} payments; {records_left} left {:.0} s after the last invoice was made",
+        "history: every invoice expired and logged {:.0} s after the last was made; the node's store held {records_most} payments, {records_left} after {:.0} s more",
+        settled_in.as_secs_f64(),
         pruned_in.as_secs_f64()
     );
+    let full = measure(&daemon, &ids, reads, n + 200).await?;
     let full_restart = daemon.restart().await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let full_rss = rss_mb(Some(daemon.pid()))?;
@@ -96,8 +99,36 @@ pub async fn run(
         "empty": {"restart_s": round(empty_restart.as_secs_f64(), 3), "rss_mb": round(empty_rss, 1), "app_db_mb": round(empty_sizes.0, 2), "node_db_mb": round(empty_sizes.1, 2)},
         "full": {"restart_s": round(full_restart.as_secs_f64(), 3), "rss_mb": round(full_rss, 1), "app_db_mb": round(full_sizes.0, 2), "node_db_mb": round(full_sizes.1, 2)},
         "restart_ratio": round(full_restart.as_secs_f64() / empty_restart.as_secs_f64(), 3),
+        "settled_s": round(settled_in.as_secs_f64(), 1),
         "node_records": {"most": records_most, "left": records_left, "after_s": round(pruned_in.as_secs_f64(), 1)},
     }))
+}
+
+/// Waits until the invoices made `expiry` seconds ago have expired and the event log stopped
+/// growing (the expiry task wrote their `invoice.expired`); returns how long that took.
+async fn wait_expired(daemon: &Daemon, expiry: u32) -> BenchResult<Duration> {
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(u64::from(expiry) + 1)).await;
+    let mut last = None;
+    let mut still = 0;
+    while still < 3 {
+        let tail: Value = http
+            .get(format!("{}/v1/events?tail=1", daemon.api))
+            .bearer_auth(&daemon.key)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let seq = tail["data"][0]["seq"].as_i64();
+        still = if seq == last { still + 1 } else { 0 };
+        last = seq;
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err("the event log was still growing after 10 minutes".into());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(started.elapsed())
 }
 
 /// Waits until the node's store holds at most `live` payments (or gives up after a while);
