@@ -88,6 +88,14 @@ async fn prune(node: &Arc<Node>, store: &Store, stop: &CancellationToken) -> Res
             let removing = node.clone();
             removed += tokio::task::spawn_blocking(move || {
                 ids.iter()
+                    // Looked at again: a payment sent again since the list was taken (after a
+                    // failure, under the same id) is pending once more and keeps its record.
+                    .filter(|id| {
+                        removing.payment(id).is_some_and(|p| {
+                            p.direction == PaymentDirection::Inbound
+                                || p.status != PaymentStatus::Pending
+                        })
+                    })
                     .filter(|id| removing.remove_payment(id).is_ok())
                     .count()
             })

@@ -33,17 +33,7 @@ pub async fn run(
     // Nearly empty: a first page's worth.
     fill(&daemon, &ids, 200, 3600).await?;
     let empty = measure(&daemon, &ids, reads, 200).await?;
-    let empty_restart = daemon.restart().await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let empty_rss = rss_mb(Some(daemon.pid()))?;
-    let empty_sizes = daemon.database_sizes();
-    println!(
-        "history: empty: restart to ready {:.2} s, idle RSS {:.0} MB, databases {:.1} MB (app) + {:.1} MB (node)",
-        empty_restart.as_secs_f64(),
-        empty_rss,
-        empty_sizes.0,
-        empty_sizes.1
-    );
+    let (empty_restart, empty_rss, empty_sizes) = at_rest(&mut daemon, "empty").await?;
 
     let filled = fill(&daemon, &ids, n, expiry).await?;
     println!(
@@ -63,17 +53,7 @@ pub async fn run(
         pruned_in.as_secs_f64()
     );
     let full = measure(&daemon, &ids, reads, n + 200).await?;
-    let full_restart = daemon.restart().await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let full_rss = rss_mb(Some(daemon.pid()))?;
-    let full_sizes = daemon.database_sizes();
-    println!(
-        "history: {n} more: restart to ready {:.2} s, idle RSS {:.0} MB, databases {:.1} MB (app) + {:.1} MB (node)",
-        full_restart.as_secs_f64(),
-        full_rss,
-        full_sizes.0,
-        full_sizes.1
-    );
+    let (full_restart, full_rss, full_sizes) = at_rest(&mut daemon, &format!("{n} more")).await?;
     let mut reads_json = serde_json::Map::new();
     println!("history reads ({CLIENTS} clients)           empty p50/p99 ms   with {n} p50/p99 ms   p99 ratio");
     for ((what, a), (_, b)) in empty.iter().zip(full.iter()) {
@@ -102,6 +82,22 @@ pub async fn run(
         "settled_s": round(settled_in.as_secs_f64(), 1),
         "node_records": {"most": records_most, "left": records_left, "after_s": round(pruned_in.as_secs_f64(), 1)},
     }))
+}
+
+/// Restarts the daemon and lets it idle: the time to ready, its RSS (MB) then, and the sizes of
+/// its databases (MB: app, node), printed under `label`.
+async fn at_rest(daemon: &mut Daemon, label: &str) -> BenchResult<(Duration, f64, (f64, f64))> {
+    let restart = daemon.restart().await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss = rss_mb(Some(daemon.pid()))?;
+    let sizes = daemon.database_sizes();
+    println!(
+        "history: {label}: restart to ready {:.2} s, idle RSS {rss:.0} MB, databases {:.1} MB (app) + {:.1} MB (node)",
+        restart.as_secs_f64(),
+        sizes.0,
+        sizes.1
+    );
+    Ok((restart, rss, sizes))
 }
 
 /// Waits until the invoices made `expiry` seconds ago have expired and the event log stopped
