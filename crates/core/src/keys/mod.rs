@@ -384,18 +384,19 @@ impl Keys {
                 .await;
         self.cache.forget();
         let done = done?;
-        if let Err(e) = self.cache.announce() {
-            // The revocation is in the database; a serving process beside this one would keep
-            // honouring a key it already knew. Say so rather than pretend.
-            return Err(Error::io(
-                "telling a running server that a key was revoked (restart it to be sure)",
-                e,
-            ));
-        }
+        let announced = self.cache.announce();
         let key = self.get(id).await?;
         if done.rows_affected() > 0 {
             self.secrets.delete(&secret_name(id)).await?;
         }
+        // The revocation is in the database and the secret gone; a serving process beside this
+        // one would keep honouring a key it already knew. Say so rather than pretend.
+        announced.map_err(|e| {
+            Error::io(
+                "telling a running server that a key was revoked (restart it to be sure)",
+                e,
+            )
+        })?;
         Ok(key)
     }
 

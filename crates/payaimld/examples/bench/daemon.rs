@@ -16,6 +16,8 @@ pub struct Daemon {
     data_dir: PathBuf,
     args: Vec<String>,
     binary: PathBuf,
+    /// The client every request to it goes through.
+    pub http: reqwest::Client,
 }
 
 /// The `payaimld` binary next to this example's own (`target/<profile>/payaimld`), or
@@ -81,10 +83,23 @@ impl Daemon {
             data_dir: data_dir.to_path_buf(),
             args,
             binary,
+            http: reqwest::Client::builder().no_proxy().build()?,
         };
         let took = daemon.wait_ready().await?;
         daemon.key = std::fs::read_to_string(&key_file)?.trim().to_string();
         Ok((daemon, took))
+    }
+
+    /// `GET path` with the admin key, as JSON.
+    pub async fn get_json(&self, path: &str) -> BenchResult<serde_json::Value> {
+        Ok(self
+            .http
+            .get(format!("{}{path}", self.api))
+            .bearer_auth(&self.key)
+            .send()
+            .await?
+            .json()
+            .await?)
     }
 
     pub fn pid(&self) -> u32 {
@@ -119,7 +134,6 @@ impl Daemon {
 
     async fn wait_ready(&mut self) -> BenchResult<Duration> {
         let started = Instant::now();
-        let http = reqwest::Client::builder().no_proxy().build()?;
         loop {
             if let Some(status) = self.child.try_wait()? {
                 return Err(format!(
@@ -128,7 +142,12 @@ impl Daemon {
                 )
                 .into());
             }
-            if let Ok(res) = http.get(format!("{}/v1/health", self.api)).send().await {
+            if let Ok(res) = self
+                .http
+                .get(format!("{}/v1/health", self.api))
+                .send()
+                .await
+            {
                 if let Ok(body) = res.json::<serde_json::Value>().await {
                     if body["status"] == "ok" {
                         return Ok(started.elapsed());

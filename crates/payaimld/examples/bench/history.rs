@@ -103,19 +103,12 @@ async fn at_rest(daemon: &mut Daemon, label: &str) -> BenchResult<(Duration, f64
 /// Waits until the invoices made `expiry` seconds ago have expired and the event log stopped
 /// growing (the expiry task wrote their `invoice.expired`); returns how long that took.
 async fn wait_expired(daemon: &Daemon, expiry: u32) -> BenchResult<Duration> {
-    let http = reqwest::Client::builder().no_proxy().build()?;
     let started = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(u64::from(expiry) + 1)).await;
     let mut last = None;
     let mut still = 0;
     while still < 3 {
-        let tail: Value = http
-            .get(format!("{}/v1/events?tail=1", daemon.api))
-            .bearer_auth(&daemon.key)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let tail = daemon.get_json("/v1/events?tail=1").await?;
         let seq = tail["data"][0]["seq"].as_i64();
         still = if seq == last { still + 1 } else { 0 };
         last = seq;
@@ -134,19 +127,12 @@ async fn wait_pruned(
     live: usize,
     made: usize,
 ) -> BenchResult<(u64, u64, Duration)> {
-    let http = reqwest::Client::builder().no_proxy().build()?;
     let started = std::time::Instant::now();
     // Expiry, a pruner pass a minute later, and its removals (one store write each).
     let limit = Duration::from_secs(180 + made as u64 / 200);
     let mut most = 0;
     loop {
-        let node: Value = http
-            .get(format!("{}/v1/node", daemon.api))
-            .bearer_auth(&daemon.key)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let node = daemon.get_json("/v1/node").await?;
         // A build that does not report it (and does not prune) is not waited for.
         let Some(records) = node["payment_records"].as_u64() else {
             return Ok((0, 0, started.elapsed()));
@@ -166,7 +152,7 @@ async fn fill(
     count: usize,
     expiry: u32,
 ) -> BenchResult<Measured> {
-    let http = reqwest::Client::builder().no_proxy().build()?;
+    let http = daemon.http.clone();
     let (api, key, ids) = (daemon.api.clone(), daemon.key.clone(), ids.clone());
     load(CLIENTS, count, Some(daemon.pid()), move |i| {
         let (http, api, key, ids) = (http.clone(), api.clone(), key.clone(), ids.clone());
@@ -203,7 +189,7 @@ async fn measure(
     reads: usize,
     total: usize,
 ) -> BenchResult<Vec<(&'static str, Measured)>> {
-    let http = reqwest::Client::builder().no_proxy().build()?;
+    let http = daemon.http.clone();
     let ids: Arc<Vec<String>> = Arc::new(ids.lock().map_err(|_| "poisoned")?.clone());
     // Invoice seq is the list cursor: halfway back through history.
     let deep = format!("limit=100&cursor={}", total / 2);
