@@ -128,12 +128,12 @@ chaos-short:
 	$(MAKE) --no-print-directory chaos CHAOS_KILLS=3 CHAOS_PAYMENTS=100 CHAOS_SENDS=20
 
 ## bench: the app against raw ldk-node on the sandbox, side by side (release build): invoices
-## and payments at 1 and 16 clients, event latency, payaimld serve's start and memory, and a
-## history of BENCH_HISTORY invoices; the table on screen, every figure in
-## test-output/bench/bench.json
+## and payments at 1 and 16 clients, event latency, payaimld serve's start and memory, a history
+## of BENCH_HISTORY invoices, and the desktop app's start and memory on a private Xvfb; the table
+## on screen, every figure in test-output/bench/bench.json
 BENCH_HISTORY ?= 100000
-bench: setup-core
-	cargo build --release -p payaimld --bins --examples
+bench: setup ui
+	cargo build --release --workspace --bins --examples
 	PAYAIML_BENCH_HISTORY=$(BENCH_HISTORY) $(CARGO_TARGET_DIR)/release/examples/bench
 
 ## bench-scale: the same with a history of 1,000,000 invoices (hours on 2 cores)

@@ -6,7 +6,8 @@
 //! - payments sent and settled, one at a time and 16 in flight on one channel;
 //! - event latency to webhooks and a WebSocket client;
 //! - `payaimld serve` (the merchant's node alone, its own process): cold start to ready, restart,
-//!   idle memory, and a history phase (`PAYAIML_BENCH_HISTORY` invoices, 100,000 by default).
+//!   idle memory, and a history phase (`PAYAIML_BENCH_HISTORY` invoices, 100,000 by default);
+//! - the desktop app on a private Xvfb: start to ready and idle memory with its window open.
 //!
 //! Prints a table and writes every figure to `PAYAIML_BENCH_OUT` (`test-output/bench/bench.json`).
 //! `make bench` runs it in release mode; `make bench-scale` with 1,000,000 invoices;
@@ -14,6 +15,7 @@
 //! it still works. Nothing is asserted: the figures are the record.
 
 mod daemon;
+mod desktop;
 mod events;
 mod history;
 mod measure;
@@ -297,6 +299,7 @@ async fn main() -> BenchResult<()> {
     )
     .await?;
     out.insert("history".into(), history);
+    out.insert("desktop".into(), desktop::run(&chain, dir.path()).await?);
 
     out.insert(
         "machine".into(),
