@@ -17,8 +17,35 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
         .find(|w| w.label == MAIN)
         .cloned()
         .ok_or_else(|| tauri::Error::WindowNotFound)?;
-    WebviewWindowBuilder::from_config(app, &config)?.build()?;
+    lighten(&WebviewWindowBuilder::from_config(app, &config)?.build()?);
     Ok(())
+}
+
+/// Makes a window's webview cost less memory (Linux, WebKitGTK): pages drawn on the CPU, not
+/// composited through OpenGL, and the memory caches of a single-document viewer. The dashboard
+/// and the display are plain pages with no animation worth a GPU. On a machine without one
+/// (most POS boxes and VMs) compositing goes through Mesa's software renderer, whose buffers
+/// made half of the page process's own memory: idle with its window open, the app's processes
+/// together took 343 MB (PSS) composited and about 265 MB drawn on the CPU (`make bench`).
+fn lighten(window: &tauri::WebviewWindow) {
+    #[cfg(target_os = "linux")]
+    let lightened = window.with_webview(|webview| {
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+        };
+        let view = webview.inner();
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+    });
+    #[cfg(not(target_os = "linux"))]
+    let lightened: tauri::Result<()> = Ok(());
+    if let Err(e) = lightened {
+        tracing::warn!(error = %e, "could not set the webview's memory settings");
+    }
 }
 
 /// Brings the dashboard forward, on `route` (`/`, `/pos`, …) if given.
@@ -40,11 +67,13 @@ pub fn open_customer_display(app: &AppHandle) -> tauri::Result<()> {
         window.show()?;
         return window.set_focus();
     }
-    WebviewWindowBuilder::new(app, CUSTOMER, WebviewUrl::App("index.html#/display".into()))
-        .title("PayAiML Merchant — customer display")
-        .inner_size(720.0, 820.0)
-        .min_inner_size(360.0, 420.0)
-        .build()?;
+    let window =
+        WebviewWindowBuilder::new(app, CUSTOMER, WebviewUrl::App("index.html#/display".into()))
+            .title("PayAiML Merchant — customer display")
+            .inner_size(720.0, 820.0)
+            .min_inner_size(360.0, 420.0)
+            .build()?;
+    lighten(&window);
     Ok(())
 }
 

@@ -23,55 +23,106 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub onchain_address: Option<&'a str>,
 }
 
-/// Inserts a new invoice and returns it as stored (one statement: no read after the write).
+/// Inserts a new invoice and returns it as stored (one statement: no read after the write),
+/// once the transaction that holds it has committed: concurrent requests' invoices share one
+/// (see [`crate::store::Batcher`]).
 pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invoice> {
     let created_at = row.created_at;
-    let inserted: Vec<InvoiceRow> = sqlx::query_as(&format!(
-        "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
-             expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
-             lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price,
-             order_json, onchain_address)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         RETURNING {COLUMNS}"
-    ))
-    .bind(row.id)
-    .bind(row.payment_hash)
-    .bind(row.valid.amount_msat.map(|a| a as i64))
-    .bind(&row.valid.description)
-    .bind(row.payment_request)
-    .bind(row.valid.expiry as i64)
-    .bind(row.created_at + row.valid.expiry as i64 * 1000)
-    .bind(row.created_at)
-    .bind(&row.valid.external_id)
-    .bind(&row.valid.metadata)
-    .bind(row.key_id)
-    .bind(serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()))
-    .bind(row.lsp.map(|l| l.node_id.as_str()))
-    .bind(row.lsp.map(|l| l.max_fee_msat as i64))
-    .bind(row.fiat.map(|f| f.currency.as_str()))
-    .bind(row.fiat.map(|f| f.rate.to_string()))
-    .bind(row.fiat.map(Recorded::sources_column))
-    .bind(row.fiat.map(|f| f.rate_at))
-    .bind(row.fiat.and_then(|f| f.price.map(|p| p.to_string())))
-    .bind(
+    let id = row.id.to_string();
+    // Owned values: the statement runs on the batch task, after this call has lent them.
+    let values = (
+        id.clone(),
+        row.payment_hash.to_string(),
+        row.valid.amount_msat.map(|a| a as i64),
+        row.valid.description.clone(),
+        row.payment_request.to_string(),
+        row.valid.expiry as i64,
+        row.valid.external_id.clone(),
+        row.valid.metadata.clone(),
+        row.key_id.map(str::to_string),
+        serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()),
+        row.lsp.map(|l| (l.node_id.clone(), l.max_fee_msat as i64)),
+        row.fiat.map(|f| {
+            (
+                f.currency.clone(),
+                f.rate.to_string(),
+                Recorded::sources_column(f),
+                f.rate_at,
+                f.price.map(|p| p.to_string()),
+            )
+        }),
         row.valid
             .order
             .as_ref()
             .and_then(|o| serde_json::to_string(o).ok()),
-    )
-    .bind(row.onchain_address)
-    // All rows, not fetch_one: on its own connection a statement is committed only once it has
-    // run to its end, and fetch_one stops at the first row (the insert would stay uncommitted,
-    // unseen by every other connection, until this one is used again).
-    .fetch_all(store.writer())
-    .await?;
+        row.onchain_address.map(str::to_string),
+    );
+    let inserted: Vec<InvoiceRow> = store
+        .batch()
+        .write(move |conn: &mut SqliteConnection| {
+            Box::pin(async move {
+                let (
+                    id,
+                    hash,
+                    amount,
+                    description,
+                    request,
+                    expiry,
+                    external_id,
+                    metadata,
+                    key_id,
+                    warnings,
+                    lsp,
+                    fiat,
+                    order,
+                    address,
+                ) = values;
+                let (lsp_node, lsp_fee) = lsp.unzip();
+                let (currency, rate, sources, rate_at, price) = match fiat {
+                    Some((c, r, s, at, p)) => (Some(c), Some(r), Some(s), Some(at), p),
+                    None => (None, None, None, None, None),
+                };
+                Ok(sqlx::query_as(&format!(
+                    "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
+                         expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
+                         lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price,
+                         order_json, onchain_address)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     RETURNING {COLUMNS}"
+                ))
+                .bind(id)
+                .bind(hash)
+                .bind(amount)
+                .bind(description)
+                .bind(request)
+                .bind(expiry)
+                .bind(created_at + expiry * 1000)
+                .bind(created_at)
+                .bind(external_id)
+                .bind(metadata)
+                .bind(key_id)
+                .bind(warnings)
+                .bind(lsp_node)
+                .bind(lsp_fee)
+                .bind(currency)
+                .bind(rate)
+                .bind(sources)
+                .bind(rate_at)
+                .bind(price)
+                .bind(order)
+                .bind(address)
+                .fetch_all(conn)
+                .await?)
+            })
+        })
+        .await?;
     inserted
         .into_iter()
         .next()
         .map(|row| row.into_invoice(created_at))
-        .ok_or_else(|| Error::NotFound {
+        .ok_or(Error::NotFound {
             kind: "invoice",
-            id: row.id.to_string(),
+            id,
         })
 }
 

@@ -3,6 +3,7 @@
 //! - invoice creation and invoice lookup, straight on the node (`receive()`, `payment()`) and
 //!   through the HTTP API, from 1 and from 16 concurrent clients: throughput, p50, p99 and CPU
 //!   time per request (of this whole process, which holds the node, the API and its clients);
+//! - the HTTP floor: `GET /v1/health` (no key, no database), what any request costs here;
 //! - payments sent and settled, one at a time and 16 in flight on one channel;
 //! - event latency to webhooks and a WebSocket client;
 //! - `payaimld serve` (the merchant's node alone, its own process): cold start to ready, restart,
@@ -214,6 +215,36 @@ async fn main() -> BenchResult<()> {
         get.insert(clients.to_string(), side_by_side("invoice get", &raw, &api));
     }
     out.insert("invoice_get".into(), Value::Object(get));
+
+    // The HTTP floor: `GET /v1/health` reads no key and no database, so it is what any request
+    // costs on this machine, client included, before the app does anything.
+    let mut floor = serde_json::Map::new();
+    for clients in [1, MANY] {
+        let health = load(clients, sizes.gets, None, {
+            let (http, base) = (http.clone(), base.clone());
+            move |_| {
+                let (http, base) = (http.clone(), base.clone());
+                async move {
+                    let res = http.get(format!("{base}/v1/health")).send().await?;
+                    if res.status().as_u16() != 200 {
+                        return Err(format!("health: {}", res.status()).into());
+                    }
+                    res.bytes().await?;
+                    Ok(())
+                }
+            }
+        })
+        .await?;
+        println!(
+            "HTTP floor (GET /v1/health)        {clients:>2} clients  {:>8.1}/s p50 {:>7.3} p99 {:>7.3} ms cpu {:>6.3} ms",
+            health.per_s(),
+            health.latency.p50,
+            health.latency.p99,
+            health.cpu_ms_per_op
+        );
+        floor.insert(clients.to_string(), health.json());
+    }
+    out.insert("http_floor".into(), Value::Object(floor));
 
     // Payments to the customer, sent and settled: one at a time, then 16 in flight on the one
     // channel the merchant opened. The customer's invoices are made before the clock starts.

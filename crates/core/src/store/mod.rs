@@ -11,12 +11,18 @@ use sqlx::SqlitePool;
 
 use crate::error::{Error, Result};
 
+mod batch;
+
+pub(crate) use batch::Batcher;
+
 /// A handle on the database. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Store {
     pool: SqlitePool,
     /// One connection for the writes that come many at once (see [`Store::writer`]).
     writer: SqlitePool,
+    /// The queue that commits many requests' writes together on `writer` (see [`Batcher`]).
+    batch: Batcher,
 }
 
 impl Store {
@@ -41,7 +47,12 @@ impl Store {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        Ok(Store { pool, writer })
+        let batch = Batcher::start(writer.clone());
+        Ok(Store {
+            pool,
+            writer,
+            batch,
+        })
     }
 
     /// The connection pool.
@@ -56,6 +67,12 @@ impl Store {
     /// clients making invoices saw a p99 over 100 ms). Never await it while holding it.
     pub(crate) fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// The writes that many requests make at once and that may share a transaction: invoices
+    /// made. Each caller hears back once its write has committed.
+    pub(crate) fn batch(&self) -> &Batcher {
+        &self.batch
     }
 
     /// A transaction that holds SQLite's write lock from its start. A deferred transaction that
