@@ -426,7 +426,7 @@ impl Sandbox {
             self.open_channels(merchant, merchant_addr, !ours, !theirs)
                 .await?;
         }
-        self.wait_usable(merchant).await
+        self.wait_usable(merchant, merchant_addr).await
     }
 
     /// Funds the openers and opens the merchant's channel to the customer (`ours`) and the
@@ -446,16 +446,42 @@ impl Sandbox {
         self.bitcoind.mine(1).await?;
         self.sync_to_tip(merchant).await?;
         for node in [merchant, &self.customer] {
-            let address = node
-                .onchain_payment()
-                .new_address()
-                .map_err(|e| Error::Sandbox(format!("new address: {e}")))?;
-            self.bitcoind
-                .send_to(&address.to_string(), FUNDING_SATS)
-                .await?;
+            self.fund(node).await?;
         }
         self.bitcoind.mine(1).await?;
         self.wait_funded(merchant).await?;
+        self.open(merchant, merchant_addr, ours, theirs).await?;
+        // Wait until the funding transactions are broadcast, then confirm them. (A channel that
+        // closes meanwhile, one the restart found already spent, is replaced by `wait_usable`.)
+        let customer_id = self.customer.node_id();
+        let merchant_id = merchant.node_id();
+        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+        let unfunded = |node: &Node, peer| {
+            node.list_channels()
+                .iter()
+                .any(|c| c.counterparty_node_id == peer && c.funding_txo.is_none())
+        };
+        while unfunded(merchant, customer_id) || unfunded(&self.customer, merchant_id) {
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(
+                    "channel funding was not broadcast in time".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.bitcoind.mine(6).await?;
+        self.sync_both(merchant).await
+    }
+
+    /// Opens the merchant's channel to the customer (`ours`) and the customer's to the merchant
+    /// (`theirs`), from the on-chain funds each already has.
+    async fn open(
+        &self,
+        merchant: &Arc<Node>,
+        merchant_addr: std::net::SocketAddr,
+        ours: bool,
+        theirs: bool,
+    ) -> Result<()> {
         let customer = self.customer.clone();
         let customer_id = customer.node_id();
         let customer_addr = customer
@@ -487,25 +513,7 @@ impl Sandbox {
             }
             Ok(())
         })
-        .await?;
-        // Wait until the funding transactions are broadcast, then confirm them.
-        let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
-        while merchant
-            .list_channels()
-            .iter()
-            .filter(|c| c.counterparty_node_id == customer_id && c.funding_txo.is_some())
-            .count()
-            < 2
-        {
-            if tokio::time::Instant::now() > deadline {
-                return Err(Error::Sandbox(
-                    "channel funding was not broadcast in time".into(),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        self.bitcoind.mine(6).await?;
-        self.sync_both(merchant).await
+        .await
     }
 
     /// Syncs both nodes until each sees its funding confirmed. One sync is not always enough:
@@ -548,13 +556,7 @@ impl Sandbox {
                     self.chain_view(merchant, tip)
                 );
                 for node in late {
-                    let address = node
-                        .onchain_payment()
-                        .new_address()
-                        .map_err(|e| Error::Sandbox(format!("new address: {e}")))?;
-                    self.bitcoind
-                        .send_to(&address.to_string(), FUNDING_SATS)
-                        .await?;
+                    self.fund(node).await?;
                 }
                 self.bitcoind.mine(1).await?;
                 tip = self.bitcoind.height().await?;
@@ -562,6 +564,18 @@ impl Sandbox {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// Sends [`FUNDING_SATS`] from bitcoind's wallet to a new address of `node` (unconfirmed).
+    async fn fund(&self, node: &Node) -> Result<()> {
+        let address = node
+            .onchain_payment()
+            .new_address()
+            .map_err(|e| Error::Sandbox(format!("new address: {e}")))?;
+        self.bitcoind
+            .send_to(&address.to_string(), FUNDING_SATS)
+            .await?;
+        Ok(())
     }
 
     /// Syncs both nodes until each has seen bitcoind's current tip.
@@ -613,11 +627,40 @@ impl Sandbox {
         Ok(())
     }
 
-    async fn wait_usable(&self, merchant: &Arc<Node>) -> Result<()> {
+    /// Waits until both channels are usable each way, mining while one waits for
+    /// confirmations. A channel that vanishes meanwhile is opened again: after a restart, the
+    /// node can list a channel whose funding output the chain shows already spent (a
+    /// force-close) until it has processed that block, so the start kept it, and waited for it
+    /// in vain.
+    async fn wait_usable(
+        &self,
+        merchant: &Arc<Node>,
+        merchant_addr: std::net::SocketAddr,
+    ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
         let customer_id = self.customer.node_id();
         let mut next_block = tokio::time::Instant::now() + Duration::from_secs(2);
+        // Each side lists the channels it opened at once, the other's once their messages
+        // arrive: a channel is there when either side lists it. One reopened is given time.
+        let mut next_open = tokio::time::Instant::now();
         loop {
+            let opened = |opener: &Node, other: &Node| {
+                let listed = |node: &Node, peer, outbound| {
+                    node.list_channels()
+                        .iter()
+                        .any(|c| c.counterparty_node_id == peer && c.is_outbound == outbound)
+                };
+                listed(opener, other.node_id(), true) || listed(other, opener.node_id(), false)
+            };
+            let ours = opened(merchant, &self.customer);
+            let theirs = opened(&self.customer, merchant);
+            if !(ours && theirs) && tokio::time::Instant::now() >= next_open {
+                tracing::warn!(
+                    "sandbox: a channel with the customer closed while the sandbox started; opening another"
+                );
+                self.open(merchant, merchant_addr, !ours, !theirs).await?;
+                next_open = tokio::time::Instant::now() + Duration::from_secs(10);
+            }
             let usable = |node: &Node, peer| {
                 node.list_channels()
                     .iter()

@@ -115,21 +115,7 @@ impl Daemon {
     }
 
     pub fn stop(&mut self) -> BenchResult<()> {
-        if self.child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.child.try_wait()?.is_none() {
-            if Instant::now() > deadline {
-                self.child.kill()?;
-                return Err("payaimld did not stop within 60 s of SIGTERM".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
+        terminate(&mut self.child, "payaimld")
     }
 
     async fn wait_ready(&mut self) -> BenchResult<Duration> {
@@ -188,6 +174,26 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.stop();
     }
+}
+
+/// Stops `child` as a service manager or a logout would: SIGTERM, then waits up to 60 s (and
+/// kills it after). `what` names it in the error.
+pub fn terminate(child: &mut Child, what: &str) -> BenchResult<()> {
+    if child.try_wait()?.is_some() {
+        return Ok(());
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            child.kill()?;
+            return Err(format!("{what} did not stop within 60 s of SIGTERM").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 fn log_path(data_dir: &Path) -> PathBuf {

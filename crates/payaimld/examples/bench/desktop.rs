@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use payaiml_core::config::ChainSource;
 
+use crate::daemon::terminate;
 use crate::measure::{round, BenchResult};
 
 /// The `payaiml-desktop` binary next to this example's own, or `PAYAIML_BENCH_DESKTOP`.
@@ -187,21 +188,7 @@ struct App {
 impl App {
     /// SIGTERM, as a logout would, then waits: the app closes its window and stops the node.
     fn stop(&mut self) -> BenchResult<()> {
-        if self.child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.child.try_wait()?.is_none() {
-            if Instant::now() > deadline {
-                self.child.kill()?;
-                return Err("payaiml-desktop did not stop within 60 s of SIGTERM".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Ok(())
+        terminate(&mut self.child, "payaiml-desktop")
     }
 }
 
