@@ -136,7 +136,7 @@ bench: setup ui
 	cargo build --release --workspace --bins --examples
 	PAYAIML_BENCH_HISTORY=$(BENCH_HISTORY) $(CARGO_TARGET_DIR)/release/examples/bench
 
-## bench-scale: the same with a history of 1,000,000 invoices (hours on 2 cores)
+## bench-scale: the same with a history of 1,000,000 invoices (about 35 minutes on 2 cores)
 bench-scale:
 	$(MAKE) --no-print-directory bench BENCH_HISTORY=1000000
 

@@ -30,58 +30,36 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invo
     let created_at = row.created_at;
     let id = row.id.to_string();
     // Owned values: the statement runs on the batch task, after this call has lent them.
-    let values = (
-        id.clone(),
-        row.payment_hash.to_string(),
-        row.valid.amount_msat.map(|a| a as i64),
-        row.valid.description.clone(),
-        row.payment_request.to_string(),
-        row.valid.expiry as i64,
-        row.valid.external_id.clone(),
-        row.valid.metadata.clone(),
-        row.key_id.map(str::to_string),
-        serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()),
-        row.lsp.map(|l| (l.node_id.clone(), l.max_fee_msat as i64)),
-        row.fiat.map(|f| {
-            (
-                f.currency.clone(),
-                f.rate.to_string(),
-                Recorded::sources_column(f),
-                f.rate_at,
-                f.price.map(|p| p.to_string()),
-            )
-        }),
-        row.valid
+    let values = InsertValues {
+        id: id.clone(),
+        payment_hash: row.payment_hash.to_string(),
+        amount_msat: row.valid.amount_msat.map(|a| a as i64),
+        description: row.valid.description.clone(),
+        payment_request: row.payment_request.to_string(),
+        expiry: row.valid.expiry as i64,
+        external_id: row.valid.external_id.clone(),
+        metadata: row.valid.metadata.clone(),
+        key_id: row.key_id.map(str::to_string),
+        warnings: serde_json::to_string(row.warnings).unwrap_or_else(|_| "[]".into()),
+        lsp_node_id: row.lsp.map(|l| l.node_id.clone()),
+        lsp_max_fee_msat: row.lsp.map(|l| l.max_fee_msat as i64),
+        fiat_currency: row.fiat.map(|f| f.currency.clone()),
+        fiat_rate: row.fiat.map(|f| f.rate.to_string()),
+        fiat_sources: row.fiat.map(Recorded::sources_column),
+        fiat_rate_at: row.fiat.map(|f| f.rate_at),
+        fiat_price: row.fiat.and_then(|f| f.price.map(|p| p.to_string())),
+        order_json: row
+            .valid
             .order
             .as_ref()
             .and_then(|o| serde_json::to_string(o).ok()),
-        row.onchain_address.map(str::to_string),
-    );
+        onchain_address: row.onchain_address.map(str::to_string),
+    };
     let inserted: Vec<InvoiceRow> = store
         .batch()
         .write(move |conn: &mut SqliteConnection| {
             Box::pin(async move {
-                let (
-                    id,
-                    hash,
-                    amount,
-                    description,
-                    request,
-                    expiry,
-                    external_id,
-                    metadata,
-                    key_id,
-                    warnings,
-                    lsp,
-                    fiat,
-                    order,
-                    address,
-                ) = values;
-                let (lsp_node, lsp_fee) = lsp.unzip();
-                let (currency, rate, sources, rate_at, price) = match fiat {
-                    Some((c, r, s, at, p)) => (Some(c), Some(r), Some(s), Some(at), p),
-                    None => (None, None, None, None, None),
-                };
+                let v = values;
                 Ok(sqlx::query_as(&format!(
                     "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
                          expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
@@ -90,27 +68,29 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invo
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                      RETURNING {COLUMNS}"
                 ))
-                .bind(id)
-                .bind(hash)
-                .bind(amount)
-                .bind(description)
-                .bind(request)
-                .bind(expiry)
-                .bind(created_at + expiry * 1000)
+                .bind(v.id)
+                .bind(v.payment_hash)
+                .bind(v.amount_msat)
+                .bind(v.description)
+                .bind(v.payment_request)
+                .bind(v.expiry)
+                .bind(created_at + v.expiry * 1000)
                 .bind(created_at)
-                .bind(external_id)
-                .bind(metadata)
-                .bind(key_id)
-                .bind(warnings)
-                .bind(lsp_node)
-                .bind(lsp_fee)
-                .bind(currency)
-                .bind(rate)
-                .bind(sources)
-                .bind(rate_at)
-                .bind(price)
-                .bind(order)
-                .bind(address)
+                .bind(v.external_id)
+                .bind(v.metadata)
+                .bind(v.key_id)
+                .bind(v.warnings)
+                .bind(v.lsp_node_id)
+                .bind(v.lsp_max_fee_msat)
+                .bind(v.fiat_currency)
+                .bind(v.fiat_rate)
+                .bind(v.fiat_sources)
+                .bind(v.fiat_rate_at)
+                .bind(v.fiat_price)
+                .bind(v.order_json)
+                .bind(v.onchain_address)
+                // All rows, not fetch_one: a statement stopped at its first row has not
+                // finished, and its write would not be part of the commit.
                 .fetch_all(conn)
                 .await?)
             })
@@ -124,6 +104,29 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invo
             kind: "invoice",
             id,
         })
+}
+
+/// An invoice's column values, owned, for the insert that runs on the batch task.
+struct InsertValues {
+    id: String,
+    payment_hash: String,
+    amount_msat: Option<i64>,
+    description: String,
+    payment_request: String,
+    expiry: i64,
+    external_id: Option<String>,
+    metadata: String,
+    key_id: Option<String>,
+    warnings: String,
+    lsp_node_id: Option<String>,
+    lsp_max_fee_msat: Option<i64>,
+    fiat_currency: Option<String>,
+    fiat_rate: Option<String>,
+    fiat_sources: Option<String>,
+    fiat_rate_at: Option<i64>,
+    fiat_price: Option<String>,
+    order_json: Option<String>,
+    onchain_address: Option<String>,
 }
 
 /// The columns of an invoice, in [`InvoiceRow`]'s order.
