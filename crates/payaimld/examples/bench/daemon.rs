@@ -20,38 +20,46 @@ pub struct Daemon {
     pub http: reqwest::Client,
 }
 
-/// The `payaimld` binary next to this example's own (`target/<profile>/payaimld`), or
-/// `PAYAIML_BENCH_DAEMON`.
-pub fn binary() -> BenchResult<PathBuf> {
-    if let Some(path) = std::env::var_os("PAYAIML_BENCH_DAEMON") {
+/// The binary `name` next to this example's own (`target/<profile>/<name>`), or the path in
+/// the variable `env`.
+pub fn built(name: &str, env: &str) -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os(env) {
         return Ok(PathBuf::from(path));
     }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe.parent().and_then(Path::parent).ok_or("no target dir")?;
-    let path = profile_dir.join("payaimld");
-    if !path.exists() {
-        return Err(format!(
-            "{} is missing: build it first (`cargo build -p payaimld --bins`, release for `make bench`)",
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("no target dir")?
+        .join(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is missing: build the workspace first (`cargo build --workspace --bins`, release for `make bench`)",
             path.display()
-        )
-        .into());
+        ))
     }
-    Ok(path)
+}
+
+/// The sandbox's bitcoind RPC: host, port, user, password.
+pub fn bitcoind_rpc(chain: &ChainSource) -> BenchResult<(&str, u16, &str, &str)> {
+    match chain {
+        ChainSource::BitcoindRpc {
+            host,
+            port,
+            user,
+            password,
+        } => Ok((host, *port, user, password)),
+        _ => Err("the sandbox runs on bitcoind".into()),
+    }
 }
 
 impl Daemon {
     /// Starts `payaimld serve` on `data_dir` and waits until `/v1/health` says `ok`; returns it
     /// with the time that took.
     pub async fn start(chain: &ChainSource, data_dir: &Path) -> BenchResult<(Daemon, Duration)> {
-        let ChainSource::BitcoindRpc {
-            host,
-            port,
-            user,
-            password,
-        } = chain
-        else {
-            return Err("the sandbox runs on bitcoind".into());
-        };
+        let (host, port, user, password) = bitcoind_rpc(chain)?;
         let listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let key_file = data_dir.with_extension("admin-key");
         let args = vec![
@@ -68,14 +76,14 @@ impl Daemon {
             "--bitcoind-rpc".into(),
             format!("{host}:{port}"),
             "--bitcoind-rpc-user".into(),
-            user.clone(),
+            user.to_string(),
             "--bitcoind-rpc-password".into(),
-            password.clone(),
+            password.to_string(),
             "--log-level".into(),
             "warn".into(),
             "serve".into(),
         ];
-        let binary = binary()?;
+        let binary = built("payaimld", "PAYAIML_BENCH_DAEMON")?;
         let mut daemon = Daemon {
             child: spawn(&binary, &args, data_dir)?,
             api: format!("http://{listen}"),

@@ -15,34 +15,13 @@ use serde_json::{json, Value};
 
 use payaiml_core::config::ChainSource;
 
-use crate::daemon::terminate;
+use crate::daemon::{bitcoind_rpc, built, terminate};
 use crate::measure::{round, BenchResult};
-
-/// The `payaiml-desktop` binary next to this example's own, or `PAYAIML_BENCH_DESKTOP`.
-fn binary() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("PAYAIML_BENCH_DESKTOP") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("no target dir")?
-        .join("payaiml-desktop");
-    if path.exists() {
-        Ok(path)
-    } else {
-        Err(format!(
-            "{} is missing: build the workspace first (`make bench` does)",
-            path.display()
-        ))
-    }
-}
 
 /// Runs the phase; when the app or a display cannot be had, says why in the figures instead of
 /// failing the whole bench (a machine without the desktop's libraries still measures the rest).
 pub async fn run(chain: &ChainSource, dir: &Path) -> BenchResult<Value> {
-    let binary = match binary() {
+    let binary = match built("payaiml-desktop", "PAYAIML_BENCH_DESKTOP") {
         Ok(b) => b,
         Err(why) => return Ok(skipped(why)),
     };
@@ -50,15 +29,7 @@ pub async fn run(chain: &ChainSource, dir: &Path) -> BenchResult<Value> {
         Ok(d) => d,
         Err(why) => return Ok(skipped(why)),
     };
-    let ChainSource::BitcoindRpc {
-        host,
-        port,
-        user,
-        password,
-    } = chain
-    else {
-        return Err("the sandbox runs on bitcoind".into());
-    };
+    let (host, port, user, password) = bitcoind_rpc(chain)?;
     let data_dir = dir.join("desktop");
     let log_path = dir.join("desktop.log");
     let free_port = || -> BenchResult<u16> {
