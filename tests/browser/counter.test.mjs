@@ -205,8 +205,13 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
   const counter = page.getByRole('form', { name: 'Point of sale' });
   await counter.getByLabel('Tip percentages').fill('18 5, 12.5%');
   await counter.getByLabel('The locked counter may refund its own sales').check();
+  // Refunds at the counter need a daily limit.
+  await counter.getByRole('button', { name: 'Save' }).click();
+  await counter.getByText('set the most the counter may refund per day').waitFor();
+  await counter.getByLabel('Most the counter may refund per day (sats, fees included)').fill('20,000');
   await counter.getByRole('button', { name: 'Save' }).click();
   await counter.getByText('Saved.').waitFor();
+  assert.equal(await counter.getByLabel('Most the counter may refund per day (sats, fees included)').inputValue(), '20000');
   assert.equal(await counter.getByLabel('Tip percentages').inputValue(), '5, 12.5, 18', 'kept in order');
   await counter.getByLabel('Tip percentages').fill('0');
   await counter.getByRole('button', { name: 'Save' }).click();
@@ -298,6 +303,8 @@ test('the owner locks the counter for a cashier: a sale, nothing else reachable,
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('payaiml.key')), sandbox.admin, 'the admin key is back');
   assert.equal((await call(sandbox.api, sandbox.admin, 'GET', '/v1/cashier')).body.locked, false);
+  // The cashier's key of that lock ends with it: a copy kept from the counter's browser is refused.
+  assert.equal((await asCashier('GET', '/v1/cashier')).status, 401, 'the cashier key is revoked at unlock');
   assert.deepEqual(errors, []);
   await close();
 });

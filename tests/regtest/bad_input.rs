@@ -279,9 +279,50 @@ fn bad_input_table() {
         ("/v1/lightning/invoices?cursor=xyz", 400, "invalid_field"),
         ("/v1/events?after=-1", 400, "invalid_field"),
         ("/v1/nowhere", 404, "not_found"),
+        // Dates at chrono's edge panicked when a day was added to them.
+        (
+            "/v1/lightning/invoices?to=%2B262142-12-31",
+            400,
+            "invalid_query",
+        ),
+        (
+            "/v1/lightning/invoices?from=-262143-01-01",
+            400,
+            "invalid_query",
+        ),
+        ("/v1/reports/day?date=%2B262142-12-31", 400, "invalid_query"),
+        ("/v1/reports/days?to=%2B262142-12-31", 400, "invalid_query"),
+        (
+            "/v1/reports/transactions.csv?to=%2B262142-12-31T00:00:00Z",
+            400,
+            "invalid_query",
+        ),
     ] {
         let res = get(&d, path, &key);
         assert_eq!((res.status, res.code()), (status, code), "{path}: {res:?}");
+    }
+    // A price past rust_decimal's range panicked inside the idempotent task, leaving its
+    // Idempotency-Key "in progress" for a minute: now 400 naming the field, and a retry with
+    // the same key gets the same answer.
+    for _ in 0..2 {
+        let res = client()
+            .post(d.url(inv))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "huge-price")
+            .body(
+                json!({"fiat": {"amount": "1000000000000000000000", "currency": "USD"}})
+                    .to_string(),
+            )
+            .send()
+            .expect("send");
+        let status = res.status().as_u16();
+        let body = res.json::<Value>().unwrap_or(json!({}));
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("fiat.amount")),
+            "{body}"
+        );
     }
     // An invoice claiming to live 2^64 s decodes (its expiry saturates) instead of overflowing.
     let res = raw(

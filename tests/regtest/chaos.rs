@@ -4,6 +4,10 @@
 //! customer node's own record. `make chaos` runs it (PAYAIML_CHAOS_KILLS, PAYAIML_CHAOS_PAYMENTS,
 //! PAYAIML_CHAOS_SENDS); `make test` runs `make chaos-short` (3 kills).
 //!
+//! `PAYAIML_CHAOS_MODE` says what a kill is: `daemon` (the daemon alone, its bitcoind left to
+//! the next start), `power` (the daemon's whole process group at once: the merchant, the
+//! customer node and bitcoind, as a power cut does) or `mixed` (the two in turn, the default).
+//!
 //! A kill can leave LDK's ChannelManager behind a ChannelMonitor (rust-lightning #4286): LDK then
 //! force-closes the channel on restart, and a payment sent just before the kill can be unknown to
 //! the restarted manager while ldk-node's record says pending. The app hands such payments back
@@ -231,11 +235,24 @@ fn kill_storm_loses_nothing() {
     // The storm: kill at pseudo-random moments, restart on the same data dir and port.
     let mut opened_by_us: HashMap<String, bool> = HashMap::new();
     let mut restarts: Vec<Duration> = Vec::new();
+    let mode = std::env::var("PAYAIML_CHAOS_MODE").unwrap_or_else(|_| "mixed".into());
+    let mut power_cuts = 0;
     for k in 0..kills {
         let wait = 1500 + (k as u64 * 7919) % 2500;
         std::thread::sleep(Duration::from_millis(wait));
         let mut d = daemon.lock().expect("daemon");
-        d.kill();
+        let power_cut = match mode.as_str() {
+            "power" => true,
+            "mixed" => k % 2 == 1,
+            "daemon" => false,
+            other => panic!("PAYAIML_CHAOS_MODE is daemon, power or mixed, not {other}"),
+        };
+        if power_cut {
+            d.power_cut();
+            power_cuts += 1;
+        } else {
+            d.kill();
+        }
         let back = Instant::now();
         // Panics (failing the test) if the sandbox does not come back within 180 s.
         *d = Daemon::start_on(dir.path(), &listen, &args, true);
@@ -532,7 +549,7 @@ fn kill_storm_loses_nothing() {
         .sum();
     let got = in_channels + closing;
     println!(
-        "chaos: {kills} kills survived (restarts took {:?}), {} invoices paid, {} payments sent ({} failed attempts), {} events, all delivered, {closes} channels closed, {} received and {} sent below the dust limit lost to a force-close, lightning {got} sat vs {expected} sat expected, {:.0} s",
+        "chaos: {kills} kills survived ({power_cuts} of them power cuts; restarts took {:?}), {} invoices paid, {} payments sent ({} failed attempts), {} events, all delivered, {closes} channels closed, {} received and {} sent below the dust limit lost to a force-close, lightning {got} sat vs {expected} sat expected, {:.0} s",
         restarts,
         merchant_paid.len(),
         sent_ok.len(),

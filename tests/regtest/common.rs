@@ -50,7 +50,8 @@ impl Daemon {
             .expect("log file");
         // Beside the data dir, not in it: the keyring suite checks that no key is in a file there.
         let key_file = admin_key_file(data_dir);
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(BIN);
+        child
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--admin-key-file")
@@ -59,9 +60,10 @@ impl Daemon {
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn payaimld");
+            .stderr(Stdio::from(log));
+        // Its own process group, which its bitcoind joins: `power_cut` kills them all at once.
+        std::os::unix::process::CommandExt::process_group(&mut child, 0);
+        let mut child = child.spawn().expect("spawn payaimld");
         let rx = stdout_lines(&mut child);
         let mut daemon = Daemon {
             child: Some(child),
@@ -118,7 +120,18 @@ impl Daemon {
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
-    /// Kills with SIGKILL, as a crash or a power cut would, and waits.
+    /// Kills the daemon and everything it started (its bitcoind) at once with SIGKILL, as a
+    /// power cut does to a shop's computer, and waits for the daemon.
+    pub fn power_cut(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the daemon alone with SIGKILL, as a crash would, and waits.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

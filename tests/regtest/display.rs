@@ -1,8 +1,10 @@
 //! The customer display on the sandbox: a screen pairs by a code the point of sale opens and gets
 //! a key that reads the current sale and nothing else (balances, invoices, payments, keys, the
 //! event stream, the cashier's unlock are all refused); it follows the sale with a long poll that
-//! answers when the sale is paid; the first tip answer stands; a used, wrong or expired code is
-//! refused and counted; revoking the key ends the display's access at once.
+//! answers when the sale is paid; the first tip answer stands, and only the display or the point
+//! of sale that asked may give it; a used, wrong or expired code is refused and counted, and past
+//! the limit no code is looked at, a right one neither; revoking the key ends the display's
+//! access at once.
 
 use std::time::{Duration, Instant};
 
@@ -195,6 +197,31 @@ fn a_paired_display_follows_the_sale_and_reads_nothing_else() {
         not_offered.body["error"]["field"], "percent",
         "{not_offered:?}"
     );
+    // A key that only reads invoices may watch the display, not answer for the customer.
+    let reader = post(
+        &d,
+        "/v1/keys",
+        &admin,
+        json!({"name": "Reader", "permissions": ["lightning:read"]}),
+    );
+    let reader = reader.body["secret"].as_str().expect("secret").to_string();
+    assert_eq!(get(&d, "/v1/display", &reader).status, 200);
+    let not_yours = post(
+        &d,
+        "/v1/display/tip",
+        &reader,
+        json!({"ask_id": "t1", "percent": "10"}),
+    );
+    assert_eq!(
+        (not_yours.status, not_yours.code()),
+        (403, "missing_permission"),
+        "{not_yours:?}"
+    );
+    assert_eq!(
+        get(&d, "/v1/display", &display).body["tip_answer"],
+        Value::Null,
+        "the question is still open"
+    );
     let answered = post(
         &d,
         "/v1/display/tip",
@@ -244,4 +271,34 @@ fn a_paired_display_follows_the_sale_and_reads_nothing_else() {
     assert!(waited < Duration::from_secs(20), "at once ({waited:?})");
     let gone = get(&d, "/v1/display", &display);
     assert_eq!((gone.status, gone.code()), (401, "revoked_api_key"));
+}
+
+/// Past the failed sign-in limit a client's pairing codes are not looked at: a guesser refused
+/// with 429 must not learn from a 201 that a guess was right.
+#[test]
+fn past_the_limit_a_right_pairing_code_is_refused_too() {
+    let dir = tempdir();
+    let d = Daemon::sandbox(dir.path());
+    let admin = d.admin().to_string();
+    let opened = post(&d, "/v1/display/pairings", &admin, json!({}));
+    let code = opened.body["code"].as_str().expect("code").to_string();
+    // 20 a minute with one code, 300 with any: distinct wrong codes until the client is over.
+    let mut refused_at = None;
+    for n in 0..400 {
+        let wrong = pair(&d, &format!("W{n:07}"));
+        if wrong.status == 429 {
+            refused_at = Some(n);
+            break;
+        }
+        assert_eq!(wrong.code(), "invalid_pairing_code", "guess {n}: {wrong:?}");
+    }
+    assert!(refused_at.is_some(), "the limiter never refused");
+    let right = pair(&d, &code);
+    assert_eq!(
+        (right.status, right.code()),
+        (429, "rate_limited"),
+        "the right code is not judged past the limit: {right:?}"
+    );
+    // A valid key is never limited: the counter still works.
+    assert_eq!(get(&d, "/v1/display", &admin).status, 200);
 }

@@ -1,4 +1,5 @@
-//! Networks other than regtest, and secret-store choices, without any traffic off the machine.
+//! Networks other than regtest, a chain source behind the node, and secret-store choices, without
+//! any traffic off the machine.
 
 use std::time::Duration;
 
@@ -138,4 +139,57 @@ fn file_secrets_backend_is_private() {
     assert_eq!(mode, 0o600);
     let text = std::fs::read_to_string(&path).expect("read");
     assert!(text.contains("node-seed") && text.contains(d.admin()));
+}
+
+/// A chain source behind the block the node has already processed (a bitcoind that lost blocks
+/// to a crash or a power cut comes back behind its tip) is named in the readiness check with both
+/// heights and what to do, while the API keeps answering: the app must not look dead.
+#[test]
+fn a_chain_source_behind_the_node_is_named_not_dead() {
+    let ahead = own_bitcoind();
+    ahead.rpc(None, "createwallet", serde_json::json!(["miner"]));
+    let miner = ahead.rpc(Some("miner"), "getnewaddress", serde_json::json!([]));
+    ahead.rpc(None, "generatetoaddress", serde_json::json!([150, miner]));
+    let dir = tempdir();
+    let args = |b: &OwnBitcoind| {
+        let mut args = vec!["--network".to_string(), "regtest".into(), "serve".into()];
+        args.extend(b.serve_args());
+        args
+    };
+    let first = args(&ahead);
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let mut d = Daemon::start(dir.path(), &first, true);
+    let admin = d.admin().to_string();
+    wait_for(90, "the node synced to block 150", || {
+        let h = get(&d, "/v1/health", &admin).body;
+        (h["synced"] == true && h["block_height"] == 150).then_some(())
+    });
+    assert!(d.stop());
+
+    // The same node on a bitcoind that never had those blocks: it stops at block 101.
+    let behind = own_bitcoind();
+    behind.rpc(None, "createwallet", serde_json::json!(["miner"]));
+    let miner = behind.rpc(Some("miner"), "getnewaddress", serde_json::json!([]));
+    behind.rpc(None, "generatetoaddress", serde_json::json!([101, miner]));
+    let second = args(&behind);
+    let second: Vec<&str> = second.iter().map(String::as_str).collect();
+    let d = Daemon::start(dir.path(), &second, false);
+    let check = wait_for(90, "the readiness naming the chain source behind", || {
+        let r = get(&d, "/v1/node/readiness", &admin).body;
+        r["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == "chain"))
+            .filter(|c| c["summary"].as_str().is_some_and(|s| s.contains("behind")))
+            .cloned()
+    });
+    assert_eq!(check["status"], "attention", "{check}");
+    let summary = check["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.contains("at block 101") && summary.contains("behind block 150"),
+        "{summary}"
+    );
+    assert!(check["action"]
+        .as_str()
+        .is_some_and(|a| a.contains("-reindex")));
+    assert_eq!(get(&d, "/v1/health", &admin).status, 200, "still answering");
 }

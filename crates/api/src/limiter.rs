@@ -47,6 +47,38 @@ impl AuthLimiter {
         }
     }
 
+    /// How long `ip` must wait before a credential it presents (`presented`) is looked at again,
+    /// if it is over a limit now; records nothing. For credentials judged by their content (a
+    /// pairing code), which must not be judged at all past the limit.
+    pub fn waiting(&self, ip: IpAddr, presented: &[u8]) -> Option<Duration> {
+        let guard = self.state.lock().ok()?;
+        let now = Instant::now();
+        self.limits(ip, presented)
+            .into_iter()
+            .find_map(|(bucket, max)| {
+                let entry = guard.buckets.get(&bucket)?;
+                let recent: Vec<&Instant> = entry
+                    .iter()
+                    .filter(|t| now.duration_since(**t) <= self.window)
+                    .collect();
+                (recent.len() >= max).then(|| {
+                    let oldest = recent.first().map(|t| **t).unwrap_or(now);
+                    self.window.saturating_sub(now.duration_since(oldest))
+                })
+            })
+    }
+
+    /// The two buckets a failure by `ip` with `presented` counts in, each with its limit.
+    fn limits(&self, ip: IpAddr, presented: &[u8]) -> [(Bucket, usize); 2] {
+        let digest = sha2::Sha256::digest(presented);
+        let mut fingerprint = [0u8; 16];
+        fingerprint.copy_from_slice(&digest[..16]);
+        [
+            (Bucket::Key(ip, fingerprint), self.per_key),
+            (Bucket::Client(ip), self.per_client),
+        ]
+    }
+
     /// Records a failure by `ip` with the presented credential; returns how long to wait if this
     /// one is over a limit. A request over either limit is not recorded, so a client already
     /// refused neither grows the table nor uses up the others' allowance.
@@ -66,13 +98,7 @@ impl AuthLimiter {
                 .retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) <= window));
             state.swept_at = Some(now);
         }
-        let digest = sha2::Sha256::digest(presented);
-        let mut fingerprint = [0u8; 16];
-        fingerprint.copy_from_slice(&digest[..16]);
-        let limits = [
-            (Bucket::Key(ip, fingerprint), self.per_key),
-            (Bucket::Client(ip), self.per_client),
-        ];
+        let limits = self.limits(ip, presented);
         for (bucket, max) in &limits {
             if let Some(entry) = state.buckets.get_mut(bucket) {
                 while entry

@@ -115,7 +115,7 @@ impl App {
         let rates = RateService::new(config.rates.clone());
         crate::settings::apply_rates_choice(&store, &rates).await?;
         let lock_state = crate::cashier::LockState::default();
-        crate::cashier::load(&store, &lock_state).await?;
+        crate::cashier::load(&store, &keys, &lock_state).await?;
         let (live, _) = broadcast::channel(1024);
         Ok(Arc::new(App {
             rates,

@@ -30,6 +30,12 @@ pub enum ErrorCode {
     MissingPermission,
     /// 403: A key may not make or manage a key with rights beyond its own.
     KeyScopeExceeded,
+    /// 403: The app's own keys (the dashboard's admin key, the cashier's, a display's) are never
+    /// revealed through another key, and only the admin key revokes the cashier's or a display's.
+    KeyProtected,
+    /// 403: The refund, with what the counter refunded today, would pass the owner's daily limit
+    /// for cashier refunds.
+    CashierRefundLimit,
     /// 403: The payment (with its fee cap) would exceed the key's daily budget.
     BudgetExceeded,
     /// 403: The `Host` header is not the bound address, `localhost`, `127.0.0.1` or an allowed name.
@@ -140,7 +146,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 63] = [
+    pub const ALL: [ErrorCode; 65] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -152,6 +158,8 @@ impl ErrorCode {
         ErrorCode::ExpiredApiKey,
         ErrorCode::MissingPermission,
         ErrorCode::KeyScopeExceeded,
+        ErrorCode::KeyProtected,
+        ErrorCode::CashierRefundLimit,
         ErrorCode::BudgetExceeded,
         ErrorCode::HostNotAllowed,
         ErrorCode::OriginNotAllowed,
@@ -220,6 +228,8 @@ impl ErrorCode {
             ErrorCode::ExpiredApiKey => "expired_api_key",
             ErrorCode::MissingPermission => "missing_permission",
             ErrorCode::KeyScopeExceeded => "key_scope_exceeded",
+            ErrorCode::KeyProtected => "key_protected",
+            ErrorCode::CashierRefundLimit => "cashier_refund_limit",
             ErrorCode::BudgetExceeded => "budget_exceeded",
             ErrorCode::HostNotAllowed => "host_not_allowed",
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
@@ -289,6 +299,8 @@ impl ErrorCode {
             | ErrorCode::ExpiredApiKey => 401,
             ErrorCode::MissingPermission
             | ErrorCode::KeyScopeExceeded
+            | ErrorCode::KeyProtected
+            | ErrorCode::CashierRefundLimit
             | ErrorCode::BudgetExceeded
             | ErrorCode::HostNotAllowed
             | ErrorCode::OriginNotAllowed

@@ -41,7 +41,8 @@ struct Manifest {
     network: Network,
     /// Whether it is a sandbox's data dir (with its bitcoind and customer node).
     sandbox: bool,
-    /// Every secret of the wallet, by name: the node seed, the API keys', the webhooks'.
+    /// Every secret of the wallet, by name: the node seed, the API keys', the webhooks', the
+    /// LSP's token.
     secrets: BTreeMap<String, String>,
 }
 
@@ -71,6 +72,10 @@ pub struct Imported {
     pub exported_at: String,
     /// Files written.
     pub files: usize,
+    /// Secrets the wallet uses that the file did not hold (an API key or webhook whose secret
+    /// was missing from the old computer's secret store): those keys cannot be revealed and
+    /// those webhooks' signatures cannot be checked until they are made anew. Empty when whole.
+    pub missing_secrets: Vec<String>,
 }
 
 /// The wallet kind a move file holds, without importing it (to pick the data dir it goes to).
@@ -223,6 +228,9 @@ pub async fn export(config: &Config, file: &Path, passphrase: &str) -> Result<Ex
     }
     std::fs::rename(&partial, file)
         .map_err(|e| Error::io(format!("cannot move the export to {}", file.display()), e))?;
+    // The rename is durable only once its folder is synced: a power cut after the seed is gone
+    // must still find the file.
+    sync_folder_of(file)?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     retire(config, file, &lock).await?;
     tracing::info!(file = %file.display(), bytes, files = files.len(), "wallet exported; this data dir is retired");
@@ -234,22 +242,29 @@ pub async fn export(config: &Config, file: &Path, passphrase: &str) -> Result<Ex
     })
 }
 
-/// The node seed and the secret of every API key and webhook, by secret-store name.
+/// The secret-store names a wallet's data uses: the node seed, every live API key's, every
+/// webhook's; and the LSP's token, which is optional (an LSP may need none).
+async fn secret_names(store: &crate::store::Store) -> Result<(Vec<String>, Vec<String>)> {
+    let mut needed = vec![crate::seed::SEED_SECRET.to_string()];
+    let keys: Vec<(String,)> = sqlx::query_as("SELECT id FROM api_keys WHERE revoked_at IS NULL")
+        .fetch_all(store.pool())
+        .await?;
+    needed.extend(keys.iter().map(|(id,)| crate::keys::secret_name(id)));
+    let hooks: Vec<(String,)> = sqlx::query_as("SELECT id FROM webhooks")
+        .fetch_all(store.pool())
+        .await?;
+    needed.extend(hooks.iter().map(|(id,)| crate::webhooks::secret_name(id)));
+    Ok((needed, vec![crate::settings::LSP_TOKEN.to_string()]))
+}
+
+/// Every secret the data dir uses that the secret store holds, by name (see [`secret_names`]).
 async fn collect_secrets(
     store: &crate::store::Store,
     secrets: &crate::secrets::SecretStore,
 ) -> Result<BTreeMap<String, String>> {
-    let mut names = vec![crate::seed::SEED_SECRET.to_string()];
-    let keys: Vec<(String,)> = sqlx::query_as("SELECT id FROM api_keys")
-        .fetch_all(store.pool())
-        .await?;
-    names.extend(keys.iter().map(|(id,)| crate::keys::secret_name(id)));
-    let hooks: Vec<(String,)> = sqlx::query_as("SELECT id FROM webhooks")
-        .fetch_all(store.pool())
-        .await?;
-    names.extend(hooks.iter().map(|(id,)| crate::webhooks::secret_name(id)));
+    let (needed, optional) = secret_names(store).await?;
     let mut found = BTreeMap::new();
-    for name in names {
+    for name in needed.into_iter().chain(optional) {
         if let Some(value) = secrets.get(&name).await? {
             found.insert(name, value);
         }
@@ -268,9 +283,12 @@ fn write_archive(
         let what = what.to_string();
         move |e: std::io::Error| Error::io(what, e)
     };
-    let out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    // The file holds the wallet's keys (encrypted): readable by its owner only, from the start.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let out = options
         .open(partial)
         .map_err(io(&format!("cannot create {}", partial.display())))?;
     let recipient = age::scrypt::Recipient::new(passphrase);
@@ -385,8 +403,20 @@ fn read_archive(
     Ok((manifest, count))
 }
 
-/// Leaves the note that refuses every later start, and removes the seed from this computer's
-/// secret store. The note first: should removing the seed fail, the data dir is retired anyway.
+/// Syncs the folder that holds `file`, so that a rename into it survives a power cut.
+fn sync_folder_of(file: &Path) -> Result<()> {
+    let folder = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::File::open(&folder)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(format!("cannot sync {}", folder.display()), e))
+}
+
+/// Leaves the note that refuses every later start, and removes every secret of the wallet from
+/// this computer's secret store: the seed, the API keys', the webhooks', the LSP's token. The
+/// note first: should removing a secret fail, the data dir is retired anyway.
 async fn retire(config: &Config, file: &Path, _lock: &DataDirLock) -> Result<()> {
     let note = serde_json::json!({
         "moved_at": crate::util::rfc3339(crate::util::now_ms()),
@@ -398,7 +428,15 @@ async fn retire(config: &Config, file: &Path, _lock: &DataDirLock) -> Result<()>
     )
     .map_err(|e| Error::io("cannot leave the moved note", e))?;
     let (store, secrets) = crate::app::open_store(config).await?;
-    let removed = secrets.delete(crate::seed::SEED_SECRET).await;
+    let removed = async {
+        let (needed, optional) = secret_names(&store).await?;
+        // Revoked keys' secrets are gone already; these are every name the data dir still uses.
+        for name in needed.iter().chain(&optional) {
+            secrets.delete(name).await?;
+        }
+        Ok(())
+    }
+    .await;
     store.close().await;
     removed
 }
@@ -478,6 +516,7 @@ async fn unpack_and_place(
         data_dir: staging.to_path_buf(),
         ..config.clone()
     };
+    let missing_secrets: Vec<String>;
     {
         let store = crate::store::Store::open(&staged.database_path()).await?;
         let instance = crate::util::random_lower(16);
@@ -492,8 +531,17 @@ async fn unpack_and_place(
                 break;
             }
         }
+        let needed = secret_names(&store).await;
         store.close().await;
         written?;
+        missing_secrets = needed?
+            .0
+            .into_iter()
+            .filter(|name| !manifest.secrets.contains_key(name))
+            .collect();
+        if !missing_secrets.is_empty() {
+            tracing::warn!(missing = ?missing_secrets, "the move file lacks secrets this wallet uses");
+        }
     }
     if config.data_dir.exists() {
         std::fs::remove_dir(&config.data_dir).map_err(|e| {
@@ -516,6 +564,7 @@ async fn unpack_and_place(
         sandbox: manifest.sandbox,
         exported_at: manifest.exported_at,
         files,
+        missing_secrets,
     })
 }
 
@@ -580,6 +629,78 @@ mod tests {
             std::fs::read(out.join("ldk/state")).map_err(|e| Error::io("read", e))?,
             b"channel state"
         );
+        Ok(())
+    }
+
+    /// Every secret the data dir uses travels (the LSP's token too), the file is private and
+    /// durable before the old copy is retired, retiring forgets every secret of the wallet, and
+    /// an import says which secrets a file lacks.
+    #[tokio::test]
+    async fn every_secret_travels_and_the_old_copy_keeps_none() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+        let mut old = Config::new(Network::Regtest);
+        old.data_dir = dir.path().join("old");
+        old.secrets = crate::config::SecretsBackend::File;
+        std::fs::create_dir_all(old.ldk_dir()).map_err(|e| Error::io("mkdir", e))?;
+        let names = {
+            let (store, secrets) = crate::app::open_store(&old).await?;
+            let keys =
+                crate::keys::Keys::new(store.clone(), secrets.clone(), old.keys_marker_path());
+            let (_, _) = keys.admin_key().await?;
+            let lost = keys
+                .create(crate::keys::NewKey {
+                    name: "lost".into(),
+                    permissions: [crate::keys::Permission::LightningRead].into(),
+                    budget: None,
+                    expires_at_ms: None,
+                })
+                .await?
+                .key;
+            secrets.set(crate::seed::SEED_SECRET, "words").await?;
+            secrets
+                .set(crate::settings::LSP_TOKEN, "lsp-secret")
+                .await?;
+            // A key whose secret is already gone from this store travels without it.
+            secrets.delete(&crate::keys::secret_name(&lost.id)).await?;
+            let names = secret_names(&store).await?;
+            store.close().await;
+            names
+        };
+        let file = dir.path().join("exports").join("shop.payaiml");
+        std::fs::create_dir_all(dir.path().join("exports")).map_err(|e| Error::io("mkdir", e))?;
+        export(&old, &file, "a long enough passphrase").await?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file)
+                .map_err(|e| Error::io("stat", e))?
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the export is private");
+        }
+        {
+            let (store, secrets) = crate::app::open_store(&old).await?;
+            for name in names.0.iter().chain(&names.1) {
+                assert_eq!(secrets.get(name).await?, None, "{name} left behind");
+            }
+            store.close().await;
+        }
+        let mut new = old.clone();
+        new.data_dir = dir.path().join("new");
+        let imported = import(&new, &file, "a long enough passphrase").await?;
+        assert_eq!(imported.missing_secrets.len(), 1, "{imported:?}");
+        assert!(imported.missing_secrets[0].starts_with("api-key/"));
+        let (store, secrets) = crate::app::open_store(&new).await?;
+        assert_eq!(
+            secrets.get(crate::settings::LSP_TOKEN).await?.as_deref(),
+            Some("lsp-secret"),
+            "the LSP token travels"
+        );
+        assert_eq!(
+            secrets.get(crate::seed::SEED_SECRET).await?.as_deref(),
+            Some("words")
+        );
+        store.close().await;
         Ok(())
     }
 }

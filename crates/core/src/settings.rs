@@ -20,7 +20,7 @@ const NOTIFICATIONS: &str = "notifications";
 /// The LSP chosen in the dashboard: `{"node_id", "address"}`, or `none` for no LSP.
 const LSP: &str = "lsp";
 /// Its token, in the secret store.
-const LSP_TOKEN: &str = "lsp-token";
+pub(crate) const LSP_TOKEN: &str = "lsp-token";
 /// The fee cap chosen in the dashboard, `{"base_sat", "ppm"}`.
 const LSP_CAP: &str = "lsp_max_fee";
 /// The merchant's currency (`EUR`), or `none` for sats only.
@@ -74,9 +74,15 @@ pub struct CounterSettings {
     /// each above 0 and at most 100, as decimal strings: "10", "12.5").
     #[schema(min_items = 1, max_items = 4, example = json!(["10", "15", "20"]))]
     pub tip_presets: Vec<String>,
-    /// Whether the locked counter (the cashier's key) may refund its own sales. Off: only a key
-    /// that may send money (the owner's) refunds.
+    /// Whether the locked counter (the cashier's key) may refund the sales it made while
+    /// locked. Off: only a key that may send money (the owner's) refunds. On needs
+    /// `cashier_refund_limit`.
     pub cashier_refunds: bool,
+    /// The most the locked counter may refund in a day (the merchant's day, from local
+    /// midnight), in sats, fees included; null: no limit set, so the counter does not refund.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 2_100_000_000_000_000_u64)]
+    pub cashier_refund_limit: Option<u64>,
 }
 
 impl Default for CounterSettings {
@@ -84,6 +90,7 @@ impl Default for CounterSettings {
         CounterSettings {
             tip_presets: vec!["10".into(), "15".into(), "20".into()],
             cashier_refunds: false,
+            cashier_refund_limit: None,
         }
     }
 }
@@ -118,17 +125,37 @@ impl CounterSettings {
             ));
         }
         self.tip_presets = values.iter().map(|v| v.to_string()).collect();
+        match self.cashier_refund_limit {
+            Some(limit) if limit == 0 || limit > crate::invoices::MAX_SATS as u64 => {
+                return Err(Error::invalid(
+                    "counter.cashier_refund_limit",
+                    "the counter's daily refund limit is a number of sats from 1 to 21 million BTC (or null for none)",
+                ))
+            }
+            None if self.cashier_refunds => {
+                return Err(Error::invalid(
+                    "counter.cashier_refund_limit",
+                    "set the most the counter may refund per day (in sats) to let it refund",
+                ))
+            }
+            _ => {}
+        }
         Ok(self)
     }
 }
 
-/// The counter's settings as stored (none yet: the defaults).
+/// The counter's settings as stored (none yet: the defaults). Refunds allowed without a daily
+/// limit (as stored before there was one) read as off until the owner sets one.
 pub(crate) async fn counter_settings(store: &Store) -> Result<CounterSettings> {
-    Ok(store
+    let mut counter: CounterSettings = store
         .setting(COUNTER)
         .await?
         .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or_default())
+        .unwrap_or_default();
+    if counter.cashier_refund_limit.is_none() {
+        counter.cashier_refunds = false;
+    }
+    Ok(counter)
 }
 
 /// What a receipt says about the shop (each may be empty).

@@ -68,6 +68,15 @@ pub async fn import(cli: &Cli, file: &Path) -> anyhow::Result<()> {
         done.data_dir.display(),
         done.files,
     );
+    if !done.missing_secrets.is_empty() {
+        eprintln!(
+            "Warning: the file lacks {} secret(s) this wallet uses, missing from the old computer's \
+             secret store already: {}. Those API keys cannot be revealed (revoke them and make new \
+             ones) and those webhooks' signing secrets must be rotated.",
+            done.missing_secrets.len(),
+            done.missing_secrets.join(", ")
+        );
+    }
     Ok(())
 }
 

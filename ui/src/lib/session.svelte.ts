@@ -18,7 +18,7 @@ export const session = $state({
   /** Whether the owner has set a cashier PIN (locking needs one). */
   pinSet: false,
   /** How the point of sale works: tip presets, and whether the cashier may refund. */
-  counter: { tip_presets: ['10', '15', '20'], cashier_refunds: false } as CounterSettings,
+  counter: { tip_presets: ['10', '15', '20'], cashier_refunds: false, cashier_refund_limit: null } as CounterSettings,
 });
 
 export function setUnit(unit: Unit): void {

@@ -375,7 +375,7 @@ async fn import_wallet(
     let (_, _, config) = shared
         .config_of(profile)
         .map_err(|e| ApiError::bad_field("file", e))?;
-    payaiml_core::moving::import(&config, &file, &body.value.passphrase)
+    let imported = payaiml_core::moving::import(&config, &file, &body.value.passphrase)
         .await
         .map_err(|e| match e.code() {
             // Said to the merchant (a data dir in the way, another network), not hidden as a
@@ -384,7 +384,7 @@ async fn import_wallet(
             _ => e.into(),
         })?;
     profile::save_choice(&shared.home, profile)?;
-    tracing::info!(profile = profile.as_str(), "wallet imported");
+    tracing::info!(profile = profile.as_str(), missing_secrets = ?imported.missing_secrets, "wallet imported");
     shared.begin(Phase::Starting, Some(profile));
     Ok((StatusCode::ACCEPTED, Json(status_of(&shared))))
 }

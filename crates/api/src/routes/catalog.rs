@@ -115,8 +115,23 @@ pub async fn delete_item(
 #[serde(deny_unknown_fields)]
 pub struct Reorder {
     /// Item ids in their new order; items not listed follow in their current order.
-    #[schema(min_items = 1, max_items = 2000)]
+    #[schema(schema_with = reorder_ids_schema)]
     pub ids: Vec<String>,
+}
+
+/// `ids` of [`Reorder`]: 1 to 2,000 item ids, each once (utoipa marks only sets unique, and a
+/// set would lose the order).
+fn reorder_ids_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(1))
+        .max_items(Some(2000))
+        .unique_items(true)
+        .description(Some(
+            "Item ids in their new order, each once; items not listed follow in their current order.",
+        ))
+        .build()
 }
 
 /// Put items in a new order; answers every item (archived ones too) in that order.

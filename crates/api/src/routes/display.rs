@@ -105,7 +105,7 @@ pub struct DisplayQuery {
     /// The `version` last read: the answer waits (up to 25 s) until the screen changes from it,
     /// then answers the new screen (or the same one, after 25 s).
     #[param(minimum = 0)]
-    pub after: Option<u64>,
+    pub after: Option<i64>,
 }
 
 /// What the customer display shows now: the sale (amount, price in the merchant's currency,
@@ -118,8 +118,18 @@ pub async fn get_display(
     auth: DisplayAuth,
     ApiQuery(q): ApiQuery<DisplayQuery>,
 ) -> ApiResult<Json<DisplayBody>> {
+    let after = match q.after {
+        Some(after) => Some(u64::try_from(after).map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidQuery,
+                "after is a version read before: 0 or more",
+            )
+            .with_field("after")
+        })?),
+        None => None,
+    };
     let mut changes = state.app.display().watch();
-    if let Some(after) = q.after {
+    if let Some(after) = after {
         if changes.borrow_and_update().version == after {
             let closing = state.app.closing();
             tokio::select! {
@@ -148,21 +158,26 @@ pub async fn set_display(
 ) -> ApiResult<Json<DisplayBody>> {
     auth.require(Permission::LightningReceive)?;
     let made_by = readable_by(&auth)?;
-    let screen = state.app.display().show(update.value, made_by).await?;
+    let screen = state
+        .app
+        .display()
+        .show(update.value, &auth.key.id, made_by)
+        .await?;
     Ok(Json(body(&state, screen).await?))
 }
 
 /// Answer the display's tip question: one of its percentages, an `amount` of the customer's
 /// own, or neither (no tip). The first answer stands; an answer to a question no longer on
-/// screen is `409 display_conflict`. Takes a display's key, or one that runs a point of sale.
+/// screen is `409 display_conflict`. Takes a display's key (`display:read`), or the key of the
+/// point of sale that put the question up; any other key is `403 missing_permission`.
 #[utoipa::path(post, path = "/v1/display/tip", tag = "display", request_body = TipAnswer,
     responses((status = 200, body = DisplayBody), (status = "4XX", body = ErrorBody)))]
 pub async fn answer_display_tip(
     State(state): State<ApiState>,
-    _auth: DisplayAuth,
+    auth: DisplayAuth,
     answer: ApiJson<TipAnswer>,
 ) -> ApiResult<Json<DisplayBody>> {
-    let screen = state.app.display().answer_tip(answer.value)?;
+    let screen = state.app.display().answer_tip(answer.value, &auth.key)?;
     Ok(Json(body(&state, screen).await?))
 }
 
@@ -173,7 +188,11 @@ pub struct PairingRequest {
     /// The dashboard's address as the display will open it (e.g. `http://192.168.1.20:3737/`):
     /// the answer then holds the link to open there, and its QR code.
     #[serde(default)]
-    #[schema(max_length = 300)]
+    #[schema(
+        max_length = 300,
+        pattern = "^https?://[^\\s\\x00-\\x1f\\x7f-\\x9f#]*(#.*)?$",
+        nullable = false
+    )]
     pub url: Option<String>,
 }
 
@@ -247,7 +266,8 @@ pub struct PairRequest {
 /// Pair a customer display: trades a pairing code for the display's own key (`display:read`:
 /// it reads the current sale and answers tip questions, nothing else; it is listed and revoked
 /// with the other keys). Takes no key. Wrong codes count as failed sign-ins: too many from one
-/// client is `429 rate_limited`.
+/// client is `429 rate_limited`, and from then on its codes are not looked at until the wait
+/// is over (a right one too).
 #[utoipa::path(post, path = "/v1/display/pair", tag = "display", request_body = PairRequest,
     security(()),
     responses((status = 201, body = PairedDisplay), (status = "4XX", body = ErrorBody)))]
@@ -257,6 +277,11 @@ pub async fn pair_display(
     request: ApiJson<PairRequest>,
 ) -> ApiResult<(StatusCode, Json<PairedDisplay>)> {
     let PairRequest { code, name } = request.value;
+    // Over the limit, the code is not even looked at: otherwise a guesser refused with 429
+    // would still learn from a 201 that one of its guesses was right.
+    if let Some(wait) = state.limiter.waiting(ip, code.as_bytes()) {
+        return Err(rate_limited(wait));
+    }
     match state.app.display().pair(&code, name.as_deref()).await {
         Ok(paired) => Ok((StatusCode::CREATED, Json(paired))),
         Err(e @ Error::Unprocessable { .. }) if e.code() == ErrorCode::InvalidPairingCode => {

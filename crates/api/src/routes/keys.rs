@@ -3,7 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use payaiml_core::keys::{key_id, parse_permissions, ApiKey, CreatedKey, NewKey, Permission};
+use payaiml_core::keys::{
+    key_id, parse_permissions, ApiKey, CreatedKey, KeyAction, NewKey, Permission,
+};
 use serde::{Deserialize, Serialize};
 
 use super::ListBody;
@@ -92,7 +94,9 @@ pub async fn list_keys(
     }))
 }
 
-/// Revoke a key within the caller's own scope; it fails from the next request on.
+/// Revoke a key within the caller's own scope; it fails from the next request on. The
+/// dashboard's admin key is revoked by no other key, and the cashier's and the displays' keys by
+/// the admin key alone (`403 key_protected`), whatever the caller holds.
 #[utoipa::path(delete, path = "/v1/keys/{id}", tag = "keys",
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = ApiKey), (status = "4XX", body = ErrorBody)))]
@@ -103,7 +107,7 @@ pub async fn revoke_key(
 ) -> ApiResult<Json<ApiKey>> {
     auth.require(Permission::KeysManage)?;
     let target = state.app.keys().get(key_id(&id)).await?;
-    auth.key.may_manage_key(&target)?;
+    auth.key.may_manage_key(&target, KeyAction::Revoke)?;
     let revoked = state.app.keys().revoke(&id).await?;
     if target.allows(Permission::DisplayRead) {
         // A display waiting for the next screen reads again now, and is refused.
@@ -121,8 +125,9 @@ pub struct RevealedKey {
     pub secret: String,
 }
 
-/// Reveal a live key's secret again, from the secret store (only a key within the caller's own
-/// scope: a `keys:manage` key cannot read the dashboard's admin key).
+/// Reveal a live key's secret again, from the secret store: only a key within the caller's own
+/// scope, and never one of the app's own keys (the dashboard's admin key, the cashier's, a
+/// display's: `403 key_protected`), whatever the caller holds.
 #[utoipa::path(post, path = "/v1/keys/{id}/reveal", tag = "keys",
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = RevealedKey), (status = "4XX", body = ErrorBody)))]
@@ -133,7 +138,7 @@ pub async fn reveal_key(
 ) -> ApiResult<Json<RevealedKey>> {
     auth.require(Permission::KeysManage)?;
     let target = state.app.keys().get(key_id(&id)).await?;
-    auth.key.may_manage_key(&target)?;
+    auth.key.may_manage_key(&target, KeyAction::Reveal)?;
     let secret = state.app.keys().reveal(&target.id).await?;
     Ok(Json(RevealedKey {
         id: target.id,

@@ -92,10 +92,14 @@ pub struct InvoiceListQuery {
     pub max_amount: Option<u64>,
     /// Made on or after this day (`2026-11-01`, from its start in the merchant's time zone) or
     /// time (RFC 3339).
-    #[param(format = Date)]
+    #[param(
+        pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub from: Option<String>,
     /// Made on or before this day (`2026-11-30`, to its end) or before this time (RFC 3339).
-    #[param(format = Date)]
+    #[param(
+        pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub to: Option<String>,
     /// 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -184,10 +188,18 @@ where
     let key_id = auth.key.id.clone();
     let route = route.to_string();
     let hash = payaiml_core::util::sha256_hex(canonical_body.as_bytes());
+    // The work in a task of its own, so that a panic in it is an answer (500) like any other
+    // failure: its key is then forgotten instead of staying "in progress" until it goes stale.
+    let run = async move {
+        match tokio::spawn(run).await {
+            Ok(result) => Answer::from(result),
+            Err(e) => Answer::from(Err::<(), _>(task_failed(e))),
+        }
+    };
     // From the claim of the key to the stored answer, in one task that outlives the request.
     let finished = tokio::spawn(async move {
         let Some(idem) = idem else {
-            return Answer::from(run.await);
+            return run.await;
         };
         match records.begin(&key_id, &idem, &route, &hash).await {
             Ok(Begin::Replay { status, body }) => {
@@ -200,7 +212,7 @@ where
             Ok(Begin::Fresh) => {}
             Err(e) => return Answer::from(Err::<(), _>(ApiError::from(e))),
         }
-        let answer = Answer::from(run.await);
+        let answer = run.await;
         let recorded = if answer.status.is_server_error() {
             records.forget(&key_id, &idem).await
         } else {

@@ -48,8 +48,10 @@ pub async fn create_payment(
 /// payments' lock, so concurrent refunds cannot pass it together); an unpaid invoice has nothing
 /// to refund (`409 invoice_not_paid`). A success adds a `payment.refunded` event and raises the
 /// invoice's `amount_refunded`. Needs `lightning:write`, within the key's daily budget; the
-/// cashier's key refunds only when the owner allows it (settings `counter.cashier_refunds`),
-/// and only the sales it made. Honours `Idempotency-Key`.
+/// cashier's key refunds only while the app is locked, only the sales made under the current
+/// lock, and only when the owner allows it (settings `counter.cashier_refunds`) within the
+/// daily `counter.cashier_refund_limit` (`403 cashier_refund_limit` past it). Honours
+/// `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/lightning/invoices/{id}/refund", tag = "payments",
     request_body = PayInvoice,
     params(("id" = String, Path, description = "the paid invoice's id or payment hash"),
@@ -62,14 +64,21 @@ pub async fn refund_invoice(
     headers: HeaderMap,
     body: ApiJson<PayInvoice>,
 ) -> Response {
-    if let Err(refused) = auth.require(Permission::LightningWrite) {
-        // The locked counter refunds its own sales when the owner allows it.
-        match state.app.cashier().may_refund(&auth.key.id, &id).await {
-            Ok(true) => {}
-            Ok(false) => return refused.into_response(),
+    let counter_limit = match auth.require(Permission::LightningWrite) {
+        Ok(()) => None,
+        // The locked counter refunds the sales of its current lock when the owner allows it,
+        // within the owner's daily limit.
+        Err(refused) => match state
+            .app
+            .cashier()
+            .refund_allowance(&auth.key.id, &id)
+            .await
+        {
+            Ok(Some(limit)) => Some(limit),
+            Ok(None) => return refused.into_response(),
             Err(e) => return crate::error::ApiError::from(e).into_response(),
-        }
-    }
+        },
+    };
     let app = state.app.clone();
     let key = auth.key.clone();
     let scope = format!("POST /v1/lightning/invoices/{id}/refund");
@@ -79,7 +88,12 @@ pub async fn refund_invoice(
         &headers,
         &scope,
         &body.canonical,
-        async move { Ok(app.payments().refund(&id, body.value, Some(&key)).await?) },
+        async move {
+            Ok(app
+                .payments()
+                .refund(&id, body.value, Some(&key), counter_limit)
+                .await?)
+        },
     )
     .await
 }

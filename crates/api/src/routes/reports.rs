@@ -18,7 +18,10 @@ use crate::state::ApiState;
 #[into_params(parameter_in = Query)]
 pub struct DayQuery {
     /// The day, `YYYY-MM-DD` (default: today).
-    #[param(format = Date, example = "2026-11-30")]
+    #[param(
+        pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        example = "2026-11-30"
+    )]
     pub date: Option<String>,
 }
 
@@ -27,7 +30,7 @@ pub struct DayQuery {
 #[into_params(parameter_in = Query)]
 pub struct DaysQuery {
     /// The last day, `YYYY-MM-DD` (default: today).
-    #[param(format = Date)]
+    #[param(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub to: Option<String>,
     /// How many days, 1 to 366 (default 30).
     #[param(minimum = 1, maximum = 366)]
@@ -39,10 +42,14 @@ pub struct DaysQuery {
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// From this day (`2026-11-01`, from its start) or time (RFC 3339); default: the beginning.
-    #[param(format = Date)]
+    #[param(
+        pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub from: Option<String>,
     /// To this day (`2026-11-30`, to its end) or time (RFC 3339, excluded); default: now.
-    #[param(format = Date)]
+    #[param(
+        pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub to: Option<String>,
 }
 

@@ -70,12 +70,7 @@ pub async fn events_ws(
 ) -> ApiResult<Response> {
     let _ = origin;
     auth.require(Permission::LightningRead)?;
-    let upgrade = upgrade.map_err(|e| {
-        ApiError::new(
-            ErrorCode::WebsocketRequired,
-            format!("this endpoint speaks WebSocket only ({e})"),
-        )
-    })?;
+    // The query first: a bad `after` is a 400 whether or not the request is an upgrade.
     let start = match q.after {
         Some(after) if after < 0 => {
             return Err(ApiError::bad_field(
@@ -97,6 +92,12 @@ pub async fn events_ws(
         }
         None => None,
     };
+    let upgrade = upgrade.map_err(|e| {
+        ApiError::new(
+            ErrorCode::WebsocketRequired,
+            format!("this endpoint speaks WebSocket only ({e})"),
+        )
+    })?;
     let app = state.app.clone();
     let key_id = auth.key.id.clone();
     Ok(upgrade

@@ -7,6 +7,15 @@
 //! - The PIN (4 to 12 digits) is kept as an Argon2id hash (PHC string) in the database.
 //! - Wrong PINs are limited: after 5 in a row, each further try waits 30 s, doubling per wrong
 //!   PIN up to 15 minutes. The count and the wait are stored, so a restart does not reset them.
+//!   Unlocks are judged one at a time (a lock held across the wait check, the Argon2 check and
+//!   the count's write), so however many tries arrive at once, at most 5 wrong PINs are judged
+//!   before the wait starts, and a try that arrives during the wait is refused without running
+//!   Argon2 (whose memory, taken by hundreds of tries at once, would be gigabytes).
+//! - The cashier's key lives for one lock: a new one is made at each lock and revoked at unlock
+//!   (and at start, if the app stopped unlocked with one still live), so a copy taken from the
+//!   counter's browser stops working when the owner takes the counter back.
+//! - The counter refunds only while locked, only sales made under the current lock (its key
+//!   made them), and only when the owner allows it with a daily limit.
 //! - The lock is stored too: the app starts locked if it stopped locked. The state is also
 //!   kept in memory, so the desktop shell and the setup routes can check it without a query.
 
@@ -71,6 +80,8 @@ pub struct CashierKey {
 #[derive(Debug, Default)]
 pub struct LockState {
     locked: AtomicBool,
+    /// Held while an unlock is judged: one at a time.
+    judging: tokio::sync::Mutex<()>,
 }
 
 impl LockState {
@@ -80,10 +91,14 @@ impl LockState {
     }
 }
 
-/// Reads the stored lock into `state` when the app opens.
-pub(crate) async fn load(store: &Store, state: &LockState) -> Result<()> {
+/// Reads the stored lock into `state` when the app opens. An app that stopped unlocked between
+/// unlocking and revoking the cashier's key revokes it now.
+pub(crate) async fn load(store: &Store, keys: &Keys, state: &LockState) -> Result<()> {
     let locked = store.setting(LOCKED).await?.as_deref() == Some("1");
     state.locked.store(locked, Ordering::SeqCst);
+    if !locked {
+        keys.retire_cashier_key().await?;
+    }
     Ok(())
 }
 
@@ -135,20 +150,35 @@ impl<'a> Cashier<'a> {
     }
 
     /// Whether the key `key_id`, which may not send money, may still refund the invoice
-    /// `invoice`: only the cashier's key, only when the owner allows the counter to refund
-    /// (Settings → counter), and only a sale it made itself. The refund is then capped by what
-    /// that sale received, like every refund.
-    pub async fn may_refund(&self, key_id: &str, invoice: &str) -> Result<bool> {
-        if !crate::settings::counter_settings(self.store)
-            .await?
-            .cashier_refunds
-            || !self.keys.is_cashier(key_id).await?
-        {
-            return Ok(false);
+    /// `invoice`, and within what: only the cashier's key of the current lock, only while the
+    /// app is locked, only a sale that key made (so a sale of this lock), and only when the owner
+    /// allows the counter to refund (Settings → counter) with a daily limit. `None`: it may not.
+    /// The refund is then capped by what that sale received, like every refund, and by what is
+    /// left of the day's limit (checked with the refund's record, under the payments' lock).
+    pub async fn refund_allowance(
+        &self,
+        key_id: &str,
+        invoice: &str,
+    ) -> Result<Option<crate::payments::DailyLimit>> {
+        let counter = crate::settings::counter_settings(self.store).await?;
+        let Some(limit) = counter
+            .cashier_refund_limit
+            .filter(|_| counter.cashier_refunds)
+        else {
+            return Ok(None);
+        };
+        if !self.is_locked() || !self.keys.is_cashier(key_id).await? {
+            return Ok(None);
         }
         match crate::invoices::db::get_made_by(self.store, invoice, Some(key_id)).await {
-            Ok(_) => Ok(true),
-            Err(Error::NotFound { .. }) => Ok(false),
+            Ok(_) => Ok(Some(crate::payments::DailyLimit {
+                limit_msat: limit.saturating_mul(1000),
+                since_ms: crate::reports::day_start(
+                    &chrono::Local,
+                    crate::reports::Reports::today(),
+                ),
+            })),
+            Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -188,20 +218,35 @@ impl<'a> Cashier<'a> {
                 "set a PIN first: unlocking will need it",
             ));
         }
-        let (key, _) = self.keys.cashier_key().await?;
+        if self.is_locked() {
+            return Err(Error::conflict(
+                ErrorCode::CashierConflict,
+                "the app is locked already",
+            ));
+        }
+        let key = self.keys.new_cashier_key().await?;
         self.store.set_setting(LOCKED, "1").await?;
         self.state.locked.store(true, Ordering::SeqCst);
         Ok(CashierKey { locked: true, key })
     }
 
-    /// The cashier's key while locked (the dashboard asks again after a restart).
+    /// The cashier's key while locked (the dashboard asks again after a restart). There is none
+    /// while unlocked.
     pub async fn cashier_key(&self) -> Result<String> {
+        if !self.is_locked() {
+            return Err(Error::conflict(
+                ErrorCode::CashierConflict,
+                "the app is not locked, so there is no cashier's key",
+            ));
+        }
         Ok(self.keys.cashier_key().await?.0)
     }
 
-    /// Unlocks with the owner's PIN; returns the admin key. Wrong PINs are counted and, past
-    /// the free tries, each must wait (`429 rate_limited`, saying until when).
+    /// Unlocks with the owner's PIN; returns the admin key and revokes the cashier's. Wrong PINs
+    /// are counted and, past the free tries, each must wait (`429 rate_limited`, saying until
+    /// when). Tries are judged one at a time (see the module doc).
     pub async fn unlock(&self, pin: &str) -> Result<CashierKey> {
+        let _turn = self.state.judging.lock().await;
         if !self.is_locked() {
             return Err(Error::conflict(
                 ErrorCode::CashierConflict,
@@ -236,16 +281,7 @@ impl<'a> Cashier<'a> {
         .await
         .map_err(|e| Error::Config(format!("PIN check task: {e}")))?;
         if !right {
-            let failures = self.failures().await? + 1;
-            self.store
-                .set_setting(FAILURES, &failures.to_string())
-                .await?;
-            let wait = wait_after(failures);
-            if wait > 0 {
-                self.store
-                    .set_setting(RETRY_AT, &(now + wait).to_string())
-                    .await?;
-            }
+            let (failures, wait) = self.count_wrong_pin(now).await?;
             let left = FREE_TRIES.saturating_sub(failures);
             return Err(Error::forbidden(
                 ErrorCode::WrongPin,
@@ -257,12 +293,52 @@ impl<'a> Cashier<'a> {
                 },
             ));
         }
-        self.store.set_setting(FAILURES, "0").await?;
-        self.store.set_setting(RETRY_AT, "0").await?;
-        self.store.set_setting(LOCKED, "0").await?;
+        let mut tx = self.store.pool().begin().await?;
+        for (name, value) in [(FAILURES, "0"), (RETRY_AT, "0"), (LOCKED, "0")] {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES (?, ?)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         self.state.locked.store(false, Ordering::SeqCst);
+        // Unlocked first, then the cashier's key revoked: a crash between the two is caught at
+        // the next start (`load`).
+        self.keys.retire_cashier_key().await?;
         let (key, _) = self.keys.admin_key().await?;
         Ok(CashierKey { locked: false, key })
+    }
+
+    /// Counts one more wrong PIN and starts the wait it calls for, in one transaction whose
+    /// count is one SQL statement; returns the count and the wait (ms).
+    async fn count_wrong_pin(&self, now: i64) -> Result<(u32, i64)> {
+        let mut tx = self.store.pool().begin().await?;
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO settings (name, value) VALUES (?, '1')
+             ON CONFLICT(name) DO UPDATE SET value = CAST(value AS INTEGER) + 1
+             RETURNING CAST(value AS INTEGER)",
+        )
+        .bind(FAILURES)
+        .fetch_one(&mut *tx)
+        .await?;
+        let failures = u32::try_from(failures.max(0)).unwrap_or(u32::MAX);
+        let wait = wait_after(failures);
+        if wait > 0 {
+            sqlx::query(
+                "INSERT INTO settings (name, value) VALUES (?, ?)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            )
+            .bind(RETRY_AT)
+            .bind((now + wait).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((failures, wait))
     }
 
     async fn failures(&self) -> Result<u32> {
@@ -287,6 +363,102 @@ impl<'a> Cashier<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SecretsBackend;
+    use crate::keys::AuthFailure;
+    use crate::secrets::SecretStore;
+    use crate::store::test_support::temp_store;
+
+    /// A store, its keys and a lock state, with the PIN 2468 set.
+    async fn counter() -> (tempfile::TempDir, Store, Keys, LockState) {
+        let (dir, store) = temp_store().await;
+        let secrets = SecretStore::open(SecretsBackend::File, dir.path(), "t")
+            .await
+            .expect("secrets");
+        let keys = Keys::new(store.clone(), secrets, dir.path().join("keys.changed"));
+        let state = LockState::default();
+        Cashier::new(&store, &keys, &state)
+            .set_pin("2468")
+            .await
+            .expect("pin");
+        (dir, store, keys, state)
+    }
+
+    /// However many wrong PINs arrive at once, at most the free tries are judged before the
+    /// wait starts; the rest are refused without running Argon2, and after the wait the right
+    /// PIN still unlocks.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_wrong_pins_cannot_pass_the_limit() -> Result<()> {
+        let (_dir, store, keys, state) = counter().await;
+        let state = std::sync::Arc::new(state);
+        let cashier = Cashier::new(&store, &keys, &state);
+        cashier.lock().await?;
+        let tries: Vec<_> = (0..100)
+            .map(|i| {
+                let (store, keys, state) = (store.clone(), keys.clone(), state.clone());
+                tokio::spawn(async move {
+                    Cashier::new(&store, &keys, &state)
+                        .unlock(&format!("{:04}", 1000 + i))
+                        .await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for t in tries {
+            answers.push(t.await.expect("unlock task"));
+        }
+        let count = |code: ErrorCode| {
+            answers
+                .iter()
+                .filter(|a| matches!(a, Err(e) if e.code() == code))
+                .count()
+        };
+        let (wrong, waiting) = (count(ErrorCode::WrongPin), count(ErrorCode::RateLimited));
+        assert!(wrong <= FREE_TRIES as usize, "{wrong} wrong PINs judged");
+        assert_eq!(wrong + waiting, 100, "every try is one or the other");
+        assert!(cashier.is_locked());
+        assert_eq!(cashier.failures().await?, wrong as u32);
+        // The wait runs out (moved into the past here): the right PIN unlocks.
+        store.set_setting(RETRY_AT, "1").await?;
+        assert!(!cashier.unlock("2468").await?.locked);
+        assert_eq!(cashier.failures().await?, 0);
+        Ok(())
+    }
+
+    /// Each lock has its own cashier's key, revoked at unlock; only while locked and with a
+    /// daily limit set may it refund, and only its own sales.
+    #[tokio::test]
+    async fn the_cashier_key_lives_for_one_lock() -> Result<()> {
+        let (_dir, store, keys, state) = counter().await;
+        let cashier = Cashier::new(&store, &keys, &state);
+        assert!(cashier.cashier_key().await.is_err(), "none while unlocked");
+        let first = cashier.lock().await?.key;
+        assert_eq!(
+            cashier.cashier_key().await?,
+            first,
+            "the same within a lock"
+        );
+        assert!(cashier.lock().await.is_err(), "locked already");
+        cashier.unlock("2468").await?;
+        assert_eq!(
+            keys.authenticate(&first).await?.err(),
+            Some(AuthFailure::Revoked),
+            "revoked at unlock"
+        );
+        let second = cashier.lock().await?.key;
+        assert_ne!(first, second);
+        let key = keys.authenticate(&second).await?.expect("live");
+        assert_eq!(key.role, Some(crate::keys::KeyRole::Cashier));
+        assert!(cashier.status(&key.id).await?.you_are_cashier);
+        // A restart that finds the app unlocked with a live cashier's key revokes it.
+        store.set_setting(LOCKED, "0").await?;
+        let restarted = LockState::default();
+        load(&store, &keys, &restarted).await?;
+        assert_eq!(
+            keys.authenticate(&second).await?.err(),
+            Some(AuthFailure::Revoked)
+        );
+        Ok(())
+    }
 
     #[test]
     fn waits_grow_after_the_free_tries_and_stop_at_fifteen_minutes() {

@@ -73,7 +73,7 @@ pub struct NewItem {
     /// A decimal string in `currency` ("3.50"; yen "500"), or whole sats when `currency` is
     /// null ("1500").
     #[serde(deserialize_with = "crate::rates::decimal_string")]
-    #[schema(example = "3.50")]
+    #[schema(example = "3.50", pattern = "^[0-9]{1,15}([.][0-9]{1,2})?$")]
     pub price: String,
     /// ISO 4217 code; null or omitted: the price is in sats.
     #[schema(schema_with = crate::rates::nullable_currency_schema)]
@@ -96,6 +96,7 @@ pub struct ItemChange {
     pub name: Option<String>,
     /// A new price (with `currency` when that changes too).
     #[serde(default, deserialize_with = "order::optional_decimal")]
+    #[schema(pattern = "^[0-9]{1,15}([.][0-9]{1,2})?$", nullable = false)]
     pub price: Option<String>,
     /// A new currency for the price; `null` for sats.
     #[serde(default, deserialize_with = "crate::util::present")]
@@ -143,7 +144,10 @@ pub struct NewTax {
     pub name: String,
     /// Percent, a decimal string from 0 to 100 with at most 3 decimals ("8.1").
     #[serde(deserialize_with = "crate::rates::decimal_string")]
-    #[schema(example = "8.1")]
+    #[schema(
+        example = "8.1",
+        pattern = "^(100([.]0{1,3})?|[0-9]{1,2}([.][0-9]{1,3})?)$"
+    )]
     pub rate: String,
     /// Prices include it (true) or it is added on top (false).
     pub inclusive: bool,

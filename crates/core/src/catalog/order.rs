@@ -53,6 +53,7 @@ pub struct CartLine {
     /// For a custom line: the unit price, a decimal string in the cart's unit ("2.00"; sats:
     /// "1500").
     #[serde(default, deserialize_with = "optional_decimal")]
+    #[schema(pattern = "^[0-9]{1,15}([.][0-9]{1,2})?$", nullable = false)]
     pub unit_price: Option<String>,
     /// How many, 1 to 9,999 (default 1).
     #[schema(minimum = 1, maximum = 9999)]
@@ -76,9 +77,14 @@ pub(crate) fn optional_decimal<'de, D: serde::Deserializer<'de>>(
 pub struct Tip {
     /// Percent of the amount due after tax, a decimal string ("10", "12.5"), 0 to 100.
     #[serde(default, deserialize_with = "optional_decimal")]
+    #[schema(
+        pattern = "^(100([.]0{1,3})?|[0-9]{1,2}([.][0-9]{1,3})?)$",
+        nullable = false
+    )]
     pub percent: Option<String>,
     /// An amount in the cart's unit, a decimal string ("1.00").
     #[serde(default, deserialize_with = "optional_decimal")]
+    #[schema(pattern = "^[0-9]{1,15}([.][0-9]{1,2})?$", nullable = false)]
     pub amount: Option<String>,
 }
 
@@ -191,13 +197,7 @@ pub fn parse_unit_amount(
 ) -> Result<Decimal> {
     let decimals = unit_decimals(currency);
     let unit = currency.unwrap_or("sats");
-    let plain = !text.is_empty()
-        && text.len() <= 20
-        && text.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && !text.starts_with('.')
-        && !text.ends_with('.')
-        && text.matches('.').count() <= 1;
-    let value = plain
+    let value = crate::rates::plain_decimal(text)
         .then(|| text.parse::<Decimal>().ok())
         .flatten()
         .filter(|v| *v > Decimal::ZERO || (allow_zero && v.is_zero()))
@@ -205,9 +205,10 @@ pub fn parse_unit_amount(
             Error::invalid(
                 field,
                 format!(
-                    "'{text}' is not {} amount written like {}",
+                    "'{text}' is not {} amount written like {}, with at most {} digits before the point",
                     if allow_zero { "an" } else { "a positive" },
-                    if decimals == 0 { "1500" } else { "3.50" }
+                    if decimals == 0 { "1500" } else { "3.50" },
+                    crate::rates::MAX_WHOLE_DIGITS,
                 ),
             )
         })?;
@@ -338,7 +339,10 @@ pub fn compute(currency: Option<&str>, lines: Vec<PricedLine>, tip: TipAsked) ->
             continue;
         };
         let (base, amount) = if rate.inclusive {
-            let t = round(sum * percent / (hundred + percent), decimals);
+            let t = round(
+                sum.checked_mul(percent).ok_or_else(too_large)? / (hundred + percent),
+                decimals,
+            );
             (sum - t, t)
         } else {
             (
@@ -349,19 +353,22 @@ pub fn compute(currency: Option<&str>, lines: Vec<PricedLine>, tip: TipAsked) ->
                 ),
             )
         };
-        net += base;
-        tax += amount;
+        net = net.checked_add(base).ok_or_else(too_large)?;
+        tax = tax.checked_add(amount).ok_or_else(too_large)?;
         taxes.push(TaxLine {
             rate,
             base: text(base),
             amount: text(amount),
         });
     }
-    let due = net + tax;
+    let due = net.checked_add(tax).ok_or_else(too_large)?;
     let (tip, tip_percent) = match tip {
         TipAsked::None => (Decimal::ZERO, None),
         TipAsked::Percent(p) => (
-            round(due * p / hundred, decimals),
+            round(
+                due.checked_mul(p).ok_or_else(too_large)? / hundred,
+                decimals,
+            ),
             Some(p.normalize().to_string()),
         ),
         TipAsked::Amount(a) => (a, None),
@@ -540,6 +547,31 @@ mod tests {
             ("417", "33", "500")
         );
         Ok(())
+    }
+
+    /// The largest prices and quantities a cart may hold, with taxes and a tip, are computed
+    /// without overflowing; an amount past 15 digits is refused where it is read.
+    #[test]
+    fn huge_carts_are_refused_not_panicked_on() {
+        let big = "999999999999999";
+        assert!(parse_unit_amount(big, Some("JPY"), "x", false).is_ok());
+        assert!(parse_unit_amount("1000000000000000000000", Some("JPY"), "x", false).is_err());
+        let lines = (0..MAX_LINES)
+            .map(|i| {
+                line(
+                    &format!("L{i}"),
+                    big,
+                    MAX_QUANTITY,
+                    rate("t", "100", i % 2 == 0),
+                )
+            })
+            .collect();
+        // 50 lines doubled by an exclusive 100 % tax and 50 with an inclusive one, then a
+        // 100 % tip: (100 + 50) × 10^15 × 9,999 × 2, within rust_decimal's range but far past
+        // 21 million BTC (which `rates::to_sats` refuses).
+        let order = compute(Some("JPY"), lines, TipAsked::Percent(d("100")));
+        let total = order.map(|o| d(&o.total)).unwrap_or_default();
+        assert!(total > d("1000000000000000000000"), "{total}");
     }
 
     #[test]

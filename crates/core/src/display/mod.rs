@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::EventRecord;
 use crate::invoices::{Invoice, Invoices};
-use crate::keys::{CreatedKey, Keys, NewKey, Permission};
+use crate::keys::{ApiKey, CreatedKey, KeyRole, Keys, NewKey, Permission};
 use crate::util::{now_ms, rfc3339};
 
 /// How long a pairing code works.
@@ -53,6 +53,10 @@ pub struct Screen {
     pub tip_ask: Option<TipAsk>,
     /// The answer to it, once one is given (on either screen).
     pub tip_answer: Option<TipAnswer>,
+    /// The key that put this screen up (the point of sale's): with a display's key, the only
+    /// one that may answer its tip question.
+    #[serde(skip)]
+    pub(crate) shown_by: Option<String>,
 }
 
 /// A tip question: what is due, and the choices with what each comes to (priced by the server
@@ -222,9 +226,15 @@ impl<'a> CustomerDisplay<'a> {
         }
     }
 
-    /// Puts a sale or a tip question on screen (or, with neither, the welcome). `made_by`
-    /// limits the sale to invoices that key made (a key that reads only its own).
-    pub async fn show(&self, update: ScreenUpdate, made_by: Option<&str>) -> Result<Screen> {
+    /// Puts a sale or a tip question on screen (or, with neither, the welcome) for the point of
+    /// sale whose key is `shown_by`. `made_by` limits the sale to invoices that key made (a key
+    /// that reads only its own).
+    pub async fn show(
+        &self,
+        update: ScreenUpdate,
+        shown_by: &str,
+        made_by: Option<&str>,
+    ) -> Result<Screen> {
         if update.sale_id.is_some() && update.tip_ask.is_some() {
             return Err(Error::invalid(
                 "tip_ask",
@@ -249,6 +259,7 @@ impl<'a> CustomerDisplay<'a> {
             s.sale_id = sale_id;
             s.tip_ask = update.tip_ask;
             s.tip_answer = None;
+            s.shown_by = Some(shown_by.to_string());
         });
         Ok(self.screen())
     }
@@ -259,8 +270,10 @@ impl<'a> CustomerDisplay<'a> {
         self.hub.screen.send_modify(|s| s.version += 1);
     }
 
-    /// Answers the open tip question (the first answer counts; the point of sale then charges).
-    pub fn answer_tip(&self, answer: TipAnswer) -> Result<Screen> {
+    /// Answers the open tip question (the first answer counts; the point of sale then charges)
+    /// with the key `by`: a display's (`display:read`), or the point of sale's that asked. A key
+    /// that only reads invoices may watch the display but not answer for the customer.
+    pub fn answer_tip(&self, answer: TipAnswer, by: &ApiKey) -> Result<Screen> {
         if answer.percent.is_some() && answer.amount.is_some() {
             return Err(Error::invalid(
                 "amount",
@@ -276,15 +289,23 @@ impl<'a> CustomerDisplay<'a> {
             }
         }
         let mut outcome = Ok(());
-        self.hub
-            .screen
-            .send_if_modified(|s| match apply_answer(s, answer) {
+        self.hub.screen.send_if_modified(|s| {
+            if !by.allows(Permission::DisplayRead) && s.shown_by.as_deref() != Some(by.id.as_str()) {
+                outcome = Err(Error::forbidden(
+                    ErrorCode::MissingPermission,
+                    None,
+                    "only the customer display (a display:read key) or the point of sale that asked may answer its tip question",
+                ));
+                return false;
+            }
+            match apply_answer(s, answer) {
                 Ok(changed) => changed,
                 Err(e) => {
                     outcome = Err(e);
                     false
                 }
-            });
+            }
+        });
         outcome.map(|()| self.screen())
     }
 
@@ -349,12 +370,15 @@ impl<'a> CustomerDisplay<'a> {
         }
         let CreatedKey { key, secret } = self
             .keys
-            .create(NewKey {
-                name,
-                permissions: BTreeSet::from([Permission::DisplayRead]),
-                budget: None,
-                expires_at_ms: None,
-            })
+            .create_as(
+                NewKey {
+                    name,
+                    permissions: BTreeSet::from([Permission::DisplayRead]),
+                    budget: None,
+                    expires_at_ms: None,
+                },
+                Some(KeyRole::Display),
+            )
             .await?;
         Ok(PairedDisplay {
             key: secret,

@@ -465,6 +465,27 @@ pub(crate) async fn onchain_seen(store: &Store, txid: &str) -> Result<bool> {
     )
 }
 
+/// Marks the incoming transaction `txid` read (one that cannot pay any invoice).
+pub(crate) async fn mark_onchain_seen(store: &Store, txid: &str, at: i64) -> Result<()> {
+    sqlx::query("INSERT INTO onchain_seen (txid, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
+        .bind(txid)
+        .bind(at)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// When the first invoice with an on-chain address was made (unix ms), if any was.
+pub(crate) async fn first_onchain_invoice_at(store: &Store) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT MIN(created_at) FROM invoices WHERE onchain_address IS NOT NULL",
+        )
+        .fetch_one(store.pool())
+        .await?,
+    )
+}
+
 /// When the earliest pending invoice expires (unix ms).
 pub(crate) async fn next_expiry(store: &Store) -> Result<Option<i64>> {
     Ok(

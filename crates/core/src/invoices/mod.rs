@@ -99,7 +99,7 @@ pub struct CreateInvoice {
 #[serde(deny_unknown_fields)]
 pub struct FiatPrice {
     /// The price as a decimal string, at most the currency's decimals ("3.50"; yen: "500").
-    #[schema(example = "3.50", pattern = "^[0-9]{1,12}([.][0-9]{1,2})?$")]
+    #[schema(example = "3.50", pattern = "^[0-9]{1,15}([.][0-9]{1,2})?$")]
     #[serde(deserialize_with = "crate::rates::decimal_string")]
     pub amount: String,
     /// ISO 4217 code: USD, EUR, GBP, CHF, CAD, AUD or JPY.

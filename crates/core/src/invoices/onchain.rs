@@ -9,7 +9,15 @@
 //! An unpaid invoice's address is watched until 7 days after it expires.
 //! Reading a transaction and recording it are idempotent (`onchain_seen`), so a crash between
 //! them only means the transaction is read again.
+//!
+//! A transaction the chain source cannot give (a pruned bitcoind, an Esplora hiccup) is logged
+//! and tried again later, waiting longer after each failure ([`Retries`]), while the others are
+//! read: one unreadable transaction never holds back a later customer's payment. Incoming
+//! transactions the node saw confirmed before the first invoice with an address was made cannot
+//! pay one (its addresses did not exist yet): they are marked read without being fetched.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +38,43 @@ use crate::util::now_ms;
 
 /// How often incoming transactions are looked at while an invoice waits for one.
 const EVERY: Duration = Duration::from_secs(3);
+/// The longest wait before a transaction that could not be read is tried again.
+const LONGEST_RETRY: Duration = Duration::from_secs(10 * 60);
+/// A transaction the node saw confirmed this long before the first invoice with an address was
+/// made cannot pay it (room for the clock to have been set back a little).
+const SEEN_BEFORE_SLACK_MS: i64 = 10 * 60 * 1000;
+
+/// Transactions that could not be read, with how often in a row and when to try again.
+#[derive(Debug, Default)]
+pub(crate) struct Retries {
+    failed: HashMap<Txid, (u32, tokio::time::Instant)>,
+}
+
+impl Retries {
+    fn due(&self, txid: &Txid, now: tokio::time::Instant) -> bool {
+        self.failed.get(txid).is_none_or(|(_, at)| *at <= now)
+    }
+
+    /// Counts a failure and returns the wait before the next try: 3 s doubling up to 10 min.
+    fn failed(&mut self, txid: Txid, now: tokio::time::Instant) -> (u32, Duration) {
+        let count = self.failed.get(&txid).map_or(0, |(n, _)| *n) + 1;
+        let wait = EVERY
+            .saturating_mul(1 << (count - 1).min(16))
+            .min(LONGEST_RETRY);
+        self.failed.insert(txid, (count, now + wait));
+        (count, wait)
+    }
+}
+
+/// A confirmed incoming transaction as the node lists it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Incoming {
+    txid: Txid,
+    block: BlockHash,
+    /// When the node's record of it was last updated, which for a confirmed one is when the
+    /// node saw it confirmed (unix s; ldk-node's `ConfirmationStatus::Confirmed::timestamp`).
+    seen_at: u64,
+}
 
 pub(crate) async fn run(
     node: Arc<Node>,
@@ -39,12 +84,13 @@ pub(crate) async fn run(
     events: broadcast::Sender<EventRecord>,
     stop: CancellationToken,
 ) {
+    let mut retries = Retries::default();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(EVERY) => {}
             _ = stop.cancelled() => return,
         }
-        match scan(&node, &store, &lookup, network).await {
+        match scan(&node, &store, &lookup, network, &mut retries).await {
             Ok(records) => {
                 for record in records {
                     let _ = events.send(record);
@@ -61,28 +107,85 @@ async fn scan(
     store: &Store,
     lookup: &ChainLookup,
     network: Network,
+    retries: &mut Retries,
 ) -> Result<Vec<EventRecord>> {
     if !db::onchain_waiting(store, now_ms()).await? {
         return Ok(Vec::new());
     }
-    let confirmed: Vec<(Txid, BlockHash)> = node
+    let confirmed: Vec<Incoming> = node
         .list_payments_with_filter(|p| p.direction == PaymentDirection::Inbound)
         .into_iter()
         .filter_map(|p| match p.kind {
             PaymentKind::Onchain {
                 txid,
-                status: ConfirmationStatus::Confirmed { block_hash, .. },
-            } => Some((txid, block_hash)),
+                status:
+                    ConfirmationStatus::Confirmed {
+                        block_hash,
+                        timestamp,
+                        ..
+                    },
+            } => Some(Incoming {
+                txid,
+                block: block_hash,
+                seen_at: timestamp,
+            }),
             _ => None,
         })
         .collect();
+    read_new(
+        store,
+        confirmed,
+        network,
+        retries,
+        |txid, block| async move { lookup.transaction(&txid, &block).await },
+    )
+    .await
+}
+
+/// Reads each of `confirmed` not read yet with `fetch` and records it; see the module doc for
+/// what a failure or an old transaction does.
+pub(crate) async fn read_new<F, Fut>(
+    store: &Store,
+    confirmed: Vec<Incoming>,
+    network: Network,
+    retries: &mut Retries,
+    fetch: F,
+) -> Result<Vec<EventRecord>>
+where
+    F: Fn(Txid, BlockHash) -> Fut,
+    Fut: Future<Output = Result<Transaction>>,
+{
+    let first_address_at = db::first_onchain_invoice_at(store).await?;
     let mut out = Vec::new();
-    for (txid, block) in confirmed {
-        if db::onchain_seen(store, &txid.to_string()).await? {
+    for incoming in confirmed {
+        let txid = incoming.txid.to_string();
+        if db::onchain_seen(store, &txid).await? {
             continue;
         }
-        let tx = lookup.transaction(&txid, &block).await?;
-        out.extend(record(store, &tx, network, now_ms()).await?);
+        let seen_ms = i64::try_from(incoming.seen_at)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        if first_address_at.is_some_and(|first| seen_ms < first - SEEN_BEFORE_SLACK_MS) {
+            db::mark_onchain_seen(store, &txid, now_ms()).await?;
+            continue;
+        }
+        let now = tokio::time::Instant::now();
+        if !retries.due(&incoming.txid, now) {
+            continue;
+        }
+        match fetch(incoming.txid, incoming.block).await {
+            Ok(tx) => {
+                retries.failed.remove(&incoming.txid);
+                out.extend(record(store, &tx, network, now_ms()).await?);
+            }
+            Err(e) => {
+                let (count, wait) = retries.failed(incoming.txid, now);
+                tracing::warn!(
+                    %txid, error = %e, failures = count, retry_in_s = wait.as_secs(),
+                    "cannot read an incoming transaction from the chain source; the others are read meanwhile"
+                );
+            }
+        }
     }
     Ok(out)
 }
@@ -195,6 +298,7 @@ mod tests {
     use super::*;
     use crate::store::test_support::temp_store;
     use ldk_node::bitcoin::absolute::LockTime;
+    use ldk_node::bitcoin::hashes::Hash;
     use ldk_node::bitcoin::transaction::Version;
     use ldk_node::bitcoin::{Amount, ScriptBuf, TxOut};
 
@@ -276,6 +380,82 @@ mod tests {
         let after = db::get(&store, "inv_c").await?;
         assert_eq!(after.onchain.map(|o| o.received), Some(100_000));
         assert_eq!(after.amount_received, Some(50_000));
+        Ok(())
+    }
+
+    /// One transaction the chain source cannot give does not hold back the others: it waits
+    /// longer after each failure, and is read once it can be; a transaction confirmed long
+    /// before the first invoice with an address is marked read without being fetched.
+    #[tokio::test]
+    async fn an_unreadable_transaction_holds_back_no_other() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let address = Address::p2wsh(&ScriptBuf::new(), Network::Regtest);
+        let made_at: i64 = 1_800_000_000_000;
+        sqlx::query(
+            "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request,
+                 expiry, expires_at, created_at, status, onchain_address)
+             VALUES ('inv_d', 'ab', 50000000, 'Bike', 'lnbcrt1', 60, ?, ?, 'pending', ?)",
+        )
+        .bind(made_at + 3_600_000)
+        .bind(made_at)
+        .bind(address.to_string())
+        .execute(store.pool())
+        .await?;
+        let pays = paying(&address, 50_000, 1);
+        let block = BlockHash::from_byte_array([7; 32]);
+        let at = |secs: i64| u64::try_from(secs).unwrap_or_default();
+        let pruned = Incoming {
+            txid: paying(&address, 1, 99).compute_txid(),
+            block,
+            seen_at: at(made_at / 1000 + 60),
+        };
+        let old = Incoming {
+            txid: paying(&address, 2, 98).compute_txid(),
+            block,
+            seen_at: at(made_at / 1000 - 86_400),
+        };
+        let good = Incoming {
+            txid: pays.compute_txid(),
+            block,
+            seen_at: at(made_at / 1000 + 120),
+        };
+        let fetched = std::sync::Mutex::new(Vec::new());
+        let fetch = |txid: Txid, _: BlockHash| {
+            fetched.lock().map(|mut f| f.push(txid)).ok();
+            let found = (txid == good.txid).then(|| pays.clone());
+            async move {
+                found.ok_or_else(|| crate::Error::Config("the node has pruned this block".into()))
+            }
+        };
+        let mut retries = Retries::default();
+        let events = read_new(
+            &store,
+            vec![pruned, old, good],
+            Network::Regtest,
+            &mut retries,
+            fetch,
+        )
+        .await?;
+        assert_eq!(events.len(), 1, "the later customer's payment is matched");
+        assert_eq!(db::get(&store, "inv_d").await?.status, InvoiceStatus::Paid);
+        assert!(db::onchain_seen(&store, &old.txid.to_string()).await?);
+        assert!(!db::onchain_seen(&store, &pruned.txid.to_string()).await?);
+        let taken =
+            |f: &std::sync::Mutex<Vec<Txid>>| f.lock().map(|f| f.clone()).unwrap_or_default();
+        assert_eq!(
+            taken(&fetched),
+            vec![pruned.txid, good.txid],
+            "the old one is not fetched"
+        );
+        // Not tried again before its wait (3 s after the first failure), then tried again.
+        read_new(&store, vec![pruned], Network::Regtest, &mut retries, fetch).await?;
+        assert_eq!(taken(&fetched).len(), 2, "waiting");
+        if let Some(entry) = retries.failed.get_mut(&pruned.txid) {
+            entry.1 = tokio::time::Instant::now(); // its wait is over
+        }
+        read_new(&store, vec![pruned], Network::Regtest, &mut retries, fetch).await?;
+        assert_eq!(taken(&fetched).len(), 3, "tried again");
+        assert_eq!(retries.failed.get(&pruned.txid).map(|(n, _)| *n), Some(2));
         Ok(())
     }
 

@@ -1,14 +1,14 @@
 //! API key rows: the one column list and the row struct. SQLite keeps a SHA-256 of each key, never
 //! the key.
 
-use super::ApiKey;
+use super::{ApiKey, KeyRole};
 use crate::error::Result;
 use crate::store::Store;
 use crate::util::rfc3339;
 
 /// The columns of a key, in [`KeyRow`]'s order.
 const COLUMNS: &str = "id, name, secret_hash, permissions, budget_sat, expires_at, created_at, \
-     last_used_at, revoked_at";
+     last_used_at, revoked_at, role";
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub(super) struct KeyRow {
@@ -21,6 +21,7 @@ pub(super) struct KeyRow {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub role: Option<String>,
 }
 
 impl From<KeyRow> for ApiKey {
@@ -43,6 +44,8 @@ impl From<KeyRow> for ApiKey {
             expires_at_ms: row.expires_at,
             revoked: row.revoked_at.is_some(),
             last_used_at_ms: row.last_used_at,
+            // An unknown role (from a newer version) is kept as the most protected kind.
+            role: row.role.map(|r| r.parse().unwrap_or(KeyRole::Admin)),
         }
     }
 }

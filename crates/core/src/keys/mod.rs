@@ -110,6 +110,52 @@ impl FromStr for Permission {
     }
 }
 
+/// What a key is to the app itself. The app's own keys are handed out by the app alone (the admin
+/// key to the dashboard, the cashier's key to the locked counter, a display's key at pairing):
+/// no other key may reveal them, and only the admin key may revoke the cashier's and the
+/// displays'. Without this, any key holding the admin key's seven permissions could read the
+/// admin key, and with it the recovery words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRole {
+    /// The dashboard's admin key.
+    Admin,
+    /// The locked counter's key: a new one each time the app is locked, revoked at unlock.
+    Cashier,
+    /// A customer display's key (`display:read` alone).
+    Display,
+}
+
+impl KeyRole {
+    /// The role's stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyRole::Admin => "admin",
+            KeyRole::Cashier => "cashier",
+            KeyRole::Display => "display",
+        }
+    }
+}
+
+impl FromStr for KeyRole {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [KeyRole::Admin, KeyRole::Cashier, KeyRole::Display]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| Error::Config(format!("unknown key role '{s}'")))
+    }
+}
+
+/// What a key asks to do with another key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAction {
+    /// Read its secret again.
+    Reveal,
+    /// Revoke it.
+    Revoke,
+}
+
 /// A stored API key, without its secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
@@ -131,6 +177,9 @@ pub struct ApiKey {
     pub revoked_at: Option<String>,
     /// The visible beginning of the key, to recognise it (`pk_<id>_…`).
     pub prefix: String,
+    /// What the key is to the app (`admin`, `cashier`, `display`), or null for a key made by a
+    /// person. The app's own keys are never revealed through another key.
+    pub role: Option<KeyRole>,
     #[serde(skip)]
     pub(crate) expires_at_ms: Option<i64>,
     #[serde(skip)]
@@ -214,13 +263,43 @@ impl ApiKey {
         }
     }
 
-    /// [`ApiKey::may_manage`] for an existing key; a key may always manage itself (reveal, or
-    /// revoke when it leaked).
-    pub fn may_manage_key(&self, other: &ApiKey) -> Result<()> {
+    /// Whether this key may reveal or revoke `other`. A key may always manage itself (reveal, or
+    /// revoke when it leaked). The app's own keys are protected whatever this key holds: the
+    /// admin key is managed by no other key; the cashier's and the displays' are never revealed
+    /// (the app hands them out itself) and are revoked by the admin key alone. Any other key is
+    /// managed within this key's own scope ([`ApiKey::may_manage`]).
+    pub fn may_manage_key(&self, other: &ApiKey, action: KeyAction) -> Result<()> {
         if other.id == self.id {
             return Ok(());
         }
-        self.may_manage(&other.permissions, other.budget, other.expires_at_ms)
+        let role = other
+            .role
+            .or(other.display_only().then_some(KeyRole::Display));
+        let refused = |message: &str| {
+            Err(Error::forbidden(
+                ErrorCode::KeyProtected,
+                None,
+                message.to_string(),
+            ))
+        };
+        match (role, action) {
+            (Some(KeyRole::Admin), _) => refused(
+                "this is the dashboard's admin key: no other key can reveal or revoke it, whatever it holds",
+            ),
+            (Some(KeyRole::Cashier), KeyAction::Reveal) => refused(
+                "this is the cashier's key: the app hands it to the locked counter itself, and no key can reveal it",
+            ),
+            (Some(KeyRole::Display), KeyAction::Reveal) => refused(
+                "this is a customer display's key: the display received it when it paired, and no key can reveal it",
+            ),
+            (Some(KeyRole::Cashier | KeyRole::Display), KeyAction::Revoke)
+                if self.role != Some(KeyRole::Admin) =>
+            {
+                refused("only the dashboard's admin key can revoke the cashier's or a display's key")
+            }
+            (Some(KeyRole::Cashier | KeyRole::Display), KeyAction::Revoke) => Ok(()),
+            (None, _) => self.may_manage(&other.permissions, other.budget, other.expires_at_ms),
+        }
     }
 }
 
@@ -303,6 +382,11 @@ impl Keys {
 
     /// Creates a key, keeps its full value in the secret store, and returns it once.
     pub async fn create(&self, new: NewKey) -> Result<CreatedKey> {
+        self.create_as(new, None).await
+    }
+
+    /// [`Keys::create`] for one of the app's own keys.
+    pub(crate) async fn create_as(&self, new: NewKey, role: Option<KeyRole>) -> Result<CreatedKey> {
         let name = new.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(Error::invalid("name", "name must be 1 to 100 characters"));
@@ -334,8 +418,8 @@ impl Keys {
         let perms = join_permissions(&new.permissions);
         let budget = new.budget.map(|b| b as i64);
         sqlx::query(
-            "INSERT INTO api_keys (id, name, secret_hash, permissions, budget_sat, expires_at, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (id, name, secret_hash, permissions, budget_sat, expires_at, created_at, role)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&name)
@@ -344,6 +428,7 @@ impl Keys {
         .bind(budget)
         .bind(new.expires_at_ms)
         .bind(now)
+        .bind(role.map(KeyRole::as_str))
         .execute(self.store.pool())
         .await?;
         let key = self.get(&id).await?;
@@ -480,6 +565,7 @@ impl Keys {
 const ADMIN_KEY_SETTING: &str = "admin_key_id";
 const DISPLAY_KEY_SETTING: &str = "display_key_id";
 const CASHIER_KEY_SETTING: &str = "cashier_key_id";
+const CASHIER_KEY_NAME: &str = "Cashier (point of sale)";
 
 impl Keys {
     /// Returns the dashboard's admin key, creating it on first start. The second value is true
@@ -493,6 +579,7 @@ impl Keys {
             ADMIN_KEY_SETTING,
             "Dashboard admin",
             Permission::ALL.into_iter().collect(),
+            KeyRole::Admin,
         )
         .await
     }
@@ -511,20 +598,45 @@ impl Keys {
             DISPLAY_KEY_SETTING,
             "Customer display (this computer)",
             [Permission::DisplayRead].into_iter().collect(),
+            KeyRole::Display,
         )
         .await
     }
 
     /// The cashier's key, which the dashboard uses while the app is locked to the point of sale:
-    /// it makes invoices and reads only its own, and the catalog; nothing else. Made on first
-    /// use like [`Keys::admin_key`].
+    /// it makes invoices and reads only its own, and the catalog; nothing else. It lives for one
+    /// lock: [`Keys::new_cashier_key`] makes it when the app locks and [`Keys::retire_cashier_key`]
+    /// revokes it at unlock, so a copy taken from the counter's browser stops working then. This
+    /// returns the current one (made again if its secret went missing from the secret store).
     pub async fn cashier_key(&self) -> Result<(String, bool)> {
         self.own_key(
             CASHIER_KEY_SETTING,
-            "Cashier (point of sale)",
+            CASHIER_KEY_NAME,
             [Permission::LightningReceive].into_iter().collect(),
+            KeyRole::Cashier,
         )
         .await
+    }
+
+    /// A new cashier's key for a new lock; the previous one, if still live, is revoked first.
+    pub async fn new_cashier_key(&self) -> Result<String> {
+        self.retire_cashier_key().await?;
+        Ok(self.cashier_key().await?.0)
+    }
+
+    /// Revokes the cashier's key, if there is one (the app unlocks, or opened unlocked).
+    pub async fn retire_cashier_key(&self) -> Result<()> {
+        let Some(id) = self.store.setting(CASHIER_KEY_SETTING).await? else {
+            return Ok(());
+        };
+        match self.get(&id).await {
+            Ok(key) if !key.revoked => {
+                self.revoke(&id).await?;
+            }
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
     }
 
     /// Whether `key_id` is the cashier's key.
@@ -537,6 +649,7 @@ impl Keys {
         setting: &str,
         name: &str,
         permissions: BTreeSet<Permission>,
+        role: KeyRole,
     ) -> Result<(String, bool)> {
         if let Some(id) = self.store.setting(setting).await? {
             if let Some(secret) = self.reveal_live(&id).await? {
@@ -549,12 +662,15 @@ impl Keys {
             tracing::warn!(old = %id, key = name, "a key's secret is gone from the secret store: made a new one and revoked the old one");
         }
         let created = self
-            .create(NewKey {
-                name: name.into(),
-                permissions,
-                budget: None,
-                expires_at_ms: None,
-            })
+            .create_as(
+                NewKey {
+                    name: name.into(),
+                    permissions,
+                    budget: None,
+                    expires_at_ms: None,
+                },
+                Some(role),
+            )
             .await?;
         self.store.set_setting(setting, &created.key.id).await?;
         Ok((created.secret, true))
@@ -694,6 +810,55 @@ mod tests {
         Ok(())
     }
 
+    /// The app's own keys are protected whatever the asking key holds: a key with all seven
+    /// permissions (what the admin key holds) cannot reveal or revoke the admin key, nor reveal
+    /// the cashier's or a display's; only the admin key revokes those two.
+    #[tokio::test]
+    async fn the_apps_own_keys_are_never_revealed_through_another_key() -> Result<()> {
+        let (_dir, keys) = registry().await;
+        let (admin_secret, _) = keys.admin_key().await?;
+        let admin = keys.authenticate(&admin_secret).await?.expect("admin");
+        let everything = keys
+            .create(NewKey {
+                permissions: Permission::ALL.into_iter().collect(),
+                ..new_key(&["lightning:read"])
+            })
+            .await?
+            .key;
+        assert_eq!(everything.permissions, admin.permissions);
+        let cashier = keys.new_cashier_key().await?;
+        let cashier = keys.authenticate(&cashier).await?.expect("cashier");
+        let (display, _) = keys.display_key().await?;
+        let display = keys.authenticate(&display).await?.expect("display");
+        let code = |r: Result<()>| r.err().map(|e| e.code().as_str());
+        for action in [KeyAction::Reveal, KeyAction::Revoke] {
+            assert_eq!(
+                code(everything.may_manage_key(&admin, action)),
+                Some("key_protected"),
+                "{action:?} the admin key"
+            );
+        }
+        for own in [&cashier, &display] {
+            assert_eq!(
+                code(everything.may_manage_key(own, KeyAction::Reveal)),
+                Some("key_protected")
+            );
+            assert_eq!(
+                code(everything.may_manage_key(own, KeyAction::Revoke)),
+                Some("key_protected")
+            );
+            assert_eq!(
+                code(admin.may_manage_key(own, KeyAction::Reveal)),
+                Some("key_protected"),
+                "not even the admin key reads them"
+            );
+            assert!(admin.may_manage_key(own, KeyAction::Revoke).is_ok());
+        }
+        assert!(admin.may_manage_key(&everything, KeyAction::Reveal).is_ok());
+        assert!(admin.may_manage_key(&admin, KeyAction::Reveal).is_ok());
+        Ok(())
+    }
+
     #[tokio::test]
     async fn rejects_bad_new_keys() {
         let (_dir, keys) = registry().await;
@@ -750,11 +915,11 @@ mod tests {
             "a limited key cannot multiply its budget through paying keys"
         );
         assert!(
-            manager.may_manage_key(&admin).is_err(),
-            "cannot reveal the admin key"
+            manager.may_manage_key(&admin, KeyAction::Reveal).is_err(),
+            "cannot reveal a key with more rights"
         );
-        assert!(manager.may_manage_key(&manager).is_ok());
-        assert!(admin.may_manage_key(&manager).is_ok());
+        assert!(manager.may_manage_key(&manager, KeyAction::Reveal).is_ok());
+        assert!(admin.may_manage_key(&manager, KeyAction::Revoke).is_ok());
         Ok(())
     }
 }

@@ -109,6 +109,31 @@ impl ChainLookup {
         }
     }
 
+    /// The height of the chain source's best block.
+    pub(crate) async fn tip_height(&self) -> Result<u64> {
+        let failed = |e: String| Error::Node(format!("cannot read the chain's height: {e}"));
+        match self {
+            ChainLookup::Rpc(rpc) => rpc
+                .call("getblockcount", json!([]))
+                .await
+                .map_err(failed)?
+                .as_u64()
+                .ok_or_else(|| failed("no number in the answer".into())),
+            ChainLookup::Esplora { client, base } => client
+                .get(format!("{base}/blocks/tip/height"))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| failed(e.to_string()))?
+                .text()
+                .await
+                .map_err(|e| failed(e.to_string()))?
+                .trim()
+                .parse()
+                .map_err(|e: std::num::ParseIntError| failed(e.to_string())),
+        }
+    }
+
     /// The transaction `txid`, confirmed in `block` (bitcoind without a transaction index finds
     /// a confirmed transaction only by its block).
     pub(crate) async fn transaction(&self, txid: &Txid, block: &BlockHash) -> Result<Transaction> {

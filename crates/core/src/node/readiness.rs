@@ -140,13 +140,17 @@ impl NodeHandle {
         if let Some(node) = &node {
             let s = node.status();
             let now = now_secs();
-            checks.push(match s.latest_onchain_wallet_sync_timestamp {
-                None => Check::new(
+            // A source behind the node explains everything else about the chain (a last sync
+            // that looks recent came before it fell behind): asked first.
+            let behind = behind_check(config, s.current_best_block.height).await;
+            checks.push(match (behind, s.latest_onchain_wallet_sync_timestamp) {
+                (Some(check), _) => check,
+                (None, None) => Check::new(
                     CheckId::Chain,
                     CheckStatus::Waiting,
                     format!("the first sync with {chain_source} is running"),
                 ),
-                Some(t) if now.saturating_sub(t) > SYNC_STALE_SECS => Check::new(
+                (None, Some(t)) if now.saturating_sub(t) > SYNC_STALE_SECS => Check::new(
                     CheckId::Chain,
                     CheckStatus::Attention,
                     format!(
@@ -155,7 +159,7 @@ impl NodeHandle {
                     ),
                 )
                 .act("check that the chain source is reachable; the node keeps retrying"),
-                Some(t) => Check::new(
+                (None, Some(t)) => Check::new(
                     CheckId::Chain,
                     CheckStatus::Ok,
                     format!(
@@ -217,13 +221,26 @@ impl NodeHandle {
                 group_thousands(ANCHOR_RESERVE_SATS),
                 group_thousands(spendable_onchain)
             );
+            let lsp_id = config.lsp.as_ref().map(|l| l.node_id.as_str());
+            let limited = channels
+                .iter()
+                .filter(|c| c.is_usable)
+                .map(|c| InboundChannel {
+                    opened_by_peer: !c.is_outbound
+                        && lsp_id != Some(c.counterparty_node_id.to_string().as_str()),
+                    inbound_msat: c.inbound_capacity_msat,
+                    per_payment_msat: c.inbound_htlc_maximum_msat,
+                    size_sats: c.channel_value_sats,
+                })
+                .collect::<Vec<_>>();
             checks.push(if max_single > 0 {
                 Check::new(
                     CheckId::Inbound,
                     CheckStatus::Ok,
                     format!(
-                        "can receive up to {} sats in one payment",
-                        group_thousands(max_single)
+                        "can receive up to {} sats in one payment{}",
+                        group_thousands(max_single),
+                        per_payment_note(&limited).unwrap_or_default()
                     ),
                 )
             } else if config.lsp.is_some() {
@@ -256,6 +273,78 @@ impl NodeHandle {
     }
 }
 
+/// When the chain source's best block is below the one this node has processed (a bitcoind
+/// that lost blocks in a crash or a power cut comes back behind its tip), the node cannot sync
+/// with it until it has them again: a check that says so, instead of only "the last sync was
+/// long ago". `None` when the source is not behind, or cannot be asked.
+async fn behind_check(config: &Config, seen: u32) -> Option<Check> {
+    let source = config.effective_chain_source().ok()?;
+    // Asked with the LSP probe's bound: an unreachable source is the sync's to report.
+    let lookup = super::chain_lookup::ChainLookup::new(&source);
+    let tip = tokio::time::timeout(LSP_PROBE, lookup.tip_height())
+        .await
+        .ok()?
+        .ok()?;
+    (tip < u64::from(seen)).then(|| {
+        Check::new(
+            CheckId::Chain,
+            CheckStatus::Attention,
+            format!(
+                "the chain source ({}) is at block {}, behind block {} that this node has already \
+                 processed: it has lost blocks (a bitcoind cut off by a crash or a power cut can \
+                 come back behind its tip). The node cannot sync until the source has them again; \
+                 payments wait, nothing is lost",
+                source.describe(),
+                group_thousands(tip),
+                group_thousands(u64::from(seen)),
+            ),
+        )
+        .act(
+            "let bitcoind catch up: connected to the network it fetches the blocks from its peers \
+             by itself; if it stays behind, restart it with -reindex (it rebuilds its index from \
+             its block files)",
+        )
+    })
+}
+
+/// A usable channel as the per-payment note sees it.
+struct InboundChannel {
+    /// Opened by the other node, which is not the merchant's LSP.
+    opened_by_peer: bool,
+    /// Room to receive on it.
+    inbound_msat: u64,
+    /// The largest payment it takes (LDK's `inbound_htlc_maximum_msat`).
+    per_payment_msat: Option<u64>,
+    /// Its size.
+    size_sats: u64,
+}
+
+/// Why a channel another node opened takes less per payment than it has room for, when one
+/// does. ldk-node 0.7.1 lets an inbound HTLC be at most LDK's default of 10 % of the channel in
+/// flight, except on channels it opens itself and on LSPS2 channels from the merchant's LSP; the
+/// limit is set when the channel opens and cannot change after (docs/liquidity.md).
+fn per_payment_note(channels: &[InboundChannel]) -> Option<String> {
+    let limited = channels
+        .iter()
+        .filter(|c| c.opened_by_peer)
+        .filter_map(|c| {
+            let max = c.per_payment_msat?;
+            (max < c.inbound_msat).then_some((c, max))
+        })
+        .max_by_key(|(c, _)| c.inbound_msat)?;
+    let (channel, max) = limited;
+    Some(format!(
+        ". A channel another node opened to you ({} sats, {} sats of room) takes at most {} sats \
+         per payment: this node accepts at most 10 % of such a channel in flight at once (ldk-node \
+         0.7.1 raises it to 100 % only for channels it opens and for your LSP's), and the limit \
+         is fixed when the channel opens. A larger payment needs a channel through your LSP, or \
+         a larger channel",
+        group_thousands(channel.size_sats),
+        group_thousands(channel.inbound_msat / 1000),
+        group_thousands(max / 1000),
+    ))
+}
+
 /// Whether the LSP's address accepts a connection (not a Lightning handshake: ldk-node makes
 /// that itself when an invoice needs the LSP).
 async fn probe_lsp(node_id: &str, address: &str) -> Check {
@@ -278,5 +367,43 @@ async fn probe_lsp(node_id: &str, address: &str) -> Check {
             format!("the LSP at {address} did not answer within {} s", LSP_PROBE.as_secs()),
         )
         .act("check the LSP's address and this computer's connection; until it answers, an invoice that needs a new channel is refused (503 lsp_unavailable)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(opened_by_peer: bool, inbound: u64, per_payment: Option<u64>) -> InboundChannel {
+        InboundChannel {
+            opened_by_peer,
+            inbound_msat: inbound * 1000,
+            per_payment_msat: per_payment.map(|p| p * 1000),
+            size_sats: 1_000_000,
+        }
+    }
+
+    /// A channel from another node limited to 10 % per payment is explained; channels this
+    /// node opened or its LSP's, and channels whose whole room fits one payment, are not.
+    #[test]
+    fn the_per_payment_limit_of_a_peers_channel_is_explained() {
+        let note = per_payment_note(&[
+            channel(true, 990_000, Some(100_000)),
+            channel(false, 500_000, Some(50_000)),
+        ]);
+        let note = note.unwrap_or_default();
+        assert!(
+            note.contains("at most 100,000 sats per payment") && note.contains("10 %"),
+            "{note}"
+        );
+        assert_eq!(
+            per_payment_note(&[channel(false, 500_000, Some(50_000))]),
+            None
+        );
+        assert_eq!(
+            per_payment_note(&[channel(true, 90_000, Some(100_000))]),
+            None
+        );
+        assert_eq!(per_payment_note(&[]), None);
     }
 }

@@ -5,7 +5,7 @@ use sqlx::SqliteConnection;
 use super::{Payment, PaymentStatus};
 use crate::error::{Error, Result};
 use crate::store::{page, parse_cursor, Page, Sequenced, Store};
-use crate::util::rfc3339;
+use crate::util::{now_ms, rfc3339};
 
 pub(crate) struct NewPaymentRow<'a> {
     pub id: &'a str,
@@ -60,13 +60,52 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
 }
 
 /// Millisatoshis refunded or being refunded for the invoice `invoice_id`: refunds that
-/// succeeded or are still pending (a failed one gave nothing back). The caller holds
+/// succeeded or are still pending, and those failed after a restart that LDK may still send
+/// ([`Failure::Unsure`]); a refund that surely failed gave nothing back. The caller holds
 /// `pay_lock`, so two refunds cannot both fit in what only one fits in.
 pub(crate) async fn refunds_msat(store: &Store, invoice_id: &str) -> Result<u64> {
+    // A refund failed after a restart may still succeed (its failure is not final): it counts
+    // as being sent until LDK settles it, or until no HTLC could still be in flight.
     let msat: Option<i64> = sqlx::query_scalar(
-        "SELECT SUM(amount_msat) FROM payments WHERE refund_of = ? AND status != 'failed'",
+        "SELECT SUM(amount_msat) FROM payments WHERE refund_of = ?
+           AND (status != 'failed' OR (failure_final = 0 AND created_at > ?))",
     )
     .bind(invoice_id)
+    .bind(now_ms() - UNSURE_FAILURE_COUNTS_MS)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(msat.unwrap_or(0).max(0) as u64)
+}
+
+/// What payments cost, summed: amount and real fee of what succeeded, amount and fee cap of what
+/// is still pending (its fee is not known yet, and may be anything up to the cap).
+const SPENT: &str = "SELECT SUM(amount_msat + CASE status
+        WHEN 'pending' THEN MAX(COALESCE(max_fee_msat, 0), COALESCE(fee_msat, 0))
+        ELSE COALESCE(fee_msat, 0) END)
+     FROM payments";
+
+/// Whether a failure is LDK's last word about a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// LDK failed it (its event, its record, or a refusal before anything was sent).
+    Final,
+    /// Given up on after a restart while LDK may still have it in flight: it may yet succeed.
+    Unsure,
+}
+
+/// How long a failure that is not final keeps counting as a refund being sent: longer than any
+/// HTLC stays in flight (LDK's longest route is 1,008 blocks, about a week).
+pub(crate) const UNSURE_FAILURE_COUNTS_MS: i64 = 14 * 24 * 3600 * 1000;
+
+/// Millisatoshis the locked counter (any cashier's key, one per lock) refunded since `since_ms`,
+/// counted like a key's spending: amount and real fee of what succeeded, amount and fee cap of
+/// what is pending, nothing for what failed.
+pub(crate) async fn counter_refunds_msat_since(store: &Store, since_ms: i64) -> Result<u64> {
+    let msat: Option<i64> = sqlx::query_scalar(&format!(
+        "{SPENT} WHERE refund_of IS NOT NULL AND created_at >= ? AND status != 'failed'
+           AND key_id IN (SELECT id FROM api_keys WHERE role = 'cashier')"
+    ))
+    .bind(since_ms)
     .fetch_one(store.pool())
     .await?;
     Ok(msat.unwrap_or(0).max(0) as u64)
@@ -76,12 +115,9 @@ pub(crate) async fn refunds_msat(store: &Store, invoice_id: &str) -> Result<u64>
 /// and fee cap of what is still pending (its fee is not known yet, and may be anything up to the
 /// cap). Failed payments cost nothing.
 pub(crate) async fn spent_msat_since(store: &Store, key_id: &str, since_ms: i64) -> Result<u64> {
-    let msat: Option<i64> = sqlx::query_scalar(
-        "SELECT SUM(amount_msat + CASE status
-                    WHEN 'pending' THEN MAX(COALESCE(max_fee_msat, 0), COALESCE(fee_msat, 0))
-                    ELSE COALESCE(fee_msat, 0) END)
-         FROM payments WHERE key_id = ? AND created_at >= ? AND status != 'failed'",
-    )
+    let msat: Option<i64> = sqlx::query_scalar(&format!(
+        "{SPENT} WHERE key_id = ? AND created_at >= ? AND status != 'failed'"
+    ))
     .bind(key_id)
     .bind(since_ms)
     .fetch_one(store.pool())
@@ -273,13 +309,16 @@ pub(crate) async fn mark_failed(
     payment_hash: &str,
     reason: &str,
     at: i64,
+    failure: Failure,
 ) -> Result<Option<Payment>> {
     let row: Option<PaymentRow> = sqlx::query_as(&format!(
-        "UPDATE payments SET status = 'failed', failure_reason = ?, completed_at = ?
+        "UPDATE payments SET status = 'failed', failure_reason = ?, completed_at = ?,
+             failure_final = ?
          WHERE payment_hash = ? AND status = 'pending' RETURNING {COLUMNS}"
     ))
     .bind(reason)
     .bind(at)
+    .bind(failure == Failure::Final)
     .bind(payment_hash)
     .fetch_optional(&mut *tx)
     .await?;
@@ -334,8 +373,12 @@ mod tests {
         );
 
         let mut tx = store.pool().begin().await?;
-        assert!(mark_failed(&mut tx, "h1", "no route", 200).await?.is_some());
-        assert!(mark_failed(&mut tx, "h1", "no route", 200).await?.is_none());
+        assert!(mark_failed(&mut tx, "h1", "no route", 200, Failure::Final)
+            .await?
+            .is_some());
+        assert!(mark_failed(&mut tx, "h1", "no route", 200, Failure::Final)
+            .await?
+            .is_none());
         tx.commit().await?;
         assert_eq!(spent_msat_since(&store, "k", 0).await?, 0);
 
@@ -360,6 +403,41 @@ mod tests {
         Ok(())
     }
 
+    /// A refund failed after a restart, which LDK may still send, counts against its sale's cap
+    /// until LDK settles it (or until no HTLC of it could still be in flight); a refund LDK
+    /// failed does not.
+    #[tokio::test]
+    async fn an_unsure_refund_failure_still_counts_against_the_cap() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let now = now_ms();
+        let refund = |id, hash| NewPaymentRow {
+            refund_of: Some("inv_sale"),
+            ..row(id, hash, "k", now)
+        };
+        insert_pending(&store, refund("pay_r1", "r1")).await?;
+        insert_pending(&store, refund("pay_r2", "r2")).await?;
+        assert_eq!(refunds_msat(&store, "inv_sale").await?, 3_000);
+        let mut tx = store.pool().begin().await?;
+        mark_failed(&mut tx, "r1", "no route", now, Failure::Final).await?;
+        mark_failed(&mut tx, "r2", "could not be resumed", now, Failure::Unsure).await?;
+        tx.commit().await?;
+        assert_eq!(
+            refunds_msat(&store, "inv_sale").await?,
+            1_500,
+            "the unsure failure still counts"
+        );
+        sqlx::query("UPDATE payments SET created_at = ? WHERE payment_hash = 'r2'")
+            .bind(now - UNSURE_FAILURE_COUNTS_MS - 1)
+            .execute(store.pool())
+            .await?;
+        assert_eq!(
+            refunds_msat(&store, "inv_sale").await?,
+            0,
+            "too old to be in flight"
+        );
+        Ok(())
+    }
+
     /// The node's record of a payment may go once no attempt at it is pending here.
     #[tokio::test]
     async fn settled_only_when_no_attempt_is_pending() -> Result<()> {
@@ -367,7 +445,7 @@ mod tests {
         insert_pending(&store, row("pay_a", "h1", "k", 100)).await?;
         insert_pending(&store, row("pay_b", "h2", "k", 100)).await?;
         let mut tx = store.pool().begin().await?;
-        mark_failed(&mut tx, "h1", "no route", 200).await?;
+        mark_failed(&mut tx, "h1", "no route", 200, Failure::Final).await?;
         tx.commit().await?;
         // A second attempt at h1, still pending.
         insert_pending(&store, row("pay_c", "h1", "k", 300)).await?;
@@ -375,7 +453,7 @@ mod tests {
         assert!(settled_of(&store, &hashes).await?.is_empty());
         let mut tx = store.pool().begin().await?;
         mark_succeeded(&mut tx, "h1", Some(1), Some("aa"), 400).await?;
-        mark_failed(&mut tx, "h2", "no route", 400).await?;
+        mark_failed(&mut tx, "h2", "no route", 400, Failure::Final).await?;
         tx.commit().await?;
         let mut settled = settled_of(&store, &hashes).await?;
         settled.sort();
@@ -390,7 +468,7 @@ mod tests {
         let (_dir, store) = temp_store().await;
         insert_pending(&store, row("pay_a", "h2", "k", 100)).await?;
         let mut tx = store.pool().begin().await?;
-        mark_failed(&mut tx, "h2", "send failed at once", 150).await?;
+        mark_failed(&mut tx, "h2", "send failed at once", 150, Failure::Final).await?;
         let late = mark_succeeded(&mut tx, "h2", Some(2_000), Some("bb"), 200).await?;
         assert_eq!(
             late.map(|p| (p.id, p.status)),

@@ -7,7 +7,7 @@ pub(crate) mod db;
 pub(crate) mod resume;
 pub(crate) mod send;
 
-pub use send::{invoice_description, parse_invoice};
+pub use send::{invoice_description, parse_invoice, DailyLimit};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;

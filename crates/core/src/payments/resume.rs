@@ -311,14 +311,21 @@ async fn resume_payment(
         Resumed::Refused(reason) => Err(format!("could not be resumed after a restart: {reason}")),
     };
     let preimage = payment_id(&hash).and_then(|id| preimage(&node, id));
-    match send::settle(
-        &store,
-        &hash,
-        outcome.as_ref().copied().map_err(String::as_str),
-        preimage,
-    )
-    .await
-    {
+    // A refusal cannot tell a payment the manager lost from one still in flight (see the
+    // module's doc): its failure is not LDK's last word.
+    let settled = match (&found, &outcome) {
+        (Resumed::Refused(_), Err(reason)) => send::settle_unsure(&store, &hash, reason).await,
+        _ => {
+            send::settle(
+                &store,
+                &hash,
+                outcome.as_ref().copied().map_err(String::as_str),
+                preimage,
+            )
+            .await
+        }
+    };
+    match settled {
         Ok(records) => {
             tracing::info!(payment = %pending.id, "reconciled a payment left pending");
             for r in records {

@@ -50,10 +50,23 @@ pub fn invoice_description(invoice: &Bolt11Invoice) -> Option<String> {
     }
 }
 
-/// The paid invoice a refund gives money back for, and what it received (msat).
+/// The paid invoice a refund gives money back for, what it received (msat), and the counter's
+/// daily limit when the cashier refunds.
 struct RefundOf {
     invoice_id: String,
     received_msat: u64,
+    counter_limit: Option<DailyLimit>,
+}
+
+/// A daily limit on the locked counter's refunds (see `cashier::Cashier::refund_allowance`):
+/// the refunds its keys made since `since_ms` (amount and fee, or fee cap while pending), with
+/// this one and its fee cap, stay within `limit_msat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyLimit {
+    /// The most, in msat.
+    pub limit_msat: u64,
+    /// When the day began (unix ms).
+    pub since_ms: i64,
 }
 
 impl Payments<'_> {
@@ -66,12 +79,14 @@ impl Payments<'_> {
     /// `request`: a payment linked to it, sent like any other. What is refunded or being refunded
     /// can never pass what the invoice received (`422 refund_exceeds_received`): the check and
     /// the refund's record happen under the same lock as every payment's budget check, so
-    /// concurrent refunds cannot together pass it.
+    /// concurrent refunds cannot together pass it. `counter_limit`: the counter's daily limit,
+    /// for a refund by the cashier's key (`403 cashier_refund_limit` past it).
     pub async fn refund(
         &self,
         invoice_id: &str,
         request: PayInvoice,
         key: Option<&ApiKey>,
+        counter_limit: Option<DailyLimit>,
     ) -> Result<Payment> {
         let paid = crate::invoices::db::get(self.store, invoice_id).await?;
         let received_msat = match (paid.status, paid.amount_received_msat) {
@@ -89,6 +104,7 @@ impl Payments<'_> {
         let refund = RefundOf {
             invoice_id: paid.id,
             received_msat,
+            counter_limit,
         };
         self.send(request, key, Some(refund)).await
     }
@@ -193,6 +209,9 @@ impl Payments<'_> {
                             crate::util::group_thousands(left / 1000),
                         ),
                     ));
+                }
+                if let Some(limit) = refund.counter_limit {
+                    check_counter_limit(self.store, limit, amount_msat, max_fee_msat).await?;
                 }
             }
             let spendable: u64 = node
@@ -350,6 +369,38 @@ async fn check_budget(
     Ok(())
 }
 
+/// Refuses a counter refund whose amount and fee cap, on top of what the counter refunded since
+/// the day began, would pass the owner's daily limit. The caller holds `pay_lock`.
+async fn check_counter_limit(
+    store: &Store,
+    limit: DailyLimit,
+    amount_msat: u64,
+    max_fee_msat: u64,
+) -> Result<()> {
+    let done_msat = payments::counter_refunds_msat_since(store, limit.since_ms).await?;
+    let total = done_msat
+        .saturating_add(amount_msat)
+        .saturating_add(max_fee_msat);
+    if total > limit.limit_msat {
+        let left = limit.limit_msat.saturating_sub(done_msat);
+        return Err(Error::forbidden(
+            ErrorCode::CashierRefundLimit,
+            Some("amount"),
+            format!(
+                "the counter may refund {} sat a day, fees included (the owner's limit); {} sat \
+                 are refunded or being refunded today, so this refund of {} sat with up to {} sat \
+                 of fees does not fit: at most {} sat more today, or ask the owner",
+                crate::util::group_thousands(limit.limit_msat / 1000),
+                crate::util::group_thousands(done_msat.div_ceil(1000)),
+                crate::util::group_thousands(amount_msat.div_ceil(1000)),
+                crate::util::group_thousands(max_fee_msat.div_ceil(1000)),
+                crate::util::group_thousands(left / 1000),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Records how a pending payment ended (`Ok(fee)` or `Err(reason)`) with its event, in one
 /// transaction. Returns the events appended (none if it was settled already).
 pub(crate) async fn settle(
@@ -371,6 +422,29 @@ pub(crate) async fn settle_in(
     outcome: std::result::Result<Option<u64>, &str>,
     preimage: Option<String>,
 ) -> Result<Vec<EventRecord>> {
+    settle_as(tx, hash, outcome, preimage, payments::Failure::Final).await
+}
+
+/// Records a pending payment failed although LDK may still send it: one given up on after a
+/// restart (see `payments::resume`). A refund failed so still counts against its sale's cap.
+pub(crate) async fn settle_unsure(
+    store: &Store,
+    hash: &str,
+    reason: &str,
+) -> Result<Vec<EventRecord>> {
+    let mut tx = store.pool().begin().await?;
+    let out = settle_as(&mut tx, hash, Err(reason), None, payments::Failure::Unsure).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn settle_as(
+    tx: &mut SqliteConnection,
+    hash: &str,
+    outcome: std::result::Result<Option<u64>, &str>,
+    preimage: Option<String>,
+    failure: payments::Failure,
+) -> Result<Vec<EventRecord>> {
     let at = now_ms();
     let mut out = Vec::new();
     match outcome {
@@ -391,7 +465,7 @@ pub(crate) async fn settle_in(
             }
         }
         Err(reason) => {
-            if let Some(p) = payments::mark_failed(tx, hash, reason, at).await? {
+            if let Some(p) = payments::mark_failed(tx, hash, reason, at, failure).await? {
                 let payload = json!({
                     "payment_id": p.id, "amount": p.amount, "status": PaymentStatus::Failed,
                     "payment_hash": hash, "failure_reason": reason,

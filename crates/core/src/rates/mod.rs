@@ -166,8 +166,28 @@ pub fn decimal_string<'de, D: serde::Deserializer<'de>>(
     d.deserialize_any(Text)
 }
 
+/// The most digits a money amount written as a decimal string may have before its point: 15
+/// (up to 999 trillion, beyond any price in any supported currency: 21 million BTC is about
+/// 3 × 10^14 yen). The bound keeps every product of prices, quantities, percentages and rates
+/// within `rust_decimal`'s 96 bits, where an overflow would panic; the OpenAPI document states
+/// it as each amount's pattern.
+pub const MAX_WHOLE_DIGITS: usize = 15;
+
+/// Whether `text` is a plain decimal: digits, at most one point with digits on both sides, and
+/// at most [`MAX_WHOLE_DIGITS`] before the point and 8 after (no sign, no exponent, no spaces).
+pub fn plain_decimal(text: &str) -> bool {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (text, None),
+    };
+    let digits = |t: &str, most: usize| {
+        !t.is_empty() && t.len() <= most && t.bytes().all(|b| b.is_ascii_digit())
+    };
+    digits(whole, MAX_WHOLE_DIGITS) && fraction.is_none_or(|f| digits(f, 8))
+}
+
 /// Reads a fiat amount written as a decimal string ("3.50"): positive, at most the currency's
-/// decimals, never through a float.
+/// decimals and [`MAX_WHOLE_DIGITS`] before the point, never through a float.
 pub fn parse_amount(text: &str, currency: &str) -> Result<Decimal> {
     let decimals = minor_units(currency).ok_or_else(|| {
         Error::invalid(
@@ -175,19 +195,14 @@ pub fn parse_amount(text: &str, currency: &str) -> Result<Decimal> {
             format!("'{currency}' is not a supported currency (USD, EUR, GBP, CHF, CAD, AUD, JPY)"),
         )
     })?;
-    let valid = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && text.bytes().filter(|b| *b == b'.').count() <= 1
-        && !text.starts_with('.')
-        && !text.ends_with('.');
-    let amount = valid
+    let amount = plain_decimal(text)
         .then(|| text.parse::<Decimal>().ok())
         .flatten()
         .filter(|a| *a > Decimal::ZERO)
         .ok_or_else(|| {
             Error::invalid(
                 "fiat.amount",
-                format!("'{text}' is not a positive amount written like 3.50"),
+                format!("'{text}' is not a positive amount written like 3.50, with at most {MAX_WHOLE_DIGITS} digits before the point"),
             )
         })?;
     if amount.scale() > decimals {
@@ -207,16 +222,28 @@ pub fn parse_amount(text: &str, currency: &str) -> Result<Decimal> {
 /// computed exactly and rounded half up to the whole sat (0.5 sat and more goes up), so the
 /// customer pays the price to the nearest sat.
 pub fn to_sats(amount: Decimal, rate: &Rate) -> Result<u64> {
-    let sats = (amount * Decimal::from(SATS_PER_BTC))
-        .checked_div(rate.per_btc)
-        .ok_or_else(|| unavailable("the exchange rate is not usable"))?
+    let too_large = || {
+        Error::unprocessable(
+            ErrorCode::InvalidAmount,
+            Some("fiat.amount"),
+            format!("{amount} is more than the 21 million BTC that can exist, at this rate"),
+        )
+    };
+    if rate.per_btc <= Decimal::ZERO {
+        return Err(unavailable("the exchange rate is not usable"));
+    }
+    let sats = amount
+        .checked_mul(Decimal::from(SATS_PER_BTC))
+        .and_then(|scaled| scaled.checked_div(rate.per_btc))
+        .ok_or_else(too_large)?
         .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-    sats.to_u64().filter(|s| *s > 0).ok_or_else(|| {
-        Error::invalid(
+    if sats < Decimal::ONE {
+        return Err(Error::invalid(
             "fiat.amount",
             format!("{amount} is less than one sat at this rate"),
-        )
-    })
+        ));
+    }
+    sats.to_u64().ok_or_else(too_large)
 }
 
 #[cfg(test)]
@@ -318,6 +345,9 @@ mod tests {
             to_sats(parse_amount("500", "JPY")?, &rate("10000000"))?,
             5_000
         );
+        // The largest amount at the smallest rate is more than any payment: refused, no panic.
+        let err = to_sats(parse_amount("999999999999999", "JPY")?, &rate("0.000001")).err();
+        assert_eq!(err.as_ref().and_then(Error::field), Some("fiat.amount"));
         Ok(())
     }
 
@@ -341,6 +371,21 @@ mod tests {
             );
         }
         assert!(parse_amount("0.0001", "USD").is_err());
+        // Past 15 digits before the point: refused, never multiplied (rust_decimal panics on
+        // an overflowing product).
+        for huge in [
+            "1000000000000000000000",
+            "79228162514264337593543950335",
+            "1000000000000000",
+        ] {
+            let err = parse_amount(huge, "USD").err();
+            assert_eq!(
+                err.as_ref().and_then(Error::field),
+                Some("fiat.amount"),
+                "{huge}"
+            );
+        }
+        assert!(parse_amount("999999999999999", "JPY").is_ok());
         // A JSON number is refused with what to send instead; a string is read as written.
         #[derive(serde::Deserialize, Debug)]
         struct Body {

@@ -210,33 +210,63 @@ pub struct DaysReport {
     pub days: Vec<Bucket>,
 }
 
-/// Reads `YYYY-MM-DD`.
+/// The first and last dates a report or a period may name. Beyond them chrono's own range is
+/// near (its `%Y` reads signed years of six digits, and a day added to its last date panics),
+/// and no sale of this app is dated there. The OpenAPI document states the same bounds.
+pub const FIRST_DATE: &str = "1970-01-01";
+/// See [`FIRST_DATE`].
+pub const LAST_DATE: &str = "9999-12-31";
+
+/// Reads `YYYY-MM-DD`: four digits of year, from [`FIRST_DATE`] to [`LAST_DATE`].
 pub fn parse_date(text: &str, field: &'static str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+    read_date(text).ok_or_else(|| {
         Error::invalid_query(
             field,
-            format!("'{text}' is not a date written as 2026-11-30"),
+            format!(
+                "'{text}' is not a date written as 2026-11-30 (from {FIRST_DATE} to {LAST_DATE})"
+            ),
         )
     })
+}
+
+/// A date written exactly `YYYY-MM-DD` within the bounds, or `None`.
+fn read_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let first = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31)?;
+    (shaped && (first..=last).contains(&date)).then_some(date)
 }
 
 /// Reads a bound of a period: a date (`2026-11-30`: its local start, or for the end of a
 /// period its end, so `to` includes that day) or an RFC 3339 time. Unix ms.
 pub fn parse_bound(text: &str, field: &'static str, end: bool) -> Result<i64> {
-    if let Ok(date) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-        let date = if end { date + Duration::days(1) } else { date };
-        return Ok(day_start(&Local, date));
+    let text = text.trim();
+    // A time's date obeys the same bounds as a date's, and its separator is `T`.
+    let time = || {
+        text.get(..10)
+            .and_then(read_date)
+            .filter(|_| matches!(text.as_bytes().get(10), Some(b'T' | b't')))
+            .and_then(|_| DateTime::parse_from_rfc3339(text).ok())
+    };
+    match (read_date(text), time()) {
+        (Some(date), _) => {
+            let date = if end { date + Duration::days(1) } else { date };
+            Ok(day_start(&Local, date))
+        }
+        (None, Some(time)) => Ok(time.timestamp_millis()),
+        (None, None) => Err(Error::invalid_query(
+            field,
+            format!(
+                "'{text}' is not a date (2026-11-30, from {FIRST_DATE} to {LAST_DATE}) or a time (2026-11-30T14:00:00+01:00)"
+            ),
+        )),
     }
-    DateTime::parse_from_rfc3339(text.trim())
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| {
-            Error::invalid_query(
-                field,
-                format!(
-                    "'{text}' is not a date (2026-11-30) or a time (2026-11-30T14:00:00+01:00)"
-                ),
-            )
-        })
 }
 
 /// When `date` begins in `tz` (unix ms): local midnight, or the first moment after it when a
@@ -701,6 +731,35 @@ mod tests {
         assert!(lines[2].contains(",'=cmd|' /C calc'!A0,"), "{}", lines[2]);
         assert!(lines[3].contains(",,,,,\"Cake, large\","), "{}", lines[3]);
         Ok(())
+    }
+
+    /// Dates at chrono's edge (a sign and six digits of year) panicked when a day was added;
+    /// they are refused naming the field, as are dates outside 1970 to 9999.
+    #[test]
+    fn far_dates_are_refused_not_panicked_on() {
+        for text in [
+            "+262142-12-31",
+            "+262143-12-31",
+            "-262143-01-01",
+            "262142-12-31",
+            "1969-12-31",
+            "10000-01-01",
+            "+2026-11-30",
+            "2026-1-30",
+            "2026-11-30T14:00:00",
+            "+262142-12-31T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "2026-11-30 14:00:00Z",
+        ] {
+            for end in [false, true] {
+                let err = parse_bound(text, "to", end).err();
+                assert_eq!(err.as_ref().and_then(Error::field), Some("to"), "{text}");
+            }
+            assert!(parse_date(text, "date").is_err(), "{text}");
+        }
+        assert!(parse_bound(LAST_DATE, "to", true).is_ok());
+        assert!(parse_bound(FIRST_DATE, "from", false).is_ok());
+        assert!(parse_date(LAST_DATE, "date").is_ok());
     }
 
     #[test]

@@ -24,6 +24,11 @@ const FEE_RATE_SAT_VB: u64 = 2;
 /// made the nodes' wallet syncs stall now and then in the test suites.)
 const FEE_SEED_BLOCKS: u64 = 5;
 
+/// The file bitcoind's data dir holds while no bitcoind of the sandbox runs after a clean stop.
+/// Its absence at start, with a chain there, means the last bitcoind was cut off (SIGKILL of the
+/// whole sandbox, a power cut): see [`Bitcoind::start`].
+const STOPPED_CLEANLY: &str = "stopped-cleanly";
+
 /// A running regtest bitcoind owned by the sandbox.
 pub struct Bitcoind {
     child: tokio::sync::Mutex<Option<Child>>,
@@ -36,10 +41,31 @@ pub struct Bitcoind {
 impl Bitcoind {
     /// Starts `bin` on `datadir` (reusing the chain that is there) and waits until its RPC answers
     /// and the sandbox wallet is loaded with spendable coins.
+    ///
+    /// A bitcoind cut off without stopping (a power cut, SIGKILL of the whole sandbox) has
+    /// written its blocks to its block files but keeps its index of them in memory until it
+    /// flushes, so on a plain restart it would come back behind the tip the Lightning nodes
+    /// already processed, and on regtest no peer would ever send those blocks again: the nodes
+    /// would fail to sync for good. Such a bitcoind is started with `-reindex`, which rebuilds
+    /// the index from the block files, and the sandbox says so.
     pub async fn start(bin: &Path, datadir: &Path) -> Result<Bitcoind> {
         std::fs::create_dir_all(datadir)
             .map_err(|e| Error::io(format!("cannot create {}", datadir.display()), e))?;
         stop_stale(datadir).await;
+        let marker = datadir.join(STOPPED_CLEANLY);
+        let cut_off = datadir.join("regtest").join("blocks").exists() && !marker.exists();
+        if let Err(e) = std::fs::remove_file(&marker) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(Error::io(format!("cannot remove {}", marker.display()), e));
+            }
+        }
+        if cut_off {
+            tracing::warn!(
+                "the sandbox's bitcoind was cut off without stopping (a power cut, or the whole \
+                 sandbox killed): it rebuilds its block index from its block files (-reindex) so \
+                 that no block the nodes have seen is lost"
+            );
+        }
         let rpc_port = free_port()?;
         let password = random_alnum(24);
         let mut child = Command::new(bin)
@@ -58,6 +84,7 @@ impl Bitcoind {
                 "-fallbackfee=0.0001",
             ])
             .args(["-printtoconsole=0", "-disablewallet=0", "-rpcworkqueue=64"])
+            .args(cut_off.then_some("-reindex"))
             // The fee estimator ignores transactions whose parents are unconfirmed: the
             // sandbox wallet spends confirmed coins only (see `fee_round`).
             .arg("-spendzeroconfchange=0")
@@ -103,12 +130,51 @@ impl Bitcoind {
             password,
             datadir: datadir.to_path_buf(),
         };
+        if cut_off {
+            let height = bitcoind.wait_reindexed().await?;
+            tracing::warn!(
+                height,
+                "bitcoind rebuilt its block index after being cut off"
+            );
+        }
         bitcoind.load_wallet().await?;
         if bitcoind.height().await? < 101 {
             bitcoind.generate(101).await?;
         }
         bitcoind.seed_fee_estimates().await?;
         Ok(bitcoind)
+    }
+
+    /// Waits until a reindex is done: bitcoind says it is no longer importing blocks, or (for a
+    /// bitcoind that does not say) its height has stopped moving. Returns the height.
+    async fn wait_reindexed(&self) -> Result<u64> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        let mut last = None;
+        let mut still = 0;
+        loop {
+            let info = self
+                .rpc
+                .call("getblockchaininfo", json!([]))
+                .await
+                .map_err(Error::Sandbox)?;
+            let height = info["blocks"].as_u64().unwrap_or(0);
+            let headers = info["headers"].as_u64().unwrap_or(0);
+            if last == Some(height) && height == headers {
+                still += 1;
+            } else {
+                still = 0;
+            }
+            if still >= 3 {
+                return Ok(height);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::Sandbox(format!(
+                    "bitcoind had not rebuilt its block index after 300 s (at block {height})"
+                )));
+            }
+            last = Some(height);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     }
 
     /// Gives `estimatesmartfee` data to answer from, as a real chain has: a few blocks, each with
@@ -240,6 +306,7 @@ impl Bitcoind {
         };
         let _ = self.rpc.call("stop", json!([])).await;
         match tokio::time::timeout(Duration::from_secs(30), process.wait()).await {
+            Ok(Ok(status)) if status.success() => stopped_cleanly(&self.datadir),
             Ok(_) => {}
             Err(_) => {
                 tracing::warn!("bitcoind did not stop within 30 s; killing it");
@@ -267,11 +334,21 @@ async fn stop_stale(datadir: &Path) {
     let _ = Command::new("kill").arg(pid).status().await;
     for _ in 0..300 {
         if !Path::new(&format!("/proc/{pid}")).exists() {
+            // Stopped by its own SIGTERM handler, which flushes its index.
+            stopped_cleanly(datadir);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = std::fs::remove_file(&pid_file);
+}
+
+/// Leaves the clean-stop marker (see [`STOPPED_CLEANLY`]). Failing to is harmless: the next
+/// start reindexes once for nothing.
+fn stopped_cleanly(datadir: &Path) {
+    if let Err(e) = std::fs::write(datadir.join(STOPPED_CLEANLY), b"") {
+        tracing::warn!(error = %e, "cannot mark bitcoind's clean stop");
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the child to take).

@@ -295,7 +295,8 @@ export interface paths {
          * Pair a customer display: trades a pairing code for the display's own key (`display:read`:
          *     it reads the current sale and answers tip questions, nothing else; it is listed and revoked
          *     with the other keys). Takes no key. Wrong codes count as failed sign-ins: too many from one
-         *     client is `429 rate_limited`.
+         *     client is `429 rate_limited`, and from then on its codes are not looked at until the wait
+         *     is over (a right one too).
          */
         post: operations["pair_display"];
         delete?: never;
@@ -338,7 +339,8 @@ export interface paths {
         /**
          * Answer the display's tip question: one of its percentages, an `amount` of the customer's
          *     own, or neither (no tip). The first answer stands; an answer to a question no longer on
-         *     screen is `409 display_conflict`. Takes a display's key, or one that runs a point of sale.
+         *     screen is `409 display_conflict`. Takes a display's key (`display:read`), or the key of the
+         *     point of sale that put the question up; any other key is `403 missing_permission`.
          */
         post: operations["answer_display_tip"];
         delete?: never;
@@ -433,7 +435,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a key within the caller's own scope; it fails from the next request on. */
+        /**
+         * Revoke a key within the caller's own scope; it fails from the next request on. The
+         *     dashboard's admin key is revoked by no other key, and the cashier's and the displays' keys by
+         *     the admin key alone (`403 key_protected`), whatever the caller holds.
+         */
         delete: operations["revoke_key"];
         options?: never;
         head?: never;
@@ -450,8 +456,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reveal a live key's secret again, from the secret store (only a key within the caller's own
-         *     scope: a `keys:manage` key cannot read the dashboard's admin key).
+         * Reveal a live key's secret again, from the secret store: only a key within the caller's own
+         *     scope, and never one of the app's own keys (the dashboard's admin key, the cashier's, a
+         *     display's: `403 key_protected`), whatever the caller holds.
          */
         post: operations["reveal_key"];
         delete?: never;
@@ -620,8 +627,10 @@ export interface paths {
          *     payments' lock, so concurrent refunds cannot pass it together); an unpaid invoice has nothing
          *     to refund (`409 invoice_not_paid`). A success adds a `payment.refunded` event and raises the
          *     invoice's `amount_refunded`. Needs `lightning:write`, within the key's daily budget; the
-         *     cashier's key refunds only when the owner allows it (settings `counter.cashier_refunds`),
-         *     and only the sales it made. Honours `Idempotency-Key`.
+         *     cashier's key refunds only while the app is locked, only the sales made under the current
+         *     lock, and only when the owner allows it (settings `counter.cashier_refunds`) within the
+         *     daily `counter.cashier_refund_limit` (`403 cashier_refund_limit` past it). Honours
+         *     `Idempotency-Key`.
          */
         post: operations["refund_invoice"];
         delete?: never;
@@ -1386,6 +1395,7 @@ export interface components {
             prefix: string;
             /** @description When it was revoked, if it was. */
             revoked_at: string | null;
+            role: null | components["schemas"]["KeyRole"];
         };
         /** @description One attempt to deliver. */
         Attempt: {
@@ -1486,7 +1496,7 @@ export interface components {
              * @description For a custom line: the unit price, a decimal string in the cart's unit ("2.00"; sats:
              *     "1500").
              */
-            unit_price?: string | null;
+            unit_price?: string;
         };
         /** @description What locking or unlocking hands the dashboard: the key it works with from now on. */
         CashierKey: {
@@ -1642,8 +1652,15 @@ export interface components {
         /** @description How the point of sale works, as the owner sets it. */
         CounterSettings: {
             /**
-             * @description Whether the locked counter (the cashier's key) may refund its own sales. Off: only a key
-             *     that may send money (the owner's) refunds.
+             * Format: int64
+             * @description The most the locked counter may refund in a day (the merchant's day, from local
+             *     midnight), in sats, fees included; null: no limit set, so the counter does not refund.
+             */
+            cashier_refund_limit?: number | null;
+            /**
+             * @description Whether the locked counter (the cashier's key) may refund the sales it made while
+             *     locked. Off: only a key that may send money (the owner's) refunds. On needs
+             *     `cashier_refund_limit`.
              */
             cashier_refunds: boolean;
             /**
@@ -1988,7 +2005,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -2292,7 +2309,7 @@ export interface components {
             /** @description A new name. */
             name?: string | null;
             /** @description A new price (with `currency` when that changes too). */
-            price?: string | null;
+            price?: string;
             /** @description `default`, `none`, or a tax rate's id. */
             tax?: string | null;
         };
@@ -2309,6 +2326,15 @@ export interface components {
             /** @description `default`, `none`, or a tax rate's name (default: `default`). */
             tax?: string | null;
         };
+        /**
+         * @description What a key is to the app itself. The app's own keys are handed out by the app alone (the admin
+         *     key to the dashboard, the cashier's key to the locked counter, a display's key at pairing):
+         *     no other key may reveal them, and only the admin key may revoke the cashier's and the
+         *     displays'. Without this, any key holding the admin key's seven permissions could read the
+         *     admin key, and with it the recovery words.
+         * @enum {string}
+         */
+        KeyRole: "admin" | "cashier" | "display";
         /** @description Lightning balance, in sats. */
         LightningBalance: {
             /**
@@ -2360,6 +2386,7 @@ export interface components {
                 prefix: string;
                 /** @description When it was revoked, if it was. */
                 revoked_at?: string | null;
+                role?: null | components["schemas"]["KeyRole"];
             }[];
         };
         /** @description A list without paging. */
@@ -3005,7 +3032,7 @@ export interface components {
              * @description The dashboard's address as the display will open it (e.g. `http://192.168.1.20:3737/`):
              *     the answer then holds the link to open there, and its QR code.
              */
-            url?: string | null;
+            url?: string;
         };
         /** @description The parts of sales charged in one unit, as recorded with each sale. */
         Parts: {
@@ -3203,7 +3230,7 @@ export interface components {
         };
         /** @description The order of the grid. */
         Reorder: {
-            /** @description Item ids in their new order; items not listed follow in their current order. */
+            /** @description Item ids in their new order, each once; items not listed follow in their current order. */
             ids: string[];
         };
         /** @description A key's secret. */
@@ -3439,9 +3466,9 @@ export interface components {
         /** @description A tip: a percentage of the amount due, or an amount in the cart's unit. */
         Tip: {
             /** @description An amount in the cart's unit, a decimal string ("1.00"). */
-            amount?: string | null;
+            amount?: string;
             /** @description Percent of the amount due after tax, a decimal string ("10", "12.5"), 0 to 100. */
-            percent?: string | null;
+            percent?: string;
         };
         /**
          * @description An answer to a tip question: one of its percentages, an amount of the customer's own, or
