@@ -403,7 +403,15 @@ fn read_archive(
     Ok((manifest, count))
 }
 
+/// Syncs the folder that holds `file`, so that a rename into it survives a power cut. (On
+/// Windows a folder cannot be opened as a file, and NTFS journals the rename itself.)
+#[cfg(not(unix))]
+fn sync_folder_of(_file: &Path) -> Result<()> {
+    Ok(())
+}
+
 /// Syncs the folder that holds `file`, so that a rename into it survives a power cut.
+#[cfg(unix)]
 fn sync_folder_of(file: &Path) -> Result<()> {
     let folder = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -431,10 +439,17 @@ async fn retire(config: &Config, file: &Path, _lock: &DataDirLock) -> Result<()>
     let removed = async {
         let (needed, optional) = secret_names(&store).await?;
         // Revoked keys' secrets are gone already; these are every name the data dir still uses.
+        // Each is tried, and the first failure said.
+        let mut first_failure = Ok(());
         for name in needed.iter().chain(&optional) {
-            secrets.delete(name).await?;
+            if let Err(e) = secrets.delete(name).await {
+                tracing::warn!(secret = %name, error = %e, "could not remove a secret of the retired wallet");
+                if first_failure.is_ok() {
+                    first_failure = Err(e);
+                }
+            }
         }
-        Ok(())
+        first_failure
     }
     .await;
     store.close().await;

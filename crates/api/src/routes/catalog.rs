@@ -119,12 +119,16 @@ pub struct Reorder {
     pub ids: Vec<String>,
 }
 
-/// `ids` of [`Reorder`]: 1 to 2,000 item ids, each once (utoipa marks only sets unique, and a
-/// set would lose the order).
+/// `ids` of [`Reorder`]: 1 to 2,000 item ids, each once and shaped like one (utoipa marks only
+/// sets unique, and a set would lose the order).
 fn reorder_ids_schema() -> utoipa::openapi::schema::Array {
     use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
     ArrayBuilder::new()
-        .items(ObjectBuilder::new().schema_type(Type::String))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^itm_[a-z0-9]{20}$")),
+        )
         .min_items(Some(1))
         .max_items(Some(2000))
         .unique_items(true)

@@ -190,8 +190,7 @@ pub struct PairingRequest {
     #[serde(default)]
     #[schema(
         max_length = 300,
-        pattern = "^https?://[^\\s\\x00-\\x1f\\x7f-\\x9f#]*(#.*)?$",
-        nullable = false
+        pattern = "^https?://[^\\s\\x00-\\x1f\\x7f-\\x9f#]*(#.*)?$"
     )]
     pub url: Option<String>,
 }

@@ -7,10 +7,13 @@
 //! - The PIN (4 to 12 digits) is kept as an Argon2id hash (PHC string) in the database.
 //! - Wrong PINs are limited: after 5 in a row, each further try waits 30 s, doubling per wrong
 //!   PIN up to 15 minutes. The count and the wait are stored, so a restart does not reset them.
-//!   Unlocks are judged one at a time (a lock held across the wait check, the Argon2 check and
-//!   the count's write), so however many tries arrive at once, at most 5 wrong PINs are judged
-//!   before the wait starts, and a try that arrives during the wait is refused without running
-//!   Argon2 (whose memory, taken by hundreds of tries at once, would be gigabytes).
+//!   Unlocks are judged one at a time (a lock held across the wait check, the count and the
+//!   Argon2 check), and each try is counted before its PIN is checked (a right PIN then resets
+//!   the count), so however many tries arrive at once, and whether or not their clients wait for
+//!   the answer, at most 5 PINs are checked before the wait starts; a try that arrives during
+//!   the wait is refused without running Argon2 (whose memory, taken by hundreds of tries at
+//!   once, would be gigabytes). Locking and handing out the cashier's key take the same lock, so
+//!   no key is made while an unlock revokes it.
 //! - The cashier's key lives for one lock: a new one is made at each lock and revoked at unlock
 //!   (and at start, if the app stopped unlocked with one still live), so a copy taken from the
 //!   counter's browser stops working when the owner takes the counter back.
@@ -80,7 +83,8 @@ pub struct CashierKey {
 #[derive(Debug, Default)]
 pub struct LockState {
     locked: AtomicBool,
-    /// Held while an unlock is judged: one at a time.
+    /// Held while the lock changes or its key is handed out (lock, unlock, the cashier's key):
+    /// one at a time.
     judging: tokio::sync::Mutex<()>,
 }
 
@@ -97,7 +101,10 @@ pub(crate) async fn load(store: &Store, keys: &Keys, state: &LockState) -> Resul
     let locked = store.setting(LOCKED).await?.as_deref() == Some("1");
     state.locked.store(locked, Ordering::SeqCst);
     if !locked {
-        keys.retire_cashier_key().await?;
+        // Not a reason to refuse to start: the next unlock or start tries again.
+        if let Err(e) = keys.retire_cashier_key().await {
+            tracing::warn!(error = %e, "could not revoke a cashier's key left live while unlocked");
+        }
     }
     Ok(())
 }
@@ -212,6 +219,7 @@ impl<'a> Cashier<'a> {
 
     /// Locks the app to the point of sale; returns the cashier's key for the dashboard to use.
     pub async fn lock(&self) -> Result<CashierKey> {
+        let _turn = self.state.judging.lock().await;
         if self.store.setting(PIN).await?.is_none() {
             return Err(Error::conflict(
                 ErrorCode::CashierConflict,
@@ -225,7 +233,13 @@ impl<'a> Cashier<'a> {
             ));
         }
         let key = self.keys.new_cashier_key().await?;
-        self.store.set_setting(LOCKED, "1").await?;
+        if let Err(e) = self.store.set_setting(LOCKED, "1").await {
+            // Not locked after all: the new key must not outlive this failure.
+            if let Err(revoking) = self.keys.retire_cashier_key().await {
+                tracing::warn!(error = %revoking, "could not revoke the cashier's key of a lock that failed");
+            }
+            return Err(e);
+        }
         self.state.locked.store(true, Ordering::SeqCst);
         Ok(CashierKey { locked: true, key })
     }
@@ -233,6 +247,7 @@ impl<'a> Cashier<'a> {
     /// The cashier's key while locked (the dashboard asks again after a restart). There is none
     /// while unlocked.
     pub async fn cashier_key(&self) -> Result<String> {
+        let _turn = self.state.judging.lock().await;
         if !self.is_locked() {
             return Err(Error::conflict(
                 ErrorCode::CashierConflict,
@@ -269,6 +284,9 @@ impl<'a> Cashier<'a> {
             .setting(PIN)
             .await?
             .ok_or_else(|| Error::conflict(ErrorCode::CashierConflict, "no PIN is set"))?;
+        // Counted before the PIN is checked: a client that hangs up while Argon2 runs has still
+        // used a try (a right PIN resets the count below).
+        let (failures, wait) = self.count_wrong_pin(now).await?;
         let given = pin.to_string();
         let right = tokio::task::spawn_blocking(move || {
             check_pin(&given).is_ok()
@@ -281,7 +299,6 @@ impl<'a> Cashier<'a> {
         .await
         .map_err(|e| Error::Config(format!("PIN check task: {e}")))?;
         if !right {
-            let (failures, wait) = self.count_wrong_pin(now).await?;
             let left = FREE_TRIES.saturating_sub(failures);
             return Err(Error::forbidden(
                 ErrorCode::WrongPin,
@@ -293,6 +310,9 @@ impl<'a> Cashier<'a> {
                 },
             ));
         }
+        // The cashier's key first: should this fail, the app stays locked and the owner tries
+        // again (a locked app whose key is gone gets a new one from `cashier_key`).
+        self.keys.retire_cashier_key().await?;
         let mut tx = self.store.pool().begin().await?;
         for (name, value) in [(FAILURES, "0"), (RETRY_AT, "0"), (LOCKED, "0")] {
             sqlx::query(
@@ -306,15 +326,12 @@ impl<'a> Cashier<'a> {
         }
         tx.commit().await?;
         self.state.locked.store(false, Ordering::SeqCst);
-        // Unlocked first, then the cashier's key revoked: a crash between the two is caught at
-        // the next start (`load`).
-        self.keys.retire_cashier_key().await?;
         let (key, _) = self.keys.admin_key().await?;
         Ok(CashierKey { locked: false, key })
     }
 
-    /// Counts one more wrong PIN and starts the wait it calls for, in one transaction whose
-    /// count is one SQL statement; returns the count and the wait (ms).
+    /// Counts one more try and starts the wait it calls for, in one transaction whose count is one
+    /// SQL statement; returns the count and the wait (ms).
     async fn count_wrong_pin(&self, now: i64) -> Result<(u32, i64)> {
         let mut tx = self.store.pool().begin().await?;
         let failures: i64 = sqlx::query_scalar(
@@ -424,14 +441,16 @@ mod tests {
         Ok(())
     }
 
-    /// Each lock has its own cashier's key, revoked at unlock; only while locked and with a
-    /// daily limit set may it refund, and only its own sales.
+    /// Each lock has its own cashier's key, revoked at unlock, and no other is made meanwhile.
     #[tokio::test]
     async fn the_cashier_key_lives_for_one_lock() -> Result<()> {
         let (_dir, store, keys, state) = counter().await;
         let cashier = Cashier::new(&store, &keys, &state);
         assert!(cashier.cashier_key().await.is_err(), "none while unlocked");
-        let first = cashier.lock().await?.key;
+        // Two locks at once (a double click): one locks, and only its key is live.
+        let (a, b) = tokio::join!(cashier.lock(), cashier.lock());
+        assert!(a.is_ok() != b.is_ok(), "one lock, one refusal");
+        let first = a.or(b)?.key;
         assert_eq!(
             cashier.cashier_key().await?,
             first,

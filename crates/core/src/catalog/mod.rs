@@ -447,6 +447,20 @@ impl<'a> Catalog<'a> {
                 format!("ids must list 1 to {MAX_ITEMS} items"),
             ));
         }
+        let shaped = |id: &str| {
+            id.strip_prefix("itm_").is_some_and(|rest| {
+                rest.len() == 20
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+        };
+        if let Some(odd) = ids.iter().find(|id| !shaped(id)) {
+            return Err(Error::invalid(
+                "ids",
+                format!("'{odd}' is not an item id (itm_ and 20 lower-case letters or digits)"),
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         if let Some(dup) = ids.iter().find(|id| !seen.insert(id.as_str())) {
             return Err(Error::invalid("ids", format!("'{dup}' is listed twice")));

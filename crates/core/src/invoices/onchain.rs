@@ -13,8 +13,8 @@
 //! A transaction the chain source cannot give (a pruned bitcoind, an Esplora hiccup) is logged
 //! and tried again later, waiting longer after each failure ([`Retries`]), while the others are
 //! read: one unreadable transaction never holds back a later customer's payment. Incoming
-//! transactions the node saw confirmed before the first invoice with an address was made cannot
-//! pay one (its addresses did not exist yet): they are marked read without being fetched.
+//! transactions in blocks a day older than the first invoice with an address cannot pay one (its
+//! addresses did not exist yet): they are marked read without being fetched.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -40,9 +40,11 @@ use crate::util::now_ms;
 const EVERY: Duration = Duration::from_secs(3);
 /// The longest wait before a transaction that could not be read is tried again.
 const LONGEST_RETRY: Duration = Duration::from_secs(10 * 60);
-/// A transaction the node saw confirmed this long before the first invoice with an address was
-/// made cannot pay it (room for the clock to have been set back a little).
-const SEEN_BEFORE_SLACK_MS: i64 = 10 * 60 * 1000;
+/// A transaction in a block whose timestamp is this long before the first invoice with an
+/// address was made cannot pay it: a block's timestamp may trail the real time by about an hour
+/// (it only has to pass the median of the 11 before it) and the shop's clock may be off; a day
+/// covers both with room to spare.
+const BLOCK_TIME_SLACK_MS: i64 = 24 * 3600 * 1000;
 
 /// Transactions that could not be read, with how often in a row and when to try again.
 #[derive(Debug, Default)]
@@ -71,9 +73,9 @@ impl Retries {
 pub(crate) struct Incoming {
     txid: Txid,
     block: BlockHash,
-    /// When the node's record of it was last updated, which for a confirmed one is when the
-    /// node saw it confirmed (unix s; ldk-node's `ConfirmationStatus::Confirmed::timestamp`).
-    seen_at: u64,
+    /// Its block's timestamp (unix s; ldk-node's `ConfirmationStatus::Confirmed::timestamp`,
+    /// the confirmation time of its anchor in the wallet).
+    block_time: u64,
 }
 
 pub(crate) async fn run(
@@ -127,7 +129,7 @@ async fn scan(
             } => Some(Incoming {
                 txid,
                 block: block_hash,
-                seen_at: timestamp,
+                block_time: timestamp,
             }),
             _ => None,
         })
@@ -160,12 +162,13 @@ where
     for incoming in confirmed {
         let txid = incoming.txid.to_string();
         if db::onchain_seen(store, &txid).await? {
+            retries.failed.remove(&incoming.txid);
             continue;
         }
-        let seen_ms = i64::try_from(incoming.seen_at)
+        let block_ms = i64::try_from(incoming.block_time)
             .unwrap_or(i64::MAX)
             .saturating_mul(1000);
-        if first_address_at.is_some_and(|first| seen_ms < first - SEEN_BEFORE_SLACK_MS) {
+        if first_address_at.is_some_and(|first| block_ms < first - BLOCK_TIME_SLACK_MS) {
             db::mark_onchain_seen(store, &txid, now_ms()).await?;
             continue;
         }
@@ -407,17 +410,17 @@ mod tests {
         let pruned = Incoming {
             txid: paying(&address, 1, 99).compute_txid(),
             block,
-            seen_at: at(made_at / 1000 + 60),
+            block_time: at(made_at / 1000 + 60),
         };
         let old = Incoming {
             txid: paying(&address, 2, 98).compute_txid(),
             block,
-            seen_at: at(made_at / 1000 - 86_400),
+            block_time: at(made_at / 1000 - 2 * 86_400),
         };
         let good = Incoming {
             txid: pays.compute_txid(),
             block,
-            seen_at: at(made_at / 1000 + 120),
+            block_time: at(made_at / 1000 + 120),
         };
         let fetched = std::sync::Mutex::new(Vec::new());
         let fetch = |txid: Txid, _: BlockHash| {

@@ -621,7 +621,13 @@ impl Keys {
     /// A new cashier's key for a new lock; the previous one, if still live, is revoked first.
     pub async fn new_cashier_key(&self) -> Result<String> {
         self.retire_cashier_key().await?;
-        Ok(self.cashier_key().await?.0)
+        self.mint_own(
+            CASHIER_KEY_SETTING,
+            CASHIER_KEY_NAME,
+            [Permission::LightningReceive].into_iter().collect(),
+            KeyRole::Cashier,
+        )
+        .await
     }
 
     /// Revokes the cashier's key, if there is one (the app unlocks, or opened unlocked).
@@ -661,6 +667,17 @@ impl Keys {
             }
             tracing::warn!(old = %id, key = name, "a key's secret is gone from the secret store: made a new one and revoked the old one");
         }
+        Ok((self.mint_own(setting, name, permissions, role).await?, true))
+    }
+
+    /// Makes one of the app's own keys and names it in `setting`.
+    async fn mint_own(
+        &self,
+        setting: &str,
+        name: &str,
+        permissions: BTreeSet<Permission>,
+        role: KeyRole,
+    ) -> Result<String> {
         let created = self
             .create_as(
                 NewKey {
@@ -673,7 +690,7 @@ impl Keys {
             )
             .await?;
         self.store.set_setting(setting, &created.key.id).await?;
-        Ok((created.secret, true))
+        Ok(created.secret)
     }
 }
 

@@ -66,10 +66,9 @@ pub(crate) async fn insert_pending(store: &Store, row: NewPaymentRow<'_>) -> Res
 pub(crate) async fn refunds_msat(store: &Store, invoice_id: &str) -> Result<u64> {
     // A refund failed after a restart may still succeed (its failure is not final): it counts
     // as being sent until LDK settles it, or until no HTLC could still be in flight.
-    let msat: Option<i64> = sqlx::query_scalar(
-        "SELECT SUM(amount_msat) FROM payments WHERE refund_of = ?
-           AND (status != 'failed' OR (failure_final = 0 AND created_at > ?))",
-    )
+    let msat: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT SUM(amount_msat) FROM payments WHERE refund_of = ? AND {LIVE}"
+    ))
     .bind(invoice_id)
     .bind(now_ms() - UNSURE_FAILURE_COUNTS_MS)
     .fetch_one(store.pool())
@@ -97,15 +96,21 @@ pub(crate) enum Failure {
 /// HTLC stays in flight (LDK's longest route is 1,008 blocks, about a week).
 pub(crate) const UNSURE_FAILURE_COUNTS_MS: i64 = 14 * 24 * 3600 * 1000;
 
+/// The payments that may still send money: all but those that surely failed. A failure that is
+/// not final ([`Failure::Unsure`]) counts until no HTLC of it could still be in flight; binds
+/// one parameter, the `created_at` after which such a failure still counts.
+const LIVE: &str = "(status != 'failed' OR (failure_final = 0 AND created_at > ?))";
+
 /// Millisatoshis the locked counter (any cashier's key, one per lock) refunded since `since_ms`,
 /// counted like a key's spending: amount and real fee of what succeeded, amount and fee cap of
 /// what is pending, nothing for what failed.
 pub(crate) async fn counter_refunds_msat_since(store: &Store, since_ms: i64) -> Result<u64> {
     let msat: Option<i64> = sqlx::query_scalar(&format!(
-        "{SPENT} WHERE refund_of IS NOT NULL AND created_at >= ? AND status != 'failed'
+        "{SPENT} WHERE refund_of IS NOT NULL AND created_at >= ? AND {LIVE}
            AND key_id IN (SELECT id FROM api_keys WHERE role = 'cashier')"
     ))
     .bind(since_ms)
+    .bind(now_ms() - UNSURE_FAILURE_COUNTS_MS)
     .fetch_one(store.pool())
     .await?;
     Ok(msat.unwrap_or(0).max(0) as u64)
@@ -116,10 +121,11 @@ pub(crate) async fn counter_refunds_msat_since(store: &Store, since_ms: i64) -> 
 /// cap). Failed payments cost nothing.
 pub(crate) async fn spent_msat_since(store: &Store, key_id: &str, since_ms: i64) -> Result<u64> {
     let msat: Option<i64> = sqlx::query_scalar(&format!(
-        "{SPENT} WHERE key_id = ? AND created_at >= ? AND status != 'failed'"
+        "{SPENT} WHERE key_id = ? AND created_at >= ? AND {LIVE}"
     ))
     .bind(key_id)
     .bind(since_ms)
+    .bind(now_ms() - UNSURE_FAILURE_COUNTS_MS)
     .fetch_one(store.pool())
     .await?;
     Ok(msat.unwrap_or(0).max(0) as u64)

@@ -252,6 +252,8 @@ pub fn parse_bound(text: &str, field: &'static str, end: bool) -> Result<i64> {
         text.get(..10)
             .and_then(read_date)
             .filter(|_| matches!(text.as_bytes().get(10), Some(b'T' | b't')))
+            // chrono takes a leap second (:60), which the document's pattern does not.
+            .filter(|_| text.get(17..19) != Some("60"))
             .and_then(|_| DateTime::parse_from_rfc3339(text).ok())
     };
     match (read_date(text), time()) {

@@ -46,8 +46,9 @@ impl Bitcoind {
     /// written its blocks to its block files but keeps its index of them in memory until it
     /// flushes, so on a plain restart it would come back behind the tip the Lightning nodes
     /// already processed, and on regtest no peer would ever send those blocks again: the nodes
-    /// would fail to sync for good. Such a bitcoind is started with `-reindex`, which rebuilds
-    /// the index from the block files, and the sandbox says so.
+    /// would fail to sync for good. Such a bitcoind is first run with `-reindex
+    /// -stopafterblockimport`, which rebuilds the index from the block files and exits when that
+    /// is done; then it starts as usual. The sandbox says so in its log.
     pub async fn start(bin: &Path, datadir: &Path) -> Result<Bitcoind> {
         std::fs::create_dir_all(datadir)
             .map_err(|e| Error::io(format!("cannot create {}", datadir.display()), e))?;
@@ -65,6 +66,7 @@ impl Bitcoind {
                  sandbox killed): it rebuilds its block index from its block files (-reindex) so \
                  that no block the nodes have seen is lost"
             );
+            reindex(bin, datadir).await?;
         }
         let rpc_port = free_port()?;
         let password = random_alnum(24);
@@ -84,7 +86,6 @@ impl Bitcoind {
                 "-fallbackfee=0.0001",
             ])
             .args(["-printtoconsole=0", "-disablewallet=0", "-rpcworkqueue=64"])
-            .args(cut_off.then_some("-reindex"))
             // The fee estimator ignores transactions whose parents are unconfirmed: the
             // sandbox wallet spends confirmed coins only (see `fee_round`).
             .arg("-spendzeroconfchange=0")
@@ -131,7 +132,7 @@ impl Bitcoind {
             datadir: datadir.to_path_buf(),
         };
         if cut_off {
-            let height = bitcoind.wait_reindexed().await?;
+            let height = bitcoind.height().await?;
             tracing::warn!(
                 height,
                 "bitcoind rebuilt its block index after being cut off"
@@ -143,38 +144,6 @@ impl Bitcoind {
         }
         bitcoind.seed_fee_estimates().await?;
         Ok(bitcoind)
-    }
-
-    /// Waits until a reindex is done: bitcoind says it is no longer importing blocks, or (for a
-    /// bitcoind that does not say) its height has stopped moving. Returns the height.
-    async fn wait_reindexed(&self) -> Result<u64> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-        let mut last = None;
-        let mut still = 0;
-        loop {
-            let info = self
-                .rpc
-                .call("getblockchaininfo", json!([]))
-                .await
-                .map_err(Error::Sandbox)?;
-            let height = info["blocks"].as_u64().unwrap_or(0);
-            let headers = info["headers"].as_u64().unwrap_or(0);
-            if last == Some(height) && height == headers {
-                still += 1;
-            } else {
-                still = 0;
-            }
-            if still >= 3 {
-                return Ok(height);
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(Error::Sandbox(format!(
-                    "bitcoind had not rebuilt its block index after 300 s (at block {height})"
-                )));
-            }
-            last = Some(height);
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
     }
 
     /// Gives `estimatesmartfee` data to answer from, as a real chain has: a few blocks, each with
@@ -341,6 +310,40 @@ async fn stop_stale(datadir: &Path) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = std::fs::remove_file(&pid_file);
+}
+
+/// Rebuilds bitcoind's block index from its block files and waits for it to exit when done
+/// (`-reindex -stopafterblockimport`, no RPC, no wallet, the same transaction index).
+async fn reindex(bin: &Path, datadir: &Path) -> Result<()> {
+    let run = Command::new(bin)
+        .arg("-regtest")
+        .arg(format!("-datadir={}", datadir.display()))
+        .args([
+            "-reindex",
+            "-stopafterblockimport",
+            "-listen=0",
+            "-server=0",
+            "-txindex=1",
+            "-disablewallet=1",
+            "-printtoconsole=0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .map_err(|_| Error::Sandbox("bitcoind's reindex took more than 10 minutes".into()))?
+        .map_err(|e| Error::Sandbox(format!("cannot run bitcoind to reindex ({e})")))?;
+    if !out.status.success() {
+        return Err(Error::Sandbox(format!(
+            "bitcoind's reindex failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 /// Leaves the clean-stop marker (see [`STOPPED_CLEANLY`]). Failing to is harmless: the next

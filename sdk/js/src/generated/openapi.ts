@@ -3032,7 +3032,7 @@ export interface components {
              * @description The dashboard's address as the display will open it (e.g. `http://192.168.1.20:3737/`):
              *     the answer then holds the link to open there, and its QR code.
              */
-            url?: string;
+            url?: string | null;
         };
         /** @description The parts of sales charged in one unit, as recorded with each sale. */
         Parts: {
