@@ -278,6 +278,13 @@ fn bad_input_table() {
         ("/v1/lightning/invoices?status=lost", 400, "invalid_field"),
         ("/v1/lightning/invoices?cursor=xyz", 400, "invalid_field"),
         ("/v1/events?after=-1", 400, "invalid_field"),
+        // The display's version is 0 or more and fits an i64 (both were answered 200).
+        ("/v1/display?after=-1", 400, "invalid_query"),
+        (
+            "/v1/display?after=9223372036854775808",
+            400,
+            "invalid_query",
+        ),
         ("/v1/nowhere", 404, "not_found"),
         // Dates at chrono's edge panicked when a day was added to them.
         (

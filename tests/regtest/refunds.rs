@@ -1,7 +1,8 @@
 //! Refunds on the sandbox: part of a paid sale goes back to the customer's invoice as a payment
 //! linked to the sale, seen on both records, with a `payment.refunded` event, in the day report
 //! and as a `refund` row of the CSV; an unpaid invoice has nothing to refund; and refunds sent
-//! at once can never together pass what the sale received.
+//! at once can never together pass what the sale received, not even when the app is killed while
+//! one is on its way.
 
 use serde_json::{json, Value};
 
@@ -133,5 +134,120 @@ fn refunds_are_linked_reported_and_never_pass_what_was_received() {
             .filter(|l| l.contains(",refund,"))
             .all(|l| l.contains(&id)),
         "each refund row names the sale: {csv}"
+    );
+}
+
+/// The refunds of `sale` on record, as (status, amount in sat).
+fn refunds_of(d: &Daemon, key: &str, sale: &str) -> Vec<(String, u64)> {
+    let list = get(d, "/v1/lightning/payments?limit=100", key).body;
+    list["data"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|p| p["refund_of"] == sale)
+                .map(|p| {
+                    (
+                        p["status"].as_str().unwrap_or("").to_string(),
+                        p["amount_msat"].as_u64().unwrap_or(0) / 1000,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_refund_cut_off_by_a_kill_still_counts_against_the_sale() {
+    let dir = tempdir();
+    let mut d = Daemon::sandbox(dir.path());
+    let admin = d.admin().to_string();
+    let sale = pay_merchant(&d, &admin, 10_000, "Returned later");
+    let id = sale["id"].as_str().expect("id").to_string();
+    wait_for(30, "the sale paid", || {
+        let i = get(&d, &format!("/v1/lightning/invoices/{id}"), &admin).body;
+        (i["status"] == "paid").then_some(())
+    });
+    let path = format!("/v1/lightning/invoices/{id}/refund");
+
+    // 6,000 back, and the app killed the moment the refund is on record (or its answer came).
+    let first = json!({"invoice": customer_invoice(&d, &admin, 6_000, "refund")});
+    let url = d.url(&path);
+    let sender = {
+        let admin = admin.clone();
+        std::thread::spawn(move || {
+            // The kill may cut the answer off: only a status that came is returned.
+            client()
+                .post(url)
+                .bearer_auth(admin)
+                .header("content-type", "application/json")
+                .body(first.to_string())
+                .send()
+                .map(|r| r.status().as_u16())
+                .ok()
+        })
+    };
+    let seen = loop {
+        let refunds = refunds_of(&d, &admin, &id);
+        if !refunds.is_empty() || sender.is_finished() {
+            break refunds;
+        }
+    };
+    d.kill();
+    let answered = sender.join().expect("refund thread");
+    eprintln!("the kill found the refund as {seen:?}; its answer: {answered:?}");
+
+    d = Daemon::sandbox(dir.path());
+    // Another 6,000 fits only if the first is known to have failed for good: a refund the
+    // node may still be sending counts against the sale.
+    let second = post(
+        &d,
+        &path,
+        &admin,
+        json!({"invoice": customer_invoice(&d, &admin, 6_000, "again")}),
+    );
+    let after = refunds_of(&d, &admin, &id);
+    match second.status {
+        422 => assert_eq!(second.code(), "refund_exceeds_received", "{second:?}"),
+        201 => assert!(
+            after.iter().filter(|(s, _)| s != "failed").count() <= 1,
+            "a second refund passed while the first could still be sent: {after:?}"
+        ),
+        _ => panic!("{second:?}"),
+    }
+
+    // Once every refund is final, the sale's record, its events and the payments agree, and
+    // together they never pass what the sale received.
+    let settled = wait_for(120, "every refund final", || {
+        let all = refunds_of(&d, &admin, &id);
+        all.iter().all(|(s, _)| s != "pending").then_some(all)
+    });
+    let refunded: u64 = settled
+        .iter()
+        .filter(|(s, _)| s == "succeeded")
+        .map(|(_, sat)| sat)
+        .sum();
+    eprintln!(
+        "after the restart: a second refund answered {}; settled {settled:?}",
+        second.status
+    );
+    assert!(
+        refunded <= 10_000,
+        "refunded {refunded} of 10,000: {settled:?}"
+    );
+    let sale = get(&d, &format!("/v1/lightning/invoices/{id}"), &admin).body;
+    assert_eq!(sale["amount_refunded"], refunded, "{sale} {settled:?}");
+    let events = get(&d, "/v1/events?after=0&limit=200", &admin).body;
+    let told = events["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|e| e["event"] == "payment.refunded" && e["invoice_id"] == id.as_str())
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(
+        told,
+        settled.iter().filter(|(s, _)| s == "succeeded").count(),
+        "one payment.refunded event per refund that went through: {events}"
     );
 }

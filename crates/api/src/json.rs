@@ -40,24 +40,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// JSON Schema counts `2059.0` as the integer 2059, and so do some clients' serialisers (a
-/// Python float): a top-level number with a zero fraction, small enough to be exact in a double
-/// (at most 2^53), is read as that integer. Any other fraction stays a float and is refused where
-/// a whole number is needed. Nested values (an invoice's `metadata`) are the client's own data
-/// and are kept exactly as sent.
+/// Python float): a number with a zero fraction, small enough to be exact in a double (at most
+/// 2^53), is read as that integer, at any depth (`counter.cashier_refund_limit`, a cart line's
+/// `quantity`). Any other fraction stays a float and is refused where a whole number is needed.
+/// An invoice's `metadata` (the one free-form member of a request) is the client's own data and
+/// is kept exactly as sent.
 fn whole_numbers(mut raw: serde_json::Value) -> serde_json::Value {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     if let Some(fields) = raw.as_object_mut() {
-        for value in fields.values_mut() {
-            let Some(n) = value.as_f64().filter(|_| value.is_f64()) else {
-                continue;
-            };
-            if n.fract() == 0.0 && n.abs() <= EXACT {
-                // Exact: |n| ≤ 2^53, so the cast neither rounds nor saturates.
-                *value = serde_json::Value::from(n as i64);
+        for (name, value) in fields.iter_mut() {
+            if name != "metadata" {
+                make_whole(value);
             }
         }
     }
     raw
+}
+
+fn make_whole(value: &mut serde_json::Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        serde_json::Value::Array(items) => items.iter_mut().for_each(make_whole),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(make_whole),
+        serde_json::Value::Number(number) => {
+            if let Some(n) = number.as_f64().filter(|_| number.is_f64()) {
+                if n.fract() == 0.0 && n.abs() <= EXACT {
+                    // Exact: |n| ≤ 2^53, so the cast neither rounds nor saturates.
+                    *value = serde_json::Value::from(n as i64);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Parses a JSON body (exposed for tests).
@@ -158,6 +171,27 @@ mod tests {
                 .expect("ok")
                 .canonical
         );
+        // Nested too: a setting's or a cart line's whole number.
+        #[derive(serde::Deserialize, Debug)]
+        struct Nested {
+            counter: Limit,
+            lines: Vec<Limit>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct Limit {
+            limit: u64,
+        }
+        let n =
+            parse::<Nested>(br#"{"counter": {"limit": 4038785173.0}, "lines": [{"limit": 2.0}]}"#)
+                .expect("ok");
+        assert_eq!(
+            (n.value.counter.limit, n.value.lines[0].limit),
+            (4038785173, 2)
+        );
+        let e = parse::<Nested>(br#"{"counter": {"limit": 1.5}, "lines": []}"#)
+            .err()
+            .expect("refused");
+        assert_eq!(e.field.as_deref(), Some("counter.limit"), "{}", e.message);
         // A real fraction, or a number too large to be exact, is still refused.
         for body in [
             &br#"{"amount": 2059.5, "metadata": null}"#[..],

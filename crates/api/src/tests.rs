@@ -245,3 +245,67 @@ async fn server_errors_do_not_leak_their_details() {
         assert!(!message.contains(leak), "{leak} in {message}");
     }
 }
+
+#[tokio::test]
+async fn a_catalog_import_is_csv_or_items_as_the_document_says() {
+    let (_dir, app, admin) = app().await;
+    let doc = serde_json::to_value(crate::openapi_document(true)).expect("document");
+    let schema = &doc["components"]["schemas"]["CatalogImport"];
+    assert_eq!(
+        (&schema["minProperties"], &schema["maxProperties"]),
+        (&serde_json::json!(1), &serde_json::json!(1)),
+        "{schema}"
+    );
+    assert_eq!(schema["properties"]["csv"]["type"], "string", "{schema}");
+    assert_eq!(schema["additionalProperties"], false, "{schema}");
+    let row = r#"{"name": "Tea", "price": "2.50", "currency": "EUR"}"#;
+    for (body, field) in [
+        (r#"{}"#.to_string(), "csv"),
+        (r#"{"csv": null, "items": null}"#.to_string(), "csv"),
+        (format!(r#"{{"csv": null, "items": [{row}]}}"#), "csv"),
+        (
+            format!(r#"{{"items": [{row}], "csv": "name,price"}}"#),
+            "csv",
+        ),
+    ] {
+        let r = req("POST", "/v1/catalog/import", Some(&admin), "")
+            .body(Body::from(body.clone()))
+            .expect("req");
+        let (status, _, answer) = send(&app, options(&[]), r).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+    }
+    let r = req("POST", "/v1/catalog/import", Some(&admin), "")
+        .body(Body::from(format!(r#"{{"items": [{row}]}}"#)))
+        .expect("req");
+    let (status, _, answer) = send(&app, options(&[]), r).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["imported"], 1);
+}
+
+#[tokio::test]
+async fn a_pairing_url_is_held_to_the_documents_length() {
+    let (_dir, app, admin) = app().await;
+    let base = "http://192.168.1.20:3737/";
+    for (url, status) in [
+        (base.to_string(), StatusCode::CREATED),
+        // The fragment counts too: the document's maxLength is the whole url's.
+        (
+            format!("{base}#{}", "a".repeat(300)),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            format!("{base}{}", "é".repeat(300 - base.len())),
+            StatusCode::CREATED,
+        ),
+    ] {
+        let r = req("POST", "/v1/display/pairings", Some(&admin), "")
+            .body(Body::from(serde_json::json!({ "url": url }).to_string()))
+            .expect("req");
+        let (got, _, answer) = send(&app, options(&[]), r).await;
+        assert_eq!(got, status, "{url}: {answer}");
+        if status == StatusCode::BAD_REQUEST {
+            assert_eq!(answer["error"]["field"], "url", "{answer}");
+        }
+    }
+}

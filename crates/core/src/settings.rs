@@ -72,7 +72,7 @@ pub struct SettingsView {
 pub struct CounterSettings {
     /// The tip percentages offered beside "No tip" and "Other amount", smallest first (1 to 4,
     /// each above 0 and at most 100, as decimal strings: "10", "12.5").
-    #[schema(min_items = 1, max_items = 4, example = json!(["10", "15", "20"]))]
+    #[schema(schema_with = tip_presets_schema, example = json!(["10", "15", "20"]))]
     pub tip_presets: Vec<String>,
     /// Whether the locked counter (the cashier's key) may refund the sales it made while
     /// locked. Off: only a key that may send money (the owner's) refunds. On needs
@@ -83,6 +83,25 @@ pub struct CounterSettings {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 2_100_000_000_000_000_u64)]
     pub cashier_refund_limit: Option<u64>,
+}
+
+/// `tip_presets` of [`CounterSettings`]: 1 to 4 percentages above 0 and at most 100 with at most
+/// 3 decimals, each once (as `CounterSettings::validate` reads them).
+fn tip_presets_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some(
+            "^(100([.]0{1,3})?|[1-9][0-9]?([.][0-9]{1,3})?|0[.]([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$",
+        )))
+        .min_items(Some(1))
+        .max_items(Some(4))
+        .unique_items(true)
+        .description(Some(
+            "The tip percentages offered beside \"No tip\" and \"Other amount\": 1 to 4, each \
+             above 0 and at most 100 with at most 3 decimals (\"10\", \"12.5\"), each once (one \
+             written two ways, \"10\" and \"10.0\", is kept once).",
+        ))
+        .build()
 }
 
 impl Default for CounterSettings {
@@ -96,7 +115,7 @@ impl Default for CounterSettings {
 }
 
 impl CounterSettings {
-    /// Checks the presets (normalised, smallest first, no repeats), naming what is wrong.
+    /// Checks the presets (normalised, smallest first, each value once), naming what is wrong.
     fn validate(mut self) -> Result<CounterSettings> {
         if !(1..=4).contains(&self.tip_presets.len()) {
             return Err(Error::invalid(
@@ -116,14 +135,10 @@ impl CounterSettings {
             }
             values.push(value);
         }
+        // One percentage written two ways ("10", "10.0") is one preset: no schema can say
+        // "unique by value", so the server merges them rather than refusing a valid-looking list.
         values.sort();
         values.dedup();
-        if values.len() != self.tip_presets.len() {
-            return Err(Error::invalid(
-                "counter.tip_presets",
-                "each tip percentage once",
-            ));
-        }
         self.tip_presets = values.iter().map(|v| v.to_string()).collect();
         match self.cashier_refund_limit {
             Some(limit) if limit == 0 || limit > crate::invoices::MAX_SATS as u64 => {
@@ -569,4 +584,39 @@ pub(crate) async fn apply_rates_choice(store: &Store, rates: &RateService) -> Re
 /// The stored notifications choice, if the merchant made one.
 pub(crate) async fn stored_notifications(store: &Store) -> Result<Option<bool>> {
     Ok(store.setting(NOTIFICATIONS).await?.map(|v| v == "on"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn presets(list: &[&str]) -> Result<Vec<String>> {
+        CounterSettings {
+            tip_presets: list.iter().map(|p| p.to_string()).collect(),
+            ..CounterSettings::default()
+        }
+        .validate()
+        .map(|c| c.tip_presets)
+    }
+
+    #[test]
+    fn tip_presets_are_read_as_the_document_says() -> Result<()> {
+        // Normalised, smallest first; one percentage written two ways is one preset.
+        assert_eq!(presets(&["20", "12.50", "5"])?, ["5", "12.5", "20"]);
+        assert_eq!(
+            presets(&["100.0", "100.000", "9", "0.348"])?,
+            ["0.348", "9", "100"]
+        );
+        for bad in [
+            &[][..],
+            &["0"],
+            &["101"],
+            &["1.2345"],
+            &["-1"],
+            &["1", "2", "3", "4", "5"],
+        ] {
+            assert!(presets(bad).is_err(), "{bad:?}");
+        }
+        Ok(())
+    }
 }

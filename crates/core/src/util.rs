@@ -104,6 +104,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// Tells `null` (present, none) from an absent field in a change request:
 /// `#[serde(default, deserialize_with = "crate::util::present")]` on an `Option<Option<T>>`.
+/// On an `Option<T>` whose `T` is not an `Option`, the same refuses `null` (absent stays `None`).
 pub(crate) fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     d: D,
 ) -> std::result::Result<Option<T>, D::Error> {

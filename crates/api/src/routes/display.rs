@@ -233,11 +233,12 @@ pub async fn create_display_pairing(
     ))
 }
 
-/// The address a display opens, without its fragment.
+/// The address a display opens, without its fragment. The whole `url` counts against the 300
+/// characters, as the document's `maxLength` says (a long fragment was let through).
 fn checked_url(url: &str) -> ApiResult<String> {
     let base = url.split('#').next().unwrap_or_default();
     let ok = (base.starts_with("http://") || base.starts_with("https://"))
-        && base.len() <= 300
+        && url.chars().count() <= 300
         && !base.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(base.to_string())

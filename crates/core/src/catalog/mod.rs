@@ -67,8 +67,12 @@ pub struct Item {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
-    /// 1 to 80 characters.
-    #[schema(min_length = 1, max_length = 80)]
+    /// 1 to 80 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// A decimal string in `currency` ("3.50"; yen "500"), or whole sats when `currency` is
     /// null ("1500").
@@ -78,8 +82,9 @@ pub struct NewItem {
     /// ISO 4217 code; null or omitted: the price is in sats.
     #[schema(schema_with = crate::rates::nullable_currency_schema)]
     pub currency: Option<String>,
-    /// A group on the point of sale ("Drinks"), up to 80 characters.
-    #[schema(max_length = 80)]
+    /// A group on the point of sale ("Drinks"), up to 80 characters, no control characters;
+    /// empty for none.
+    #[schema(max_length = 80, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub category: Option<String>,
     /// `default` (the default), `none`, or a tax rate's id.
     pub tax: Option<String>,
@@ -91,8 +96,12 @@ pub struct NewItem {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemChange {
-    /// A new name.
-    #[schema(min_length = 1, max_length = 80)]
+    /// A new name: 1 to 80 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
     /// A new price (with `currency` when that changes too).
     #[serde(default, deserialize_with = "order::optional_decimal")]
@@ -102,9 +111,13 @@ pub struct ItemChange {
     #[serde(default, deserialize_with = "crate::util::present")]
     #[schema(schema_with = crate::rates::nullable_currency_schema)]
     pub currency: Option<Option<String>>,
-    /// A new category; `null` for none.
+    /// A new category (up to 80 characters, no control characters); `null` or empty for none.
     #[serde(default, deserialize_with = "crate::util::present")]
-    #[schema(nullable)]
+    #[schema(
+        nullable,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub category: Option<Option<String>>,
     /// `default`, `none`, or a tax rate's id.
     pub tax: Option<String>,
@@ -139,8 +152,12 @@ pub struct Tax {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTax {
-    /// 1 to 80 characters.
-    #[schema(min_length = 1, max_length = 80)]
+    /// 1 to 80 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// Percent, a decimal string from 0 to 100 with at most 3 decimals ("8.1").
     #[serde(deserialize_with = "crate::rates::decimal_string")]
@@ -161,8 +178,12 @@ pub struct NewTax {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaxChange {
-    /// A new name.
-    #[schema(min_length = 1, max_length = 80)]
+    /// A new name: 1 to 80 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: Option<String>,
     /// Make it the default (true) or not (false).
     pub default: Option<bool>,

@@ -37,6 +37,7 @@ pub struct Cart {
     #[schema(schema_with = crate::rates::nullable_currency_schema)]
     pub currency: Option<String>,
     /// The lines, 1 to 100.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<CartLine>,
     /// A tip, in percent or as an amount; omitted for none.
     pub tip: Option<Tip>,

@@ -38,14 +38,62 @@ pub struct ItemRow {
     pub tax: Option<String>,
 }
 
-/// An import: CSV text with the header row, or rows (one of the two).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+/// An import: CSV text with the header row, or rows (exactly one of the two; `null` is neither).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogImport {
     /// CSV with the columns `name, price, currency, category, tax`, as the export writes it.
+    #[serde(default, deserialize_with = "crate::util::present")]
     pub csv: Option<String>,
     /// The same as JSON rows.
+    #[serde(default, deserialize_with = "crate::util::present")]
     pub items: Option<Vec<ItemRow>>,
+}
+
+/// Written by hand so that the API document says "exactly one of the two" as the server enforces
+/// it (`minProperties` and `maxProperties` 1, neither field nullable): utoipa's derive cannot
+/// state a minimum number of properties (its `min_properties` sets the maximum).
+impl utoipa::PartialSchema for CatalogImport {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Type};
+        use utoipa::openapi::Ref;
+        ObjectBuilder::new()
+            .description(Some(
+                "An import: CSV text with the header row, or rows (exactly one of the two).",
+            ))
+            .property(
+                "csv",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some(
+                    "CSV with the columns `name, price, currency, category, tax`, as the export \
+                     writes it.",
+                )),
+            )
+            .property(
+                "items",
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name("ItemRow"))
+                    .description(Some("The same as JSON rows.")),
+            )
+            .min_properties(Some(1))
+            .max_properties(Some(1))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CatalogImport {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((ItemRow::name().into_owned(), ItemRow::schema()));
+        <ItemRow as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// What an import added.

@@ -64,14 +64,18 @@ pub struct Screen {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TipAsk {
-    /// The point of sale's own id for this question (an answer names it).
-    #[schema(max_length = 64)]
+    /// The point of sale's own id for this question (an answer names it), 1 to 64 bytes.
+    #[schema(min_length = 1, max_length = 64)]
     pub id: String,
-    /// The unit of the amounts: a currency code, or null for sats.
+    /// The unit of the amounts: a three-letter currency code, or null for sats.
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
-    /// What is due before a tip, as a decimal string in that unit.
+    /// What is due before a tip, as a decimal string in that unit (as every amount here: digits,
+    /// at most one point with digits after it, up to 24 characters).
+    #[schema(pattern = "^[0-9]+([.][0-9]+)?$", max_length = 24)]
     pub due: String,
     /// The choices, 1 to 6.
+    #[schema(min_items = 1, max_items = 6)]
     pub options: Vec<TipOption>,
 }
 
@@ -80,10 +84,13 @@ pub struct TipAsk {
 #[serde(deny_unknown_fields)]
 pub struct TipOption {
     /// The percentage, e.g. `"10"`; null for no tip.
+    #[schema(pattern = "^[0-9]+([.][0-9]+)?$", max_length = 24)]
     pub percent: Option<String>,
     /// The tip, as a decimal string.
+    #[schema(pattern = "^[0-9]+([.][0-9]+)?$", max_length = 24)]
     pub tip: String,
     /// The total with it, as a decimal string.
+    #[schema(pattern = "^[0-9]+([.][0-9]+)?$", max_length = 24)]
     pub total: String,
 }
 
@@ -93,12 +100,15 @@ pub struct TipOption {
 #[serde(deny_unknown_fields)]
 pub struct TipAnswer {
     /// The question's `id`.
+    #[schema(min_length = 1, max_length = 64)]
     pub ask_id: String,
     /// One of the question's percentages.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]+([.][0-9]+)?$", max_length = 24)]
     pub percent: Option<String>,
     /// An amount in the question's unit, as a decimal string ("Other amount").
     #[serde(default)]
+    #[schema(pattern = "^[0-9]+([.][0-9]+)?$", max_length = 24)]
     pub amount: Option<String>,
 }
 
@@ -438,10 +448,14 @@ fn check_ask(ask: &TipAsk) -> Result<()> {
             "a tip question offers 1 to 6 choices",
         ));
     }
-    if ask.currency.as_ref().is_some_and(|c| c.len() != 3) {
+    if ask
+        .currency
+        .as_ref()
+        .is_some_and(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+    {
         return Err(Error::invalid(
             "tip_ask.currency",
-            "the currency is a three-letter code, or null for sats",
+            "the currency is a three-letter code in capitals (\"EUR\"), or null for sats",
         ));
     }
     let amounts = std::iter::once(&ask.due).chain(
@@ -507,6 +521,13 @@ mod tests {
         let mut long = ask("t1");
         long.options = vec![long.options[0].clone(); 7];
         assert!(check_ask(&long).is_err());
+        // A currency is three capital letters, as the document's pattern says ("é" and "eur"
+        // were let through by a length test).
+        for bad in ["eur", "EU", "EURO", "éa"] {
+            let mut odd = ask("t1");
+            odd.currency = Some(bad.into());
+            assert!(check_ask(&odd).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -18,8 +18,8 @@ pub const MIN_CHANNEL_SATS: u64 = 20_000;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenChannel {
-    /// The peer's node id: a public key, 66 hex characters.
-    #[schema(pattern = "^[0-9a-fA-F]{66}$")]
+    /// The peer's node id: a compressed public key, 66 hex characters starting `02` or `03`.
+    #[schema(pattern = "^0[23][0-9a-fA-F]{64}$")]
     pub node_id: String,
     /// Where the peer listens, `host:port`.
     #[schema(min_length = 3)]

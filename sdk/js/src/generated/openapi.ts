@@ -1526,12 +1526,12 @@ export interface components {
             /** @description Whether the key asking is the cashier's own. */
             you_are_cashier: boolean;
         };
-        /** @description An import: CSV text with the header row, or rows (one of the two). */
+        /** @description An import: CSV text with the header row, or rows (exactly one of the two). */
         CatalogImport: {
             /** @description CSV with the columns `name, price, currency, category, tax`, as the export writes it. */
-            csv?: string | null;
+            csv?: string;
             /** @description The same as JSON rows. */
-            items?: components["schemas"]["ItemRow"][] | null;
+            items?: components["schemas"]["ItemRow"][];
         };
         /** @description A channel as the API shows it. */
         Channel: {
@@ -1663,15 +1663,7 @@ export interface components {
              *     `cashier_refund_limit`.
              */
             cashier_refunds: boolean;
-            /**
-             * @description The tip percentages offered beside "No tip" and "Other amount", smallest first (1 to 4,
-             *     each above 0 and at most 100, as decimal strings: "10", "12.5").
-             * @example [
-             *       "10",
-             *       "15",
-             *       "20"
-             *     ]
-             */
+            /** @description The tip percentages offered beside "No tip" and "Other amount": 1 to 4, each above 0 and at most 100 with at most 3 decimals ("10", "12.5"), each once (one written two ways, "10" and "10.0", is kept once). */
             tip_presets: string[];
         };
         /** @description A request to create an invoice, as the API receives it. */
@@ -2300,13 +2292,13 @@ export interface components {
         ItemChange: {
             /** @description Archive (true) or bring back (false). */
             archived?: boolean | null;
-            /** @description A new category; `null` for none. */
+            /** @description A new category (up to 80 characters, no control characters); `null` or empty for none. */
             category?: string | null;
             /** @enum {string|null} */
             currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
             /** @description A new picture; `null` removes it. */
             image?: string | null;
-            /** @description A new name. */
+            /** @description A new name: 1 to 80 characters, not only spaces, no control characters. */
             name?: string | null;
             /** @description A new price (with `currency` when that changes too). */
             price?: string;
@@ -2535,13 +2527,16 @@ export interface components {
         };
         /** @description A new item. */
         NewItem: {
-            /** @description A group on the point of sale ("Drinks"), up to 80 characters. */
+            /**
+             * @description A group on the point of sale ("Drinks"), up to 80 characters, no control characters;
+             *     empty for none.
+             */
             category?: string | null;
             /** @enum {string|null} */
             currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
             /** @description A picture as a `data:image/jpeg;base64,…` (or png, webp) URL, at most 40 KiB. */
             image?: string | null;
-            /** @description 1 to 80 characters. */
+            /** @description 1 to 80 characters, not only spaces, no control characters. */
             name: string;
             /**
              * @description A decimal string in `currency` ("3.50"; yen "500"), or whole sats when `currency` is
@@ -2558,7 +2553,7 @@ export interface components {
             default?: boolean;
             /** @description Prices include it (true) or it is added on top (false). */
             inclusive: boolean;
-            /** @description 1 to 80 characters. */
+            /** @description 1 to 80 characters, not only spaces, no control characters. */
             name: string;
             /**
              * @description Percent, a decimal string from 0 to 100 with at most 3 decimals ("8.1").
@@ -2695,7 +2690,7 @@ export interface components {
              * @description Channel size in sats (at least 20,000), paid from the on-chain wallet.
              */
             amount: number;
-            /** @description The peer's node id: a public key, 66 hex characters. */
+            /** @description The peer's node id: a compressed public key, 66 hex characters starting `02` or `03`. */
             node_id: string;
             /**
              * Format: int64
@@ -3442,7 +3437,7 @@ export interface components {
             archived?: boolean | null;
             /** @description Make it the default (true) or not (false). */
             default?: boolean | null;
-            /** @description A new name. */
+            /** @description A new name: 1 to 80 characters, not only spaces, no control characters. */
             name?: string | null;
         };
         /** @description One tax rate's part of a sale. */
@@ -3487,11 +3482,14 @@ export interface components {
          *     beforehand, so the display does no arithmetic).
          */
         TipAsk: {
-            /** @description The unit of the amounts: a currency code, or null for sats. */
+            /** @description The unit of the amounts: a three-letter currency code, or null for sats. */
             currency?: string | null;
-            /** @description What is due before a tip, as a decimal string in that unit. */
+            /**
+             * @description What is due before a tip, as a decimal string in that unit (as every amount here: digits,
+             *     at most one point with digits after it, up to 24 characters).
+             */
             due: string;
-            /** @description The point of sale's own id for this question (an answer names it). */
+            /** @description The point of sale's own id for this question (an answer names it), 1 to 64 bytes. */
             id: string;
             /** @description The choices, 1 to 6. */
             options: components["schemas"]["TipOption"][];
