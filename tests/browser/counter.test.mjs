@@ -83,6 +83,7 @@ test('a café sets up its catalog, sells a cart with a tip chosen on the custome
   await page.getByText('item 1: EUR amounts have at most 2 decimals').waitFor();
   await page.getByLabel('Import CSV').setInputFiles({ name: 'menu.csv', mimeType: 'text/csv', buffer: Buffer.from('name,price,currency,category,tax\r\nMuffin,2.90,EUR,Food,VAT\r\n') });
   await page.getByTestId('catalog-transfer').getByText('Added 1 item from menu.csv.').waitFor();
+  await page.getByRole('table', { name: 'Items' }).getByText('Muffin').waitFor();
   await page.getByRole('button', { name: 'Archive', exact: true }).last().click();
   // The archive is saved once the server answers: wait for it rather than race it.
   let listed = [];
