@@ -73,6 +73,18 @@ pub struct Settings {
     /// The token the LSP gave you, if it asks for one
     #[arg(long, global = true, env = "PAYAIML_LSP_TOKEN", hide_env_values = true)]
     pub lsp_token: Option<String>,
+    /// Back up the node's channel state, as it changes, to a VSS server (http://HOST:PORT/vss) or
+    /// a folder on another device (an absolute path); encrypted with keys from the recovery words
+    #[arg(long, global = true, env = "PAYAIML_BACKUP", value_parser = parse_backup)]
+    pub backup: Option<payaiml_core::backup::TargetConfig>,
+    /// The bearer token the VSS server expects, if it checks one
+    #[arg(
+        long,
+        global = true,
+        env = "PAYAIML_BACKUP_TOKEN",
+        hide_env_values = true
+    )]
+    pub backup_token: Option<String>,
     /// The most the LSP may keep for opening a channel: this many sats...
     #[arg(long, global = true, env = "PAYAIML_LSP_MAX_FEE_BASE_SAT", default_value_t = payaiml_core::config::DEFAULT_LSP_MAX_FEE_BASE_SAT)]
     pub lsp_max_fee_base_sat: u64,
@@ -197,6 +209,15 @@ impl Settings {
         config.rates.refresh = self.rate_refresh;
         config.lsp_max_fee_base_sat = self.lsp_max_fee_base_sat;
         config.lsp_max_fee_ppm = self.lsp_max_fee_ppm;
+        config.backup = self.backup.clone().map(|target| match target {
+            payaiml_core::backup::TargetConfig::Vss { url, .. } => {
+                payaiml_core::backup::TargetConfig::Vss {
+                    url,
+                    token: self.backup_token.clone(),
+                }
+            }
+            folder => folder,
+        });
         if sandbox {
             config.sandbox = true;
             if self.lsp.is_some() {
@@ -331,6 +352,10 @@ impl ChainSettings {
 }
 
 /// `NODE_ID@HOST:PORT`, the form node addresses are shared in.
+fn parse_backup(text: &str) -> Result<payaiml_core::backup::TargetConfig, String> {
+    payaiml_core::backup::TargetConfig::parse(text).map_err(|e| e.to_string())
+}
+
 fn parse_lsp(text: &str) -> Result<(String, String), String> {
     let (id, address) = text
         .trim()

@@ -78,6 +78,9 @@ pub(crate) async fn open_store(config: &Config) -> Result<(Store, SecretStore)> 
     Ok((store, secrets))
 }
 
+/// Set once the node has run: from then on its store must never be replaced by an empty one.
+const NODE_RAN: &str = "node_ran";
+
 /// How long quitting waits for outgoing payments in flight.
 const PAYMENT_SETTLE_ON_QUIT: Duration = Duration::from_secs(30);
 
@@ -142,9 +145,21 @@ impl App {
     /// Makes the wallet of a data dir that has none, from `words` (new ones the merchant has
     /// written down, or their own to restore a wallet), without starting anything. The words are
     /// kept in the secret store only. Refused if the data dir has a wallet already.
+    ///
+    /// With a backup target (`config.backup`), a restore first checks that the target holds this
+    /// wallet's channel state (an error saying so otherwise, with nothing stored), and the target
+    /// is kept for every later start; the node's first start brings the state back.
     pub async fn init(config: &Config, words: &Mnemonic, origin: seed::Origin) -> Result<()> {
+        if let (Some(target), seed::Origin::Restored) = (&config.backup, origin) {
+            let sealer = crate::backup::Sealer::from_mnemonic(words);
+            let opened = crate::backup::Target::open(target, sealer.store_id())?;
+            crate::backup::restore::check_holds(&opened, &sealer).await?;
+        }
         let (_lock, store, secrets) = App::open_secrets(config).await?;
-        let stored = seed::store_new(&store, &secrets, &config.ldk_dir(), words, origin).await;
+        let mut stored = seed::store_new(&store, &secrets, &config.ldk_dir(), words, origin).await;
+        if let (Ok(()), Some(target)) = (&stored, &config.backup) {
+            stored = crate::settings::store_backup_target(&store, &secrets, target).await;
+        }
         store.close().await;
         stored
     }
@@ -359,20 +374,40 @@ impl App {
         let node = match self.node.any() {
             Some(node) => node,
             None => {
-                node::prepare_store(&self.config.ldk_dir()).await;
+                let backup = match &self.config.backup {
+                    Some(target) => Some(Arc::new(self.start_backup(target).await?)),
+                    None => {
+                        node::prepare_store(&self.config.ldk_dir()).await;
+                        None
+                    }
+                };
                 let (config, chain, mnemonic) = (
                     self.config.clone(),
                     self.chain_source.clone(),
                     self.mnemonic.clone(),
                 );
                 let handle = tokio::runtime::Handle::current();
-                let node = tokio::task::spawn_blocking(move || {
-                    node::build(&config, &chain, mnemonic, handle)
+                let store = backup
+                    .as_ref()
+                    .map(|b| b.store.clone() as Arc<ldk_node::DynStore>);
+                let built = tokio::task::spawn_blocking(move || {
+                    node::build(&config, &chain, mnemonic, handle, store)
                 })
                 .await
-                .map_err(|e| Error::Node(format!("node build task failed: {e}")))??;
-                let node = Arc::new(node);
-                self.node.set_built(node.clone());
+                .map_err(|e| Error::Node(format!("node build task failed: {e}")));
+                let node = match built {
+                    Ok(Ok(node)) => Arc::new(node),
+                    Ok(Err(e)) | Err(e) => {
+                        // The next try opens the store again.
+                        if let Some(backup) = backup {
+                            tokio::task::spawn_blocking(move || backup.stop(Duration::ZERO))
+                                .await
+                                .ok();
+                        }
+                        return Err(e);
+                    }
+                };
+                self.node.set_built(node.clone(), backup);
                 node
             }
         };
@@ -416,7 +451,26 @@ impl App {
             self.stop.clone(),
         ));
         self.node.set_state(NodeState::Running, None, None);
+        if let Err(e) = self.store.set_setting(NODE_RAN, "1").await {
+            tracing::warn!(error = %e, "could not record that the node ran");
+        }
         Ok(())
+    }
+
+    /// Brings the node's store back from the backup if it is missing, then starts mirroring it.
+    async fn start_backup(
+        &self,
+        target: &crate::backup::TargetConfig,
+    ) -> Result<crate::backup::Running> {
+        let ldk_dir = self.config.ldk_dir();
+        let sealer = crate::backup::Sealer::from_mnemonic(&self.mnemonic);
+        let opened = crate::backup::Target::open(target, sealer.store_id())?;
+        // Started before, or restored from words: its channel state must exist somewhere.
+        let must_exist = self.store.setting(NODE_RAN).await?.is_some()
+            || crate::seed::restored(&self.store).await?;
+        crate::backup::bring_back_missing_store(&ldk_dir, &opened, &sealer, must_exist).await?;
+        node::prepare_store(&ldk_dir).await;
+        crate::backup::mirror::start(&ldk_dir, opened, sealer)
     }
 
     /// Waits until the node runs, or its start failed `timeout` after the call.
@@ -484,6 +538,15 @@ impl App {
                 Ok(Ok(())) | Ok(Err(ldk_node::NodeError::NotRunning)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "stopping the node"),
                 Err(e) => tracing::warn!(error = %e, "node stop task failed"),
+            }
+        }
+        // What the node wrote last goes to the backup target before quitting, if it answers.
+        if let Some(backup) = self.node.backup() {
+            if tokio::task::spawn_blocking(move || backup.stop(Duration::from_secs(10)))
+                .await
+                .is_err()
+            {
+                tracing::warn!("the backup worker did not stop cleanly");
             }
         }
         self.store.close().await;

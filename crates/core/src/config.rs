@@ -244,6 +244,8 @@ pub struct Config {
     pub sandbox: bool,
     /// Where exchange rates come from, and how old they may be.
     pub rates: crate::rates::RatesConfig,
+    /// Where the node's channel state is backed up as it changes, if anywhere.
+    pub backup: Option<crate::backup::TargetConfig>,
 }
 
 impl Config {
@@ -268,6 +270,7 @@ impl Config {
             max_fee_ppm: DEFAULT_MAX_FEE_PPM,
             auth_failures_per_minute: DEFAULT_AUTH_FAILURES_PER_MINUTE,
             rates: crate::rates::RatesConfig::default(),
+            backup: None,
         }
     }
 

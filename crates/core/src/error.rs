@@ -126,6 +126,8 @@ pub enum ErrorCode {
     SetupRequired,
     /// 503: No exchange rate is fresh enough to price in a currency (no invoice is made).
     RateUnavailable,
+    /// 503: The backup target did not answer, or holds nothing these recovery words open.
+    BackupUnavailable,
     /// 500: The Lightning node failed; the message says how, for the merchant.
     NodeError,
     /// 500: The regtest sandbox failed (bitcoind, the customer node).
@@ -146,7 +148,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 65] = [
+    pub const ALL: [ErrorCode; 66] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -204,6 +206,7 @@ impl ErrorCode {
         ErrorCode::LspUnavailable,
         ErrorCode::SetupRequired,
         ErrorCode::RateUnavailable,
+        ErrorCode::BackupUnavailable,
         ErrorCode::NodeError,
         ErrorCode::SandboxError,
         ErrorCode::DatabaseError,
@@ -274,6 +277,7 @@ impl ErrorCode {
             ErrorCode::LspUnavailable => "lsp_unavailable",
             ErrorCode::SetupRequired => "setup_required",
             ErrorCode::RateUnavailable => "rate_unavailable",
+            ErrorCode::BackupUnavailable => "backup_unavailable",
             ErrorCode::NodeError => "node_error",
             ErrorCode::SandboxError => "sandbox_error",
             ErrorCode::DatabaseError => "database_error",
@@ -344,7 +348,8 @@ impl ErrorCode {
             ErrorCode::NodeNotReady
             | ErrorCode::LspUnavailable
             | ErrorCode::SetupRequired
-            | ErrorCode::RateUnavailable => 503,
+            | ErrorCode::RateUnavailable
+            | ErrorCode::BackupUnavailable => 503,
             ErrorCode::NodeError
             | ErrorCode::SandboxError
             | ErrorCode::DatabaseError
@@ -476,6 +481,9 @@ pub enum Error {
     /// The regtest sandbox failed (bitcoind, the customer node).
     #[error("sandbox: {0}")]
     Sandbox(String),
+    /// The backup target failed, or what it holds cannot be used (the message says which).
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 impl Error {
@@ -499,6 +507,7 @@ impl Error {
             Error::Io { .. } => ErrorCode::IoError,
             Error::Config(_) => ErrorCode::InvalidConfig,
             Error::Sandbox(_) => ErrorCode::SandboxError,
+            Error::Backup(_) => ErrorCode::BackupUnavailable,
         }
     }
 

@@ -18,6 +18,7 @@
 
 mod admin_notice;
 mod app;
+pub mod backup;
 pub mod cashier;
 pub mod catalog;
 pub mod config;

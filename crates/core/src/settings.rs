@@ -31,6 +31,9 @@ const RATE_PROVIDERS: &str = "rate_providers";
 const SHOP: &str = "shop";
 /// The counter's choices (tip presets, whether the cashier may refund), as JSON.
 const COUNTER: &str = "counter";
+/// The backup target (without its token, which is in the secret store).
+const BACKUP: &str = "backup";
+const BACKUP_TOKEN: &str = "backup-token";
 /// The largest proportional cap accepted: 10 % of a payment.
 const MAX_LSP_PPM: u64 = 100_000;
 
@@ -554,6 +557,17 @@ pub(crate) async fn apply_stored(
             });
         }
     }
+    if let Some(json) = store.setting(BACKUP).await? {
+        let mut target: crate::backup::TargetConfig = serde_json::from_str(&json).map_err(|e| {
+            Error::Config(format!(
+                "the stored backup target is damaged ({e}); set it again in Settings"
+            ))
+        })?;
+        if let crate::backup::TargetConfig::Vss { token, .. } = &mut target {
+            *token = secrets.get(BACKUP_TOKEN).await?;
+        }
+        config.backup = Some(target);
+    }
     if let Some(json) = store.setting(LSP_CAP).await? {
         let cap: StoredCap = serde_json::from_str(&json).map_err(|e| {
             Error::Config(format!(
@@ -564,6 +578,23 @@ pub(crate) async fn apply_stored(
         config.lsp_max_fee_ppm = cap.ppm;
     }
     Ok(())
+}
+
+/// Keeps `target` as the backup target of every later start (its token in the secret store).
+pub(crate) async fn store_backup_target(
+    store: &Store,
+    secrets: &SecretStore,
+    target: &crate::backup::TargetConfig,
+) -> Result<()> {
+    let json = serde_json::to_string(target)
+        .map_err(|e| Error::Config(format!("cannot record the backup target: {e}")))?;
+    match target {
+        crate::backup::TargetConfig::Vss {
+            token: Some(token), ..
+        } => secrets.set(BACKUP_TOKEN, token).await?,
+        _ => secrets.delete(BACKUP_TOKEN).await?,
+    }
+    store.set_setting(BACKUP, &json).await
 }
 
 /// The merchant's stored currency and rate providers, given to `rates` (sats only and every

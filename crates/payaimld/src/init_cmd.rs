@@ -12,13 +12,14 @@ use rand::seq::index::sample;
 
 use crate::cli::Cli;
 
-/// What the words bring back, and what not (ldk-node 0.7.1 has no channel backup).
+/// What the words bring back, and what not.
 const WHAT_THEY_RESTORE: &str = "\
 These words are this wallet: its node id and its on-chain keys. Anyone who has them can spend
 its on-chain funds: keep them offline. They do NOT hold the state of open Lightning channels:
-money in channels does not come back from the words alone (keep the data dir, or move it with
-`payaimld export`). And a wallet restored from them finds earlier on-chain funds only if its
-chain source looks back for them (a bitcoind RPC source does not: see the README).";
+money in channels comes back only with the words AND a backup of that state (--backup, see
+docs/backup.md), or with the data dir itself (keep it, or move it with `payaimld export`). And a
+wallet restored from them finds earlier on-chain funds only if its chain source looks back for
+them (a bitcoind RPC source does not: see the README).";
 
 pub async fn run(cli: &Cli, restore: bool) -> anyhow::Result<()> {
     let config = cli.config()?;
@@ -34,7 +35,11 @@ pub async fn run(cli: &Cli, restore: bool) -> anyhow::Result<()> {
         (show_and_confirm()?, Origin::New)
     };
     App::init(&config, &words, origin).await?;
-    let what = if restore { "Restored" } else { "Made" };
+    let what = match (restore, &config.backup) {
+        (true, Some(_)) => "Restored (its channels come back from the backup at its first start)",
+        (true, None) => "Restored",
+        (false, _) => "Made",
+    };
     let mut start = format!("payaimld --network {}", config.network);
     if cli.settings.data_dir.is_some() {
         start.push_str(&format!(" --data-dir {}", config.data_dir.display()));

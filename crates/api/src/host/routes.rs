@@ -471,6 +471,15 @@ pub struct MakeWallet {
     pub confirm: Option<Vec<ConfirmWord>>,
     /// Recovery words to restore from (12 to 24, separated by spaces).
     pub words: Option<String>,
+    /// Where this wallet's channel state is backed up: a VSS server's URL (`http://host:port/vss`)
+    /// or an absolute folder path. With `words`, the restore brings the channels back from it
+    /// (`503 backup_unavailable` if it holds nothing for these words, and nothing is made); with
+    /// `confirm`, the new wallet is backed up there from its first start.
+    #[schema(max_length = 1000)]
+    pub backup: Option<String>,
+    /// The bearer token the VSS server expects, if it checks one.
+    #[schema(max_length = 4096)]
+    pub backup_token: Option<String>,
 }
 
 /// Make the chosen real wallet from the new words (confirmed) or from the merchant's own
@@ -493,9 +502,27 @@ async fn make_wallet(
                 "give either confirm (the three words asked for) or words (to restore), not both",
             )),
         };
-    let (_, _, config) = shared
+    let (_, _, mut config) = shared
         .config_of(profile)
         .map_err(|e| ApiError::new(ErrorCode::InvalidConfig, e))?;
+    if let Some(text) = body
+        .value
+        .backup
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+    {
+        let target = payaiml_core::backup::TargetConfig::parse(text)
+            .map_err(|e| ApiError::bad_field("backup", e.to_string()))?;
+        config.backup = Some(match target {
+            payaiml_core::backup::TargetConfig::Vss { url, .. } => {
+                payaiml_core::backup::TargetConfig::Vss {
+                    url,
+                    token: body.value.backup_token.clone().filter(|t| !t.is_empty()),
+                }
+            }
+            folder => folder,
+        });
+    }
     App::init(&config, &words, origin).await?;
     if let Ok(mut pending) = shared.pending.lock() {
         *pending = None;

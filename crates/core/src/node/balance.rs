@@ -158,6 +158,9 @@ pub struct Health {
     pub sandbox: bool,
     /// The server's version.
     pub version: &'static str,
+    /// How current the backup of the node's channel state is; `null` when no backup target is
+    /// set.
+    pub backup: Option<crate::backup::BackupStatus>,
 }
 
 fn owned_sats(balance: &ldk_node::LightningBalance) -> u64 {
@@ -462,6 +465,7 @@ impl NodeHandle {
             node: node_status,
             sandbox: self.sandbox,
             version: env!("CARGO_PKG_VERSION"),
+            backup: self.backup_status(),
         }
     }
 }

@@ -70,12 +70,14 @@ async fn use_wal(ldk_dir: &std::path::Path, path: &std::path::Path) -> Result<St
     Ok(mode)
 }
 
-/// Builds (does not start) the LDK node for `config`.
+/// Builds (does not start) the LDK node for `config`, on its own SQLite store in the data dir, or
+/// on `store` (that store, mirrored to the backup target: `crate::backup::mirror`).
 pub(crate) fn build(
     config: &Config,
     chain: &ChainSource,
     mnemonic: Mnemonic,
     runtime: tokio::runtime::Handle,
+    store: Option<Arc<ldk_node::DynStore>>,
 ) -> Result<Node> {
     let mut node_config = ldk_node::config::Config::default();
     let lsp = config.lsp.as_ref().map(parse_lsp).transpose()?;
@@ -122,9 +124,11 @@ pub(crate) fn build(
             .set_listening_addresses(vec![addr.into()])
             .map_err(|e| Error::Config(format!("Lightning listen address {addr}: {e}")))?;
     }
-    builder
-        .build()
-        .map_err(|e| Error::Node(format!("cannot build the Lightning node: {e}")))
+    match store {
+        Some(store) => builder.build_with_store(store),
+        None => builder.build(),
+    }
+    .map_err(|e| Error::Node(format!("cannot build the Lightning node: {e}")))
 }
 
 /// The LSP's node id and address, or a message naming the setting at fault.
@@ -191,6 +195,8 @@ pub struct NodeHandle {
 struct Inner {
     node: Option<Arc<Node>>,
     status: NodeStatus,
+    /// The mirror of the node's store, when a backup target is set.
+    backup: Option<Arc<crate::backup::Running>>,
 }
 
 impl NodeHandle {
@@ -200,6 +206,7 @@ impl NodeHandle {
             sandbox,
             inner: Arc::new(RwLock::new(Inner {
                 node: None,
+                backup: None,
                 status: NodeStatus {
                     state: NodeState::Starting,
                     error: None,
@@ -250,10 +257,21 @@ impl NodeHandle {
         }
     }
 
-    pub(crate) fn set_built(&self, node: Arc<Node>) {
+    pub(crate) fn set_built(&self, node: Arc<Node>, backup: Option<Arc<crate::backup::Running>>) {
         if let Ok(mut inner) = self.inner.write() {
             inner.node = Some(node);
+            inner.backup = backup;
         }
+    }
+
+    /// The mirror of the node's store, if a backup target is set and the node was built.
+    pub(crate) fn backup(&self) -> Option<Arc<crate::backup::Running>> {
+        self.inner.read().ok().and_then(|i| i.backup.clone())
+    }
+
+    /// How current the backup is, if one is set.
+    pub fn backup_status(&self) -> Option<crate::backup::BackupStatus> {
+        self.backup().map(|b| b.mirror.status())
     }
 
     pub(crate) fn set_state(

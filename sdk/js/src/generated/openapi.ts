@@ -1416,6 +1416,34 @@ export interface components {
              */
             status_code: number | null;
         };
+        /**
+         * @description How current the backup is.
+         * @enum {string}
+         */
+        BackupState: "checking" | "up_to_date" | "behind";
+        /** @description The backup as health and the Overview show it. */
+        BackupStatus: {
+            /** @description Since when changes wait on this computer (RFC 3339), while `behind`. */
+            behind_since: string | null;
+            /** @description When the target last confirmed a change (RFC 3339). */
+            last_backup_at: string | null;
+            /** @description Why it is behind, while it is. */
+            last_error: string | null;
+            /**
+             * Format: int64
+             * @description Their size, in bytes.
+             */
+            pending_bytes: number;
+            /**
+             * Format: int64
+             * @description How many entries of the node's store are not yet on the target.
+             */
+            pending_changes: number;
+            /** @description How current it is. */
+            state: components["schemas"]["BackupState"];
+            /** @description Where it goes: the VSS server's URL or the folder (never a token). */
+            target: string;
+        };
         /** @description The balance object of `GET /v1/lightning/balance`. */
         Balance: {
             /**
@@ -1997,7 +2025,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "backup_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -2087,6 +2115,7 @@ export interface components {
         };
         /** @description The health object of `GET /v1/health`. */
         Health: {
+            backup: null | components["schemas"]["BackupStatus"];
             /**
              * Format: int32
              * @description The best block height the node knows.
@@ -2507,6 +2536,15 @@ export interface components {
          *     `/v1/setup/words`) or `words` (the merchant's own recovery words, to restore).
          */
         MakeWallet: {
+            /**
+             * @description Where this wallet's channel state is backed up: a VSS server's URL (`http://host:port/vss`)
+             *     or an absolute folder path. With `words`, the restore brings the channels back from it
+             *     (`503 backup_unavailable` if it holds nothing for these words, and nothing is made); with
+             *     `confirm`, the new wallet is backed up there from its first start.
+             */
+            backup?: string | null;
+            /** @description The bearer token the VSS server expects, if it checks one. */
+            backup_token?: string | null;
             /** @description The words asked for by `/v1/setup/words`, typed back. */
             confirm?: components["schemas"]["ConfirmWord"][] | null;
             /** @description Recovery words to restore from (12 to 24, separated by spaces). */
