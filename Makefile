@@ -91,7 +91,9 @@ unit:
 ui-unit:
 	cd ui && npm test
 
+# The backup suites run LDK's vss-server (built once and cached) on a private PostgreSQL cluster.
 e2e: build
+	scripts/install-vss-server.sh >/dev/null
 	scripts/with-keyring.sh cargo test --workspace --test regtest
 
 # Debian's Chromium driven by playwright-core through the built dashboard on a real sandbox;

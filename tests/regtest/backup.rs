@@ -184,3 +184,291 @@ fn a_backup_folder_that_goes_away_never_stops_the_till_and_catches_up() {
     });
     pay_merchant(&d, d.admin(), 1_000, "after the drive came back");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+}
+
+/// Runs the sandbox on `data` and waits for it to end by itself (up to 3 minutes); kills what
+/// it leaves behind (its bitcoind) and returns its exit code and output.
+fn run_until_exit(data: &Path, target: &Path) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    let mut child = std::process::Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--backup", target.to_str().expect("path")])
+        .args(["--listen", "127.0.0.1:0", "--log-level", "info", "sandbox"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let deadline = Instant::now() + std::time::Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &format!("-{pid}")])
+                .status();
+            panic!("payaimld did not end by itself");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pid}")])
+        .status();
+    let output = child.wait_with_output().expect("output");
+    (
+        status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+fn total_sats(d: &Daemon) -> u64 {
+    let balance = get(d, "/v1/lightning/balance", d.admin()).body;
+    balance["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("balance: {balance}"))
+}
+
+#[test]
+fn a_stale_backup_never_broadcasts_an_old_state_and_the_peers_close_pays_the_merchant() {
+    let root = tempdir();
+    let data = root.path().join("shop");
+    let nas = root.path().join("nas");
+    let old_copy = root.path().join("nas-last-week");
+
+    let mut d = sandbox_with_backup(&data, &nas);
+    pay_merchant(&d, d.admin(), 21_000, "before the snapshot");
+    up_to_date(&d);
+    assert!(d.stop());
+    // The target is snapshotted (a NAS restored from last week's copy, a lagging mirror)...
+    copy_dir(&nas, &old_copy);
+
+    // ...and the channels move on after it: a sale and a payment out.
+    let mut d = sandbox_with_backup(&data, &nas);
+    pay_merchant(&d, d.admin(), 40_000, "after the snapshot");
+    pay_customer(&d, 7_000, "after the snapshot");
+    up_to_date(&d);
+    let node_id = get(&d, "/v1/health", d.admin()).body["node_id"].clone();
+    let total_before = total_sats(&d);
+    assert!(d.stop());
+
+    // The computer is lost; the only backup is the old snapshot.
+    std::fs::remove_dir_all(data.join("ldk")).expect("lose the node's store");
+    std::fs::remove_dir_all(&nas).expect("the target goes back to the snapshot");
+    std::fs::rename(&old_copy, &nas).expect("snapshot");
+
+    // The restored node meets its peer, which proves the state old: the node stops at once, sends
+    // and broadcasts nothing, and says what to do.
+    let (code, output) = run_until_exit(&data, &nas);
+    assert_eq!(code, Some(75), "{output}");
+    assert!(output.contains("channel state is behind"), "{output}");
+    assert!(output.contains("Nothing was sent or broadcast"), "{output}");
+
+    // Started again, it sets that state aside and runs; health says what it waits for.
+    let d = sandbox_with_backup(&data, &nas);
+    let health = get(&d, "/v1/health", d.admin()).body;
+    assert_eq!(health["node_id"], node_id);
+    assert_eq!(
+        health["recovery"]["state"], "waiting_for_closes",
+        "{health}"
+    );
+    let waiting = health["recovery"]["channels"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert!(waiting >= 1, "{health}");
+    // The peer closes those channels with its own latest state; after 6 confirmations the node
+    // claims the merchant's outputs, which reach the on-chain wallet.
+    let started = Instant::now();
+    let mut last = Value::Null;
+    wait_for(240, "the recovery to end", || {
+        post(&d, "/v1/sandbox/mine", d.admin(), json!({"blocks": 2}));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let recovery = get(&d, "/v1/health", d.admin()).body["recovery"].clone();
+        if recovery.is_null() {
+            return Some(());
+        }
+        last = recovery;
+        None
+    });
+    // It went through both steps: every channel set aside was closed by the peer, then claimed.
+    assert_eq!(last["state"], "claiming", "{last}");
+    assert_eq!(last["closed"], last["channels"], "{last}");
+    // Nothing was taken as a penalty (a broadcast of the old state would have lost the whole
+    // channel): the merchant holds what it held before the loss, less on-chain fees.
+    wait_for(60, "the claimed outputs in the wallet", || {
+        post(&d, "/v1/sandbox/mine", d.admin(), json!({"blocks": 1}));
+        let balance = get(&d, "/v1/lightning/balance", d.admin()).body;
+        (balance["closing"]["total"] == 0).then_some(())
+    });
+    let total_after = total_sats(&d);
+    eprintln!(
+        "stale restore: {waiting} channels closed by the peer and claimed in {:.1?}; {total_before} sat before, {total_after} after",
+        started.elapsed()
+    );
+    assert!(
+        total_after + 50_000 >= total_before,
+        "{total_before} before, {total_after} after: {}",
+        get(&d, "/v1/lightning/balance", d.admin()).body
+    );
+}
+
+#[test]
+fn a_vss_server_backs_the_node_up_through_an_outage_and_brings_it_back() {
+    let mut vss = crate::vss_server::VssServer::start();
+    let root = tempdir();
+    let data = root.path().join("shop");
+    let url = vss.url();
+    let start = |data: &Path| Daemon::start(data, &["--backup", &url, "sandbox"], true);
+
+    let mut d = start(&data);
+    let sale = pay_merchant(&d, d.admin(), 21_000, "coffee, on VSS");
+    pay_customer(&d, 3_000, "supplier, on VSS");
+    let backup = up_to_date(&d);
+    assert_eq!(backup["target"], url, "{backup}");
+
+    // The server goes away mid-day: the till goes on, the gap shows, nothing waits on it.
+    vss.stop_server();
+    let started = Instant::now();
+    let during = pay_merchant(&d, d.admin(), 4_000, "while VSS is away");
+    let took = started.elapsed();
+    let behind = wait_for(30, "the gap to show", || {
+        let b = backup_of(&d);
+        (b["state"] == "behind" && b["last_error"].is_string()).then_some(b)
+    });
+    assert!(
+        behind["pending_changes"].as_u64().unwrap_or(0) > 0,
+        "{behind}"
+    );
+    // Back: it catches up by itself.
+    vss.start_server();
+    up_to_date(&d);
+    let lightning = lightning_sats(&d);
+    assert!(d.stop());
+
+    // The node's store is lost; the next start brings it back from the server.
+    std::fs::remove_dir_all(data.join("ldk")).expect("lose the node's store");
+    let d = start(&data);
+    let log = std::fs::read_to_string(d.log_path()).expect("log");
+    assert!(log.contains("brought the node's channel state back from the backup"));
+    wait_for(60, "the same channels and balance", || {
+        (lightning_sats(&d) == lightning).then_some(())
+    });
+    for invoice in [&sale, &during] {
+        let id = invoice["id"].as_str().expect("id");
+        assert_eq!(
+            get(&d, &format!("/v1/lightning/invoices/{id}"), d.admin()).body["status"],
+            "paid"
+        );
+    }
+    pay_merchant(&d, d.admin(), 5_000, "after the restore from VSS");
+    pay_customer(&d, 1_000, "after the restore from VSS");
+    up_to_date(&d);
+    eprintln!("vss: a sale with the server away took {took:.1?}");
+}
+
+/// A real node (not the sandbox) on a new computer: `init --restore --backup TARGET` refuses a
+/// target without this wallet's backup and makes nothing; with the right one, the first start
+/// brings the node back, and with it what the words alone cannot: the on-chain wallet's state
+/// (on a bitcoind chain source a words-only restore does not find earlier funds; the `setup`
+/// suite shows it).
+#[test]
+fn words_and_backup_bring_a_real_node_back_on_a_new_computer() {
+    let bitcoind = own_bitcoind();
+    let chain: Vec<String> = bitcoind.serve_args();
+    bitcoind.rpc(None, "createwallet", json!(["miner"]));
+    let miner = bitcoind.rpc(Some("miner"), "getnewaddress", json!([]));
+    bitcoind.rpc(None, "generatetoaddress", json!([101, miner]));
+    let root = tempdir();
+    let nas = root.path().join("nas");
+    let nas_arg = nas.to_str().expect("path").to_string();
+
+    // The first computer: restored from its words alone, backed up from its first start.
+    let first = root.path().join("first");
+    assert!(
+        restore_wallet(&first, &["--network", "regtest"], TEST_WORDS)
+            .status
+            .success()
+    );
+    let mut serve: Vec<&str> = vec!["--network", "regtest", "--backup", &nas_arg, "serve"];
+    serve.extend(chain.iter().map(String::as_str));
+    let mut d = Daemon::start(&first, &serve, true);
+    wait_for(60, "the node running", || {
+        (get(&d, "/v1/health", d.admin()).body["node"]["state"] == "running").then_some(())
+    });
+    let address = post(&d, "/v1/node/address", d.admin(), json!({})).body["address"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    bitcoind.rpc(Some("miner"), "sendtoaddress", json!([address, 0.25]));
+    bitcoind.rpc(None, "generatetoaddress", json!([1, miner]));
+    let onchain = |d: &Daemon| {
+        get(d, "/v1/lightning/balance", d.admin()).body["onchain"]["confirmed"].as_u64()
+    };
+    wait_for(60, "the deposit confirmed", || {
+        (onchain(&d) == Some(25_000_000)).then_some(())
+    });
+    up_to_date(&d);
+    let node_id = get(&d, "/v1/health", d.admin()).body["node_id"].clone();
+    assert!(d.stop());
+
+    // A target without this wallet's backup: refused, and nothing is made.
+    let wrong = root.path().join("wrong");
+    let empty = root.path().join("empty-usb");
+    let refused = restore_wallet(
+        &wrong,
+        &[
+            "--network",
+            "regtest",
+            "--backup",
+            empty.to_str().expect("path"),
+        ],
+        TEST_WORDS,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("holds no backup for these recovery words"),
+        "{refused:?}"
+    );
+    assert!(!wrong.join("payaiml.sqlite").exists(), "nothing made");
+
+    // The new computer: the words and the backup. The target is kept for every later start.
+    let second = root.path().join("second");
+    let restored = restore_wallet(
+        &second,
+        &["--network", "regtest", "--backup", &nas_arg],
+        TEST_WORDS,
+    );
+    assert!(restored.status.success(), "{restored:?}");
+    assert!(String::from_utf8_lossy(&restored.stdout).contains("come back from the backup"));
+    let mut serve: Vec<&str> = vec!["--network", "regtest", "serve"];
+    serve.extend(chain.iter().map(String::as_str));
+    let d = Daemon::start(&second, &serve, true);
+    let health = wait_for(60, "the restored node running", || {
+        let h = get(&d, "/v1/health", d.admin()).body;
+        (h["node"]["state"] == "running").then_some(h)
+    });
+    assert_eq!(health["node_id"], node_id, "the same node");
+    assert_eq!(health["backup"]["target"], nas_arg.as_str(), "{health}");
+    wait_for(60, "the on-chain funds, found", || {
+        (onchain(&d) == Some(25_000_000)).then_some(())
+    });
+    let log = std::fs::read_to_string(d.log_path()).expect("log");
+    assert!(log.contains("brought the node's channel state back from the backup"));
+}

@@ -30,4 +30,5 @@ mod refunds;
 mod setup;
 mod stream;
 mod unified;
+mod vss_server;
 mod webhooks;

@@ -5,7 +5,7 @@
 //! needs, as ldk-node's `Node::bolt11_payment()` does. No transport lives here, and no domain
 //! module depends on this one.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +65,13 @@ pub struct App {
     stop: CancellationToken,
     /// Every background task, so shutdown can wait for them.
     tasks: TaskTracker,
+    /// Ends the tasks of the node now running (a child of `stop`).
+    node_stop: std::sync::Mutex<CancellationToken>,
+    /// Asks the node's supervisor to build and start the node again (after it was stopped).
+    rebuild_node: Notify,
+    /// Set once the front door finished starting (the sandbox: its channels are up): until then
+    /// something may still hold the node, which a rebuild must not pull away.
+    launched: AtomicBool,
     _lock: DataDirLock,
 }
 
@@ -80,6 +87,9 @@ pub(crate) async fn open_store(config: &Config) -> Result<(Store, SecretStore)> 
 
 /// Set once the node has run: from then on its store must never be replaced by an empty one.
 const NODE_RAN: &str = "node_ran";
+/// Set when the wallet was restored from its words and a backup, whose channel state its first
+/// start must find.
+const RESTORED_FROM_BACKUP: &str = "restored_from_backup";
 
 /// How long quitting waits for outgoing payments in flight.
 const PAYMENT_SETTLE_ON_QUIT: Duration = Duration::from_secs(30);
@@ -96,6 +106,9 @@ impl App {
     /// starting its bitcoind).
     pub async fn open_locked(mut config: Config, lock: DataDirLock) -> Result<Arc<App>> {
         let chain_source = config.effective_chain_source()?;
+        // LDK ends the process when a peer proves the node's channel state old: the marker it
+        // leaves starts a safe recovery at the next start (node::behind).
+        node::behind::watch(&config.data_dir);
         let (store, secrets) = open_store(&config).await?;
         // Only a regtest node (the sandbox) makes its wallet by itself; a real one is made on
         // purpose, with its words shown, by `App::init`.
@@ -138,6 +151,9 @@ impl App {
             mnemonic,
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
+            node_stop: std::sync::Mutex::new(CancellationToken::new()),
+            rebuild_node: Notify::new(),
+            launched: AtomicBool::new(false),
             _lock: lock,
         }))
     }
@@ -159,6 +175,9 @@ impl App {
         let mut stored = seed::store_new(&store, &secrets, &config.ldk_dir(), words, origin).await;
         if let (Ok(()), Some(target)) = (&stored, &config.backup) {
             stored = crate::settings::store_backup_target(&store, &secrets, target).await;
+            if stored.is_ok() && origin == seed::Origin::Restored {
+                stored = store.set_setting(RESTORED_FROM_BACKUP, "1").await;
+            }
         }
         store.close().await;
         stored
@@ -312,6 +331,9 @@ impl App {
     /// backoff while it fails (an unreachable chain source, say). The API keeps serving
     /// meanwhile, and webhooks already owed go out even while the node is down.
     pub fn start(self: &Arc<Self>) {
+        if !self.config.sandbox {
+            self.mark_launched();
+        }
         let dispatcher = Dispatcher {
             store: self.store.clone(),
             webhooks: self.webhooks.clone(),
@@ -349,7 +371,16 @@ impl App {
         let mut delay = Duration::from_secs(2);
         loop {
             match self.try_start_node().await {
-                Ok(()) => return,
+                Ok(()) => {
+                    // Running. A recovery's last step asks for the node to be built again.
+                    tokio::select! {
+                        _ = self.rebuild_node.notified() => {
+                            delay = Duration::from_secs(2);
+                            continue;
+                        }
+                        _ = self.stop.cancelled() => return,
+                    }
+                }
                 Err(e) => {
                     let retry = delay.as_millis() as i64;
                     tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "the Lightning node did not start");
@@ -374,10 +405,16 @@ impl App {
         let node = match self.node.any() {
             Some(node) => node,
             None => {
-                let backup = match &self.config.backup {
-                    Some(target) => Some(Arc::new(self.start_backup(target).await?)),
-                    None => {
+                let backup = match (self.node.backup(), &self.config.backup) {
+                    // A node rebuilt in this process (a recovery's last step) keeps its mirror.
+                    (Some(running), _) => Some(running),
+                    (None, Some(target)) => Some(Arc::new(self.start_backup(target).await?)),
+                    (None, None) => {
                         node::prepare_store(&self.config.ldk_dir()).await;
+                        let recovery =
+                            node::behind::prepare(&self.config.data_dir, &self.config.ldk_dir())
+                                .await?;
+                        self.node.set_recovery(recovery);
                         None
                     }
                 };
@@ -400,6 +437,7 @@ impl App {
                     Ok(Err(e)) | Err(e) => {
                         // The next try opens the store again.
                         if let Some(backup) = backup {
+                            self.node.forget_backup();
                             tokio::task::spawn_blocking(move || backup.stop(Duration::ZERO))
                                 .await
                                 .ok();
@@ -418,10 +456,15 @@ impl App {
             .map_err(|e| Error::Node(format!("node start task failed: {e}")))?
             .map_err(|e| Error::NodeNotReady(node::explain(&e)))?;
         tracing::info!(node_id = %node.node_id(), network = %self.config.network, "Lightning node started");
+        // The tasks of this node end with it (a recovery rebuilds the node in this process).
+        let node_stop = self.stop.child_token();
+        if let Ok(mut current) = self.node_stop.lock() {
+            *current = node_stop.clone();
+        }
         // The node runs from here on, so a failure here must not send us back to `start()`:
         // payments left pending are reconciled on the next start instead.
         if let Err(e) =
-            payments::resume::reconcile(&node, &self.store, &self.live, &self.tasks, &self.stop)
+            payments::resume::reconcile(&node, &self.store, &self.live, &self.tasks, &node_stop)
                 .await
         {
             tracing::error!(error = %e, "reconciling pending payments failed");
@@ -435,7 +478,7 @@ impl App {
                 crate::node::chain_lookup::ChainLookup::new(&source),
                 self.config.network.to_ldk(),
                 self.live.clone(),
-                self.stop.clone(),
+                node_stop.clone(),
             ));
         }
         self.tasks.spawn(record_node_events(
@@ -443,13 +486,18 @@ impl App {
             self.store.clone(),
             self.rates.clone(),
             self.live.clone(),
-            self.stop.clone(),
+            node_stop.clone(),
         ));
         self.tasks.spawn(crate::node_prune::run(
             node.clone(),
             self.store.clone(),
-            self.stop.clone(),
+            node_stop.clone(),
         ));
+        if self.node.recovery().is_some() {
+            let app = self.clone();
+            let stop = node_stop.clone();
+            self.tasks.spawn(async move { app.recover(stop).await });
+        }
         self.node.set_state(NodeState::Running, None, None);
         if let Err(e) = self.store.set_setting(NODE_RAN, "1").await {
             tracing::warn!(error = %e, "could not record that the node ran");
@@ -465,12 +513,111 @@ impl App {
         let ldk_dir = self.config.ldk_dir();
         let sealer = crate::backup::Sealer::from_mnemonic(&self.mnemonic);
         let opened = crate::backup::Target::open(target, sealer.store_id())?;
-        // Started before, or restored from words: its channel state must exist somewhere.
+        // Started before, or restored from words and this backup: its channel state must exist
+        // somewhere. (Restored from the words alone, it starts empty, as the words promise.)
         let must_exist = self.store.setting(NODE_RAN).await?.is_some()
-            || crate::seed::restored(&self.store).await?;
+            || self.store.setting(RESTORED_FROM_BACKUP).await?.is_some();
         crate::backup::bring_back_missing_store(&ldk_dir, &opened, &sealer, must_exist).await?;
         node::prepare_store(&ldk_dir).await;
+        let recovery = node::behind::prepare(&self.config.data_dir, &ldk_dir).await?;
+        self.node.set_recovery(recovery);
         crate::backup::mirror::start(&ldk_dir, opened, sealer)
+    }
+
+    /// Says the front door has finished starting (the sandbox calls it once its channels are up;
+    /// [`App::start`] for every other front door).
+    pub fn mark_launched(&self) {
+        self.launched.store(true, Ordering::SeqCst);
+    }
+
+    /// Carries a recovery from channel state that was behind (see `node::behind`): waits for the
+    /// peers' closes of the channels set aside, then rebuilds the node with their monitors, which
+    /// claim the merchant's outputs; ends once nothing is left to claim.
+    async fn recover(self: Arc<Self>, stop: CancellationToken) {
+        let Ok(source) = self.config.effective_chain_source() else {
+            return;
+        };
+        let lookup = crate::node::chain_lookup::ChainLookup::new(&source);
+        let mut first_seen = std::collections::HashMap::new();
+        let mut quiet = false;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = stop.cancelled() => return,
+            }
+            let Some(mut recovery) = self.node.recovery() else {
+                return;
+            };
+            match recovery.state {
+                node::behind::RecoveryState::WaitingForCloses => {
+                    match node::behind::closed_channels(&lookup, &recovery, &mut first_seen).await {
+                        Ok(closed) => {
+                            let all = closed.len() == recovery.channels.len()
+                                && self.launched.load(Ordering::SeqCst);
+                            recovery.closed = closed;
+                            self.node.set_recovery(Some(recovery.clone()));
+                            if all {
+                                if let Err(e) = self.claim_after_closes(recovery).await {
+                                    tracing::error!(error = %e, "could not put the monitors back to claim the closed channels");
+                                }
+                                // The rebuilt node has its own recovery task.
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not check the closes of the channels set aside")
+                        }
+                    }
+                }
+                node::behind::RecoveryState::Claiming => {
+                    // Over when nothing of the closed channels is on its way any more (twice in a
+                    // row, so a node that has just loaded its monitors is not taken for done).
+                    let Ok(balance) = self.node.balance() else {
+                        continue;
+                    };
+                    let nothing_left = balance.closing.total == 0;
+                    let left = !(nothing_left && quiet);
+                    quiet = nothing_left;
+                    if !left {
+                        match node::behind::finish(&self.config.ldk_dir()).await {
+                            Ok(()) => {
+                                tracing::info!("the recovery is over: the closed channels' outputs are claimed");
+                                self.node.set_recovery(None);
+                                if let Some(backup) = self.node.backup() {
+                                    backup.recheck();
+                                }
+                                return;
+                            }
+                            Err(e) => tracing::warn!(error = %e, "could not end the recovery"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops the node, puts the monitors set aside back, and starts it again with them.
+    async fn claim_after_closes(self: &Arc<Self>, recovery: node::behind::Recovery) -> Result<()> {
+        tracing::info!("every channel set aside is closed on-chain: putting their monitors back to claim your share");
+        if let Ok(current) = self.node_stop.lock() {
+            current.cancel();
+        }
+        self.node.set_state(NodeState::Starting, None, None);
+        if let Some(node) = self.node.any() {
+            match tokio::task::spawn_blocking(move || node.stop()).await {
+                Ok(Ok(())) | Ok(Err(ldk_node::NodeError::NotRunning)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "stopping the node"),
+                Err(e) => tracing::warn!(error = %e, "node stop task failed"),
+            }
+        }
+        self.node.clear_built();
+        let recovery = node::behind::restore_monitors(&self.config.ldk_dir(), recovery).await?;
+        self.node.set_recovery(Some(recovery));
+        if let Some(backup) = self.node.backup() {
+            backup.recheck();
+        }
+        self.rebuild_node.notify_one();
+        Ok(())
     }
 
     /// Waits until the node runs, or its start failed `timeout` after the call.

@@ -110,11 +110,6 @@ pub(crate) async fn has_wallet(
             .unwrap_or(false))
 }
 
-/// Whether this wallet was restored from recovery words (not made here).
-pub(crate) async fn restored(store: &Store) -> Result<bool> {
-    Ok(store.setting(SEED_ORIGIN).await?.as_deref() == Some("restored"))
-}
-
 /// Stores the seed of a data dir that has no wallet yet. Refused when it has one: a second seed
 /// would silently start a different, empty wallet beside the first one's state.
 pub(crate) async fn store_new(

@@ -128,6 +128,9 @@ pub(crate) struct Mirror {
     progress: tokio::sync::watch::Sender<u64>,
     work: tokio::sync::Notify,
     target_name: String,
+    /// Set when the node's store was changed beside the mirror (a recovery moving entries while
+    /// the node was stopped): the worker compares everything again.
+    recheck: std::sync::atomic::AtomicBool,
 }
 
 impl Mirror {
@@ -322,6 +325,15 @@ pub struct Running {
 }
 
 impl Running {
+    /// Has the worker compare the whole store with what the target confirmed again, after a
+    /// change made beside the mirror while the node was stopped.
+    pub(crate) fn recheck(&self) {
+        self.mirror
+            .recheck
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.mirror.work.notify_one();
+    }
+
     /// Stops the worker after it sent what is queued, or after `grace`, whichever comes first.
     pub fn stop(&self, grace: Duration) {
         let deadline = std::time::Instant::now() + grace;
@@ -373,6 +385,7 @@ pub fn start(ldk_dir: &Path, target: Target, sealer: Sealer) -> Result<Running> 
         progress,
         work: tokio::sync::Notify::new(),
         target_name: target.describe(),
+        recheck: std::sync::atomic::AtomicBool::new(false),
     });
     let store = Arc::new(MirroredStore {
         local,
@@ -444,6 +457,22 @@ impl Worker {
         loop {
             if self.stop.is_cancelled() {
                 return;
+            }
+            if self
+                .mirror
+                .recheck
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                if let Err(e) = self.check().await {
+                    self.mirror
+                        .recheck
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
+                    self.fail(&e);
+                    if self.rest(&mut pause).await {
+                        return;
+                    }
+                    continue;
+                }
             }
             let next = self
                 .mirror

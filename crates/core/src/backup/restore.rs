@@ -118,8 +118,8 @@ pub async fn restore_node_state(
 
 /// Before the node opens its store: if the store is missing from `ldk_dir` (a new computer after
 /// `init --restore`, or a lost or wiped data folder) and the target holds this wallet's channel
-/// state, brings it back first. A wallet whose node ran before, or whose words were restored, is
-/// never started empty when its store is gone: if the target cannot be asked, or has nothing, the
+/// state, brings it back first. A wallet whose node ran before, or whose words were restored with
+/// this backup, is never started empty when its store is gone: if the target cannot be asked, or has nothing, the
 /// start fails and says so (a new wallet starts empty, as it should).
 pub async fn bring_back_missing_store(
     ldk_dir: &Path,

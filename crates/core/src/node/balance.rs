@@ -161,6 +161,9 @@ pub struct Health {
     /// How current the backup of the node's channel state is; `null` when no backup target is
     /// set.
     pub backup: Option<crate::backup::BackupStatus>,
+    /// A recovery from channel state found behind its channels' real state (an old backup),
+    /// while one is under way; `null` otherwise. See docs/backup.md.
+    pub recovery: Option<super::behind::Recovery>,
 }
 
 fn owned_sats(balance: &ldk_node::LightningBalance) -> u64 {
@@ -189,7 +192,7 @@ fn owned_sats(balance: &ldk_node::LightningBalance) -> u64 {
     }
 }
 
-fn balance_channel(
+pub(crate) fn balance_channel(
     balance: &ldk_node::LightningBalance,
 ) -> ldk_node::lightning::ln::types::ChannelId {
     use ldk_node::LightningBalance as B;
@@ -466,6 +469,7 @@ impl NodeHandle {
             sandbox: self.sandbox,
             version: env!("CARGO_PKG_VERSION"),
             backup: self.backup_status(),
+            recovery: self.recovery(),
         }
     }
 }

@@ -134,6 +134,33 @@ impl ChainLookup {
         }
     }
 
+    /// Whether the output `txid:vout` is spent by a confirmed transaction. (bitcoind's
+    /// `gettxout` without the mempool answers null for a spent output; Esplora's `outspend` says
+    /// so directly.) An output that never existed also reads as spent: callers ask only about
+    /// outputs they know were created.
+    pub(crate) async fn output_spent(&self, txid: &Txid, vout: u32) -> Result<bool> {
+        let failed = |e: String| Error::Node(format!("cannot read output {txid}:{vout}: {e}"));
+        match self {
+            ChainLookup::Rpc(rpc) => Ok(rpc
+                .call("gettxout", json!([txid.to_string(), vout, false]))
+                .await
+                .map_err(failed)?
+                .is_null()),
+            ChainLookup::Esplora { client, base } => {
+                let answer: serde_json::Value = client
+                    .get(format!("{base}/tx/{txid}/outspend/{vout}"))
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map_err(|e| failed(e.to_string()))?
+                    .json()
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                Ok(answer["spent"] == true && answer["status"]["confirmed"] == true)
+            }
+        }
+    }
+
     /// The transaction `txid`, confirmed in `block` (bitcoind without a transaction index finds
     /// a confirmed transaction only by its block).
     pub(crate) async fn transaction(&self, txid: &Txid, block: &BlockHash) -> Result<Transaction> {

@@ -5,6 +5,7 @@
 //! [`NodeHandle::get`] and fails with [`Error::NodeNotReady`] until the node is up.
 
 pub mod balance;
+pub mod behind;
 pub(crate) mod chain_lookup;
 pub mod channels;
 pub mod readiness;
@@ -197,6 +198,8 @@ struct Inner {
     status: NodeStatus,
     /// The mirror of the node's store, when a backup target is set.
     backup: Option<Arc<crate::backup::Running>>,
+    /// A recovery from channel state that was behind, while one is under way.
+    recovery: Option<behind::Recovery>,
 }
 
 impl NodeHandle {
@@ -207,6 +210,7 @@ impl NodeHandle {
             inner: Arc::new(RwLock::new(Inner {
                 node: None,
                 backup: None,
+                recovery: None,
                 status: NodeStatus {
                     state: NodeState::Starting,
                     error: None,
@@ -261,6 +265,31 @@ impl NodeHandle {
         if let Ok(mut inner) = self.inner.write() {
             inner.node = Some(node);
             inner.backup = backup;
+        }
+    }
+
+    /// Forgets the backup's mirror (stopped after a failed build).
+    pub(crate) fn forget_backup(&self) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.backup = None;
+        }
+    }
+
+    /// Forgets the built node (it was stopped), keeping the backup's mirror for the next build.
+    pub(crate) fn clear_built(&self) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.node = None;
+        }
+    }
+
+    /// The recovery under way, if any.
+    pub fn recovery(&self) -> Option<behind::Recovery> {
+        self.inner.read().ok().and_then(|i| i.recovery.clone())
+    }
+
+    pub(crate) fn set_recovery(&self, recovery: Option<behind::Recovery>) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.recovery = recovery;
         }
     }
 

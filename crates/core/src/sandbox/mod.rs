@@ -170,7 +170,10 @@ pub async fn launch(
     // On any failure from here on, stop what was started (the nodes, then bitcoind) before
     // reporting the error, so nothing is left running or torn down mid-flight.
     match attach(&app, bitcoind, lsp, &customer_dir, merchant_port).await {
-        Ok(sandbox) => Ok((app, sandbox)),
+        Ok(sandbox) => {
+            app.mark_launched();
+            Ok((app, sandbox))
+        }
         Err((e, leftover)) => {
             tracing::error!(error = %e, "the sandbox did not start");
             app.shutdown().await;
@@ -231,7 +234,9 @@ async fn attach(
     let connected = if sandbox.lsp.is_some() {
         sandbox.connect_lsp().await
     } else {
-        sandbox.connect_channels(&merchant, merchant_port).await
+        sandbox
+            .connect_channels(&merchant, merchant_port, app.node().recovery().is_some())
+            .await
     };
     if let Err(e) = connected {
         return Err((e, Leftover::Sandbox(sandbox)));
@@ -401,13 +406,24 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 impl Sandbox {
     /// Connects the customer to the merchant and, on first start, funds both nodes and opens one
     /// channel each way; then waits until the channels are usable.
-    async fn connect_channels(&self, merchant: &Arc<Node>, merchant_port: u16) -> Result<()> {
+    async fn connect_channels(
+        &self,
+        merchant: &Arc<Node>,
+        merchant_port: u16,
+        recovering: bool,
+    ) -> Result<()> {
         let customer = self.customer.clone();
         let merchant_id = merchant.node_id();
         let merchant_addr = std::net::SocketAddr::from(([127, 0, 0, 1], merchant_port));
         // The merchant listens on a new port each start; the customer may still be dialling the
         // old one it remembers, so connecting can fail for a moment.
         dial(&customer, merchant_id, merchant_addr.into(), "the merchant").await?;
+        // A node recovering from channel state that was behind waits for the customer to close
+        // the old channels (node::behind); new ones would only blur what comes back.
+        if recovering {
+            tracing::warn!("sandbox: the merchant recovers from channel state that was behind; no new channels until it is over");
+            return Ok(());
+        }
         // One channel each way. A channel that is gone (closed, or force-closed by LDK after a
         // crash left its state behind) is replaced, so the sandbox always starts usable.
         let with_customer: Vec<_> = merchant
@@ -981,11 +997,16 @@ impl Sandbox {
                 return Ok(height);
             }
             for node in behind {
-                // A node that is stopping cannot sync; the deadline bounds the wait.
-                let _ = blocking(move || {
-                    node.sync_wallets()
-                        .map_err(|e| Error::Sandbox(format!("sync: {e}")))
-                })
+                // A node that is stopping (or being rebuilt) cannot sync, and its sync may hang:
+                // the deadline bounds the wait, also inside the sync.
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let _ = tokio::time::timeout(
+                    left,
+                    blocking(move || {
+                        node.sync_wallets()
+                            .map_err(|e| Error::Sandbox(format!("sync: {e}")))
+                    }),
+                )
                 .await;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

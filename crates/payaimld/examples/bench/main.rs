@@ -5,6 +5,8 @@
 //!   time per request (of this whole process, which holds the node, the API and its clients);
 //! - the HTTP floor: `GET /v1/health` (no key, no database), what any request costs here;
 //! - payments sent and settled, one at a time and 16 in flight on one channel;
+//! - the backup: invoice creation and payments with every write mirrored to a VSS server (LDK's
+//!   vss-server on PostgreSQL, on loopback), against the same without a backup;
 //! - event latency to webhooks and a WebSocket client;
 //! - `payaimld serve` (the merchant's node alone, its own process): cold start to ready, restart,
 //!   idle memory, and a history phase (`PAYAIML_BENCH_HISTORY` invoices, 100,000 by default);
@@ -15,6 +17,7 @@
 //! `PAYAIML_BENCH_QUICK=1` (in `make test`) runs every phase with a few operations, only to prove
 //! it still works. Nothing is asserted: the figures are the record.
 
+mod backup;
 mod daemon;
 mod desktop;
 mod events;
@@ -117,6 +120,7 @@ async fn main() -> BenchResult<()> {
     let mut out = serde_json::Map::new();
 
     // Invoice creation.
+    let mut local_create = None;
     let made: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let mut create = serde_json::Map::new();
     for (clients, n) in [(1, sizes.one), (MANY, sizes.many)] {
@@ -143,23 +147,7 @@ async fn main() -> BenchResult<()> {
                 let (http, base, key, made) =
                     (http.clone(), base.clone(), key.clone(), made.clone());
                 async move {
-                    let res = http
-                        .post(format!("{base}/v1/lightning/invoices"))
-                        .bearer_auth(&key)
-                        .body(r#"{"amount": 1000, "description": "bench"}"#)
-                        .send()
-                        .await?;
-                    if res.status().as_u16() != 201 {
-                        return Err(format!("create: {}", res.status()).into());
-                    }
-                    let body: Value = res.json().await?;
-                    let pair = (
-                        body["id"].as_str().unwrap_or_default().to_string(),
-                        body["payment_hash"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_string(),
-                    );
+                    let pair = api_create(&http, &base, &key).await?;
                     made.lock().map_err(|_| "poisoned")?.push(pair);
                     Ok(())
                 }
@@ -170,6 +158,9 @@ async fn main() -> BenchResult<()> {
             clients.to_string(),
             side_by_side("invoice create", &raw, &api),
         );
+        if clients == 1 {
+            local_create = Some(api);
+        }
     }
     out.insert("invoice_create".into(), Value::Object(create));
 
@@ -249,6 +240,7 @@ async fn main() -> BenchResult<()> {
     // Payments to the customer, sent and settled: one at a time, then 16 in flight on the one
     // channel the merchant opened. The customer's invoices are made before the clock starts.
     let mut pay = serde_json::Map::new();
+    let mut local_pay = None;
     for (clients, n) in [(1, sizes.one), (MANY, sizes.payments_many)] {
         let mut raw_invoices = Vec::with_capacity(n);
         let mut api_invoices = Vec::with_capacity(n);
@@ -283,21 +275,7 @@ async fn main() -> BenchResult<()> {
                     key.clone(),
                     api_invoices.clone(),
                 );
-                async move {
-                    let res = http
-                        .post(format!("{base}/v1/lightning/payments"))
-                        .bearer_auth(&key)
-                        .header("content-type", "application/json")
-                        .body(json!({ "invoice": invoices[i] }).to_string())
-                        .send()
-                        .await?;
-                    let status = res.status().as_u16();
-                    let body: Value = res.json().await?;
-                    if (status, body["status"].as_str()) != (201, Some("succeeded")) {
-                        return Err(format!("payment: {status} {body}").into());
-                    }
-                    Ok(())
-                }
+                async move { api_pay(&http, &base, &key, &invoices[i]).await }
             }
         })
         .await?;
@@ -305,8 +283,19 @@ async fn main() -> BenchResult<()> {
             clients.to_string(),
             side_by_side("payment sent and settled", &raw, &api),
         );
+        if clients == 1 {
+            local_pay = Some(api);
+        }
     }
     out.insert("payment".into(), Value::Object(pay));
+
+    // The same with every write of the node mirrored to a VSS server.
+    if let (Some(create), Some(pay)) = (&local_create, &local_pay) {
+        out.insert(
+            "backup".into(),
+            backup::run(dir.path(), sizes.one, create, pay).await?,
+        );
+    }
 
     let mut latency = Vec::new();
     for endpoints in [1, MANY] {
@@ -352,6 +341,53 @@ async fn main() -> BenchResult<()> {
     let _ = server.await;
     app.shutdown().await;
     sb.stop().await;
+    Ok(())
+}
+
+/// `POST /v1/lightning/invoices` once; the invoice's id and payment hash.
+pub(crate) async fn api_create(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+) -> BenchResult<(String, String)> {
+    let res = http
+        .post(format!("{base}/v1/lightning/invoices"))
+        .bearer_auth(key)
+        .body(r#"{"amount": 1000, "description": "bench"}"#)
+        .send()
+        .await?;
+    if res.status().as_u16() != 201 {
+        return Err(format!("create: {}", res.status()).into());
+    }
+    let body: Value = res.json().await?;
+    Ok((
+        body["id"].as_str().unwrap_or_default().to_string(),
+        body["payment_hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    ))
+}
+
+/// `POST /v1/lightning/payments` of `invoice`, which must succeed.
+pub(crate) async fn api_pay(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    invoice: &str,
+) -> BenchResult<()> {
+    let res = http
+        .post(format!("{base}/v1/lightning/payments"))
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(json!({ "invoice": invoice }).to_string())
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let body: Value = res.json().await?;
+    if (status, body["status"].as_str()) != (201, Some("succeeded")) {
+        return Err(format!("payment: {status} {body}").into());
+    }
     Ok(())
 }
 

@@ -2127,6 +2127,7 @@ export interface components {
             node: components["schemas"]["NodeStatus"];
             /** @description The node's public key, once known. */
             node_id: string | null;
+            recovery: null | components["schemas"]["Recovery"];
             /** @description Whether this instance is the regtest sandbox. */
             sandbox: boolean;
             /** @description `ok`, `starting` or `degraded` (the node is not running or not synced). */
@@ -3256,6 +3257,24 @@ export interface components {
             /** @description Every check is `ok` or `skipped`. */
             ready: boolean;
         };
+        /** @description What `/v1/health` says of a recovery. */
+        Recovery: {
+            /** @description The funding outputs (`txid:vout`) of the channels set aside. */
+            channels: string[];
+            /** @description Of them, those spent by a confirmed closing transaction. */
+            closed: string[];
+            /** @description When the node found its channel state behind (RFC 3339). */
+            detected_at: string;
+            /** @description What happens, for the merchant. */
+            message: string;
+            /** @description Where it is. */
+            state: components["schemas"]["RecoveryState"];
+        };
+        /**
+         * @description Where a recovery is.
+         * @enum {string}
+         */
+        RecoveryState: "waiting_for_closes" | "claiming";
         /** @description The wallet's recovery words. */
         RecoveryWords: {
             /** @description The words, in order. */
