@@ -1,8 +1,8 @@
-//! The backup's cost: invoice creation and a payment sent and settled, through the API, on a
+//! The backup's cost: invoice creation and a payment sent and settled, through the API, on a new
 //! sandbox whose node mirrors every write to a VSS server (LDK's vss-server on a private
-//! PostgreSQL, both on loopback), against the same operations on the first sandbox, which has no
-//! backup, in the same run. One client: the counter's case, and the goal (at most 1.5
-//! times local-only).
+//! PostgreSQL, both on loopback), against the same operations on a new sandbox without a backup,
+//! in the same run (both fresh, so neither carries the other phases' history). One client: the
+//! counter's case, and the goal (at most 1.5 times local-only).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,21 +18,35 @@ mod vss_server;
 
 use crate::measure::{load, ratio, round, BenchResult, Measured};
 
-/// Runs the phase; `local_create` and `local_pay` are the first sandbox's one-client API figures.
-pub async fn run(
-    dir: &Path,
-    n: usize,
-    local_create: &Measured,
-    local_pay: &Measured,
-) -> BenchResult<Value> {
+/// Runs the phase with `n` operations of each kind per sandbox.
+pub async fn run(dir: &Path, n: usize) -> BenchResult<Value> {
     let vss = tokio::task::spawn_blocking(vss_server::VssServer::start).await?;
-    let mut config = Config::new(Network::Regtest);
-    config.data_dir = dir.join("backed-up");
-    config.secrets = SecretsBackend::File;
-    config.backup = Some(TargetConfig::Vss {
+    let (local_create, local_pay, _) = measure(dir, "local-only", None, n).await?;
+    let target = TargetConfig::Vss {
         url: vss.url(),
         token: None,
-    });
+    };
+    let (create, pay, health) = measure(dir, "backed-up", Some(target), n).await?;
+    tokio::task::spawn_blocking(move || drop(vss)).await?;
+    Ok(json!({
+        "invoice_create": compare("invoice create, VSS backup", &local_create, &create),
+        "payment": compare("payment, VSS backup", &local_pay, &pay),
+        "backup_after": health["backup"],
+    }))
+}
+
+/// A new sandbox in `dir/name` with `backup`: `n` invoices made, then `n` payments sent and
+/// settled, one client; and its health after them.
+async fn measure(
+    dir: &Path,
+    name: &str,
+    backup: Option<TargetConfig>,
+    n: usize,
+) -> BenchResult<(Measured, Measured, Value)> {
+    let mut config = Config::new(Network::Regtest);
+    config.data_dir = dir.join(name);
+    config.secrets = SecretsBackend::File;
+    config.backup = backup;
     let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind(), false).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let bound = listener.local_addr()?;
@@ -81,17 +95,11 @@ pub async fn run(
         .await?
         .json()
         .await?;
-
     let _ = stop.send(());
     let _ = server.await;
     app.shutdown().await;
     sb.stop().await;
-    tokio::task::spawn_blocking(move || drop(vss)).await?;
-    Ok(json!({
-        "invoice_create": compare("invoice create, VSS backup", local_create, &create),
-        "payment": compare("payment, VSS backup", local_pay, &pay),
-        "backup_after": health["backup"],
-    }))
+    Ok((create, pay, health))
 }
 
 /// Prints and records the backed-up figures against the local-only ones.
