@@ -420,9 +420,17 @@ fn words_and_backup_bring_a_real_node_back_on_a_new_computer() {
     let onchain = |d: &Daemon| {
         get(d, "/v1/lightning/balance", d.admin()).body["onchain"]["confirmed"].as_u64()
     };
-    wait_for(60, "the deposit confirmed", || {
-        (onchain(&d) == Some(25_000_000)).then_some(())
-    });
+    let deadline = Instant::now() + std::time::Duration::from_secs(120);
+    while onchain(&d) != Some(25_000_000) {
+        assert!(
+            Instant::now() < deadline,
+            "the deposit was not seen: balance {}, health {}, log:\n{}",
+            get(&d, "/v1/lightning/balance", d.admin()).body,
+            get(&d, "/v1/health", d.admin()).body,
+            d.log_tail()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     up_to_date(&d);
     let node_id = get(&d, "/v1/health", d.admin()).body["node_id"].clone();
     assert!(d.stop());

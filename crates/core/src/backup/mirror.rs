@@ -363,11 +363,12 @@ impl Drop for Running {
     }
 }
 
-/// Opens the node's local store in `ldk_dir` and starts mirroring it to `target`.
-pub fn start(ldk_dir: &Path, target: Target, sealer: Sealer) -> Result<Running> {
+/// ldk-node's own SQLite store in `ldk_dir` (the file and table its `build()` uses), created if
+/// new.
+pub(crate) fn open_local_store(ldk_dir: &Path) -> Result<SqliteStore> {
     std::fs::create_dir_all(ldk_dir)
         .map_err(|e| Error::io(format!("creating {}", ldk_dir.display()), e))?;
-    let local = SqliteStore::new(
+    SqliteStore::new(
         ldk_dir.to_path_buf(),
         Some(SQLITE_DB_FILE_NAME.to_string()),
         Some(KV_TABLE_NAME.to_string()),
@@ -377,7 +378,12 @@ pub fn start(ldk_dir: &Path, target: Target, sealer: Sealer) -> Result<Running> 
             format!("opening the node's store in {}", ldk_dir.display()),
             e.into(),
         )
-    })?;
+    })
+}
+
+/// Opens the node's local store in `ldk_dir` and starts mirroring it to `target`.
+pub fn start(ldk_dir: &Path, target: Target, sealer: Sealer) -> Result<Running> {
+    let local = open_local_store(ldk_dir)?;
     let (progress, _) = tokio::sync::watch::channel(0);
     let mirror = Arc::new(Mirror {
         queue: Mutex::new(Queue::default()),

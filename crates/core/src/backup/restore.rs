@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use ldk_node::io::sqlite_store::{SqliteStore, KV_TABLE_NAME, SQLITE_DB_FILE_NAME};
+use ldk_node::io::sqlite_store::SQLITE_DB_FILE_NAME;
 use ldk_node::lightning::util::persist::KVStoreSync;
 use serde::Serialize;
 
-use super::mirror::{split_name, Acked, STATE_FILE};
+use super::mirror::{open_local_store, split_name, Acked, STATE_FILE};
 use super::seal::Sealer;
 use super::target::Target;
 use crate::error::{Error, Result};
@@ -60,19 +60,7 @@ pub async fn restore_node_state(
         .into_iter()
         .filter_map(|o| sealer.open_name(&o).ok().map(|n| (o, n)))
         .collect();
-    std::fs::create_dir_all(ldk_dir)
-        .map_err(|e| Error::io(format!("creating {}", ldk_dir.display()), e))?;
-    let local = SqliteStore::new(
-        ldk_dir.to_path_buf(),
-        Some(SQLITE_DB_FILE_NAME.to_string()),
-        Some(KV_TABLE_NAME.to_string()),
-    )
-    .map_err(|e| {
-        Error::io(
-            format!("creating the node's store in {}", ldk_dir.display()),
-            e.into(),
-        )
-    })?;
+    let local = open_local_store(ldk_dir)?;
     let acked = Acked::open(&ldk_dir.join(STATE_FILE)).await?;
     let mut restored = Restored {
         entries: 0,

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use payaiml_core::backup::TargetConfig;
-use payaiml_core::sandbox;
 use payaiml_core::{Config, Network, SecretsBackend};
 
 #[path = "../../../../tests/regtest/vss_server.rs"]
@@ -47,22 +46,13 @@ async fn measure(
     config.data_dir = dir.join(name);
     config.secrets = SecretsBackend::File;
     config.backup = backup;
-    let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind(), false).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let bound = listener.local_addr()?;
-    let router = payaiml_api::router(
-        app.clone(),
-        Some(sb.clone()),
-        bound,
-        payaiml_api::Options::default(),
+    let served = crate::Served::start(config).await?;
+    let (sb, base, key, http) = (
+        served.sb.clone(),
+        served.base.clone(),
+        served.key.clone(),
+        served.http.clone(),
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(payaiml_api::serve(listener, router, async {
-        let _ = stopped.await;
-    }));
-    let (key, _) = app.keys().admin_key().await?;
-    let base = format!("http://{bound}");
-    let http = reqwest::Client::builder().no_proxy().build()?;
 
     let create = load(1, n, None, {
         let (http, base, key) = (http.clone(), base.clone(), key.clone());
@@ -95,10 +85,7 @@ async fn measure(
         .await?
         .json()
         .await?;
-    let _ = stop.send(());
-    let _ = server.await;
-    app.shutdown().await;
-    sb.stop().await;
+    served.stop().await;
     Ok((create, pay, health))
 }
 

@@ -97,25 +97,16 @@ async fn main() -> BenchResult<()> {
     config.data_dir = dir.path().join("sandbox");
     config.secrets = SecretsBackend::File;
     let started = Instant::now();
-    let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind(), false).await?;
+    let served = Served::start(config).await?;
     println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let bound = listener.local_addr()?;
-    let router = payaiml_api::router(
-        app.clone(),
-        Some(sb.clone()),
-        bound,
-        payaiml_api::Options::default(),
+    let (app, sb, base, key, http) = (
+        served.app.clone(),
+        served.sb.clone(),
+        served.base.clone(),
+        served.key.clone(),
+        served.http.clone(),
     );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(payaiml_api::serve(listener, router, async {
-        let _ = stopped.await;
-    }));
-    let (key, _) = app.keys().admin_key().await?;
-    let base = format!("http://{bound}");
-    let http = reqwest::Client::builder().no_proxy().build()?;
     let node = app.node().get()?;
     let mut out = serde_json::Map::new();
 
@@ -324,11 +315,55 @@ async fn main() -> BenchResult<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&Value::Object(out))?)?;
     println!("figures written to {path}");
 
-    let _ = stop.send(());
-    let _ = server.await;
-    app.shutdown().await;
-    sb.stop().await;
+    served.stop().await;
     Ok(())
+}
+
+/// A sandbox with the API served on a loopback port, and the admin key and a client to call it.
+pub(crate) struct Served {
+    pub app: Arc<payaiml_core::App>,
+    pub sb: Arc<sandbox::Sandbox>,
+    pub base: String,
+    pub key: String,
+    pub http: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    pub(crate) async fn start(config: Config) -> BenchResult<Served> {
+        let (app, sb) = sandbox::launch(config, &sandbox::default_bitcoind(), false).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let bound = listener.local_addr()?;
+        let router = payaiml_api::router(
+            app.clone(),
+            Some(sb.clone()),
+            bound,
+            payaiml_api::Options::default(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(payaiml_api::serve(listener, router, async {
+            let _ = stopped.await;
+        }));
+        let (key, _) = app.keys().admin_key().await?;
+        Ok(Served {
+            app,
+            sb,
+            base: format!("http://{bound}"),
+            key,
+            http: reqwest::Client::builder().no_proxy().build()?,
+            stop,
+            server,
+        })
+    }
+
+    /// Stops the API, the app and the sandbox.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.app.shutdown().await;
+        self.sb.stop().await;
+    }
 }
 
 /// `POST /v1/lightning/invoices` once; the invoice's id and payment hash.
