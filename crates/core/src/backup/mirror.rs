@@ -117,6 +117,7 @@ impl Queue {
         };
         if self.pending.is_empty() && self.checked {
             self.behind_since = None;
+            self.last_error = None;
         }
     }
 }
@@ -334,12 +335,15 @@ impl Running {
         self.mirror.work.notify_one();
     }
 
-    /// Stops the worker after it sent what is queued, or after `grace`, whichever comes first.
+    /// Stops the worker after it sent what is queued, or after `grace`, whichever comes first;
+    /// at once if the target is failing (what is queued is sent at the next start).
     pub fn stop(&self, grace: Duration) {
         let deadline = std::time::Instant::now() + grace;
         while std::time::Instant::now() < deadline {
             let queue = self.mirror.lock();
-            if queue.pending.is_empty() || queue.behind_since.is_some() {
+            // Behind only because it is catching up (at start) is no reason to stop early.
+            let failing = queue.behind_since.is_some() && queue.last_error.is_some();
+            if (queue.checked && queue.pending.is_empty()) || failing {
                 break;
             }
             drop(queue);
