@@ -33,6 +33,14 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Waits until the mirror has compared the store with the target and sent everything.
+async fn up_to_date(running: &Running) {
+    until("the backup to be up to date", || {
+        running.mirror.status().state == BackupState::UpToDate
+    })
+    .await;
+}
+
 fn write(running: &Running, p: &str, s: &str, k: &str, v: &[u8]) {
     KVStoreSync::write(&*running.store, p, s, k, v.to_vec()).expect("local write");
 }
@@ -42,10 +50,7 @@ async fn every_write_reaches_the_folder_and_a_restore_brings_it_back() -> Result
     let dir = tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", e))?;
     let (ldk, folder) = (dir.path().join("ldk"), dir.path().join("nas"));
     let running = start(&ldk, &folder)?;
-    until("the start-up check", || {
-        running.mirror.status().state == BackupState::UpToDate
-    })
-    .await;
+    up_to_date(&running).await;
     write(&running, "", "", "manager", b"manager v1");
     write(&running, "monitors", "", "abc_0", b"monitor one");
     write(&running, "monitor_updates", "abc_0", "1", b"update one");
@@ -105,10 +110,7 @@ async fn every_write_reaches_the_folder_and_a_restore_brings_it_back() -> Result
         b"monitor one"
     );
     // Nothing to send again: the restore recorded what the target holds.
-    until("the start-up check", || {
-        running.mirror.status().state == BackupState::UpToDate
-    })
-    .await;
+    up_to_date(&running).await;
     running.stop(Duration::from_secs(5));
 
     // Other words find nothing there, and say so; the same words into a used folder: refused.
@@ -172,10 +174,7 @@ async fn an_absent_target_leaves_writes_local_shows_the_gap_and_catches_up() -> 
     drop(running);
     std::fs::remove_file(&folder).map_err(|e| crate::Error::io("unblock", e))?;
     let running = start(&ldk, &folder)?;
-    until("the catch-up", || {
-        running.mirror.status().state == BackupState::UpToDate
-    })
-    .await;
+    up_to_date(&running).await;
     assert_eq!(running.mirror.status().pending_changes, 0);
     assert!(running.mirror.status().last_backup_at.is_some());
     running.stop(Duration::from_secs(5));
@@ -197,10 +196,7 @@ async fn a_target_that_returns_mid_run_is_caught_up_without_a_restart() -> Resul
     let dir = tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", e))?;
     let (ldk, folder) = (dir.path().join("ldk"), dir.path().join("nas"));
     let running = start(&ldk, &folder)?;
-    until("the start-up check", || {
-        running.mirror.status().state == BackupState::UpToDate
-    })
-    .await;
+    up_to_date(&running).await;
     write(&running, "", "", "manager", b"m1");
     // The share goes away: its folder becomes a file.
     let store_dir = folder.join(sealer().store_id());
@@ -212,10 +208,7 @@ async fn a_target_that_returns_mid_run_is_caught_up_without_a_restart() -> Resul
     })
     .await;
     std::fs::remove_file(&folder).map_err(|e| crate::Error::io("mount", e))?;
-    until("the catch-up", || {
-        running.mirror.status().state == BackupState::UpToDate
-    })
-    .await;
+    up_to_date(&running).await;
     assert_eq!(
         std::fs::read_dir(&store_dir)
             .map(|d| d.count())
