@@ -480,3 +480,285 @@ fn words_and_backup_bring_a_real_node_back_on_a_new_computer() {
     let log = std::fs::read_to_string(d.log_path()).expect("log");
     assert!(log.contains("brought the node's channel state back from the backup"));
 }
+
+/// A second real node on the same chain, the shop's peer (a supplier, a regular customer): it
+/// listens for Lightning on loopback, has on-chain funds for its channels' anchors, and pays and
+/// is paid through its own API.
+struct Peer {
+    daemon: Daemon,
+    node_id: String,
+    address: String,
+}
+
+fn start_peer(root: &Path, bitcoind: &OwnBitcoind, miner: &str) -> Peer {
+    const PEER_WORDS: &str =
+        "legal winner thank year wave sausage worth useful legal winner thank yellow";
+    let dir = root.join("peer");
+    assert!(restore_wallet(&dir, &["--network", "regtest"], PEER_WORDS)
+        .status
+        .success());
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut args: Vec<String> = ["--network", "regtest", "--ln-listen", &address, "serve"]
+        .map(str::to_string)
+        .to_vec();
+    args.extend(bitcoind.serve_args());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let daemon = Daemon::start(&dir, &args, true);
+    fund(&daemon, bitcoind, miner, 0.1);
+    let node_id = get(&daemon, "/v1/health", daemon.admin()).body["node_id"]
+        .as_str()
+        .expect("node id")
+        .to_string();
+    Peer {
+        daemon,
+        node_id,
+        address,
+    }
+}
+
+/// Sends `btc` to the node's wallet, mines it, and waits until the node sees it confirmed.
+fn fund(d: &Daemon, bitcoind: &OwnBitcoind, miner: &str, btc: f64) {
+    wait_for(60, "the node running", || {
+        (get(d, "/v1/health", d.admin()).body["node"]["state"] == "running").then_some(())
+    });
+    let address = post(d, "/v1/node/address", d.admin(), json!({})).body["address"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    bitcoind.rpc(Some("miner"), "sendtoaddress", json!([address, btc]));
+    bitcoind.rpc(None, "generatetoaddress", json!([1, miner]));
+    let sats = (btc * 100_000_000.0).round() as u64;
+    wait_for(120, "the deposit, confirmed", || {
+        let balance = get(d, "/v1/lightning/balance", d.admin()).body;
+        (balance["onchain"]["confirmed"].as_u64() >= Some(sats)).then_some(())
+    });
+}
+
+/// `payer` pays `payee`'s new invoice of `amount` sats; returns the invoice, once paid.
+fn pays(payer: &Daemon, payee: &Daemon, amount: u64, description: &str) -> Value {
+    let invoice = post(
+        payee,
+        "/v1/lightning/invoices",
+        payee.admin(),
+        json!({"amount": amount, "description": description}),
+    );
+    assert_eq!(invoice.status, 201, "{invoice:?}");
+    let paid = post(
+        payer,
+        "/v1/lightning/payments",
+        payer.admin(),
+        json!({"invoice": invoice.body["payment_request"]}),
+    );
+    assert_eq!(paid.body["status"], "succeeded", "{paid:?}");
+    let id = invoice.body["id"].as_str().expect("id").to_string();
+    wait_for(30, "the invoice paid", || {
+        let i = get(
+            payee,
+            &format!("/v1/lightning/invoices/{id}"),
+            payee.admin(),
+        )
+        .body;
+        (i["status"] == "paid").then_some(i)
+    })
+}
+
+fn usable_channels(d: &Daemon) -> Vec<String> {
+    get(d, "/v1/node", d.admin()).body["channels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["state"] == "usable")
+        .filter_map(|c| c["channel_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Every item of a list, as `key` sees it (the lists here stay under one page).
+fn list(d: &Daemon, path: &str) -> Vec<Value> {
+    get(d, path, d.admin()).body["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// (a) The whole computer is lost. On a new one, the recovery words and the VSS server bring back
+/// everything: the same node with its channel open and usable both ways, the balances, the whole
+/// history, the API keys with the same secrets (so the shop's software keeps working), webhooks
+/// with theirs, the catalog and the settings.
+#[test]
+fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
+    let vss = crate::vss_server::VssServer::start();
+    let url = vss.url();
+    let bitcoind = own_bitcoind();
+    bitcoind.rpc(None, "createwallet", json!(["miner"]));
+    let miner = bitcoind.rpc(Some("miner"), "getnewaddress", json!([]));
+    let miner = miner.as_str().expect("address").to_string();
+    bitcoind.rpc(None, "generatetoaddress", json!([101, miner]));
+    let root = tempdir();
+    let peer = start_peer(root.path(), &bitcoind, &miner);
+
+    // The first computer, backed up to the VSS server from its first start.
+    let first = root.path().join("first");
+    assert!(
+        restore_wallet(&first, &["--network", "regtest"], TEST_WORDS)
+            .status
+            .success()
+    );
+    let mut serve: Vec<String> = ["--network", "regtest", "--backup", &url, "serve"]
+        .map(str::to_string)
+        .to_vec();
+    serve.extend(bitcoind.serve_args());
+    let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
+    let mut shop = Daemon::start(&first, &serve, true);
+    fund(&shop, &bitcoind, &miner, 0.25);
+    let opened = post(
+        &shop,
+        "/v1/node/channels",
+        shop.admin(),
+        json!({"node_id": peer.node_id, "address": peer.address, "amount": 1_000_000, "push_amount": 300_000}),
+    );
+    assert_eq!(opened.status, 201, "{opened:?}");
+    let channel = wait_for(120, "the channel usable", || {
+        bitcoind.rpc(None, "generatetoaddress", json!([1, miner]));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        usable_channels(&shop).pop()
+    });
+    wait_for(60, "the peer to see it usable", || {
+        usable_channels(&peer.daemon)
+            .contains(&channel)
+            .then_some(())
+    });
+
+    // A day at the shop: a sale, a payment to the supplier, a point of sale's key, a webhook, the
+    // catalog, a setting.
+    let sale = pays(&peer.daemon, &shop, 21_000, "a sale before the loss");
+    let bill = pays(&shop, &peer.daemon, 5_000, "the supplier, before the loss");
+    let pos_key = receive_key(&shop, shop.admin());
+    let hook = post(
+        &shop,
+        "/v1/webhooks",
+        shop.admin(),
+        json!({"url": "http://127.0.0.1:9/shop-hook", "events": ["payment.received"]}),
+    );
+    assert_eq!(hook.status, 201, "{hook:?}");
+    let item = post(
+        &shop,
+        "/v1/catalog/items",
+        shop.admin(),
+        json!({"name": "Espresso", "price": "2500", "category": "Drinks"}),
+    );
+    assert_eq!(item.status, 201, "{item:?}");
+    let backup = up_to_date(&shop);
+    assert_eq!(backup["shop_data"]["state"], "up_to_date", "{backup}");
+    assert_eq!(backup["channel_state"]["state"], "up_to_date", "{backup}");
+    let health = get(&shop, "/v1/health", shop.admin()).body;
+    let lightning = lightning_sats(&shop);
+    let invoices = list(&shop, "/v1/lightning/invoices?limit=100");
+    let payments = list(&shop, "/v1/lightning/payments?limit=100");
+    let events = list(&shop, "/v1/events?limit=1000").len();
+    // Each key's record, without when it was last used (which the next use moves on).
+    let key_records = |d: &Daemon| -> Vec<Value> {
+        list(d, "/v1/keys")
+            .into_iter()
+            .map(|mut k| {
+                k.as_object_mut().map(|k| k.remove("last_used_at"));
+                k
+            })
+            .collect()
+    };
+    let keys = key_records(&shop);
+    let admin = shop.admin().to_string();
+    assert!(shop.stop());
+
+    // The computer is gone: its data folder, its secret store entries with it.
+    std::fs::remove_dir_all(&first).expect("lose the computer");
+    let _ = std::fs::remove_file(admin_key_file(&first));
+
+    // A new computer: the words and the server.
+    let started = Instant::now();
+    let second = root.path().join("second");
+    let restored = restore_wallet(
+        &second,
+        &["--network", "regtest", "--backup", &url],
+        TEST_WORDS,
+    );
+    assert!(restored.status.success(), "{restored:?}");
+    let said = String::from_utf8_lossy(&restored.stdout).to_string();
+    assert!(
+        said.contains("with the shop's data from the backup"),
+        "{said}"
+    );
+    let init_took = started.elapsed();
+    let mut serve: Vec<String> = ["--network", "regtest", "serve"]
+        .map(str::to_string)
+        .to_vec();
+    serve.extend(bitcoind.serve_args());
+    let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
+    let shop = Daemon::start(&second, &serve, true);
+    wait_for(120, "the same channel usable again", || {
+        (usable_channels(&shop) == vec![channel.clone()]).then_some(())
+    });
+    let restore_took = started.elapsed();
+
+    let after = get(&shop, "/v1/health", shop.admin()).body;
+    assert_eq!(after["node_id"], health["node_id"], "the same node");
+    assert_eq!(after["backup"]["target"], url.as_str(), "{after}");
+    assert_eq!(shop.admin(), admin, "the same admin key");
+    assert_eq!(lightning_sats(&shop), lightning, "the same channel balance");
+    assert_eq!(list(&shop, "/v1/lightning/invoices?limit=100"), invoices);
+    assert_eq!(list(&shop, "/v1/lightning/payments?limit=100"), payments);
+    assert!(list(&shop, "/v1/events?limit=1000").len() >= events);
+    assert_eq!(key_records(&shop), keys, "the keys' records");
+    // The shop's software keeps working with the secrets it has.
+    let made = post(
+        &shop,
+        "/v1/lightning/invoices",
+        &pos_key,
+        json!({"amount": 1_000, "description": "the point of sale, after the restore"}),
+    );
+    assert_eq!(made.status, 201, "the POS key works: {made:?}");
+    let hook_id = hook.body["id"].as_str().expect("id");
+    let revealed = post(
+        &shop,
+        &format!("/v1/webhooks/{hook_id}/reveal"),
+        shop.admin(),
+        json!({}),
+    );
+    assert_eq!(revealed.body["secret"], hook.body["secret"], "{revealed:?}");
+    let items = list(&shop, "/v1/catalog/items");
+    assert!(
+        items.iter().any(|i| i["id"] == item.body["id"]),
+        "{items:?}"
+    );
+    assert!(
+        invoices
+            .iter()
+            .any(|i| i["id"] == sale["id"] && i["status"] == "paid"),
+        "the sale, paid: {invoices:?}"
+    );
+    assert!(
+        payments
+            .iter()
+            .any(|p| p["payment_hash"] == bill["payment_hash"] && p["status"] == "succeeded"),
+        "the supplier's bill, paid: {payments:?}"
+    );
+
+    // The same channel, both ways.
+    let again = pays(&peer.daemon, &shop, 4_000, "a sale after the restore");
+    pays(
+        &shop,
+        &peer.daemon,
+        1_000,
+        "the supplier, after the restore",
+    );
+    assert_ne!(again["id"], sale["id"]);
+    up_to_date(&shop);
+    eprintln!(
+        "full restore: init --restore {init_took:.1?}, words + VSS to the channel usable {restore_took:.1?}; \
+         back: {} invoices, {} payments, {} keys, {events} events, 1 webhook, 1 catalog item, {} sat spendable",
+        invoices.len(),
+        payments.len(),
+        keys.len(),
+        lightning.0
+    );
+    drop(vss);
+}

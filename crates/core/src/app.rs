@@ -85,6 +85,52 @@ pub(crate) async fn open_store(config: &Config) -> Result<(Store, SecretStore)> 
     Ok((store, secrets))
 }
 
+/// Puts the shop's database back from the backup in a data dir that has no wallet (locked by the
+/// caller), under a new instance id (its secrets go under that name in this computer's secret
+/// store, beside any other wallet's) and without the old record of its seed, which the restore
+/// stores again. Returns the secrets to write and what came back; `None` if the target holds no
+/// shop data (a backup of the channel state alone), leaving the data dir as it was.
+async fn restore_shop_data(
+    config: &Config,
+    target: &crate::backup::Target,
+    sealer: &crate::backup::Sealer,
+) -> Result<
+    Option<(
+        std::collections::BTreeMap<String, String>,
+        crate::backup::shop::ShopRestored,
+    )>,
+> {
+    let database = config.database_path();
+    let partial = config.data_dir.join("payaiml.sqlite.restoring");
+    let fetched = match crate::backup::shop::fetch(target, sealer, &partial).await {
+        Ok(Some(fetched)) => fetched,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    for suffix in ["-wal", "-shm", ""] {
+        let old = std::path::PathBuf::from(format!("{}{suffix}", database.display()));
+        match std::fs::remove_file(&old) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("replacing {}", old.display()), e)),
+        }
+    }
+    std::fs::rename(&fetched.file, &database)
+        .map_err(|e| Error::io(format!("putting {} in place", database.display()), e))?;
+    let store = Store::open(&database).await?;
+    let mut fresh = store.set_setting("instance_id", &random_lower(16)).await;
+    if fresh.is_ok() {
+        fresh = seed::forget_record(&store).await;
+    }
+    store.close().await;
+    fresh?;
+    tracing::info!(restored = ?fetched.restored, "brought the shop's data back from the backup");
+    Ok(Some((fetched.secrets, fetched.restored)))
+}
+
 /// Set once the node has run: from then on its store must never be replaced by an empty one.
 const NODE_RAN: &str = "node_ran";
 /// Set when the wallet was restored from its words and a backup, whose channel state its first
@@ -125,6 +171,8 @@ impl App {
         let webhooks = Webhooks::new(store.clone(), secrets.clone());
         // The merchant's choices from the Settings page win over the start-up settings.
         crate::settings::apply_stored(&store, &secrets, &mut config).await?;
+        // The journal of changed rows exists only while the shop's data is backed up.
+        crate::backup::shop::prepare(&store, config.backup.is_some()).await?;
         let notify = crate::settings::stored_notifications(&store)
             .await?
             .unwrap_or(config.notifications);
@@ -163,16 +211,38 @@ impl App {
     /// kept in the secret store only. Refused if the data dir has a wallet already.
     ///
     /// With a backup target (`config.backup`), a restore first checks that the target holds this
-    /// wallet's channel state (an error saying so otherwise, with nothing stored), and the target
-    /// is kept for every later start; the node's first start brings the state back.
-    pub async fn init(config: &Config, words: &Mnemonic, origin: seed::Origin) -> Result<()> {
+    /// wallet's channel state (an error saying so otherwise, with nothing stored), brings back the
+    /// shop's data (its database and secrets: history, API keys with the same secrets, webhooks,
+    /// catalog, settings) when the target holds it, and keeps the target for every later start;
+    /// the node's first start brings the channel state back. Returns what came back of the shop.
+    pub async fn init(
+        config: &Config,
+        words: &Mnemonic,
+        origin: seed::Origin,
+    ) -> Result<Option<crate::backup::shop::ShopRestored>> {
+        let lock = DataDirLock::acquire(&config.data_dir)?;
+        let mut shop = None;
         if let (Some(target), seed::Origin::Restored) = (&config.backup, origin) {
             let sealer = crate::backup::Sealer::from_mnemonic(words);
             let opened = crate::backup::Target::open(target, sealer.store_id())?;
             crate::backup::restore::check_holds(&opened, &sealer).await?;
+            if !App::has_wallet_locked(config).await? {
+                shop = restore_shop_data(config, &opened, &sealer).await?;
+            }
         }
-        let (_lock, store, secrets) = App::open_secrets(config).await?;
-        let mut stored = seed::store_new(&store, &secrets, &config.ldk_dir(), words, origin).await;
+        let (store, secrets) = open_store(config).await?;
+        let mut stored = Ok(());
+        if let Some((bundle, _)) = &shop {
+            for (name, value) in bundle {
+                stored = secrets.set(name, value).await;
+                if stored.is_err() {
+                    break;
+                }
+            }
+        }
+        if stored.is_ok() {
+            stored = seed::store_new(&store, &secrets, &config.ldk_dir(), words, origin).await;
+        }
         if let (Ok(()), Some(target)) = (&stored, &config.backup) {
             stored = crate::settings::store_backup_target(&store, &secrets, target).await;
             if stored.is_ok() && origin == seed::Origin::Restored {
@@ -180,7 +250,8 @@ impl App {
             }
         }
         store.close().await;
-        stored
+        drop(lock);
+        stored.map(|()| shop.map(|(_, restored)| restored))
     }
 
     /// Whether the data dir has a wallet (or the remains of one), so that new words are not shown
@@ -189,17 +260,19 @@ impl App {
         if !config.database_path().exists() && !config.ldk_dir().exists() {
             return Ok(false);
         }
-        let (_lock, store, secrets) = App::open_secrets(config).await?;
+        let _lock = DataDirLock::acquire(&config.data_dir)?;
+        App::has_wallet_locked(config).await
+    }
+
+    /// [`App::has_wallet`] with the data dir locked by the caller.
+    async fn has_wallet_locked(config: &Config) -> Result<bool> {
+        if !config.database_path().exists() && !config.ldk_dir().exists() {
+            return Ok(false);
+        }
+        let (store, secrets) = open_store(config).await?;
         let found = seed::has_wallet(&store, &secrets, &config.ldk_dir()).await;
         store.close().await;
         found
-    }
-
-    /// The data dir locked, its database and its secret store, for the steps before a node.
-    async fn open_secrets(config: &Config) -> Result<(DataDirLock, Store, SecretStore)> {
-        let lock = DataDirLock::acquire(&config.data_dir)?;
-        let (store, secrets) = open_store(config).await?;
-        Ok((lock, store, secrets))
     }
 
     /// Opens only what key management needs (store and secret store), for the `keys` commands,
@@ -271,6 +344,7 @@ impl App {
             &self.config,
             &self.rates,
             &self.notify,
+            &self.mnemonic,
         )
     }
 
@@ -363,6 +437,25 @@ impl App {
         );
         // Fetches nothing while the merchant counts in sats only and nothing asks for a rate.
         self.tasks.spawn(self.rates.clone().run(self.stop.clone()));
+        if let Some(target) = &self.config.backup {
+            let sealer = crate::backup::Sealer::from_mnemonic(&self.mnemonic);
+            match crate::backup::Target::open(target, sealer.store_id()) {
+                Ok(opened) => {
+                    let (shop, work) = crate::backup::shop::start(
+                        self.store.clone(),
+                        self.secrets.clone(),
+                        &self.config.data_dir,
+                        opened,
+                        sealer,
+                        self.stop.clone(),
+                    );
+                    self.node.set_shop_backup(shop);
+                    self.tasks.spawn(work);
+                }
+                // The node's part fails the same way and says so in health.
+                Err(e) => tracing::error!(error = %e, "the shop data's backup cannot start"),
+            }
+        }
         let app = Arc::clone(self);
         self.tasks.spawn(async move { app.supervise_node().await });
     }

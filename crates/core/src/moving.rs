@@ -258,7 +258,7 @@ async fn secret_names(store: &crate::store::Store) -> Result<(Vec<String>, Vec<S
 }
 
 /// Every secret the data dir uses that the secret store holds, by name (see [`secret_names`]).
-async fn collect_secrets(
+pub(crate) async fn collect_secrets(
     store: &crate::store::Store,
     secrets: &crate::secrets::SecretStore,
 ) -> Result<BTreeMap<String, String>> {

@@ -110,6 +110,17 @@ pub(crate) async fn has_wallet(
             .unwrap_or(false))
 }
 
+/// Removes the record of a seed from a database brought back from a backup, whose seed the
+/// restore stores again (with its own origin and time).
+pub(crate) async fn forget_record(store: &Store) -> Result<()> {
+    sqlx::query("DELETE FROM settings WHERE name IN (?, ?)")
+        .bind(SEED_CREATED_AT)
+        .bind(SEED_ORIGIN)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 /// Stores the seed of a data dir that has no wallet yet. Refused when it has one: a second seed
 /// would silently start a different, empty wallet beside the first one's state.
 pub(crate) async fn store_new(

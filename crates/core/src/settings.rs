@@ -67,6 +67,9 @@ pub struct SettingsView {
     pub shop: ShopDetails,
     /// The counter's choices: the tip presets, and whether the cashier may refund.
     pub counter: CounterSettings,
+    /// Where the backup goes from the next start (null: no backup). How current it is: the
+    /// `backup` of `/v1/health`.
+    pub backup: Option<BackupView>,
 }
 
 /// How the point of sale works, as the owner sets it.
@@ -283,6 +286,34 @@ pub struct SettingsChange {
     pub shop: Option<ShopDetails>,
     /// The counter's choices (replaces both).
     pub counter: Option<CounterSettings>,
+    /// Where the backup goes from the next start; `null` for no backup. The target must answer
+    /// now (a folder that exists, a server that replies), or the change is refused.
+    #[serde(default, deserialize_with = "crate::util::present")]
+    #[schema(nullable)]
+    pub backup: Option<Option<BackupChange>>,
+}
+
+/// A backup target, as the merchant enters it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupChange {
+    /// A VSS server's URL (`https://host/vss`) or an absolute folder path (`/mnt/nas/payaiml`).
+    pub target: String,
+    /// The bearer token the VSS server expects, if it checks one (kept in the secret store,
+    /// never shown again).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// The backup target in effect from the next start (its token never shown).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BackupView {
+    /// `vss` or `folder`.
+    pub kind: String,
+    /// The server's URL or the folder.
+    pub target: String,
+    /// Whether a token is kept for the server.
+    pub token_set: bool,
 }
 
 /// An LSP, as the merchant enters or picks it.
@@ -360,6 +391,8 @@ pub struct Settings<'a> {
     rates: &'a RateService,
     /// Desktop notifications on or off (read by the notification task at each event).
     notify: &'a AtomicBool,
+    /// The wallet's words, for the backup's keys (a target is tried with them before it is kept).
+    mnemonic: &'a ldk_node::bip39::Mnemonic,
 }
 
 impl<'a> Settings<'a> {
@@ -369,6 +402,7 @@ impl<'a> Settings<'a> {
         config: &'a Config,
         rates: &'a RateService,
         notify: &'a AtomicBool,
+        mnemonic: &'a ldk_node::bip39::Mnemonic,
     ) -> Self {
         Settings {
             store,
@@ -376,20 +410,19 @@ impl<'a> Settings<'a> {
             config,
             rates,
             notify,
+            mnemonic,
         }
     }
 
     /// The current settings.
     pub async fn get(&self) -> Result<SettingsView> {
-        let restart_required = if self.config.sandbox {
-            false
-        } else {
-            let mut next = self.config.clone();
-            apply_stored(self.store, self.secrets, &mut next).await?;
-            next.lsp != self.config.lsp
-                || next.lsp_max_fee_base_sat != self.config.lsp_max_fee_base_sat
-                || next.lsp_max_fee_ppm != self.config.lsp_max_fee_ppm
-        };
+        let mut next = self.config.clone();
+        apply_stored(self.store, self.secrets, &mut next).await?;
+        let restart_required = next.backup != self.config.backup
+            || (!self.config.sandbox
+                && (next.lsp != self.config.lsp
+                    || next.lsp_max_fee_base_sat != self.config.lsp_max_fee_base_sat
+                    || next.lsp_max_fee_ppm != self.config.lsp_max_fee_ppm));
         Ok(SettingsView {
             restart_required,
             sandbox: self.config.sandbox,
@@ -402,6 +435,18 @@ impl<'a> Settings<'a> {
             rate_providers: self.rates.enabled(),
             shop: shop_details(self.store).await?,
             counter: counter_settings(self.store).await?,
+            backup: next.backup.as_ref().map(|target| match target {
+                crate::backup::TargetConfig::Vss { url, token } => BackupView {
+                    kind: "vss".into(),
+                    target: url.clone(),
+                    token_set: token.is_some(),
+                },
+                crate::backup::TargetConfig::Folder { path } => BackupView {
+                    kind: "folder".into(),
+                    target: path.display().to_string(),
+                    token_set: false,
+                },
+            }),
             lsp: self.config.lsp.as_ref().map(|lsp| LspView {
                 node_id: lsp.node_id.clone(),
                 address: lsp.address.clone(),
@@ -409,6 +454,56 @@ impl<'a> Settings<'a> {
                 max_fee_ppm: self.config.lsp_max_fee_ppm,
             }),
         })
+    }
+
+    /// `change` as a target, once it answers: a folder that exists and takes a file, a server
+    /// that lists this wallet's objects. A target that cannot be reached now is refused with why,
+    /// rather than found behind at the next start.
+    async fn reachable_target(&self, change: BackupChange) -> Result<crate::backup::TargetConfig> {
+        let target = crate::backup::TargetConfig::parse(&change.target)
+            .map_err(|e| Error::invalid("backup.target", e.to_string()))?;
+        let target = match target {
+            crate::backup::TargetConfig::Vss { url, .. } => crate::backup::TargetConfig::Vss {
+                url,
+                token: change
+                    .token
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty()),
+            },
+            crate::backup::TargetConfig::Folder { path } => {
+                if !path.is_dir() {
+                    return Err(Error::invalid(
+                        "backup.target",
+                        format!(
+                            "the folder {} does not exist: is the drive or network share mounted?",
+                            path.display()
+                        ),
+                    ));
+                }
+                crate::backup::TargetConfig::Folder { path }
+            }
+        };
+        let sealer = self.sealer();
+        let opened = crate::backup::Target::open(&target, sealer.store_id())?;
+        let probe = sealer.seal_name("probe");
+        let answered = async {
+            opened
+                .put(&probe, sealer.seal("probe", Vec::new(), 0))
+                .await?;
+            opened.delete(&probe).await
+        }
+        .await;
+        if let Err(e) = answered {
+            return Err(Error::invalid(
+                "backup.target",
+                format!("{} did not take a test write: {e}", opened.describe()),
+            ));
+        }
+        Ok(target)
+    }
+
+    fn sealer(&self) -> crate::backup::Sealer {
+        crate::backup::Sealer::from_mnemonic(self.mnemonic)
     }
 
     /// Applies and stores a change. Everything is checked before anything is stored.
@@ -463,6 +558,11 @@ impl<'a> Settings<'a> {
             .transpose()?;
         let shop = change.shop.map(ShopDetails::validate).transpose()?;
         let counter = change.counter.map(CounterSettings::validate).transpose()?;
+        let backup = match change.backup {
+            Some(Some(backup)) => Some(Some(self.reachable_target(backup).await?)),
+            Some(None) => Some(None),
+            None => None,
+        };
         if let Some(shop) = shop {
             let json = serde_json::to_string(&shop)
                 .map_err(|e| Error::Config(format!("cannot store the shop's details: {e}")))?;
@@ -492,6 +592,14 @@ impl<'a> Settings<'a> {
                     self.store.set_setting(LSP, "none").await?;
                 }
             }
+        }
+        match backup {
+            Some(Some(target)) => store_backup_target(self.store, self.secrets, &target).await?,
+            Some(None) => {
+                self.secrets.delete(BACKUP_TOKEN).await?;
+                self.store.set_setting(BACKUP, "none").await?;
+            }
+            None => {}
         }
         if change.lsp_max_fee_base_sat.is_some() || change.lsp_max_fee_ppm.is_some() {
             let mut next = self.config.clone();
@@ -531,13 +639,29 @@ impl<'a> Settings<'a> {
     }
 }
 
-/// Puts the LSP and fee cap chosen in the dashboard, if any, into `config` (not for the sandbox,
-/// which brings its own LSP).
+/// Puts the backup target, the LSP and the fee cap chosen in the dashboard, if any, into
+/// `config` (the LSP not for the sandbox, which brings its own).
 pub(crate) async fn apply_stored(
     store: &Store,
     secrets: &SecretStore,
     config: &mut Config,
 ) -> Result<()> {
+    match store.setting(BACKUP).await?.as_deref() {
+        None => {}
+        Some("none") => config.backup = None,
+        Some(json) => {
+            let mut target: crate::backup::TargetConfig =
+                serde_json::from_str(json).map_err(|e| {
+                    Error::Config(format!(
+                        "the stored backup target is damaged ({e}); set it again in Settings"
+                    ))
+                })?;
+            if let crate::backup::TargetConfig::Vss { token, .. } = &mut target {
+                *token = secrets.get(BACKUP_TOKEN).await?;
+            }
+            config.backup = Some(target);
+        }
+    }
     if config.sandbox {
         return Ok(());
     }
@@ -556,17 +680,6 @@ pub(crate) async fn apply_stored(
                 token: secrets.get(LSP_TOKEN).await?,
             });
         }
-    }
-    if let Some(json) = store.setting(BACKUP).await? {
-        let mut target: crate::backup::TargetConfig = serde_json::from_str(&json).map_err(|e| {
-            Error::Config(format!(
-                "the stored backup target is damaged ({e}); set it again in Settings"
-            ))
-        })?;
-        if let crate::backup::TargetConfig::Vss { token, .. } = &mut target {
-            *token = secrets.get(BACKUP_TOKEN).await?;
-        }
-        config.backup = Some(target);
     }
     if let Some(json) = store.setting(LSP_CAP).await? {
         let cap: StoredCap = serde_json::from_str(&json).map_err(|e| {

@@ -34,11 +34,23 @@ pub async fn run(cli: &Cli, restore: bool) -> anyhow::Result<()> {
     } else {
         (show_and_confirm()?, Origin::New)
     };
-    App::init(&config, &words, origin).await?;
-    let what = match (restore, &config.backup) {
-        (true, Some(_)) => "Restored (its channels come back from the backup at its first start)",
-        (true, None) => "Restored",
-        (false, _) => "Made",
+    let shop = App::init(&config, &words, origin).await?;
+    let what = match (restore, &config.backup, &shop) {
+        (true, Some(_), Some(shop)) => format!(
+            "Restored, with the shop's data from the backup of {} ({} invoices, {} payments, {} API keys, {} webhooks, {} secrets; \
+             its channels come back at its first start)",
+            shop.base_made_at.get(..10).unwrap_or(&shop.base_made_at),
+            shop.invoices,
+            shop.payments,
+            shop.api_keys,
+            shop.webhooks,
+            shop.secrets
+        ),
+        (true, Some(_), None) => {
+            "Restored (its channels come back from the backup at its first start; the backup holds no shop data)".to_string()
+        }
+        (true, None, _) => "Restored".to_string(),
+        (false, _, _) => "Made".to_string(),
     };
     let mut start = format!("payaimld --network {}", config.network);
     if cli.settings.data_dir.is_some() {

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::seal::Sealer;
 use super::target::Target;
-use super::{BackupState, BackupStatus};
+use super::{BackupState, PartStatus};
 use crate::error::{Error, Result};
 use crate::util::{now_ms, rfc3339};
 
@@ -206,7 +206,12 @@ impl Mirror {
         self.progress.send_replace(through);
     }
 
-    pub(crate) fn status(&self) -> BackupStatus {
+    /// Where the mirror writes, for people.
+    pub(crate) fn target_name(&self) -> &str {
+        &self.target_name
+    }
+
+    pub(crate) fn status(&self) -> PartStatus {
         let queue = self.lock();
         let state = if !queue.checked && queue.behind_since.is_none() {
             BackupState::Checking
@@ -215,8 +220,7 @@ impl Mirror {
         } else {
             BackupState::UpToDate
         };
-        BackupStatus {
-            target: self.target_name.clone(),
+        PartStatus {
             state,
             behind_since: queue.behind_since.map(rfc3339),
             pending_changes: queue.pending.len() as u64,
@@ -575,7 +579,17 @@ impl Worker {
     /// entry that is gone locally. Run once at each start: nothing queued before a crash is lost.
     async fn check(&self) -> Result<Acked> {
         let acked = Acked::open(&self.ldk_dir.join(STATE_FILE)).await?;
-        let confirmed = acked.all().await?;
+        acked.for_place(&place(&self.target, &self.sealer)).await?;
+        // What the target holds now: a target wiped or replaced since (a new disk in the NAS, a
+        // server restored from an old dump) gets every entry it lacks again.
+        let held: std::collections::HashSet<String> =
+            self.target.list().await?.into_iter().collect();
+        let confirmed: HashMap<String, [u8; 32]> = acked
+            .all()
+            .await?
+            .into_iter()
+            .filter(|(name, _)| held.contains(&self.sealer.seal_name(name)))
+            .collect();
         let local = local_digests(&self.ldk_dir.join(SQLITE_DB_FILE_NAME)).await?;
         let mut queue = self.mirror.lock();
         for (name, (digest, bytes)) in &local {
@@ -597,6 +611,11 @@ impl Worker {
         self.mirror.notify();
         Ok(acked)
     }
+}
+
+/// The target and the wallet's store id on it, as the records of what it holds name them.
+pub(crate) fn place(target: &Target, sealer: &Sealer) -> String {
+    format!("{}#{}", target.describe(), sealer.store_id())
 }
 
 fn digest(value: &[u8]) -> [u8; 32] {
@@ -650,10 +669,32 @@ impl Acked {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS acked (name TEXT PRIMARY KEY NOT NULL, digest BLOB NOT NULL)")
-            .execute(&pool)
-            .await?;
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS acked (name TEXT PRIMARY KEY NOT NULL, digest BLOB NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS place (id INTEGER PRIMARY KEY CHECK (id = 1), place TEXT NOT NULL)",
+        ] {
+            sqlx::query(sql).execute(&pool).await?;
+        }
         Ok(Acked { pool })
+    }
+
+    /// Says which target (and store id) the confirmations are from: when it is not the one they
+    /// were recorded for (the merchant chose another target), none of them counts.
+    pub(crate) async fn for_place(&self, place: &str) -> Result<()> {
+        let recorded: Option<String> = sqlx::query_scalar("SELECT place FROM place WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        if recorded.as_deref() != Some(place) {
+            if recorded.is_some() {
+                tracing::info!("a new backup target: every entry of the node's store goes to it");
+            }
+            sqlx::query("DELETE FROM acked").execute(&self.pool).await?;
+            sqlx::query("INSERT INTO place (id, place) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET place = excluded.place")
+                .bind(place)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn all(&self) -> Result<HashMap<String, [u8; 32]>> {

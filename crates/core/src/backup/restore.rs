@@ -8,7 +8,7 @@ use ldk_node::io::sqlite_store::SQLITE_DB_FILE_NAME;
 use ldk_node::lightning::util::persist::KVStoreSync;
 use serde::Serialize;
 
-use super::mirror::{open_local_store, split_name, Acked, STATE_FILE};
+use super::mirror::{open_local_store, place, split_name, Acked, STATE_FILE};
 use super::seal::Sealer;
 use super::target::Target;
 use crate::error::{Error, Result};
@@ -68,6 +68,7 @@ pub async fn restore_node_state(
         channel_monitors: 0,
     };
     let result = async {
+        acked.for_place(&place(target, sealer)).await?;
         for (object, name) in &names {
             let Some((primary, secondary, key)) = split_name(name) else {
                 continue;

@@ -198,6 +198,8 @@ struct Inner {
     status: NodeStatus,
     /// The mirror of the node's store, when a backup target is set.
     backup: Option<Arc<crate::backup::Running>>,
+    /// The backup of the shop's data, when a backup target is set.
+    shop_backup: Option<Arc<crate::backup::shop::ShopBackup>>,
     /// A recovery from channel state that was behind, while one is under way.
     recovery: Option<behind::Recovery>,
 }
@@ -210,6 +212,7 @@ impl NodeHandle {
             inner: Arc::new(RwLock::new(Inner {
                 node: None,
                 backup: None,
+                shop_backup: None,
                 recovery: None,
                 status: NodeStatus {
                     state: NodeState::Starting,
@@ -298,9 +301,29 @@ impl NodeHandle {
         self.inner.read().ok().and_then(|i| i.backup.clone())
     }
 
-    /// How current the backup is, if one is set.
+    /// Keeps the backup of the shop's data, whose status health shows beside the node's.
+    pub(crate) fn set_shop_backup(&self, shop: Arc<crate::backup::shop::ShopBackup>) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.shop_backup = Some(shop);
+        }
+    }
+
+    /// How current the backup is, if one is set: the node's channel state and the shop's data.
     pub fn backup_status(&self) -> Option<crate::backup::BackupStatus> {
-        self.backup().map(|b| b.mirror.status())
+        let (node, shop) = {
+            let inner = self.inner.read().ok()?;
+            (inner.backup.clone(), inner.shop_backup.clone())
+        };
+        let target = match (&node, &shop) {
+            (Some(node), _) => node.mirror.target_name().to_string(),
+            (None, Some(shop)) => shop.target_name().to_string(),
+            (None, None) => return None,
+        };
+        Some(crate::backup::BackupStatus::combine(
+            target,
+            node.map(|n| n.mirror.status()),
+            shop.map(|s| s.status()),
+        ))
     }
 
     pub(crate) fn set_state(

@@ -1416,33 +1416,57 @@ export interface components {
              */
             status_code: number | null;
         };
+        /** @description A backup target, as the merchant enters it. */
+        BackupChange: {
+            /** @description A VSS server's URL (`https://host/vss`) or an absolute folder path (`/mnt/nas/payaiml`). */
+            target: string;
+            /**
+             * @description The bearer token the VSS server expects, if it checks one (kept in the secret store,
+             *     never shown again).
+             */
+            token?: string | null;
+        };
         /**
          * @description How current the backup is.
          * @enum {string}
          */
         BackupState: "checking" | "up_to_date" | "behind";
-        /** @description The backup as health and the Overview show it. */
+        /**
+         * @description The backup as health and the Overview show it: the two parts together (behind if either is,
+         *     since the earlier of the two), and each part.
+         */
         BackupStatus: {
             /** @description Since when changes wait on this computer (RFC 3339), while `behind`. */
             behind_since: string | null;
+            channel_state: null | components["schemas"]["PartStatus"];
             /** @description When the target last confirmed a change (RFC 3339). */
             last_backup_at: string | null;
             /** @description Why it is behind, while it is. */
             last_error: string | null;
             /**
              * Format: int64
-             * @description Their size, in bytes.
+             * @description The size of the node's pending changes, in bytes.
              */
             pending_bytes: number;
             /**
              * Format: int64
-             * @description How many entries of the node's store are not yet on the target.
+             * @description How many changes are not yet on the target (both parts).
              */
             pending_changes: number;
+            shop_data: null | components["schemas"]["PartStatus"];
             /** @description How current it is. */
             state: components["schemas"]["BackupState"];
             /** @description Where it goes: the VSS server's URL or the folder (never a token). */
             target: string;
+        };
+        /** @description The backup target in effect from the next start (its token never shown). */
+        BackupView: {
+            /** @description `vss` or `folder`. */
+            kind: string;
+            /** @description The server's URL or the folder. */
+            target: string;
+            /** @description Whether a token is kept for the server. */
+            token_set: boolean;
         };
         /** @description The balance object of `GET /v1/lightning/balance`. */
         Balance: {
@@ -3068,6 +3092,28 @@ export interface components {
              */
             url?: string | null;
         };
+        /** @description How current one part of the backup is: the node's channel state, or the shop's data. */
+        PartStatus: {
+            /** @description Since when changes wait on this computer (RFC 3339), while `behind`. */
+            behind_since: string | null;
+            /** @description When the target last confirmed a change (RFC 3339). */
+            last_backup_at: string | null;
+            /** @description Why it is behind, while it is. */
+            last_error: string | null;
+            /**
+             * Format: int64
+             * @description Their size, in bytes, where known (the node's store; 0 for the shop's rows).
+             */
+            pending_bytes: number;
+            /**
+             * Format: int64
+             * @description How many changes are not yet on the target: entries of the node's store, or rows of the
+             *     shop's data.
+             */
+            pending_changes: number;
+            /** @description How current it is. */
+            state: components["schemas"]["BackupState"];
+        };
         /** @description The parts of sales charged in one unit, as recorded with each sale. */
         Parts: {
             /**
@@ -3373,6 +3419,7 @@ export interface components {
         };
         /** @description What the Settings page shows. */
         Settings: {
+            backup: null | components["schemas"]["BackupView"];
             /** @description The counter's choices: the tip presets, and whether the cashier may refund. */
             counter: components["schemas"]["CounterSettings"];
             /**
@@ -3405,6 +3452,7 @@ export interface components {
         };
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
+            backup?: null | components["schemas"]["BackupChange"];
             counter?: null | components["schemas"]["CounterSettings"];
             /** @enum {string|null} */
             currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
