@@ -464,7 +464,9 @@ fn words_and_backup_bring_a_real_node_back_on_a_new_computer() {
         TEST_WORDS,
     );
     assert!(restored.status.success(), "{restored:?}");
-    assert!(String::from_utf8_lossy(&restored.stdout).contains("come back from the backup"));
+    assert!(
+        String::from_utf8_lossy(&restored.stdout).contains("with the shop's data from the backup")
+    );
     let mut serve: Vec<&str> = vec!["--network", "regtest", "serve"];
     serve.extend(chain.iter().map(String::as_str));
     let d = Daemon::start(&second, &serve, true);
@@ -583,29 +585,49 @@ fn list(d: &Daemon, path: &str) -> Vec<Value> {
 /// (a) The whole computer is lost. On a new one, the recovery words and the VSS server bring back
 /// everything: the same node with its channel open and usable both ways, the balances, the whole
 /// history, the API keys with the same secrets (so the shop's software keeps working), webhooks
-/// with theirs, the catalog and the settings.
+/// with theirs, the catalog and the settings. The server runs as a merchant would run it: in JWT
+/// mode, given the public key that `payaimld backup-key` prints (from the words: the restored
+/// wallet signs with the same key).
 #[test]
 fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
-    let vss = crate::vss_server::VssServer::start();
-    let url = vss.url();
-    let bitcoind = own_bitcoind();
-    bitcoind.rpc(None, "createwallet", json!(["miner"]));
-    let miner = bitcoind.rpc(Some("miner"), "getnewaddress", json!([]));
-    let miner = miner.as_str().expect("address").to_string();
-    bitcoind.rpc(None, "generatetoaddress", json!([101, miner]));
     let root = tempdir();
-    let peer = start_peer(root.path(), &bitcoind, &miner);
-
-    // The first computer, backed up to the VSS server from its first start.
     let first = root.path().join("first");
     assert!(
         restore_wallet(&first, &["--network", "regtest"], TEST_WORDS)
             .status
             .success()
     );
-    let mut serve: Vec<String> = ["--network", "regtest", "--backup", &url, "serve"]
-        .map(str::to_string)
-        .to_vec();
+    let key = cli(&first, &["--network", "regtest", "backup-key"]);
+    assert!(key.status.success(), "{key:?}");
+    let pem = String::from_utf8_lossy(&key.stdout).to_string();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+    let vss = crate::vss_server::VssServer::start_with_jwt(&pem);
+    let url = vss.url();
+    // Without this wallet's JWT, the server serves nothing.
+    let anonymous = client()
+        .post(format!("{url}/listKeyVersions"))
+        .body(Vec::<u8>::new())
+        .send()
+        .expect("vss");
+    assert_eq!(anonymous.status().as_u16(), 401, "{anonymous:?}");
+    let bitcoind = own_bitcoind();
+    bitcoind.rpc(None, "createwallet", json!(["miner"]));
+    let miner = bitcoind.rpc(Some("miner"), "getnewaddress", json!([]));
+    let miner = miner.as_str().expect("address").to_string();
+    bitcoind.rpc(None, "generatetoaddress", json!([101, miner]));
+    let peer = start_peer(root.path(), &bitcoind, &miner);
+
+    // The first computer, backed up to the VSS server from its first start.
+    let mut serve: Vec<String> = [
+        "--network",
+        "regtest",
+        "--backup",
+        &url,
+        "--backup-jwt",
+        "serve",
+    ]
+    .map(str::to_string)
+    .to_vec();
     serve.extend(bitcoind.serve_args());
     let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
     let mut shop = Daemon::start(&first, &serve, true);
@@ -647,7 +669,10 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
         json!({"name": "Espresso", "price": "2500", "category": "Drinks"}),
     );
     assert_eq!(item.status, 201, "{item:?}");
+    // The recovery point: how long the last change (the catalog item) took to reach the target.
+    let changed = Instant::now();
     let backup = up_to_date(&shop);
+    let recovery_point = changed.elapsed();
     assert_eq!(backup["shop_data"]["state"], "up_to_date", "{backup}");
     assert_eq!(backup["channel_state"]["state"], "up_to_date", "{backup}");
     let health = get(&shop, "/v1/health", shop.admin()).body;
@@ -678,7 +703,7 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
     let second = root.path().join("second");
     let restored = restore_wallet(
         &second,
-        &["--network", "regtest", "--backup", &url],
+        &["--network", "regtest", "--backup", &url, "--backup-jwt"],
         TEST_WORDS,
     );
     assert!(restored.status.success(), "{restored:?}");
@@ -753,7 +778,7 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
     assert_ne!(again["id"], sale["id"]);
     up_to_date(&shop);
     eprintln!(
-        "full restore: init --restore {init_took:.1?}, words + VSS to the channel usable {restore_took:.1?}; \
+        "full restore: the last change on the server {recovery_point:.1?} after it was made; init --restore {init_took:.1?}, words + VSS to the channel usable {restore_took:.1?}; \
          back: {} invoices, {} payments, {} keys, {events} events, 1 webhook, 1 catalog item, {} sat spendable",
         invoices.len(),
         payments.len(),

@@ -1,7 +1,8 @@
 //! A real VSS server for the backup suites: LDK's `vss-server` (built and cached by
 //! scripts/install-vss-server.sh) on a private PostgreSQL cluster (Debian's postgresql-15:
 //! `initdb` and `pg_ctl` in a temporary folder, on a loopback port), both started and stopped here.
-//! The server runs without auth, each test under its own store id (the app's, from its words).
+//! The server runs without auth (each test under its own store id, the app's, from its words), or
+//! in JWT mode with the RSA public key it is given (`start_with_jwt`), as a merchant runs it.
 //! `make bench`'s backup phase runs the same file (`#[path]`).
 
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ pub struct VssServer {
     server: Option<Child>,
     pg_port: u16,
     pub port: u16,
+    /// The RSA public key (PEM) whose JWTs it accepts, in JWT mode.
+    rsa_pem: Option<String>,
 }
 
 /// Runs a PostgreSQL tool as the `postgres` user when we are root (PostgreSQL refuses root).
@@ -62,8 +65,19 @@ fn binary() -> PathBuf {
 }
 
 impl VssServer {
-    /// PostgreSQL and vss-server, both on loopback, ready to serve.
+    /// PostgreSQL and vss-server without auth, both on loopback, ready to serve.
     pub fn start() -> VssServer {
+        VssServer::start_with(None)
+    }
+
+    /// The same in JWT mode: only requests with an RS256 JWT of the key whose public half is
+    /// `rsa_pem` are served. (The benchmark, which includes this file, runs without auth.)
+    #[allow(dead_code)]
+    pub fn start_with_jwt(rsa_pem: &str) -> VssServer {
+        VssServer::start_with(Some(rsa_pem.to_string()))
+    }
+
+    fn start_with(rsa_pem: Option<String>) -> VssServer {
         let dir = tempfile::Builder::new()
             .prefix("payaiml-vss-")
             .tempdir()
@@ -107,6 +121,7 @@ impl VssServer {
             server: None,
             pg_port,
             port: free_port(),
+            rsa_pem,
         };
         vss.start_server();
         vss
@@ -114,8 +129,12 @@ impl VssServer {
 
     fn config(&self) -> PathBuf {
         let path = self.dir.path().join("vss-server-config.toml");
+        let jwt = match &self.rsa_pem {
+            Some(pem) => format!("\n[jwt_auth_config]\nrsa_pem = \"\"\"\n{pem}\"\"\"\n"),
+            None => String::new(),
+        };
         let text = format!(
-            "[server_config]\nbind_address = \"127.0.0.1:{}\"\n\n[postgresql_config]\nusername = \"postgres\"\npassword = \"unused\"\naddress = \"127.0.0.1:{}\"\ndefault_database = \"postgres\"\nvss_database = \"vss\"\n\n[log_config]\nlevel = \"info\"\nfile = \"{}\"\n",
+            "{jwt}[server_config]\nbind_address = \"127.0.0.1:{}\"\n\n[postgresql_config]\nusername = \"postgres\"\npassword = \"unused\"\naddress = \"127.0.0.1:{}\"\ndefault_database = \"postgres\"\nvss_database = \"vss\"\n\n[log_config]\nlevel = \"info\"\nfile = \"{}\"\n",
             self.port,
             self.pg_port,
             self.dir.path().join("vss.log").display()

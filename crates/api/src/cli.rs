@@ -85,6 +85,10 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub backup_token: Option<String>,
+    /// Sign each request to the VSS server with a JWT of the wallet's own RSA key (derived from
+    /// the recovery words), for a server in JWT mode given its public half (`payaimld backup-key`)
+    #[arg(long, global = true, env = "PAYAIML_BACKUP_JWT")]
+    pub backup_jwt: bool,
     /// The most the LSP may keep for opening a channel: this many sats...
     #[arg(long, global = true, env = "PAYAIML_LSP_MAX_FEE_BASE_SAT", default_value_t = payaiml_core::config::DEFAULT_LSP_MAX_FEE_BASE_SAT)]
     pub lsp_max_fee_base_sat: u64,
@@ -209,15 +213,10 @@ impl Settings {
         config.rates.refresh = self.rate_refresh;
         config.lsp_max_fee_base_sat = self.lsp_max_fee_base_sat;
         config.lsp_max_fee_ppm = self.lsp_max_fee_ppm;
-        config.backup = self.backup.clone().map(|target| match target {
-            payaiml_core::backup::TargetConfig::Vss { url, .. } => {
-                payaiml_core::backup::TargetConfig::Vss {
-                    url,
-                    token: self.backup_token.clone(),
-                }
-            }
-            folder => folder,
-        });
+        config.backup = self
+            .backup
+            .clone()
+            .map(|target| target.with_auth(self.backup_token.clone(), self.backup_jwt));
         if sandbox {
             config.sandbox = true;
             if self.lsp.is_some() {

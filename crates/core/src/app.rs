@@ -60,6 +60,8 @@ pub struct App {
     display: Arc<crate::display::DisplayHub>,
     chain_source: ChainSource,
     mnemonic: Mnemonic,
+    /// The backup's keys, from the words (one per app, so its JWT key is made once).
+    sealer: crate::backup::Sealer,
     /// Cancelled when [`App::shutdown`] begins: every background task and long-lived session
     /// (WebSocket streams) ends.
     stop: CancellationToken,
@@ -196,6 +198,7 @@ impl App {
             pay_lock: tokio::sync::Mutex::new(()),
             secrets: secrets.clone(),
             chain_source,
+            sealer: crate::backup::Sealer::from_mnemonic(&mnemonic),
             mnemonic,
             stop: CancellationToken::new(),
             tasks: TaskTracker::new(),
@@ -224,7 +227,7 @@ impl App {
         let mut shop = None;
         if let (Some(target), seed::Origin::Restored) = (&config.backup, origin) {
             let sealer = crate::backup::Sealer::from_mnemonic(words);
-            let opened = crate::backup::Target::open(target, sealer.store_id())?;
+            let opened = crate::backup::Target::open(target, &sealer)?;
             crate::backup::restore::check_holds(&opened, &sealer).await?;
             if !App::has_wallet_locked(config).await? {
                 shop = restore_shop_data(config, &opened, &sealer).await?;
@@ -252,6 +255,21 @@ impl App {
         store.close().await;
         drop(lock);
         stored.map(|()| shop.map(|(_, restored)| restored))
+    }
+
+    /// The public key (PEM) whose JWTs the wallet of `config`'s data dir sends a VSS server in
+    /// JWT mode (see [`crate::backup::Sealer::jwt_key`]). Works beside a running wallet.
+    pub async fn backup_public_key(config: &Config) -> Result<String> {
+        if !config.database_path().exists() {
+            return Err(Error::Config(format!(
+                "no wallet in {}: make or restore it first (payaimld init)",
+                config.data_dir.display()
+            )));
+        }
+        let (store, secrets) = open_store(config).await?;
+        let words = seed::load(&store, &secrets, &config.ldk_dir(), &config.data_dir, false).await;
+        store.close().await;
+        crate::backup::Sealer::from_mnemonic(&words?).jwt_public_pem()
     }
 
     /// Whether the data dir has a wallet (or the remains of one), so that new words are not shown
@@ -344,7 +362,7 @@ impl App {
             &self.config,
             &self.rates,
             &self.notify,
-            &self.mnemonic,
+            &self.sealer,
         )
     }
 
@@ -438,8 +456,8 @@ impl App {
         // Fetches nothing while the merchant counts in sats only and nothing asks for a rate.
         self.tasks.spawn(self.rates.clone().run(self.stop.clone()));
         if let Some(target) = &self.config.backup {
-            let sealer = crate::backup::Sealer::from_mnemonic(&self.mnemonic);
-            match crate::backup::Target::open(target, sealer.store_id()) {
+            let sealer = self.sealer.clone();
+            match crate::backup::Target::open(target, &sealer) {
                 Ok(opened) => {
                     let (shop, work) = crate::backup::shop::start(
                         self.store.clone(),
@@ -604,8 +622,8 @@ impl App {
         target: &crate::backup::TargetConfig,
     ) -> Result<crate::backup::Running> {
         let ldk_dir = self.config.ldk_dir();
-        let sealer = crate::backup::Sealer::from_mnemonic(&self.mnemonic);
-        let opened = crate::backup::Target::open(target, sealer.store_id())?;
+        let sealer = self.sealer.clone();
+        let opened = crate::backup::Target::open(target, &sealer)?;
         // Started before, or restored from words and this backup: its channel state must exist
         // somewhere. (Restored from the words alone, it starts empty, as the words promise.)
         let must_exist = self.store.setting(NODE_RAN).await?.is_some()

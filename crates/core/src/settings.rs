@@ -70,6 +70,9 @@ pub struct SettingsView {
     /// Where the backup goes from the next start (null: no backup). How current it is: the
     /// `backup` of `/v1/health`.
     pub backup: Option<BackupView>,
+    /// The public key (PEM) of this wallet's JWTs, for a VSS server in JWT mode (vss-server:
+    /// `VSS_JWT_RSA_PEM`). Derived from the recovery words: a restored wallet has the same.
+    pub backup_jwt_public_key: String,
 }
 
 /// How the point of sale works, as the owner sets it.
@@ -303,6 +306,10 @@ pub struct BackupChange {
     /// never shown again).
     #[serde(default)]
     pub token: Option<String>,
+    /// Sign each request with a JWT of the wallet's own key instead (vss-server's JWT mode;
+    /// the server must have been given `jwt_public_key`).
+    #[serde(default)]
+    pub jwt: bool,
 }
 
 /// The backup target in effect from the next start (its token never shown).
@@ -314,6 +321,8 @@ pub struct BackupView {
     pub target: String,
     /// Whether a token is kept for the server.
     pub token_set: bool,
+    /// Whether requests carry a JWT of the wallet's own key.
+    pub jwt: bool,
 }
 
 /// An LSP, as the merchant enters or picks it.
@@ -391,8 +400,8 @@ pub struct Settings<'a> {
     rates: &'a RateService,
     /// Desktop notifications on or off (read by the notification task at each event).
     notify: &'a AtomicBool,
-    /// The wallet's words, for the backup's keys (a target is tried with them before it is kept).
-    mnemonic: &'a ldk_node::bip39::Mnemonic,
+    /// The backup's keys (a target is tried with them before it is kept).
+    sealer: &'a crate::backup::Sealer,
 }
 
 impl<'a> Settings<'a> {
@@ -402,7 +411,7 @@ impl<'a> Settings<'a> {
         config: &'a Config,
         rates: &'a RateService,
         notify: &'a AtomicBool,
-        mnemonic: &'a ldk_node::bip39::Mnemonic,
+        sealer: &'a crate::backup::Sealer,
     ) -> Self {
         Settings {
             store,
@@ -410,7 +419,7 @@ impl<'a> Settings<'a> {
             config,
             rates,
             notify,
-            mnemonic,
+            sealer,
         }
     }
 
@@ -436,17 +445,25 @@ impl<'a> Settings<'a> {
             shop: shop_details(self.store).await?,
             counter: counter_settings(self.store).await?,
             backup: next.backup.as_ref().map(|target| match target {
-                crate::backup::TargetConfig::Vss { url, token } => BackupView {
+                crate::backup::TargetConfig::Vss { url, token, jwt } => BackupView {
                     kind: "vss".into(),
                     target: url.clone(),
                     token_set: token.is_some(),
+                    jwt: *jwt,
                 },
                 crate::backup::TargetConfig::Folder { path } => BackupView {
                     kind: "folder".into(),
                     target: path.display().to_string(),
                     token_set: false,
+                    jwt: false,
                 },
             }),
+            backup_jwt_public_key: {
+                let sealer = self.sealer();
+                tokio::task::spawn_blocking(move || sealer.jwt_public_pem())
+                    .await
+                    .map_err(|e| Error::Backup(format!("the key task failed: {e}")))??
+            },
             lsp: self.config.lsp.as_ref().map(|lsp| LspView {
                 node_id: lsp.node_id.clone(),
                 address: lsp.address.clone(),
@@ -463,13 +480,9 @@ impl<'a> Settings<'a> {
         let target = crate::backup::TargetConfig::parse(&change.target)
             .map_err(|e| Error::invalid("backup.target", e.to_string()))?;
         let target = match target {
-            crate::backup::TargetConfig::Vss { url, .. } => crate::backup::TargetConfig::Vss {
-                url,
-                token: change
-                    .token
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty()),
-            },
+            vss @ crate::backup::TargetConfig::Vss { .. } => {
+                vss.with_auth(change.token, change.jwt)
+            }
             crate::backup::TargetConfig::Folder { path } => {
                 if !path.is_dir() {
                     return Err(Error::invalid(
@@ -484,7 +497,7 @@ impl<'a> Settings<'a> {
             }
         };
         let sealer = self.sealer();
-        let opened = crate::backup::Target::open(&target, sealer.store_id())?;
+        let opened = crate::backup::Target::open(&target, &sealer)?;
         let probe = sealer.seal_name("probe");
         let answered = async {
             opened
@@ -503,7 +516,7 @@ impl<'a> Settings<'a> {
     }
 
     fn sealer(&self) -> crate::backup::Sealer {
-        crate::backup::Sealer::from_mnemonic(self.mnemonic)
+        self.sealer.clone()
     }
 
     /// Applies and stores a change. Everything is checked before anything is stored.

@@ -27,6 +27,10 @@ pub enum Command {
     },
     /// Run the node and the API
     Serve,
+    /// Print the public key (PEM) whose JWTs this wallet sends a VSS server with --backup-jwt:
+    /// give it to the server (vss-server: VSS_JWT_RSA_PEM, or rsa_pem in its config). It comes
+    /// from the recovery words, so a restored wallet has the same one
+    BackupKey,
     /// Run as the desktop app does, with the dashboard in a browser: the first start opens on
     /// the setup (the sandbox, or a real wallet with its recovery words), later starts run the
     /// wallet chosen, and Settings can switch between them. --data-dir is then the home folder

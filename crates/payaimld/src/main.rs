@@ -33,6 +33,11 @@ async fn run(cli: cli::Cli) -> anyhow::Result<()> {
     match &cli.command {
         cli::Command::Init { restore } => init_cmd::run(&cli, *restore).await,
         cli::Command::Serve => server::run(&cli, false).await,
+        cli::Command::BackupKey => {
+            let config = cli.config()?;
+            print!("{}", payaiml_core::App::backup_public_key(&config).await?);
+            Ok(())
+        }
         cli::Command::Sandbox => server::run(&cli, true).await,
         cli::Command::App { link_file } => app_cmd::run(&cli, link_file.as_deref()).await,
         cli::Command::Keys { command } => keys_cmd::run(&cli, command).await,

@@ -480,6 +480,9 @@ pub struct MakeWallet {
     /// The bearer token the VSS server expects, if it checks one.
     #[schema(max_length = 4096)]
     pub backup_token: Option<String>,
+    /// Sign requests to the VSS server with a JWT of the wallet's own key (vss-server's JWT mode;
+    /// the server must have been given the key's public half: `payaimld backup-key`).
+    pub backup_jwt: Option<bool>,
 }
 
 /// Make the chosen real wallet from the new words (confirmed) or from the merchant's own
@@ -513,15 +516,10 @@ async fn make_wallet(
     {
         let target = payaiml_core::backup::TargetConfig::parse(text)
             .map_err(|e| ApiError::bad_field("backup", e.to_string()))?;
-        config.backup = Some(match target {
-            payaiml_core::backup::TargetConfig::Vss { url, .. } => {
-                payaiml_core::backup::TargetConfig::Vss {
-                    url,
-                    token: body.value.backup_token.clone().filter(|t| !t.is_empty()),
-                }
-            }
-            folder => folder,
-        });
+        config.backup = Some(target.with_auth(
+            body.value.backup_token.clone(),
+            body.value.backup_jwt.unwrap_or(false),
+        ));
     }
     App::init(&config, &words, origin).await?;
     if let Ok(mut pending) = shared.pending.lock() {

@@ -19,6 +19,10 @@ pub enum TargetConfig {
         /// shown.
         #[serde(default, skip_serializing)]
         token: Option<String>,
+        /// Sign each request with a JWT of the app's own RSA key (derived from the recovery
+        /// words), whose public half the server was given: vss-server's JWT mode.
+        #[serde(default)]
+        jwt: bool,
     },
     /// A folder on another device (a NAS mount, a USB drive).
     Folder {
@@ -30,10 +34,11 @@ pub enum TargetConfig {
 impl std::fmt::Debug for TargetConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TargetConfig::Vss { url, token } => f
+            TargetConfig::Vss { url, token, jwt } => f
                 .debug_struct("Vss")
                 .field("url", url)
                 .field("token", &token.as_ref().map(|_| "<hidden>"))
+                .field("jwt", jwt)
                 .finish(),
             TargetConfig::Folder { path } => f.debug_struct("Folder").field("path", path).finish(),
         }
@@ -41,6 +46,20 @@ impl std::fmt::Debug for TargetConfig {
 }
 
 impl TargetConfig {
+    /// The same target with the server's auth as given (a folder has none).
+    pub fn with_auth(self, token: Option<String>, jwt: bool) -> TargetConfig {
+        match self {
+            TargetConfig::Vss { url, .. } => TargetConfig::Vss {
+                url,
+                token: token
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty()),
+                jwt,
+            },
+            folder => folder,
+        }
+    }
+
     /// Reads a target: an `http://` or `https://` URL is a VSS server; an absolute path (or a
     /// `file://` URL) is a folder.
     pub fn parse(text: &str) -> Result<TargetConfig> {
@@ -61,6 +80,7 @@ impl TargetConfig {
             return Ok(TargetConfig::Vss {
                 url: text.trim_end_matches('/').to_string(),
                 token: None,
+                jwt: false,
             });
         }
         let path = text.strip_prefix("file://").unwrap_or(text);
@@ -82,7 +102,8 @@ mod tests {
             TargetConfig::parse("http://127.0.0.1:8080/vss/")?,
             TargetConfig::Vss {
                 url: "http://127.0.0.1:8080/vss".into(),
-                token: None
+                token: None,
+                jwt: false,
             }
         );
         assert_eq!(

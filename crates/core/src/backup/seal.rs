@@ -32,8 +32,27 @@ impl EntropySource for OsRandom {
 pub struct Sealer {
     data_key: [u8; 32],
     names: KeyObfuscator,
+    name_key: [u8; 32],
     store_id: String,
     builder: StorableBuilder<OsRandom>,
+    /// The seed of the RSA key that signs JWTs for a VSS server (made on first use: a second).
+    jwt_seed: [u8; 32],
+    /// Shared by the clones of one sealer: the key is made at most once per process.
+    jwt_key: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<rsa::RsaPrivateKey>>>,
+}
+
+impl Clone for Sealer {
+    fn clone(&self) -> Sealer {
+        Sealer {
+            data_key: self.data_key,
+            names: KeyObfuscator::new(self.name_key),
+            name_key: self.name_key,
+            store_id: self.store_id.clone(),
+            builder: StorableBuilder::new(OsRandom),
+            jwt_seed: self.jwt_seed,
+            jwt_key: self.jwt_key.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Sealer {
@@ -51,11 +70,13 @@ impl Sealer {
         let mut data_key = [0u8; 32];
         let mut name_key = [0u8; 32];
         let mut id = [0u8; 16];
+        let mut jwt_seed = [0u8; 32];
         // `expand` fails only for outputs longer than 255 hash lengths; these are 32 and 16 bytes.
         for (label, out) in [
             (&b"data"[..], &mut data_key[..]),
             (&b"names"[..], &mut name_key[..]),
             (&b"store id"[..], &mut id[..]),
+            (&b"vss jwt rsa key"[..], &mut jwt_seed[..]),
         ] {
             if hk.expand(label, out).is_err() {
                 unreachable!("HKDF output of at most 32 bytes");
@@ -64,10 +85,62 @@ impl Sealer {
         Sealer {
             data_key,
             names: KeyObfuscator::new(name_key),
+            name_key,
             // The same words always find the same backup; other words, another one.
             store_id: format!("payaiml-{}", hex::encode(id)),
             builder: StorableBuilder::new(OsRandom),
+            jwt_seed,
+            jwt_key: std::sync::Arc::default(),
         }
+    }
+
+    /// The RSA key (2048 bits) whose RS256 JWTs a VSS server in JWT mode accepts. It is derived
+    /// from the recovery words (its primes drawn from a ChaCha20 stream seeded by HKDF), so a
+    /// restore on a new computer signs with the key the server already trusts; the test
+    /// `the_jwt_key_is_the_words_own` pins the derivation, so a change of the rsa crate that would
+    /// change it fails the build instead of locking merchants out of their backups.
+    pub fn jwt_key(&self) -> Result<std::sync::Arc<rsa::RsaPrivateKey>> {
+        if let Some(key) = self.jwt_key.get() {
+            return Ok(key.clone());
+        }
+        use rand_chacha::rand_core::SeedableRng;
+        let mut stream = rand_chacha::ChaCha20Rng::from_seed(self.jwt_seed);
+        let key = rsa::RsaPrivateKey::new(&mut stream, 2048)
+            .map_err(|e| Error::Backup(format!("cannot make the backup's signing key: {e}")))?;
+        Ok(self
+            .jwt_key
+            .get_or_init(|| std::sync::Arc::new(key))
+            .clone())
+    }
+
+    /// The public half of [`Sealer::jwt_key`], as the PEM a VSS server is given
+    /// (`VSS_JWT_RSA_PEM`, or `rsa_pem` in its config file).
+    pub fn jwt_public_pem(&self) -> Result<String> {
+        use rsa::pkcs8::EncodePublicKey;
+        self.jwt_key()?
+            .to_public_key()
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .map_err(|e| Error::Backup(format!("cannot write the backup's public key: {e}")))
+    }
+
+    /// A JWT for the VSS server, valid for `lifetime` from `now` (Unix seconds): RS256 over
+    /// `{sub, exp}`, the subject being the store id (the server keeps each subject's data apart).
+    pub fn jwt(&self, now: u64, lifetime: u64) -> Result<String> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use rsa::signature::{SignatureEncoding, Signer};
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = serde_json::json!({ "sub": self.store_id, "exp": now + lifetime });
+        let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let message = format!("{header}.{claims}");
+        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new((*self.jwt_key()?).clone());
+        let signature = signer
+            .try_sign(message.as_bytes())
+            .map_err(|e| Error::Backup(format!("cannot sign the backup's token: {e}")))?;
+        Ok(format!(
+            "{message}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        ))
     }
 
     /// The sealer of the wallet with these recovery words.
@@ -170,4 +243,49 @@ mod tests {
         assert!(a.open(name, &altered).is_err());
         Ok(())
     }
+
+    /// The JWT key comes from the words alone: the same words give the same key on any computer
+    /// and with any later version (its fingerprint is pinned here), other words another key.
+    #[test]
+    fn the_jwt_key_is_the_words_own() -> Result<()> {
+        let a = Sealer::from_seed(&[7u8; 64]);
+        let pem = a.jwt_public_pem()?;
+        assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+        assert_eq!(pem, Sealer::from_seed(&[7u8; 64]).jwt_public_pem()?);
+        assert_ne!(pem, Sealer::from_seed(&[8u8; 64]).jwt_public_pem()?);
+        let fingerprint = hex::encode(<Sha256 as sha2::Digest>::digest(pem.as_bytes()));
+        assert_eq!(
+            fingerprint, PINNED_JWT_KEY,
+            "the derivation of the JWT key changed"
+        );
+
+        // A token the server's check accepts: three parts, RS256, the signature verifies.
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use rsa::signature::Verifier;
+        let token = a.jwt(1_000, 3_600)?;
+        let parts: Vec<&str> = token.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let claims: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(parts[1])
+                .map_err(|e| Error::Backup(e.to_string()))?,
+        )
+        .map_err(|e| Error::Backup(e.to_string()))?;
+        assert_eq!(claims["sub"], a.store_id());
+        assert_eq!(claims["exp"], 4_600);
+        let verifier = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(a.jwt_key()?.to_public_key());
+        let signature = rsa::pkcs1v15::Signature::try_from(
+            URL_SAFE_NO_PAD
+                .decode(parts[2])
+                .map_err(|e| Error::Backup(e.to_string()))?
+                .as_slice(),
+        )
+        .map_err(|e| Error::Backup(e.to_string()))?;
+        let message = format!("{}.{}", parts[0], parts[1]);
+        assert!(verifier.verify(message.as_bytes(), &signature).is_ok());
+        Ok(())
+    }
+
+    const PINNED_JWT_KEY: &str = "572d47b9c4eb3a0cc863e558622bf04884d74d8297c63bd606eb9ddbb68fed98";
 }

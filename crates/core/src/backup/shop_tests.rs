@@ -23,7 +23,7 @@ fn folder_target(folder: &Path) -> Result<Target> {
         &TargetConfig::Folder {
             path: folder.to_path_buf(),
         },
-        sealer().store_id(),
+        &sealer(),
     )
 }
 
@@ -184,10 +184,7 @@ async fn rows_reach_the_folder_and_a_restore_rebuilds_the_same_database() -> Res
 
     // Nothing another set of words can open.
     let other = Sealer::from_seed(&[6u8; 64]);
-    let elsewhere = Target::open(
-        &TargetConfig::Folder { path: nas.clone() },
-        other.store_id(),
-    )?;
+    let elsewhere = Target::open(&TargetConfig::Folder { path: nas.clone() }, &other)?;
     assert!(
         shop::fetch(&elsewhere, &other, &dir.path().join("x.sqlite"))
             .await?

@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use vss_client::client::VssClient;
 use vss_client::error::VssError;
-use vss_client::headers::FixedHeaders;
+use vss_client::headers::{FixedHeaders, VssHeaderProvider, VssHeaderProviderError};
 use vss_client::types::{
     DeleteObjectRequest, GetObjectRequest, KeyValue, ListKeyVersionsRequest, PutObjectRequest,
 };
 use vss_client::util::retry::{ExponentialBackoffRetryPolicy, MaxAttemptsRetryPolicy, RetryPolicy};
 
 use super::config::TargetConfig;
+use super::seal::Sealer;
 use crate::error::{Error, Result};
 
 /// How long one call to a VSS server may take before the target counts as away.
@@ -55,14 +56,27 @@ impl std::fmt::Debug for Target {
 }
 
 impl Target {
-    /// Opens `config` for the wallet whose store id is `store_id`. Nothing is contacted yet.
-    pub fn open(config: &TargetConfig, store_id: &str) -> Result<Target> {
+    /// Opens `config` for the wallet `sealer` seals for. Nothing is contacted yet.
+    pub fn open(config: &TargetConfig, sealer: &Sealer) -> Result<Target> {
+        let store_id = sealer.store_id();
         match config {
-            TargetConfig::Vss { url, token } => {
+            TargetConfig::Vss { url, token, jwt } => {
                 let mut headers = std::collections::HashMap::new();
                 if let Some(token) = token {
                     headers.insert("Authorization".to_string(), format!("Bearer {token}"));
                 }
+                let headers: Arc<dyn VssHeaderProvider> = if *jwt {
+                    Arc::new(JwtHeaders {
+                        // Made now, so a key that cannot be made fails here, not mid-request.
+                        sealer: {
+                            sealer.jwt_key()?;
+                            sealer.clone()
+                        },
+                        current: std::sync::Mutex::new(None),
+                    })
+                } else {
+                    Arc::new(FixedHeaders::new(headers))
+                };
                 let http = vss_client::reqwest::Client::builder()
                     .timeout(VSS_TIMEOUT)
                     .connect_timeout(VSS_TIMEOUT)
@@ -75,7 +89,7 @@ impl Target {
                         url.trim_end_matches('/').to_string(),
                         http,
                         retry,
-                        Arc::new(FixedHeaders::new(headers)),
+                        headers,
                     ),
                     store_id: store_id.to_string(),
                 })
@@ -221,6 +235,44 @@ impl Target {
             Target::Vss { client, .. } => client.base_url().to_string(),
             Target::Folder { dir } => dir.parent().unwrap_or(dir.as_path()).display().to_string(),
         }
+    }
+}
+
+/// How long each JWT is valid; a new one is signed when less than half of it is left.
+const JWT_LIFETIME_SECS: u64 = 3_600;
+
+/// Signs a JWT for each request from the wallet's own key (vss-server's JWT mode), reusing it
+/// while it has more than half its life left.
+struct JwtHeaders {
+    sealer: Sealer,
+    current: std::sync::Mutex<Option<(String, u64)>>,
+}
+
+#[async_trait::async_trait]
+impl VssHeaderProvider for JwtHeaders {
+    async fn get_headers(
+        &self,
+        _request: &[u8],
+    ) -> std::result::Result<std::collections::HashMap<String, String>, VssHeaderProviderError>
+    {
+        let now = u64::try_from(crate::util::now_ms() / 1000).unwrap_or(0);
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let token = match current.as_ref() {
+            Some((token, exp)) if *exp > now + JWT_LIFETIME_SECS / 2 => token.clone(),
+            _ => {
+                let token = self.sealer.jwt(now, JWT_LIFETIME_SECS).map_err(|e| {
+                    VssHeaderProviderError::InternalError {
+                        error: e.to_string(),
+                    }
+                })?;
+                *current = Some((token.clone(), now + JWT_LIFETIME_SECS));
+                token
+            }
+        };
+        Ok(std::collections::HashMap::from([(
+            "Authorization".to_string(),
+            format!("Bearer {token}"),
+        )]))
     }
 }
 

@@ -18,11 +18,7 @@ fn start(ldk_dir: &Path, folder: &Path) -> Result<Running> {
     let config = TargetConfig::Folder {
         path: folder.to_path_buf(),
     };
-    mirror::start(
-        ldk_dir,
-        Target::open(&config, sealer().store_id())?,
-        sealer(),
-    )
+    mirror::start(ldk_dir, Target::open(&config, &sealer())?, sealer())
 }
 
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
@@ -95,7 +91,7 @@ async fn every_write_reaches_the_folder_and_a_restore_brings_it_back() -> Result
         &TargetConfig::Folder {
             path: folder.clone(),
         },
-        sealer().store_id(),
+        &sealer(),
     )?;
     let new_ldk = dir.path().join("new-ldk");
     let restored = restore_node_state(&new_ldk, &target, &sealer()).await?;
@@ -115,7 +111,7 @@ async fn every_write_reaches_the_folder_and_a_restore_brings_it_back() -> Result
 
     // Other words find nothing there, and say so; the same words into a used folder: refused.
     let other = Sealer::from_seed(&[4u8; 64]);
-    let elsewhere = Target::open(&TargetConfig::Folder { path: folder }, other.store_id())?;
+    let elsewhere = Target::open(&TargetConfig::Folder { path: folder }, &other)?;
     let e = restore_node_state(&dir.path().join("other"), &elsewhere, &other)
         .await
         .expect_err("nothing to restore");
@@ -179,7 +175,7 @@ async fn an_absent_target_leaves_writes_local_shows_the_gap_and_catches_up() -> 
     assert!(running.mirror.status().last_backup_at.is_some());
     running.stop(Duration::from_secs(5));
     drop(running);
-    let target = Target::open(&TargetConfig::Folder { path: folder }, sealer().store_id())?;
+    let target = Target::open(&TargetConfig::Folder { path: folder }, &sealer())?;
     let new_ldk = dir.path().join("new");
     restore_node_state(&new_ldk, &target, &sealer()).await?;
     let running = start(&new_ldk, &dir.path().join("elsewhere"))?;
@@ -228,7 +224,7 @@ async fn a_node_that_ran_is_never_started_empty_when_its_store_is_gone() -> Resu
             &TargetConfig::Folder {
                 path: dir.path().join(name),
             },
-            sealer().store_id(),
+            &sealer(),
         )
     };
     // A new wallet with an empty (or absent) target: nothing to bring back, it starts.
@@ -248,7 +244,7 @@ async fn a_node_that_ran_is_never_started_empty_when_its_store_is_gone() -> Resu
         &TargetConfig::Folder {
             path: dir.path().join("blocked-parent"),
         },
-        sealer().store_id(),
+        &sealer(),
     )?;
     let e = bring_back_missing_store(&ldk, &unreachable, &sealer(), true)
         .await

@@ -24,6 +24,7 @@ pub async fn run(dir: &Path, n: usize) -> BenchResult<Value> {
     let target = TargetConfig::Vss {
         url: vss.url(),
         token: None,
+        jwt: false,
     };
     let (create, pay, health) = measure(dir, "backed-up", Some(target), n).await?;
     tokio::task::spawn_blocking(move || drop(vss)).await?;

@@ -15,7 +15,8 @@
 //! Prints a table and writes every figure to `PAYAIML_BENCH_OUT` (`test-output/bench/bench.json`).
 //! `make bench` runs it in release mode; `make bench-scale` with 1,000,000 invoices;
 //! `PAYAIML_BENCH_QUICK=1` (in `make test`) runs every phase with a few operations, only to prove
-//! it still works. Nothing is asserted: the figures are the record.
+//! it still works; `PAYAIML_BENCH_ONLY=backup` (`make bench-backup`) runs the backup phase alone.
+//! Nothing is asserted: the figures are the record.
 
 mod backup;
 mod daemon;
@@ -93,6 +94,10 @@ const MANY: usize = 16;
 async fn main() -> BenchResult<()> {
     let sizes = sizes();
     let dir = tempfile::tempdir()?;
+    if std::env::var("PAYAIML_BENCH_ONLY").as_deref() == Ok("backup") {
+        let figures = json!({ "backup": backup::run(dir.path(), sizes.one).await? });
+        return write_figures(&figures);
+    }
     let mut config = Config::new(Network::Regtest);
     config.data_dir = dir.path().join("sandbox");
     config.secrets = SecretsBackend::File;
@@ -307,15 +312,20 @@ async fn main() -> BenchResult<()> {
             "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         }),
     );
+    write_figures(&Value::Object(out))?;
+    served.stop().await;
+    Ok(())
+}
+
+/// Writes the figures to `PAYAIML_BENCH_OUT` (`test-output/bench/bench.json`).
+fn write_figures(figures: &Value) -> BenchResult<()> {
     let path = std::env::var("PAYAIML_BENCH_OUT")
         .unwrap_or_else(|_| "test-output/bench/bench.json".into());
     if let Some(parent) = std::path::Path::new(&path).parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&path, serde_json::to_string_pretty(&Value::Object(out))?)?;
+    std::fs::write(&path, serde_json::to_string_pretty(figures)?)?;
     println!("figures written to {path}");
-
-    served.stop().await;
     Ok(())
 }
 

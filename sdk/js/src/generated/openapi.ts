@@ -1418,6 +1418,11 @@ export interface components {
         };
         /** @description A backup target, as the merchant enters it. */
         BackupChange: {
+            /**
+             * @description Sign each request with a JWT of the wallet's own key instead (vss-server's JWT mode;
+             *     the server must have been given `jwt_public_key`).
+             */
+            jwt?: boolean;
             /** @description A VSS server's URL (`https://host/vss`) or an absolute folder path (`/mnt/nas/payaiml`). */
             target: string;
             /**
@@ -1461,6 +1466,8 @@ export interface components {
         };
         /** @description The backup target in effect from the next start (its token never shown). */
         BackupView: {
+            /** @description Whether requests carry a JWT of the wallet's own key. */
+            jwt: boolean;
             /** @description `vss` or `folder`. */
             kind: string;
             /** @description The server's URL or the folder. */
@@ -2568,6 +2575,11 @@ export interface components {
              *     `confirm`, the new wallet is backed up there from its first start.
              */
             backup?: string | null;
+            /**
+             * @description Sign requests to the VSS server with a JWT of the wallet's own key (vss-server's JWT mode;
+             *     the server must have been given the key's public half: `payaimld backup-key`).
+             */
+            backup_jwt?: boolean | null;
             /** @description The bearer token the VSS server expects, if it checks one. */
             backup_token?: string | null;
             /** @description The words asked for by `/v1/setup/words`, typed back. */
@@ -3420,6 +3432,11 @@ export interface components {
         /** @description What the Settings page shows. */
         Settings: {
             backup: null | components["schemas"]["BackupView"];
+            /**
+             * @description The public key (PEM) of this wallet's JWTs, for a VSS server in JWT mode (vss-server:
+             *     `VSS_JWT_RSA_PEM`). Derived from the recovery words: a restored wallet has the same.
+             */
+            backup_jwt_public_key: string;
             /** @description The counter's choices: the tip presets, and whether the cashier may refund. */
             counter: components["schemas"]["CounterSettings"];
             /**
