@@ -212,7 +212,42 @@ fn start(
     Ok((Core::Direct(running), shell, current))
 }
 
+/// Starts the app again once this process has ended: after LDK found the node's channel state
+/// behind (an old backup), the process must end (LDK's locks are poisoned), and the next start
+/// makes the recovery (payaiml_core::node::behind). A small shell waits for this process, so the
+/// data folder's lock and the single-instance name are free when the new one starts.
+fn start_again_after_exit() {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let pid = std::process::id().to_string();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    #[cfg(unix)]
+    let spawned = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 0.2; done; shift; exec "$@""#)
+        .arg("payaiml-restart")
+        .arg(&pid)
+        .arg(&exe)
+        .args(&args)
+        .spawn();
+    #[cfg(windows)]
+    let _ = args;
+    #[cfg(windows)]
+    let spawned = std::process::Command::new("powershell")
+        .args(["-NoProfile", "-Command"])
+        .arg(format!(
+            "Wait-Process -Id {pid} -ErrorAction SilentlyContinue; Start-Process -FilePath '{}'",
+            exe.display()
+        ))
+        .spawn();
+    if let Err(e) = spawned {
+        eprintln!("could not start the app again: {e}; start it again yourself");
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    payaiml_core::node::behind::before_exit(start_again_after_exit);
     let cli = settings::DesktopCli::parse();
     payaiml_api::cli::init_logging(&cli.settings.log_level);
     let runtime = match payaiml_api::cli::runtime() {

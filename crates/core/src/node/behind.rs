@@ -73,6 +73,14 @@ pub struct Recovery {
 
 static DATA_DIR: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
 static HOOK: Once = Once::new();
+static BEFORE_EXIT: OnceLock<fn()> = OnceLock::new();
+
+/// Has `hook` run just before the process ends after LDK found the channel state behind: the
+/// desktop app starts itself again there (a merchant should not have to, nor see it vanish);
+/// a service manager restarts the headless daemon on its exit status.
+pub fn before_exit(hook: fn()) {
+    let _ = BEFORE_EXIT.set(hook);
+}
 
 /// Watches for LDK's "fallen behind" panic in this process, for the data folder `data_dir` (the
 /// last one opened: one app per process).
@@ -111,6 +119,9 @@ pub fn watch(data_dir: &Path) {
                 own state and then claims your share on-chain.";
             tracing::error!("{message}");
             eprintln!("{message}");
+            if let Some(hook) = BEFORE_EXIT.get() {
+                hook();
+            }
             std::process::exit(EXIT_BEHIND);
         }));
     });
