@@ -542,20 +542,34 @@ impl Worker {
             copy.close().await?;
             seq.unwrap_or(0)
         };
-        let bytes = std::fs::read(&self.scratch)
-            .map_err(|e| Error::io(format!("reading {}", self.scratch.display()), e))?;
         let id = crate::util::random_lower(12);
         let mut parts = 0u32;
-        for chunk in bytes.chunks(PART_BYTES) {
-            self.put_sealed(&format!("{BASE}{id}/{parts}"), chunk.to_vec(), base_seq)
-                .await?;
-            parts += 1;
+        let mut bytes = 0u64;
+        {
+            // Part by part from the copy: a large shop's database never sits in memory whole.
+            use std::io::Read;
+            let reading = |e| Error::io(format!("reading {}", self.scratch.display()), e);
+            let mut copy = std::fs::File::open(&self.scratch).map_err(reading)?;
+            loop {
+                let mut part = Vec::with_capacity(PART_BYTES);
+                (&mut copy)
+                    .take(PART_BYTES as u64)
+                    .read_to_end(&mut part)
+                    .map_err(reading)?;
+                if part.is_empty() {
+                    break;
+                }
+                bytes += part.len() as u64;
+                self.put_sealed(&format!("{BASE}{id}/{parts}"), part, base_seq)
+                    .await?;
+                parts += 1;
+            }
         }
         let manifest = Manifest {
             format: FORMAT,
             base: id.clone(),
             parts,
-            bytes: bytes.len() as u64,
+            bytes,
             base_seq,
             schema: schema(&self.store).await?,
             made_at: rfc3339(now_ms()),
@@ -880,21 +894,28 @@ pub async fn fetch(target: &Target, sealer: &Sealer, file: &Path) -> Result<Opti
             manifest.format
         )));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(manifest.bytes).unwrap_or(0));
-    for part in 0..manifest.parts {
-        bytes.extend(get(format!("{BASE}{}/{part}", manifest.base)).await?);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
-    if bytes.len() as u64 != manifest.bytes {
+    // Part by part to the file: a large shop's database never sits in memory whole.
+    let written = {
+        use std::io::Write;
+        let writing = |e| Error::io(format!("writing {}", file.display()), e);
+        let mut out = std::fs::File::create(file).map_err(writing)?;
+        let mut written = 0u64;
+        for part in 0..manifest.parts {
+            let bytes = get(format!("{BASE}{}/{part}", manifest.base)).await?;
+            out.write_all(&bytes).map_err(writing)?;
+            written += bytes.len() as u64;
+        }
+        out.sync_all().map_err(writing)?;
+        written
+    };
+    if written != manifest.bytes {
         return Err(Error::Backup(
             "the backup's copy of the shop data is incomplete: try again".into(),
         ));
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-    }
-    std::fs::write(file, &bytes)
-        .map_err(|e| Error::io(format!("writing {}", file.display()), e))?;
-    drop(bytes);
 
     let mut segments: Vec<(i64, i64, String)> = target
         .list()

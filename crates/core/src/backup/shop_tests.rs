@@ -264,3 +264,43 @@ async fn a_folder_that_goes_away_keeps_changes_in_the_journal_until_it_returns()
     assert_eq!(fetched.restored.invoices, 1);
     Ok(())
 }
+
+/// A database larger than one part (8 MB) goes as several parts and comes back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base_of_several_parts_comes_back_whole() -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| Error::io("tempdir", e))?;
+    let (data, nas) = (dir.path().join("shop"), dir.path().join("nas"));
+    std::fs::create_dir_all(&data).map_err(|e| Error::io("mkdir", e))?;
+    let store = Store::open(&data.join("payaiml.sqlite")).await?;
+    // A 9 MB picture, made before the backup is on: it goes in the first base.
+    let picture: Vec<u8> = (0..9 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    sqlx::query(
+        "INSERT INTO catalog_items (id, name, price, currency, position, image, image_type, created_at, updated_at) \
+         VALUES ('item_big', 'Poster', '20', 'EUR', 0, ?, 'image/png', 1, 1)",
+    )
+    .bind(&picture)
+    .execute(store.pool())
+    .await?;
+    store.close().await;
+    let shop = start(&data, &nas).await?;
+    shop.up_to_date().await;
+    shop.stop().await;
+    let restored = dir.path().join("restored.sqlite");
+    shop::fetch(&folder_target(&nas)?, &sealer(), &restored)
+        .await?
+        .ok_or_else(|| Error::Backup("nothing fetched".into()))?;
+    let store = Store::open(&restored).await?;
+    let back: Vec<u8> = sqlx::query_scalar("SELECT image FROM catalog_items WHERE id = 'item_big'")
+        .fetch_one(store.pool())
+        .await?;
+    store.close().await;
+    assert!(back == picture, "the picture came back byte for byte");
+    let parts = std::fs::read_dir(nas.join(sealer().store_id()))
+        .map_err(|e| Error::io("list", e))?
+        .count();
+    assert!(
+        parts >= 4,
+        "a manifest, the secrets and at least two parts: {parts}"
+    );
+    Ok(())
+}
