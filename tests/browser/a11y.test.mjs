@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { axeViolations, call, launch, outputDir, startSandbox } from './harness.mjs';
@@ -20,9 +21,13 @@ const SIZES = { desktop: [1280, 860], tablet: [1024, 768], phone: [390, 844] };
 let sandbox;
 let browser;
 let paidId;
+let backupDir;
 
 before(async () => {
-  sandbox = await startSandbox();
+  // Backed up to a folder: the Overview's backup line and Settings → Backup's status are checked
+  // at every size and in both schemes too.
+  backupDir = mkdtempSync(join(tmpdir(), 'payaiml-a11y-backup-'));
+  sandbox = await startSandbox({ args: ['--backup', backupDir] });
   browser = await launch();
   // Something on every page: a paid and a pending invoice, a webhook, a catalog item, an offer.
   const paid = await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/invoices', { amount: 1000, description: 'Tea' });
@@ -41,6 +46,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await sandbox?.stop();
+  if (backupDir) rmSync(backupDir, { recursive: true, force: true });
 });
 
 for (const scheme of ['light', 'dark']) {

@@ -17,6 +17,14 @@ let bitcoind;
 let browser;
 let app;
 const home = mkdtempSync(join(tmpdir(), 'payaiml-home-'));
+// Backup folders (stand-ins for a NAS share): one that holds nothing, and the new wallet's.
+const backups = mkdtempSync(join(tmpdir(), 'payaiml-setup-backups-'));
+const emptyBackup = join(backups, 'empty');
+const walletBackup = join(backups, 'nas');
+mkdirSync(emptyBackup);
+mkdirSync(walletBackup);
+// The wallet the first test makes: its words and node id, for the restore from its backup.
+let made = null;
 
 before(async () => {
   bitcoind = await startBitcoind();
@@ -28,6 +36,7 @@ after(async () => {
   await browser?.close();
   bitcoind?.stop();
   rmSync(home, { recursive: true, force: true });
+  rmSync(backups, { recursive: true, force: true });
 });
 
 test('first run: choose, see the words, a wrong word refused, the right ones make the wallet, and the choice is kept', async () => {
@@ -53,6 +62,27 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   await page.getByRole('button', { name: 'Make a new wallet' }).waitFor();
   await shot('new-or-restore');
 
+  // The restore screen offers a backup (a server's address asks for its token too). One that
+  // holds nothing for these words is refused next to its field, and nothing is made.
+  await page.getByRole('button', { name: 'Restore from words' }).click();
+  const restoring = page.getByRole('form', { name: 'Restore' });
+  await restoring.getByLabel(/Your recovery words/).fill(`${'abandon '.repeat(11)}about`);
+  const backupField = restoring.getByLabel('Where this wallet was backed up');
+  await backupField.fill('https://vss.example.com/vss');
+  await restoring.getByLabel('Token, if the server asks for one').fill('a token from the server');
+  assert.match(await restoring.getByRole('group', { name: 'Backup (optional)' }).textContent(),
+    /With a backup, the channels \(and the money in them\), the whole history, API keys \(the same secrets\), webhooks, the catalog and settings come back\. Without it, the words bring back the node id and the on-chain keys only\./);
+  await page.screenshot({ path: join(outputDir, 'setup', 'setup-restore-backup.png'), fullPage: true });
+  await backupField.fill(emptyBackup);
+  assert.equal(await restoring.getByLabel('Token, if the server asks for one').count(), 0, 'no token for a folder');
+  await restoring.getByRole('button', { name: 'Restore the wallet' }).click();
+  const noBackup = restoring.getByTestId('backup-target-error');
+  await noBackup.waitFor({ timeout: 60_000 });
+  assert.match(await noBackup.textContent(), /holds no backup for these recovery words/);
+  assert.equal(await backupField.getAttribute('aria-invalid'), 'true');
+  await page.screenshot({ path: join(outputDir, 'setup', 'setup-restore-no-backup.png'), fullPage: true });
+  await restoring.getByRole('button', { name: 'Back' }).click();
+
   await page.getByRole('button', { name: 'Make a new wallet' }).click();
   const list = page.getByTestId('new-words');
   await list.waitFor();
@@ -65,10 +95,11 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   await page.getByLabel('I have written the 24 words on paper').check();
   await next.click();
 
-  const labels = await page.locator('form[aria-label="Type back three words"] label').allTextContents();
+  // The words' fields (the form also holds the optional backup target, after them).
+  const labels = await page.locator('form[aria-label="Type back three words"] label').filter({ hasText: /^The \d+/ }).allTextContents();
   const positions = labels.map((l) => Number(l.match(/The (\d+)/)[1]));
   assert.equal(positions.length, 3);
-  const inputs = page.locator('form[aria-label="Type back three words"] input');
+  const inputs = page.locator('form[aria-label="Type back three words"] input[name^="word-"]');
   // The first asked word wrong: refused, and named.
   const wrong = words[positions[0] - 1] === 'zoo' ? 'abandon' : 'zoo';
   await inputs.nth(0).fill(wrong);
@@ -80,10 +111,16 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   assert.match(await refusal.textContent(), new RegExp(`word ${positions[0]} is not '${wrong}'`));
   await shot('wrong-word');
   await inputs.nth(0).fill(words[positions[0] - 1].toUpperCase());
+  // Backed up to a folder from the first start.
+  const confirmForm = page.getByRole('form', { name: 'Type back three words' });
+  assert.equal(await confirmForm.getByLabel('Backup target').inputValue(), '', 'the restore\'s target is not carried over');
+  await confirmForm.getByLabel('Backup target').fill(walletBackup);
+  await page.screenshot({ path: join(outputDir, 'setup', 'setup-new-backup.png'), fullPage: true });
   await page.getByRole('button', { name: 'Make the wallet' }).click();
 
   await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
   await page.getByText('regtest', { exact: true }).waitFor();
+  made = { words, nodeId: (await (await fetch(`${app.api}/v1/health`)).json()).node_id };
   await shot('dashboard');
   await nav(page, 'Settings');
   await page.getByText('Running: Regtest').waitFor();
@@ -92,6 +129,10 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
   await page.getByTestId('recovery-words').waitFor();
   assert.deepEqual(await page.getByTestId('recovery-words').locator('li').allTextContents(), words,
     'the wallet is made from the words shown and confirmed');
+  // The backup chosen at setup runs.
+  const backupSection = page.getByRole('region', { name: 'Backup' });
+  await backupSection.getByTestId('backup-state').getByText('Up to date').waitFor({ timeout: 60_000 });
+  assert.match(await backupSection.getByTestId('backup-status').textContent(), new RegExp(`Goes to\\s*${walletBackup} \\(folder\\)`));
   await shot('settings');
 
   // A provider entered by hand applies when the wallet restarts, from the same page.
@@ -132,6 +173,8 @@ test('first run: choose, see the words, a wrong word refused, the right ones mak
 });
 
 test('moving: export from Settings retires the wallet here, and the first-start screen of another install imports it', async () => {
+  // A first test that failed half-way may have left its app running on the same home.
+  await app?.stop();
   app = await startApp({ home, args: bitcoind.rpcArgs });
   const page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
   const shot = (name) => page.screenshot({ path: join(outputDir, 'setup', `move-${name}.png`), fullPage: true });
@@ -175,4 +218,40 @@ test('moving: export from Settings retires the wallet here, and the first-start 
   await app.stop();
   app = null;
   rmSync(otherHome, { recursive: true, force: true });
+});
+
+test('a lost computer: the words and the backup chosen at setup bring the wallet back on a new install, with its settings', async () => {
+  assert.ok(made, 'the first test made the wallet');
+  const newHome = mkdtempSync(join(tmpdir(), 'payaiml-home-'));
+  app = await startApp({ home: newHome, args: bitcoind.rpcArgs });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+  try {
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(app.link);
+    await page.getByText('Advanced: other networks').click();
+    await page.getByRole('button', { name: 'Regtest', exact: true }).click();
+    await page.getByRole('button', { name: 'Restore from words' }).click();
+    const form = page.getByRole('form', { name: 'Restore' });
+    await form.getByLabel(/Your recovery words/).fill(made.words.join(' '));
+    await form.getByLabel('Where this wallet was backed up').fill(walletBackup);
+    await page.screenshot({ path: join(outputDir, 'setup', 'restore-from-backup.png'), fullPage: true });
+    await form.getByRole('button', { name: 'Restore the wallet' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
+    assert.equal((await (await fetch(`${app.api}/v1/health`)).json()).node_id, made.nodeId, 'the same node');
+    // The settings came back with the shop's data: the provider chosen on the lost computer runs,
+    // and the wallet goes on backing up where it was.
+    await nav(page, 'Settings');
+    await page.getByText('0325fe64c80dd210… at 127.0.0.1:1').waitFor({ timeout: 30_000 });
+    const backupSection = page.getByRole('region', { name: 'Backup' });
+    await backupSection.getByTestId('backup-state').getByText('Up to date').waitFor({ timeout: 60_000 });
+    assert.match(await backupSection.getByTestId('backup-status').textContent(), new RegExp(`Goes to\\s*${walletBackup} \\(folder\\)`));
+    await page.screenshot({ path: join(outputDir, 'setup', 'restore-from-backup-settings.png'), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    await app.stop();
+    app = null;
+    rmSync(newHome, { recursive: true, force: true });
+  }
 });

@@ -173,6 +173,18 @@ export type OpenedChannel = Schemas['OpenedChannel'];
 export type Settings = Schemas['Settings'];
 /** The body of `changeSettings`: the settings to change. */
 export type SettingsChange = Schemas['SettingsChange'];
+/** How current the continuous backup is (`health().backup`): both parts together, and each. */
+export type BackupStatus = Schemas['BackupStatus'];
+/** How current one part of the backup is: the node's channel state, or the shop's data. */
+export type BackupPartStatus = Schemas['PartStatus'];
+/** `checking`, `up_to_date` or `behind`. */
+export type BackupState = Schemas['BackupState'];
+/** The backup target in effect from the next start (`getSettings().backup`; never its token). */
+export type BackupView = Schemas['BackupView'];
+/** A backup target for `changeSettings({ backup })`: a VSS server's URL or an absolute folder. */
+export type BackupChange = Schemas['BackupChange'];
+/** A recovery from a stale channel state, while it lasts (`health().recovery`). */
+export type Recovery = Schemas['Recovery'];
 /** The wallet's recovery words (admin key only, after confirming). */
 export type RecoveryWords = Schemas['RecoveryWords'];
 

@@ -5,11 +5,27 @@
 // OpenAPI document, like the SDK's.
 
 import type { components } from '../../../sdk/js/src/generated/openapi';
+import { isServer } from '../lib/backup';
 
 export type SetupStatus = components['schemas']['SetupStatus'];
 export type NewWords = components['schemas']['NewWords'];
 export type Profile = components['schemas']['Profile'];
 export type WalletChoice = components['schemas']['WalletChoice'];
+
+/** A backup target as typed at setup: a VSS server's URL (and how it checks requests: a token,
+ *  or the wallet's own key in its JWT mode) or a folder path. Empty: no backup. */
+export interface BackupChoice { target: string; token?: string; jwt?: boolean }
+
+/** The backup fields of `/v1/setup/wallet`: none for an empty target; a server's auth only for a
+ *  server, and the JWT mode instead of a token. */
+export function backupFields(choice?: BackupChoice): { backup?: string; backup_token?: string; backup_jwt?: boolean } {
+  const target = choice?.target.trim() ?? '';
+  if (!target) return {};
+  if (!isServer(target)) return { backup: target };
+  if (choice?.jwt) return { backup: target, backup_jwt: true };
+  const token = choice?.token?.trim() ?? '';
+  return token ? { backup: target, backup_token: token } : { backup: target };
+}
 
 /** A refused setup request: the API's error code, message and field. */
 export class SetupError extends Error {
@@ -24,10 +40,16 @@ export class SetupClient {
   status(): Promise<SetupStatus> { return this.call('GET', '/v1/setup'); }
   choose(profile: Profile): Promise<SetupStatus> { return this.call('POST', '/v1/setup/profile', { profile }); }
   newWords(): Promise<NewWords> { return this.call('POST', '/v1/setup/words'); }
-  confirm(words: { position: number; word: string }[]): Promise<SetupStatus> {
-    return this.call('POST', '/v1/setup/wallet', { confirm: words });
+  /** Makes the new wallet from the words typed back; with a backup target, it is backed up there
+   *  from its first start. */
+  confirm(words: { position: number; word: string }[], backup?: BackupChoice): Promise<SetupStatus> {
+    return this.call('POST', '/v1/setup/wallet', { confirm: words, ...backupFields(backup) });
   }
-  restore(words: string): Promise<SetupStatus> { return this.call('POST', '/v1/setup/wallet', { words }); }
+  /** Restores from the merchant's words; with a backup target, the channels and the shop's data
+   *  come back from it too (refused, nothing made, if it holds no backup for these words). */
+  restore(words: string, backup?: BackupChoice): Promise<SetupStatus> {
+    return this.call('POST', '/v1/setup/wallet', { words, ...backupFields(backup) });
+  }
   restart(): Promise<SetupStatus> { return this.call('POST', '/v1/setup/restart'); }
   exportWallet(passphrase: string): Promise<SetupStatus> { return this.call('POST', '/v1/setup/export', { passphrase }); }
   importWallet(file: string, passphrase: string): Promise<SetupStatus> {
