@@ -222,28 +222,24 @@ fn start_again_after_exit() {
     };
     let pid = std::process::id().to_string();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Unix only: on Windows the merchant starts the app again (the message says so).
     #[cfg(unix)]
-    let spawned = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 0.2; done; shift; exec "$@""#)
-        .arg("payaiml-restart")
-        .arg(&pid)
-        .arg(&exe)
-        .args(&args)
-        .spawn();
-    #[cfg(windows)]
-    let _ = args;
-    #[cfg(windows)]
-    let spawned = std::process::Command::new("powershell")
-        .args(["-NoProfile", "-Command"])
-        .arg(format!(
-            "Wait-Process -Id {pid} -ErrorAction SilentlyContinue; Start-Process -FilePath '{}'",
-            exe.display()
-        ))
-        .spawn();
-    if let Err(e) = spawned {
-        eprintln!("could not start the app again: {e}; start it again yourself");
+    {
+        let spawned = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 0.2; done; shift; exec "$@""#)
+            .arg("payaiml-restart")
+            .arg(&pid)
+            .arg(&exe)
+            .args(&args)
+            .env(payaiml_core::node::behind::RESTARTED, "1")
+            .spawn();
+        if let Err(e) = spawned {
+            eprintln!("could not start the app again: {e}; start it again yourself");
+        }
     }
+    #[cfg(not(unix))]
+    let _ = (pid, args, exe);
 }
 
 fn main() -> std::process::ExitCode {

@@ -112,6 +112,15 @@ async fn restore_shop_data(
             return Err(e);
         }
     };
+    // Made this computer's before it is put in place: a crash in between leaves the old empty
+    // database (a retry starts over), never one that claims a wallet without its seed.
+    let store = Store::open(&fetched.file).await?;
+    let mut fresh = store.set_setting("instance_id", &random_lower(16)).await;
+    if fresh.is_ok() {
+        fresh = seed::forget_record(&store).await;
+    }
+    store.close().await;
+    fresh?;
     for suffix in ["-wal", "-shm", ""] {
         let old = std::path::PathBuf::from(format!("{}{suffix}", database.display()));
         match std::fs::remove_file(&old) {
@@ -122,13 +131,9 @@ async fn restore_shop_data(
     }
     std::fs::rename(&fetched.file, &database)
         .map_err(|e| Error::io(format!("putting {} in place", database.display()), e))?;
-    let store = Store::open(&database).await?;
-    let mut fresh = store.set_setting("instance_id", &random_lower(16)).await;
-    if fresh.is_ok() {
-        fresh = seed::forget_record(&store).await;
-    }
-    store.close().await;
-    fresh?;
+    std::fs::File::open(&config.data_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("syncing {}", config.data_dir.display()), e))?;
     tracing::info!(restored = ?fetched.restored, "brought the shop's data back from the backup");
     Ok(Some((fetched.secrets, fetched.restored)))
 }
@@ -459,9 +464,19 @@ impl App {
             let sealer = self.sealer.clone();
             match crate::backup::Target::open(target, &sealer) {
                 Ok(opened) => {
+                    let (store, secrets) = (self.store.clone(), self.secrets.clone());
+                    let source: crate::backup::shop::SecretsSource = Arc::new(move || {
+                        let (store, secrets) = (store.clone(), secrets.clone());
+                        Box::pin(async move {
+                            let mut all = crate::wallet_secrets::collect(&store, &secrets).await?;
+                            // The words are the seed: it never leaves the computer this way.
+                            all.remove(seed::SEED_SECRET);
+                            Ok(all)
+                        })
+                    });
                     let (shop, work) = crate::backup::shop::start(
                         self.store.clone(),
-                        self.secrets.clone(),
+                        source,
                         &self.config.data_dir,
                         opened,
                         sealer,
@@ -470,8 +485,15 @@ impl App {
                     self.node.set_shop_backup(shop);
                     self.tasks.spawn(work);
                 }
-                // The node's part fails the same way and says so in health.
-                Err(e) => tracing::error!(error = %e, "the shop data's backup cannot start"),
+                // Shown in health as behind, with why; the journal keeps every change meanwhile.
+                Err(e) => {
+                    tracing::error!(error = %e, "the shop data's backup cannot start");
+                    self.node
+                        .set_shop_backup(Arc::new(crate::backup::shop::ShopBackup::failed(
+                            format!("{target:?}"),
+                            &e,
+                        )));
+                }
             }
         }
         let app = Arc::clone(self);

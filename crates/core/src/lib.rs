@@ -46,6 +46,7 @@ pub mod seed;
 pub mod settings;
 mod store;
 pub mod util;
+mod wallet_secrets;
 pub mod webhooks;
 
 pub use admin_notice::admin_key_notice;

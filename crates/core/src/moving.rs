@@ -157,7 +157,7 @@ pub async fn export(config: &Config, file: &Path, passphrase: &str) -> Result<Ex
     }
     let lock = DataDirLock::acquire(&config.data_dir)?;
     let (store, secrets) = crate::app::open_store(config).await?;
-    let collected = collect_secrets(&store, &secrets).await;
+    let collected = crate::wallet_secrets::collect(&store, &secrets).await;
     store.close().await;
     let collected = collected?;
     if !collected.contains_key(crate::seed::SEED_SECRET) {
@@ -240,36 +240,6 @@ pub async fn export(config: &Config, file: &Path, passphrase: &str) -> Result<Ex
         files: files.len(),
         secrets: manifest.secrets.len(),
     })
-}
-
-/// The secret-store names a wallet's data uses: the node seed, every live API key's, every
-/// webhook's; and the LSP's token, which is optional (an LSP may need none).
-async fn secret_names(store: &crate::store::Store) -> Result<(Vec<String>, Vec<String>)> {
-    let mut needed = vec![crate::seed::SEED_SECRET.to_string()];
-    let keys: Vec<(String,)> = sqlx::query_as("SELECT id FROM api_keys WHERE revoked_at IS NULL")
-        .fetch_all(store.pool())
-        .await?;
-    needed.extend(keys.iter().map(|(id,)| crate::keys::secret_name(id)));
-    let hooks: Vec<(String,)> = sqlx::query_as("SELECT id FROM webhooks")
-        .fetch_all(store.pool())
-        .await?;
-    needed.extend(hooks.iter().map(|(id,)| crate::webhooks::secret_name(id)));
-    Ok((needed, vec![crate::settings::LSP_TOKEN.to_string()]))
-}
-
-/// Every secret the data dir uses that the secret store holds, by name (see [`secret_names`]).
-pub(crate) async fn collect_secrets(
-    store: &crate::store::Store,
-    secrets: &crate::secrets::SecretStore,
-) -> Result<BTreeMap<String, String>> {
-    let (needed, optional) = secret_names(store).await?;
-    let mut found = BTreeMap::new();
-    for name in needed.into_iter().chain(optional) {
-        if let Some(value) = secrets.get(&name).await? {
-            found.insert(name, value);
-        }
-    }
-    Ok(found)
 }
 
 fn write_archive(
@@ -437,7 +407,7 @@ async fn retire(config: &Config, file: &Path, _lock: &DataDirLock) -> Result<()>
     .map_err(|e| Error::io("cannot leave the moved note", e))?;
     let (store, secrets) = crate::app::open_store(config).await?;
     let removed = async {
-        let (needed, optional) = secret_names(&store).await?;
+        let (needed, optional) = crate::wallet_secrets::secret_names(&store).await?;
         // Revoked keys' secrets are gone already; these are every name the data dir still uses.
         // Each is tried, and the first failure said.
         let mut first_failure = Ok(());
@@ -546,7 +516,7 @@ async fn unpack_and_place(
                 break;
             }
         }
-        let needed = secret_names(&store).await;
+        let needed = crate::wallet_secrets::secret_names(&store).await;
         store.close().await;
         written?;
         missing_secrets = needed?
@@ -677,7 +647,7 @@ mod tests {
                 .await?;
             // A key whose secret is already gone from this store travels without it.
             secrets.delete(&crate::keys::secret_name(&lost.id)).await?;
-            let names = secret_names(&store).await?;
+            let names = crate::wallet_secrets::secret_names(&store).await?;
             store.close().await;
             names
         };

@@ -584,12 +584,23 @@ impl Worker {
         // server restored from an old dump) gets every entry it lacks again.
         let held: std::collections::HashSet<String> =
             self.target.list().await?.into_iter().collect();
-        let confirmed: HashMap<String, [u8; 32]> = acked
-            .all()
-            .await?
-            .into_iter()
-            .filter(|(name, _)| held.contains(&self.sealer.seal_name(name)))
+        let mut confirmed = acked.all().await?;
+        let lost: Vec<String> = confirmed
+            .keys()
+            .filter(|name| !held.contains(&self.sealer.seal_name(name)))
+            .cloned()
             .collect();
+        if !lost.is_empty() {
+            tracing::warn!(
+                entries = lost.len(),
+                "the backup target lacks entries it had confirmed; they are sent again"
+            );
+        }
+        for name in &lost {
+            // Forgotten, so that sending compares with nothing and sends.
+            acked.set(name, None).await?;
+            confirmed.remove(name);
+        }
         let local = local_digests(&self.ldk_dir.join(SQLITE_DB_FILE_NAME)).await?;
         let mut queue = self.mirror.lock();
         for (name, (digest, bytes)) in &local {

@@ -41,7 +41,6 @@ use super::seal::Sealer;
 use super::target::Target;
 use super::{BackupState, PartStatus};
 use crate::error::{Error, Result};
-use crate::secrets::SecretStore;
 use crate::store::Store;
 use crate::util::{now_ms, rfc3339};
 
@@ -60,6 +59,8 @@ const MIN_COMPACTION_BYTES: u64 = 16 << 20;
 
 const MANIFEST: &str = "shop/manifest";
 const SECRETS: &str = "shop/secrets";
+/// `shop/seg/<base id>/<first journal entry>`: a segment belongs to the base it was sent after,
+/// and a segment sent again after a crash (same first entry) replaces the earlier copy.
 const SEGMENT: &str = "shop/seg/";
 const BASE: &str = "shop/base/";
 /// The format of the manifest, segments and secrets: a restore refuses what it does not know.
@@ -72,6 +73,16 @@ const NOT_JOURNALED: [&str; 4] = [
     "backup_journal",
     "backup_shop",
 ];
+/// Gives the secrets the shop's data uses, by name (the API keys', the webhooks', the LSP's
+/// token; not the node's seed, which the words are, nor the backup's own token, which a restore
+/// is given). The app provides it, so this module needs nothing of the domains that name them.
+pub type SecretsSource = Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<BTreeMap<String, String>>> + Send>,
+        > + Send
+        + Sync,
+>;
+
 /// Tables whose rows name secrets: a change to one sends the secrets again.
 const NAMES_SECRETS: [&str; 3] = ["api_keys", "webhooks", "settings"];
 const TRIGGER_PREFIX: &str = "backup_journal_";
@@ -145,6 +156,19 @@ impl ShopBackup {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A backup that could not start (its target could not be opened): shown as behind, with
+    /// why, while the journal keeps every change for when it can.
+    pub(crate) fn failed(target_name: String, error: &Error) -> ShopBackup {
+        ShopBackup {
+            state: Mutex::new(State {
+                behind_since: Some(now_ms()),
+                last_error: Some(error.to_string()),
+                ..State::default()
+            }),
+            target_name,
+        }
+    }
+
     /// Where it goes, for people.
     pub fn target_name(&self) -> &str {
         &self.target_name
@@ -177,11 +201,13 @@ async fn key_columns(conn: &mut SqliteConnection, table: &str) -> Result<Vec<Str
             .bind(table)
             .fetch_all(&mut *conn)
             .await?;
-    Ok(if columns.is_empty() {
-        vec!["rowid".to_string()]
-    } else {
-        columns.into_iter().map(|(c,)| c).collect()
-    })
+    if columns.is_empty() {
+        // A rowid is not a stable identity (VACUUM may renumber it): a table must have a key.
+        return Err(Error::Backup(format!(
+            "the table {table} has no primary key, which the shop data's backup needs"
+        )));
+    }
+    Ok(columns.into_iter().map(|(c,)| c).collect())
 }
 
 /// The shop's tables, today.
@@ -285,7 +311,7 @@ pub(crate) async fn prepare(store: &Store, backing_up: bool) -> Result<bool> {
 /// handle the status is read from, and the worker to run.
 pub(crate) fn start(
     store: Store,
-    secrets: SecretStore,
+    secrets: SecretsSource,
     data_dir: &Path,
     target: Target,
     sealer: Sealer,
@@ -318,7 +344,7 @@ struct Worker {
     /// The target and store id, as the local record of the base names them.
     place: String,
     store: Store,
-    secrets: SecretStore,
+    secrets: SecretsSource,
     /// Where a base is copied before it is sealed.
     scratch: PathBuf,
     target: Target,
@@ -596,9 +622,9 @@ impl Worker {
             .await?;
         // What the new base replaces: older bases, and segments that end inside it.
         for (object, name) in self.objects().await? {
+            // Another base's parts and segments: none of them is applied after this base.
             let stale = match parse_name(&name) {
-                Some(Object::Base(other)) => other != id,
-                Some(Object::Segment(_, last)) => last <= base_seq,
+                Some(Object::Base(other)) | Some(Object::Segment(other, _)) => other != id,
                 None => false,
             };
             if stale {
@@ -624,7 +650,7 @@ impl Worker {
 
     /// Sends the secrets the shop's data uses, when they differ from those last sent.
     async fn send_secrets(&mut self) -> Result<()> {
-        let bundle = shop_secrets(&self.store, &self.secrets).await?;
+        let bundle = (self.secrets)().await?;
         let json = serde_json::to_vec(&bundle)
             .map_err(|e| Error::Backup(format!("cannot write the secrets: {e}")))?;
         let digest = hex::encode(Sha256::digest(&json));
@@ -692,8 +718,16 @@ impl Worker {
         let json = serde_json::to_vec(&segment)
             .map_err(|e| Error::Backup(format!("cannot write a segment: {e}")))?;
         let sent = json.len() as u64;
-        self.put_sealed(&format!("{SEGMENT}{first:020}-{last:020}"), json, last)
-            .await?;
+        let base = self
+            .local_base()
+            .await?
+            .ok_or_else(|| Error::Backup("a segment before any base".into()))?;
+        self.put_sealed(
+            &format!("{SEGMENT}{}/{first:020}", base.manifest.base),
+            json,
+            last,
+        )
+        .await?;
         sqlx::query("DELETE FROM backup_journal WHERE seq <= ?")
             .bind(last)
             .execute(self.store.pool())
@@ -727,15 +761,6 @@ async fn schema(store: &Store) -> Result<i64> {
             .fetch_one(store.pool())
             .await?,
     )
-}
-
-/// The secrets the shop's data uses (the API keys', the webhooks', the LSP's token), without the
-/// node's seed, which the recovery words are, and without the backup's own token, which the
-/// restore is given.
-async fn shop_secrets(store: &Store, secrets: &SecretStore) -> Result<BTreeMap<String, String>> {
-    let mut all = crate::moving::collect_secrets(store, secrets).await?;
-    all.remove(crate::seed::SEED_SECRET);
-    Ok(all)
 }
 
 fn bind_value<'q>(
@@ -818,8 +843,10 @@ fn row_values(row: &SqliteRow) -> Result<BTreeMap<String, Value>> {
 }
 
 enum Object {
+    /// A part of the base with this id.
     Base(String),
-    Segment(i64, i64),
+    /// A segment sent after the base with this id, from this journal entry on.
+    Segment(String, i64),
 }
 
 fn parse_name(name: &str) -> Option<Object> {
@@ -828,8 +855,8 @@ fn parse_name(name: &str) -> Option<Object> {
             .split_once('/')
             .map(|(id, _)| Object::Base(id.to_string()));
     }
-    let (first, last) = name.strip_prefix(SEGMENT)?.split_once('-')?;
-    Some(Object::Segment(first.parse().ok()?, last.parse().ok()?))
+    let (base, first) = name.strip_prefix(SEGMENT)?.split_once('/')?;
+    Some(Object::Segment(base.to_string(), first.parse().ok()?))
 }
 
 async fn open_file(path: &Path, create: bool) -> Result<SqliteConnection> {
@@ -917,16 +944,15 @@ pub async fn fetch(target: &Target, sealer: &Sealer, file: &Path) -> Result<Opti
         ));
     }
 
-    let mut segments: Vec<(i64, i64, String)> = target
+    // This base's segments, in the order they were sent (their first journal entries grow).
+    let mut segments: Vec<(i64, String)> = target
         .list()
         .await?
         .into_iter()
         .filter_map(|o| {
             let name = sealer.open_name(&o).ok()?;
             match parse_name(&name)? {
-                Object::Segment(first, last) if last > manifest.base_seq => {
-                    Some((first, last, name))
-                }
+                Object::Segment(base, first) if base == manifest.base => Some((first, name)),
                 _ => None,
             }
         })
@@ -938,10 +964,13 @@ pub async fn fetch(target: &Target, sealer: &Sealer, file: &Path) -> Result<Opti
         ..ShopRestored::default()
     };
     let mut keys: HashMap<String, Vec<String>> = HashMap::new();
-    for (_, _, name) in &segments {
+    for (_, name) in &segments {
         let json = get(name.clone()).await?;
         let segment: Segment = serde_json::from_slice(&json)
             .map_err(|e| Error::Backup(format!("the backup's {name} is damaged: {e}")))?;
+        if segment.last <= manifest.base_seq {
+            continue;
+        }
         let mut tx = conn.begin().await?;
         for row in &segment.rows {
             if !keys.contains_key(&row.t) {
@@ -953,7 +982,8 @@ pub async fn fetch(target: &Target, sealer: &Sealer, file: &Path) -> Result<Opti
         tx.commit().await?;
         restored.segments += 1;
     }
-    // This computer's journal and record of the base start afresh.
+    // This computer's journal and record of the base start afresh (its first base replaces
+    // every object of the old computer's).
     for sql in ["DELETE FROM backup_journal", "DELETE FROM backup_shop"] {
         sqlx::query(sql).execute(&mut conn).await?;
     }

@@ -9,9 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::shop::{self, ShopBackup};
 use super::*;
-use crate::config::SecretsBackend;
 use crate::error::{Error, Result};
-use crate::secrets::SecretStore;
 use crate::store::Store;
 
 fn sealer() -> Sealer {
@@ -37,7 +35,14 @@ struct Shop {
 async fn start(data: &Path, folder: &Path) -> Result<Shop> {
     let store = Store::open(&data.join("payaiml.sqlite")).await?;
     shop::prepare(&store, true).await?;
-    let secrets = SecretStore::open(SecretsBackend::File, data, "test").await?;
+    let secrets: shop::SecretsSource = std::sync::Arc::new(|| {
+        Box::pin(async {
+            Ok(std::collections::BTreeMap::from([(
+                "api-key/k1".to_string(),
+                "pk_secret".to_string(),
+            )]))
+        })
+    });
     let stop = CancellationToken::new();
     let (backup, work) = shop::start(
         store.clone(),
@@ -169,6 +174,40 @@ async fn rows_reach_the_folder_and_a_restore_rebuilds_the_same_database() -> Res
     .await;
     shop.store.set_setting("currency", "EUR").await?;
     shop.up_to_date().await;
+
+    // The recovery point, measured on the target itself: from a change's commit to the segment
+    // that holds it landing in the folder (only this worker writes there).
+    let objects = || {
+        std::fs::read_dir(nas.join(sealer().store_id()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let mut points = Vec::new();
+    for n in 100..105 {
+        let before = objects();
+        let committed = Instant::now();
+        add_invoice(&shop.store, n).await;
+        while objects() == before {
+            assert!(committed.elapsed() < Duration::from_secs(30), "no segment");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        points.push(committed.elapsed());
+        shop.up_to_date().await;
+    }
+    eprintln!("shop data on the folder after each change: {points:.0?}");
+    for n in 100..105 {
+        exec(
+            &shop.store,
+            &format!("DELETE FROM invoices WHERE id = 'inv_{n}'"),
+        )
+        .await;
+        exec(
+            &shop.store,
+            &format!("DELETE FROM events WHERE id = 'evt_{n}'"),
+        )
+        .await;
+    }
+    shop.up_to_date().await;
     let status = shop.backup.status();
     assert!(status.last_backup_at.is_some(), "{status:?}");
     let before = dump(&data.join("payaiml.sqlite")).await;
@@ -179,6 +218,11 @@ async fn rows_reach_the_folder_and_a_restore_rebuilds_the_same_database() -> Res
         .await?
         .ok_or_else(|| Error::Backup("nothing fetched".into()))?;
     assert_eq!(fetched.restored.invoices, 50);
+    assert_eq!(
+        fetched.secrets.get("api-key/k1").map(String::as_str),
+        Some("pk_secret"),
+        "the secrets the data uses"
+    );
     assert!(fetched.restored.segments >= 1, "{:?}", fetched.restored);
     assert_eq!(dump(&restored).await, before, "the same rows");
 

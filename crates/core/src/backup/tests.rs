@@ -265,3 +265,27 @@ async fn a_node_that_ran_is_never_started_empty_when_its_store_is_gone() -> Resu
     );
     Ok(())
 }
+
+/// A target that lost what it had confirmed (a new disk in the NAS, a server restored from an
+/// old dump) gets every entry again at the next start, not a status that says up to date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wiped_target_gets_everything_again_at_the_next_start() -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| crate::Error::io("tempdir", e))?;
+    let (ldk, folder) = (dir.path().join("ldk"), dir.path().join("nas"));
+    let running = start(&ldk, &folder)?;
+    up_to_date(&running).await;
+    write(&running, "", "", "manager", b"manager v1");
+    write(&running, "monitors", "", "abc_0", b"monitor one");
+    running.stop(Duration::from_secs(5));
+    drop(running);
+    std::fs::remove_dir_all(&folder).map_err(|e| crate::Error::io("wipe", e))?;
+
+    let running = start(&ldk, &folder)?;
+    up_to_date(&running).await;
+    running.stop(Duration::from_secs(5));
+    drop(running);
+    let target = Target::open(&TargetConfig::Folder { path: folder }, &sealer())?;
+    let restored = restore_node_state(&dir.path().join("new-ldk"), &target, &sealer()).await?;
+    assert_eq!((restored.entries, restored.channel_monitors), (2, 1));
+    Ok(())
+}

@@ -74,6 +74,8 @@ pub struct Recovery {
 static DATA_DIR: OnceLock<Mutex<Option<PathBuf>>> = OnceLock::new();
 static HOOK: Once = Once::new();
 static BEFORE_EXIT: OnceLock<fn()> = OnceLock::new();
+/// Set in the environment of a start made by the [`before_exit`] hook.
+pub const RESTARTED: &str = "PAYAIML_RESTARTED_AFTER_BEHIND";
 
 /// Has `hook` run just before the process ends after LDK found the channel state behind: the
 /// desktop app starts itself again there (a merchant should not have to, nor see it vanish);
@@ -104,13 +106,15 @@ pub fn watch(data_dir: &Path) {
             let dir = DATA_DIR
                 .get()
                 .and_then(|d| d.lock().ok().and_then(|d| d.clone()));
+            let mut recorded = false;
             if let Some(dir) = dir {
                 let marker = serde_json::json!({ "detected_at": rfc3339(now_ms()) });
-                if let Err(e) = crate::util::write_private_file(
+                match crate::util::write_private_file(
                     &dir.join(MARKER),
                     marker.to_string().as_bytes(),
                 ) {
-                    eprintln!("could not record that the node is behind: {e}");
+                    Ok(()) => recorded = true,
+                    Err(e) => eprintln!("could not record that the node is behind: {e}"),
                 }
             }
             let message = "The node's channel state is behind its channels' real state (restored \
@@ -119,8 +123,12 @@ pub fn watch(data_dir: &Path) {
                 own state and then claims your share on-chain.";
             tracing::error!("{message}");
             eprintln!("{message}");
-            if let Some(hook) = BEFORE_EXIT.get() {
-                hook();
+            // Only when the next start will find the marker (else it would stop here again), and
+            // only once per launch chain (a start that ends the same way is not started again).
+            if recorded && std::env::var_os(RESTARTED).is_none() {
+                if let Some(hook) = BEFORE_EXIT.get() {
+                    hook();
+                }
             }
             std::process::exit(EXIT_BEHIND);
         }));
