@@ -610,27 +610,50 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
         .send()
         .expect("vss");
     assert_eq!(anonymous.status().as_u16(), 401, "{anonymous:?}");
+    let backup = ["--backup", url.as_str(), "--backup-jwt"];
+    the_whole_shop_comes_back(root.path(), &first, &backup, &url, "VSS");
+    drop(vss);
+}
+
+/// (b) The same with a folder on another device (a NAS mount) as the target.
+#[test]
+fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_a_folder() {
+    let root = tempdir();
+    let first = root.path().join("first");
+    assert!(
+        restore_wallet(&first, &["--network", "regtest"], TEST_WORDS)
+            .status
+            .success()
+    );
+    let nas = root.path().join("nas");
+    let nas = nas.to_str().expect("path");
+    the_whole_shop_comes_back(root.path(), &first, &["--backup", nas], nas, "folder");
+}
+
+/// The shop on `first` (a wallet made from the test words), backed up with `backup_args`,
+/// is lost with its data folder; on a new one, `init --restore` with the same flags brings it all
+/// back. `target` is how health names the target.
+fn the_whole_shop_comes_back(
+    root: &Path,
+    first: &Path,
+    backup_args: &[&str],
+    target: &str,
+    kind: &str,
+) {
     let bitcoind = own_bitcoind();
     bitcoind.rpc(None, "createwallet", json!(["miner"]));
     let miner = bitcoind.rpc(Some("miner"), "getnewaddress", json!([]));
     let miner = miner.as_str().expect("address").to_string();
     bitcoind.rpc(None, "generatetoaddress", json!([101, miner]));
-    let peer = start_peer(root.path(), &bitcoind, &miner);
+    let peer = start_peer(root, &bitcoind, &miner);
 
-    // The first computer, backed up to the VSS server from its first start.
-    let mut serve: Vec<String> = [
-        "--network",
-        "regtest",
-        "--backup",
-        &url,
-        "--backup-jwt",
-        "serve",
-    ]
-    .map(str::to_string)
-    .to_vec();
+    // The first computer, backed up from its first start.
+    let mut serve: Vec<String> = ["--network", "regtest"].map(str::to_string).to_vec();
+    serve.extend(backup_args.iter().map(|a| a.to_string()));
+    serve.push("serve".into());
     serve.extend(bitcoind.serve_args());
     let serve: Vec<&str> = serve.iter().map(String::as_str).collect();
-    let mut shop = Daemon::start(&first, &serve, true);
+    let mut shop = Daemon::start(first, &serve, true);
     fund(&shop, &bitcoind, &miner, 0.25);
     let opened = post(
         &shop,
@@ -692,17 +715,15 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
     assert!(shop.stop());
 
     // The computer is gone: its data folder, its secret store entries with it.
-    std::fs::remove_dir_all(&first).expect("lose the computer");
-    let _ = std::fs::remove_file(admin_key_file(&first));
+    std::fs::remove_dir_all(first).expect("lose the computer");
+    let _ = std::fs::remove_file(admin_key_file(first));
 
-    // A new computer: the words and the server.
+    // A new computer: the words and the backup.
     let started = Instant::now();
-    let second = root.path().join("second");
-    let restored = restore_wallet(
-        &second,
-        &["--network", "regtest", "--backup", &url, "--backup-jwt"],
-        TEST_WORDS,
-    );
+    let second = root.join("second");
+    let mut args = vec!["--network", "regtest"];
+    args.extend(backup_args);
+    let restored = restore_wallet(&second, &args, TEST_WORDS);
     assert!(restored.status.success(), "{restored:?}");
     let said = String::from_utf8_lossy(&restored.stdout).to_string();
     assert!(
@@ -723,7 +744,7 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
 
     let after = get(&shop, "/v1/health", shop.admin()).body;
     assert_eq!(after["node_id"], health["node_id"], "the same node");
-    assert_eq!(after["backup"]["target"], url.as_str(), "{after}");
+    assert_eq!(after["backup"]["target"], target, "{after}");
     assert_eq!(shop.admin(), admin, "the same admin key");
     assert_eq!(lightning_sats(&shop), lightning, "the same channel balance");
     assert_eq!(list(&shop, "/v1/lightning/invoices?limit=100"), invoices);
@@ -775,12 +796,11 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
     assert_ne!(again["id"], sale["id"]);
     up_to_date(&shop);
     eprintln!(
-        "full restore: init --restore {init_took:.1?}, words + VSS to the channel usable {restore_took:.1?}; \
+        "full restore ({kind}): init --restore {init_took:.1?}, words + backup to the channel usable {restore_took:.1?}; \
          back: {} invoices, {} payments, {} keys, {events} events, 1 webhook, 1 catalog item, {} sat spendable",
         invoices.len(),
         payments.len(),
         keys.len(),
         lightning.0
     );
-    drop(vss);
 }

@@ -94,6 +94,59 @@ pub struct CounterSettings {
     pub cashier_refund_limit: Option<u64>,
 }
 
+/// `counter` of a settings change, with its one rule across fields in the schema too: refunds
+/// on need a limit (`CounterSettings::validate` refuses one without), so a request the schema
+/// allows is one the server accepts.
+fn counter_change_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+    };
+    let limit = |nullable: bool| {
+        ObjectBuilder::new()
+            .schema_type(if nullable {
+                SchemaType::from_iter([Type::Integer, Type::Null])
+            } else {
+                SchemaType::new(Type::Integer)
+            })
+            .minimum(Some(1))
+            .maximum(Some(2_100_000_000_000_000_u64))
+            .description(Some(
+                "The most the locked counter may refund in a day (the merchant's day), in sats, \
+                 fees included",
+            ))
+    };
+    let counter = |refunds: bool| {
+        let object = ObjectBuilder::new()
+            .property("tip_presets", tip_presets_schema())
+            .required("tip_presets")
+            .property(
+                "cashier_refunds",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .enum_values(Some([refunds])),
+            )
+            .required("cashier_refunds")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        if refunds {
+            object
+                .property("cashier_refund_limit", limit(false))
+                .required("cashier_refund_limit")
+        } else {
+            object.property("cashier_refund_limit", limit(true))
+        }
+    };
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(counter(false))
+            .item(counter(true))
+            .description(Some(
+                "The counter's choices, replaced as a whole: the tip presets, and whether the \
+                 locked counter may refund, which needs `cashier_refund_limit`",
+            ))
+            .build(),
+    )
+}
+
 /// `tip_presets` of [`CounterSettings`]: 1 to 4 percentages above 0 and at most 100 with at most
 /// 3 decimals, each once (as `CounterSettings::validate` reads them).
 fn tip_presets_schema() -> utoipa::openapi::schema::Array {
@@ -288,6 +341,7 @@ pub struct SettingsChange {
     /// What receipts say about the shop (replaces all four).
     pub shop: Option<ShopDetails>,
     /// The counter's choices (replaces both).
+    #[schema(schema_with = counter_change_schema)]
     pub counter: Option<CounterSettings>,
     /// Where the backup goes from the next start; `null` for no backup. The target must answer
     /// now (a folder that exists, a server that replies), or the change is refused.
@@ -301,6 +355,7 @@ pub struct SettingsChange {
 #[serde(deny_unknown_fields)]
 pub struct BackupChange {
     /// A VSS server's URL (`https://host/vss`) or an absolute folder path (`/mnt/nas/payaiml`).
+    #[schema(pattern = "^(https?://[^/\\s][^\\s]*|file:///.*|/.*)$")]
     pub target: String,
     /// The bearer token the VSS server expects, if it checks one (kept in the secret store,
     /// never shown again).
@@ -485,13 +540,16 @@ impl<'a> Settings<'a> {
             }
             crate::backup::TargetConfig::Folder { path } => {
                 if !path.is_dir() {
-                    return Err(Error::invalid(
-                        "backup.target",
-                        format!(
+                    // The request is right; the folder is not there now: like a server that
+                    // does not answer, the target is unavailable (503).
+                    return Err(Error::Unprocessable {
+                        code: ErrorCode::BackupUnavailable,
+                        field: Some("backup.target"),
+                        message: format!(
                             "the folder {} does not exist: is the drive or network share mounted?",
                             path.display()
                         ),
-                    ));
+                    });
                 }
                 crate::backup::TargetConfig::Folder { path }
             }
@@ -507,10 +565,11 @@ impl<'a> Settings<'a> {
         }
         .await;
         if let Err(e) = answered {
-            return Err(Error::invalid(
-                "backup.target",
-                format!("{} did not take a test write: {e}", opened.describe()),
-            ));
+            return Err(Error::Unprocessable {
+                code: ErrorCode::BackupUnavailable,
+                field: Some("backup.target"),
+                message: format!("{} did not take a test write: {e}", opened.describe()),
+            });
         }
         Ok(target)
     }

@@ -1715,7 +1715,7 @@ export interface components {
              * @description The most the locked counter may refund in a day (the merchant's day, from local
              *     midnight), in sats, fees included; null: no limit set, so the counter does not refund.
              */
-            cashier_refund_limit?: number | null;
+            cashier_refund_limit: number | null;
             /**
              * @description Whether the locked counter (the cashier's key) may refund the sales it made while
              *     locked. Off: only a key that may send money (the owner's) refunds. On needs
@@ -3470,7 +3470,22 @@ export interface components {
         /** @description A change of settings; absent fields stay as they are. */
         SettingsChange: {
             backup?: null | components["schemas"]["BackupChange"];
-            counter?: null | components["schemas"]["CounterSettings"];
+            /** @description The counter's choices, replaced as a whole: the tip presets, and whether the locked counter may refund, which needs `cashier_refund_limit` */
+            counter?: {
+                /** @description The most the locked counter may refund in a day (the merchant's day), in sats, fees included */
+                cashier_refund_limit?: number | null;
+                /** @enum {boolean} */
+                cashier_refunds: false;
+                /** @description The tip percentages offered beside "No tip" and "Other amount": 1 to 4, each above 0 and at most 100 with at most 3 decimals ("10", "12.5"), each once (one written two ways, "10" and "10.0", is kept once). */
+                tip_presets: string[];
+            } | {
+                /** @description The most the locked counter may refund in a day (the merchant's day), in sats, fees included */
+                cashier_refund_limit: number;
+                /** @enum {boolean} */
+                cashier_refunds: true;
+                /** @description The tip percentages offered beside "No tip" and "Other amount": 1 to 4, each above 0 and at most 100 with at most 3 decimals ("10", "12.5"), each once (one written two ways, "10" and "10.0", is kept once). */
+                tip_presets: string[];
+            };
             /** @enum {string|null} */
             currency?: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY" | null;
             lsp?: null | components["schemas"]["LspChange"];
