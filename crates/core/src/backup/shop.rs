@@ -9,19 +9,20 @@
 //!   escapes the journal, whatever crashes afterwards.
 //! - A worker reads the journal every [`POLL`], reads the current value of each row it names (all
 //!   in one read transaction, so a segment is one consistent moment), and sends them as one sealed
-//!   *segment* named after its first journal entry. Once the target holds it, those journal
-//!   entries are removed; a crash between the two sends the segment again, a superset under the
-//!   same first number, and a restore applies the later one last.
+//!   *segment* named after its base and its first journal entry. Once the target holds it, those
+//!   journal entries are removed; a crash between the two sends the segment again under the same
+//!   name, replacing the earlier copy.
 //! - A *base* (a consistent copy of the whole database by SQLite's `VACUUM INTO`, sealed in parts
 //!   of [`PART_BYTES`]) is sent for a new target, after a schema change, after a start that found
 //!   the triggers missing (changes made meanwhile were not journaled), and when the segments since
 //!   the last base outgrow it (compaction). Each change otherwise costs the rows it touched: at
 //!   1,000,000 invoices a new invoice sends one invoice row and its event, not the database.
-//! - A restore takes the base, then applies every segment that ends after it in order (each row's
-//!   value as read when its segment was sent; the last one wins), then writes the secrets.
+//! - A restore takes the base, then applies that base's segments in the order they were sent
+//!   (each row's value as read when its segment was sent; the last one wins), then writes the
+//!   secrets. A new base removes every other base's parts and segments.
 //!
 //! The recovery point: while the target answers, a change is on it within [`POLL`] plus one round
-//! trip (measured by the backup suite); while it is away, changes wait in the journal, the status
+//! trip (measured in `shop_tests`); while it is away, changes wait in the journal, the status
 //! says since when and how many, and they go when it returns.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
