@@ -119,16 +119,35 @@ async fn restore_shop_data(
     if fresh.is_ok() {
         fresh = seed::forget_record(&store).await;
     }
+    if fresh.is_ok() {
+        // Everything into the main file (the store runs in WAL mode), which alone is moved.
+        fresh = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(store.pool())
+            .await
+            .map(|_| ())
+            .map_err(Error::from);
+    }
     store.close().await;
     fresh?;
+    let with_suffix = |path: &std::path::Path, suffix: &str| {
+        std::path::PathBuf::from(format!("{}{suffix}", path.display()))
+    };
     for suffix in ["-wal", "-shm", ""] {
-        let old = std::path::PathBuf::from(format!("{}{suffix}", database.display()));
+        let old = with_suffix(&database, suffix);
         match std::fs::remove_file(&old) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(format!("replacing {}", old.display()), e)),
         }
     }
+    // A write-ahead log the checkpoint left (it should leave none) goes with its database, the
+    // main file last, so what is in place is always whole.
+    let partial_wal = with_suffix(&fetched.file, "-wal");
+    if partial_wal.exists() {
+        std::fs::rename(&partial_wal, with_suffix(&database, "-wal"))
+            .map_err(|e| Error::io(format!("putting {} in place", database.display()), e))?;
+    }
+    let _ = std::fs::remove_file(with_suffix(&fetched.file, "-shm"));
     std::fs::rename(&fetched.file, &database)
         .map_err(|e| Error::io(format!("putting {} in place", database.display()), e))?;
     std::fs::File::open(&config.data_dir)
