@@ -591,12 +591,7 @@ fn list(d: &Daemon, path: &str) -> Vec<Value> {
 #[test]
 fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
     let root = tempdir();
-    let first = root.path().join("first");
-    assert!(
-        restore_wallet(&first, &["--network", "regtest"], TEST_WORDS)
-            .status
-            .success()
-    );
+    let first = first_computer(root.path());
     let key = cli(&first, &["--network", "regtest", "backup-key"]);
     assert!(key.status.success(), "{key:?}");
     let pem = String::from_utf8_lossy(&key.stdout).to_string();
@@ -619,15 +614,18 @@ fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_vss() {
 #[test]
 fn the_whole_shop_comes_back_on_a_new_computer_from_words_and_a_folder() {
     let root = tempdir();
-    let first = root.path().join("first");
-    assert!(
-        restore_wallet(&first, &["--network", "regtest"], TEST_WORDS)
-            .status
-            .success()
-    );
+    let first = first_computer(root.path());
     let nas = root.path().join("nas");
     let nas = nas.to_str().expect("path");
     the_whole_shop_comes_back(root.path(), &first, &["--backup", nas], nas, "folder");
+}
+
+/// The first computer's data folder in `root`, with a regtest wallet made from the test words.
+fn first_computer(root: &Path) -> std::path::PathBuf {
+    let first = root.join("first");
+    let made = restore_wallet(&first, &["--network", "regtest"], TEST_WORDS);
+    assert!(made.status.success(), "{made:?}");
+    first
 }
 
 /// The shop on `first` (a wallet made from the test words), backed up with `backup_args`,
