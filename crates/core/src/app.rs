@@ -358,6 +358,18 @@ impl App {
         }
     }
 
+    /// The shop in BTCPay Greenfield's terms: its store id, invoices, marks, BTCPay-format
+    /// webhooks and paired keys.
+    pub fn greenfield(&self) -> crate::greenfield::Greenfield<'_> {
+        crate::greenfield::Greenfield::new(
+            &self.store,
+            self.invoices(),
+            &self.keys,
+            &self.webhooks,
+            &self.rates,
+        )
+    }
+
     /// API keys, the dashboard's admin key among them.
     pub fn keys(&self) -> &Keys {
         &self.keys

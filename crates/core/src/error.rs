@@ -65,6 +65,8 @@ pub enum ErrorCode {
     CatalogConflict,
     /// 409: The invoice is not paid, so it has no receipt (or refund) yet.
     InvoiceNotPaid,
+    /// 422: The invoice's status does not allow marking it so (Greenfield `POST …/status`).
+    InvoiceStateConflict,
     /// 409: The cashier lock is not in the state this needs (no PIN set, not locked, locked).
     CashierConflict,
     /// 409: The customer display's tip question changed (or closed) before this answer.
@@ -148,7 +150,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 66] = [
+    pub const ALL: [ErrorCode; 67] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -176,6 +178,7 @@ impl ErrorCode {
         ErrorCode::FixedInSandbox,
         ErrorCode::CatalogConflict,
         ErrorCode::InvoiceNotPaid,
+        ErrorCode::InvoiceStateConflict,
         ErrorCode::CashierConflict,
         ErrorCode::DisplayConflict,
         ErrorCode::PayloadTooLarge,
@@ -245,6 +248,7 @@ impl ErrorCode {
             ErrorCode::FixedInSandbox => "fixed_in_sandbox",
             ErrorCode::CatalogConflict => "catalog_conflict",
             ErrorCode::InvoiceNotPaid => "invoice_not_paid",
+            ErrorCode::InvoiceStateConflict => "invoice_state_conflict",
             ErrorCode::CashierConflict => "cashier_conflict",
             ErrorCode::DisplayConflict => "display_conflict",
             ErrorCode::CashierLocked => "cashier_locked",
@@ -323,6 +327,7 @@ impl ErrorCode {
             | ErrorCode::DisplayConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
+            | ErrorCode::InvoiceStateConflict
             | ErrorCode::InvalidExpiry
             | ErrorCode::InvalidBlocks
             | ErrorCode::InvoiceExpired

@@ -49,6 +49,16 @@ pub enum EventKind {
     #[serde(rename = "webhook.test")]
     #[sqlx(rename = "webhook.test")]
     WebhookTest,
+    /// An invoice made through the Greenfield-compatible API; never in the log, only delivered
+    /// to BTCPay-format endpoints (as `InvoiceCreated`).
+    #[serde(rename = "invoice.created")]
+    #[sqlx(rename = "invoice.created")]
+    InvoiceCreated,
+    /// An invoice marked settled or invalid by hand through the Greenfield-compatible API; never
+    /// in the log, only delivered to BTCPay-format endpoints (`InvoiceSettled`, `InvoiceInvalid`).
+    #[serde(rename = "invoice.marked")]
+    #[sqlx(rename = "invoice.marked")]
+    InvoiceMarked,
 }
 
 impl EventKind {
@@ -74,6 +84,8 @@ impl EventKind {
             EventKind::ChannelOpened => "channel.opened",
             EventKind::ChannelClosed => "channel.closed",
             EventKind::WebhookTest => "webhook.test",
+            EventKind::InvoiceCreated => "invoice.created",
+            EventKind::InvoiceMarked => "invoice.marked",
         }
     }
 
@@ -151,8 +163,9 @@ pub(crate) async fn append(
 }
 
 /// The outbox: queues `record` for every webhook endpoint that wants it, inside the transaction
-/// that logs it. Returns how many deliveries were queued. (The webhooks domain sends them; the
-/// log only promises that none is owed to nobody.)
+/// that logs it: as it is for our own endpoints, as the BTCPay events it stands for for
+/// BTCPay-format ones ([`crate::btcpay`]). Returns how many deliveries were queued. (The
+/// webhooks domain sends them; the log only promises that none is owed to nobody.)
 async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64> {
     let body = serde_json::to_string(record)
         .map_err(|e| Error::Node(format!("cannot serialise event: {e}")))?;
@@ -161,7 +174,8 @@ async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64>
              (id, webhook_id, event_id, event_type, body, state, next_attempt_at, created_at)
          SELECT 'whd_' || lower(hex(randomblob(10))), id, ?1, ?2, ?3, 'pending', ?4, ?4
          FROM webhooks
-         WHERE events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0
+         WHERE format = 'payaiml'
+           AND (events = '*' OR instr(',' || events || ',', ',' || ?2 || ',') > 0)
          ORDER BY seq",
     )
     .bind(&record.id)
@@ -170,7 +184,10 @@ async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64>
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    let btcpay =
+        crate::btcpay::fan_out_logged(tx, record.event.as_str(), &record.id, &record.payload)
+            .await?;
+    Ok(done.rows_affected() + btcpay)
 }
 
 fn as_map(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {

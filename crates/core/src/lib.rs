@@ -19,12 +19,14 @@
 mod admin_notice;
 mod app;
 pub mod backup;
+pub mod btcpay;
 pub mod cashier;
 pub mod catalog;
 pub mod config;
 pub mod display;
 mod error;
 pub mod events;
+pub mod greenfield;
 pub mod idempotency;
 pub mod invoices;
 pub mod keys;

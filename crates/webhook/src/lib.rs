@@ -25,6 +25,7 @@
 //! with the maintained `standardwebhooks` packages in any language instead: see [`standard`].
 #![deny(missing_docs)]
 
+pub mod btcpay;
 pub mod standard;
 
 use hmac::{Hmac, Mac};
@@ -71,7 +72,7 @@ fn mac(secret: &str, timestamp: u64, body: &[u8]) -> HmacSha256 {
 }
 
 #[cold]
-fn unreachable_key_length() -> ! {
+pub(crate) fn unreachable_key_length() -> ! {
     panic!("HMAC-SHA256 takes keys of any length")
 }
 

@@ -86,6 +86,10 @@ pub(crate) struct Due {
     pub body: String,
     #[sqlx(rename = "schedule_step")]
     pub step: i64,
+    /// The endpoint's format: ours, or BTCPay's (signed with `BTCPay-Sig`).
+    pub format: super::WebhookFormat,
+    /// Whether a failed attempt is retried on the schedule (BTCPay's `automaticRedelivery`).
+    pub auto_redeliver: bool,
 }
 
 /// Queues a signed `webhook.test` event for one endpoint (not in the event log: it is about the
@@ -307,7 +311,8 @@ pub(crate) async fn list(
 /// Pending deliveries of enabled endpoints that are due at `now`, oldest event first.
 pub(crate) async fn due(store: &Store, now: i64, limit: i64) -> Result<Vec<Due>> {
     Ok(sqlx::query_as(
-        "SELECT d.id, d.webhook_id, w.url, d.event_id, d.event_type, d.body, d.schedule_step
+        "SELECT d.id, d.webhook_id, w.url, d.event_id, d.event_type, d.body, d.schedule_step,
+                w.format, w.auto_redeliver
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.status = 'enabled'
          ORDER BY d.next_attempt_at, d.seq LIMIT ?",

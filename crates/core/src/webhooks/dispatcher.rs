@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::deliveries::{self, Due, Next, Outcome};
-use super::Webhooks;
+use super::{WebhookFormat, Webhooks};
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventRecord};
 use crate::store::Store;
@@ -93,7 +93,14 @@ impl Dispatcher {
                                 break;
                             }
                             let busy = per_endpoint.get(&item.webhook_id).copied().unwrap_or(0);
-                            if in_flight.contains(&item.id) || busy >= MAX_PER_ENDPOINT {
+                            // A BTCPay endpoint gets its deliveries one at a time, in order, as
+                            // BTCPay sends them: shop plugins move an order through the states
+                            // in the order the events come.
+                            let cap = match item.format {
+                                WebhookFormat::Payaiml => MAX_PER_ENDPOINT,
+                                WebhookFormat::Btcpay => 1,
+                            };
+                            if in_flight.contains(&item.id) || busy >= cap {
                                 continue;
                             }
                             in_flight.insert(item.id.clone());
@@ -192,8 +199,9 @@ fn decide(outcome: &Outcome, due: &Due, schedule: &[Duration]) -> Next {
         Some(410) => return Next::Disable,
         _ => {}
     }
-    // A test event is one attempt: the developer is watching for its result now.
-    if due.event_type == EventKind::WebhookTest {
+    // A test event is one attempt: the developer is watching for its result now. A BTCPay
+    // endpoint registered with `automaticRedelivery: false` asked for one attempt too.
+    if due.event_type == EventKind::WebhookTest || !due.auto_redeliver {
         return Next::GiveUp;
     }
     match usize::try_from(due.step).ok().and_then(|s| schedule.get(s)) {
@@ -237,23 +245,16 @@ async fn send(
         .secret(&due.webhook_id)
         .await
         .map_err(|e: Error| e.to_string())?;
-    let timestamp = u64::try_from(now_ms() / 1000).unwrap_or(0);
-    let signature = payaiml_webhook::sign(&secret, timestamp, due.body.as_bytes());
-    let standard =
-        payaiml_webhook::standard::sign(&secret, &due.event_id, timestamp, due.body.as_bytes())
-            .map_err(|e| format!("cannot sign: {e}"))?;
-    let mut response = client
-        .post(&due.url)
+    let request = match due.format {
+        WebhookFormat::Payaiml => payaiml_request(client, due, &secret)?,
+        // BTCPay's plugins check this one header; the delivery id is in the body.
+        WebhookFormat::Btcpay => client.post(&due.url).header(
+            payaiml_webhook::btcpay::SIGNATURE_HEADER,
+            payaiml_webhook::btcpay::sign(&secret, due.body.as_bytes()),
+        ),
+    };
+    let mut response = request
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(payaiml_webhook::SIGNATURE_HEADER, signature)
-        .header(payaiml_webhook::EVENT_ID_HEADER, &due.event_id)
-        .header(payaiml_webhook::standard::ID_HEADER, &due.event_id)
-        .header(
-            payaiml_webhook::standard::TIMESTAMP_HEADER,
-            timestamp.to_string(),
-        )
-        .header(payaiml_webhook::standard::SIGNATURE_HEADER, standard)
-        .header("PayAiML-Event-Type", due.event_type.as_str())
         .header("PayAiML-Delivery-Id", &due.id)
         .body(due.body.clone())
         .send()
@@ -271,6 +272,30 @@ async fn send(
     excerpt.truncate(EXCERPT_BYTES);
     let text = String::from_utf8_lossy(&excerpt).trim().to_string();
     Ok((status, (!text.is_empty()).then_some(text)))
+}
+
+/// A request to one of our own endpoints, with our signature and the Standard Webhooks headers.
+fn payaiml_request(
+    client: &reqwest::Client,
+    due: &Due,
+    secret: &str,
+) -> Result<reqwest::RequestBuilder, String> {
+    let timestamp = u64::try_from(now_ms() / 1000).unwrap_or(0);
+    let signature = payaiml_webhook::sign(secret, timestamp, due.body.as_bytes());
+    let standard =
+        payaiml_webhook::standard::sign(secret, &due.event_id, timestamp, due.body.as_bytes())
+            .map_err(|e| format!("cannot sign: {e}"))?;
+    Ok(client
+        .post(&due.url)
+        .header(payaiml_webhook::SIGNATURE_HEADER, signature)
+        .header(payaiml_webhook::EVENT_ID_HEADER, &due.event_id)
+        .header(payaiml_webhook::standard::ID_HEADER, &due.event_id)
+        .header(
+            payaiml_webhook::standard::TIMESTAMP_HEADER,
+            timestamp.to_string(),
+        )
+        .header(payaiml_webhook::standard::SIGNATURE_HEADER, standard)
+        .header("PayAiML-Event-Type", due.event_type.as_str()))
 }
 
 /// A person-readable cause: reqwest's own message names only the URL.
@@ -322,6 +347,8 @@ mod tests {
             event_type: event,
             body: "{}".into(),
             step,
+            format: WebhookFormat::Payaiml,
+            auto_redeliver: true,
         }
     }
 

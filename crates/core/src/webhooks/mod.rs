@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::btcpay::BtcpayEvent;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::EventKind;
 use crate::secrets::SecretStore;
@@ -34,6 +35,20 @@ pub enum EndpointStatus {
     Enabled,
     /// Events are queued and go out, in order, once it is enabled again.
     Disabled,
+}
+
+/// Whose conventions an endpoint's deliveries follow.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// Ours: the event as the log has it, `PayAiML-Signature` and Standard Webhooks headers.
+    Payaiml,
+    /// BTCPay Server's (registered through the Greenfield-compatible API): its event names and
+    /// bodies, signed with `BTCPay-Sig`.
+    Btcpay,
 }
 
 /// How long a test waits for its attempt: the request timeout plus a margin.
@@ -66,6 +81,13 @@ pub struct Webhook {
     pub disabled_at: Option<String>,
     /// How its deliveries are going: an endpoint can be `enabled` while every delivery fails.
     pub health: EndpointHealth,
+    /// `payaiml` (ours), or `btcpay` for an endpoint a shop plugin registered through the
+    /// Greenfield-compatible API: its `events` are then BTCPay's names, its deliveries BTCPay's
+    /// bodies signed with `BTCPay-Sig`.
+    pub format: WebhookFormat,
+    /// Whether failed deliveries are retried on the schedule (always, but for a BTCPay-format
+    /// endpoint registered with `automaticRedelivery: false`).
+    pub auto_redeliver: bool,
 }
 
 /// How an endpoint's deliveries are going, from its attempts.
@@ -142,6 +164,7 @@ pub struct Webhooks {
 /// The columns of an endpoint, in [`WebhookRow`]'s order.
 const COLUMNS: &str =
     "w.id, w.url, w.events, w.description, w.status, w.disabled_reason, w.created_at, w.disabled_at,
+     w.format, w.auto_redeliver,
      h.last_attempt_at, h.last_success_at,
      (SELECT COUNT(*) FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
        WHERE d.webhook_id = w.id AND a.attempted_at > COALESCE(h.last_success_at, -1)
@@ -169,6 +192,8 @@ struct WebhookRow {
     disabled_reason: Option<String>,
     created_at: i64,
     disabled_at: Option<i64>,
+    format: WebhookFormat,
+    auto_redeliver: bool,
     last_attempt_at: Option<i64>,
     last_success_at: Option<i64>,
     failed_in_a_row: i64,
@@ -186,6 +211,8 @@ impl From<WebhookRow> for Webhook {
             disabled_reason: row.disabled_reason,
             created_at: rfc3339(row.created_at),
             disabled_at: row.disabled_at.map(rfc3339),
+            format: row.format,
+            auto_redeliver: row.auto_redeliver,
             health: {
                 // The latest attempt failed when none ever succeeded, or a later one did not.
                 let failing = row.last_attempt_at.is_some()
@@ -216,6 +243,11 @@ impl Webhooks {
             cache: Arc::default(),
             wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Wakes the dispatcher for deliveries queued outside the event log (BTCPay events).
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
     }
 
     /// What wakes the dispatcher.
@@ -263,6 +295,76 @@ impl Webhooks {
             webhook: self.get(&id).await?,
             secret,
         })
+    }
+
+    /// Creates a BTCPay-format endpoint (the Greenfield API's `POST …/webhooks`): with the
+    /// secret the client chose, or a new one.
+    pub async fn create_btcpay(&self, new: BtcpayEndpoint) -> Result<CreatedWebhook> {
+        let url = validate_url(&new.url)?;
+        let secret = match new.secret {
+            Some(secret) => validate_btcpay_secret(secret)?,
+            None => crate::util::random_alnum(32),
+        };
+        let id = new_id("wh");
+        self.secrets.set(&secret_name(&id), &secret).await?;
+        let status = if new.enabled {
+            EndpointStatus::Enabled
+        } else {
+            EndpointStatus::Disabled
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO webhooks (id, url, events, description, status, disabled_reason,
+                                   disabled_at, created_at, format, auto_redeliver)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'btcpay', ?)",
+        )
+        .bind(&id)
+        .bind(&url)
+        .bind(btcpay_filter(new.events.as_deref()))
+        .bind("registered through the Greenfield-compatible API")
+        .bind(status)
+        .bind((!new.enabled).then_some("disabled by the client that registered it"))
+        .bind((!new.enabled).then(now_ms))
+        .bind(now_ms())
+        .bind(new.auto_redeliver)
+        .execute(self.store.pool())
+        .await;
+        if let Err(e) = inserted {
+            let _ = self.secrets.delete(&secret_name(&id)).await;
+            return Err(e.into());
+        }
+        self.remember(&id, &secret);
+        Ok(CreatedWebhook {
+            webhook: self.get(&id).await?,
+            secret,
+        })
+    }
+
+    /// Changes a BTCPay-format endpoint (the Greenfield API's `PUT …/webhooks/{id}`): every
+    /// field as given; the secret only when one is given.
+    pub async fn update_btcpay(&self, id: &str, change: BtcpayEndpoint) -> Result<Webhook> {
+        let current = self.get(id).await?;
+        if current.format != WebhookFormat::Btcpay {
+            return Err(not_found(id));
+        }
+        let url = validate_url(&change.url)?;
+        if let Some(secret) = change.secret {
+            let secret = validate_btcpay_secret(secret)?;
+            self.secrets.set(&secret_name(id), &secret).await?;
+            self.remember(id, &secret);
+        }
+        sqlx::query("UPDATE webhooks SET url = ?, events = ?, auto_redeliver = ? WHERE id = ?")
+            .bind(&url)
+            .bind(btcpay_filter(change.events.as_deref()))
+            .bind(change.auto_redeliver)
+            .bind(id)
+            .execute(self.store.pool())
+            .await?;
+        let enabled = current.status == EndpointStatus::Enabled;
+        if change.enabled != enabled {
+            let reason = "disabled by the client that registered it";
+            return self.set_enabled(id, change.enabled, Some(reason)).await;
+        }
+        self.get(id).await
     }
 
     /// All endpoints, oldest first.
@@ -436,6 +538,45 @@ impl Webhooks {
             cache.insert(id.to_string(), secret.to_string());
         }
     }
+}
+
+/// A BTCPay-format endpoint as the Greenfield API gives it.
+#[derive(Debug, Clone)]
+pub struct BtcpayEndpoint {
+    /// Where deliveries go.
+    pub url: String,
+    /// The event types it wants; `None`: every one (`authorizedEvents.everything`).
+    pub events: Option<Vec<BtcpayEvent>>,
+    /// Whether deliveries are sent.
+    pub enabled: bool,
+    /// Whether failed deliveries are retried on the schedule.
+    pub auto_redeliver: bool,
+    /// The signing secret the client chose; `None`: a new one (create) or unchanged (update).
+    pub secret: Option<String>,
+}
+
+/// The stored filter of a BTCPay-format endpoint.
+fn btcpay_filter(events: Option<&[BtcpayEvent]>) -> String {
+    match events {
+        None => "*".into(),
+        Some(events) => {
+            let mut names: Vec<&str> = events.iter().map(|e| e.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.join(",")
+        }
+    }
+}
+
+/// A secret a client chose: 1 to 256 visible characters.
+fn validate_btcpay_secret(secret: String) -> Result<String> {
+    if secret.is_empty() || secret.len() > 256 || !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "secret",
+            "secret must be 1 to 256 visible ASCII characters (or leave it out to get one)",
+        ));
+    }
+    Ok(secret)
 }
 
 fn not_found(id: &str) -> Error {
