@@ -13,6 +13,7 @@ mod channels;
 mod chaos;
 mod display;
 mod first_view;
+mod greenfield;
 mod history;
 mod instance;
 mod invoices_fixture;

@@ -32,13 +32,13 @@ impl Auth {
     }
 }
 
-/// Reads the key from `Authorization: Bearer <key>`, or, on a WebSocket upgrade (browsers cannot
-/// set headers there), from `Sec-WebSocket-Protocol: bearer, <key>`.
+/// Reads the key from `Authorization: Bearer <key>` (or `token <key>`, the scheme BTCPay's
+/// Greenfield clients send), or, on a WebSocket upgrade (browsers cannot set headers there),
+/// from `Sec-WebSocket-Protocol: bearer, <key>`.
 pub fn bearer(parts: &Parts) -> Option<&str> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
+        return (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
             .then_some(token.trim());
     }
     let protocols = parts
@@ -108,7 +108,7 @@ impl FromRequestParts<ApiState> for DisplayAuth {
 /// count as failures (a revoked or expired key is a known client to be told so, not a
 /// guess), per client address and per presented key, so that one plugin polling with a stale
 /// key is slowed down without locking out the dashboard or the other integrations.
-async fn authenticate(parts: &Parts, state: &ApiState) -> Result<ApiKey, ApiError> {
+pub(crate) async fn authenticate(parts: &Parts, state: &ApiState) -> Result<ApiKey, ApiError> {
     let ip = client_ip(parts);
     let Some(token) = bearer(parts) else {
         if parts.headers.contains_key(header::AUTHORIZATION) {

@@ -161,6 +161,24 @@ pub struct ChainSettings {
         value_delimiter = ','
     )]
     pub allow_hosts: Vec<String>,
+    /// The address shops and their customers reach this server at, when it is behind a reverse
+    /// proxy or a public name (e.g. https://pay.shop.example): the hosted checkout links
+    /// (`checkoutLink`) are made from it [default: the address each request came to]
+    #[arg(long, global = true, env = "PAYAIML_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
+}
+
+/// `--public-url`: an absolute http(s) URL, kept without a trailing slash.
+fn public_url(text: &str) -> Result<String, String> {
+    let trimmed = text.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or("--public-url must start with https:// (or http://)")?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err("--public-url must name a host, e.g. https://pay.shop.example".into());
+    }
+    Ok(trimmed.to_string())
 }
 
 /// Which front door reads the settings: it decides the one default that differs.
@@ -208,6 +226,7 @@ impl Settings {
         config.max_fee_ppm = self.max_fee_ppm;
         config.auth_failures_per_minute = self.auth_failures_per_minute;
         config.allowed_hosts = self.chain.allow_hosts.clone();
+        config.public_url = self.chain.public_url.clone();
         config.rates.urls = self.rate_urls.iter().cloned().collect();
         config.rates.max_age = self.rate_max_age;
         config.rates.refresh = self.rate_refresh;
@@ -268,6 +287,7 @@ impl Settings {
             settings.lsp_token = None;
             settings.chain = ChainSettings {
                 allow_hosts: self.chain.allow_hosts.clone(),
+                public_url: self.chain.public_url.clone(),
                 ..ChainSettings::default()
             };
         } else if profile == Profile::Regtest && !self.chain.has_chain_source() {

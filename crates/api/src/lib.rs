@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod error;
+pub mod greenfield;
 pub mod host;
 pub mod json;
 pub mod limiter;
@@ -51,6 +52,8 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::reveal_key))
+        .routes(routes!(routes::greenfield::greenfield_info))
+        .routes(routes!(routes::greenfield::approve_pairing))
         .routes(routes!(invoices::create_invoice, invoices::list_invoices))
         .routes(routes!(invoices::get_invoice))
         .routes(routes!(invoices::invoice_qr_svg))
@@ -166,6 +169,9 @@ pub fn router(
     if let Some(host) = &options.host {
         routes = routes.merge(host::routes(host.clone()));
     }
+    // The BTCPay Greenfield-compatible API, its pairing entry and the hosted checkout: not in
+    // our OpenAPI document (they follow BTCPay's, which the tests check them against).
+    routes = routes.merge(greenfield::routes());
     let routes = routes
         .route(
             "/v1/openapi.json",

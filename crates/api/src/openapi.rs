@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "cashier", description = "The lock that limits the dashboard to the point of sale"),
         (name = "display", description = "The customer display: the point of sale's current sale, its own key, pairing"),
         (name = "keys", description = "API keys"),
+        (name = "greenfield", description = "Pairing shop plugins that speak BTCPay's Greenfield API (the compatible API itself is under /api/v1, documented in docs/api.md)"),
         (name = "events", description = "The durable event log and its WebSocket stream"),
         (name = "webhooks", description = "Signed event delivery to the shop's URLs"),
         (name = "node", description = "The Lightning node"),

@@ -10,6 +10,7 @@
 //! | `ln_listen` | none | address the Lightning node accepts peers on |
 //! | `secrets` | `keyring` | `keyring` (OS keyring) or `file` (mode 0600 in the data dir) |
 //! | `allowed_hosts` | none | extra `Host` names accepted besides the bound address, `localhost`, `127.0.0.1` |
+//! | `public_url` | none | the address shops reach the server at, for checkout links (else each request's own) |
 //! | `notifications` | off (`payaimld`), on (desktop app) | a desktop notification per received payment |
 //! | `webhook_retries` | 10s,1m,5m,30m,2h,6h,12h,24h | the wait after each failed webhook attempt (±20 % jitter) |
 //! | `max_fee_base_sat` | 10 | routing fee cap of a payment: this many sats... |
@@ -221,6 +222,9 @@ pub struct Config {
     pub secrets: SecretsBackend,
     /// Extra `Host` header values the API accepts (e.g. a LAN name when listening beyond loopback).
     pub allowed_hosts: Vec<String>,
+    /// The address shops and their customers reach the server at (behind a proxy or a public
+    /// name), for the hosted checkout's links; `None`: the address each request came to.
+    pub public_url: Option<String>,
     /// Show a desktop notification for each received payment.
     pub notifications: bool,
     /// The wait after each failed webhook attempt; after the last, the delivery is given up.
@@ -260,6 +264,7 @@ impl Config {
             ln_listen: None,
             secrets: SecretsBackend::Keyring,
             allowed_hosts: Vec::new(),
+            public_url: None,
             notifications: false,
             webhook_retries: DEFAULT_WEBHOOK_RETRIES.to_vec(),
             lsp: None,

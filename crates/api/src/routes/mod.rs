@@ -4,6 +4,7 @@ pub mod cashier;
 pub mod catalog;
 pub mod display;
 pub mod events;
+pub mod greenfield;
 pub mod health;
 pub mod invoices;
 pub mod keys;

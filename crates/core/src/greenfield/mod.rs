@@ -7,6 +7,7 @@
 //! The HTTP shapes and BTCPay's error format are the API crate's (`crates/api/src/greenfield`);
 //! the mapping of statuses, permissions and events is documented in docs/api.md.
 
+pub mod checkout;
 pub mod invoice;
 pub mod permissions;
 
@@ -470,6 +471,46 @@ impl<'a> Greenfield<'a> {
         tx.commit().await?;
         self.webhooks.wake();
         self.invoice(&found.id).await
+    }
+
+    /// What the hosted checkout page shows of an invoice now (no key: the id is the secret, as
+    /// with BTCPay's `/i/{id}`).
+    pub async fn checkout_state(&self, id: &str) -> Result<checkout::CheckoutState> {
+        let found = self.ours(id).await?;
+        let row = self.row(&found.id).await?;
+        Ok(self.state_of(&found, row.as_ref()))
+    }
+
+    fn state_of(&self, found: &Invoice, row: Option<&GfRow>) -> checkout::CheckoutState {
+        let (status, additional) =
+            invoice::state(found, row.and_then(|r| r.marked), now_ms() / 1000);
+        let checkout = row
+            .and_then(|r| serde_json::from_str::<Value>(&r.checkout).ok())
+            .unwrap_or_else(|| json!({}));
+        checkout::CheckoutState::new(found, status, additional, &checkout)
+    }
+
+    /// The hosted checkout page of an invoice (`modal`: inside a shop page's frame).
+    pub async fn checkout_page(&self, id: &str, modal: bool) -> Result<String> {
+        let found = self.ours(id).await?;
+        let row = self.row(&found.id).await?;
+        let state = self.state_of(&found, row.as_ref());
+        let shop = self.shop().await?.name;
+        let price = match &row {
+            Some(r) => r.amount.clone().map(|a| (a, r.currency.clone())),
+            None => found
+                .fiat
+                .as_ref()
+                .filter(|f| f.priced_in_fiat)
+                .and_then(|f| f.amount.clone().map(|a| (a, f.currency.clone()))),
+        };
+        Ok(checkout::render(&checkout::CheckoutPage {
+            invoice: &found,
+            state,
+            shop,
+            price,
+            modal,
+        }))
     }
 
     /// The BTCPay-format webhook endpoints.

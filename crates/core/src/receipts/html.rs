@@ -33,7 +33,7 @@ hr { border: 0; border-top: 1px dashed #000; }
 
 /// An amount in `currency` ("3.5" → "€3.50", with the currency's decimals by the rule every
 /// figure follows: [`fixed`]), or in sats when `currency` is null.
-fn money(currency: Option<&str>, value: &str) -> String {
+pub(crate) fn money(currency: Option<&str>, value: &str) -> String {
     let Some(code) = currency else {
         return match value.parse::<u64>() {
             Ok(n) => sats(n),

@@ -7,7 +7,7 @@
 //! from any browser or webview, and the same file can be saved or e-mailed as the customer's
 //! copy. The same goes for the sticker of an offer (its QR code, to stick on the counter).
 
-mod html;
+pub(crate) mod html;
 mod sticker;
 
 use chrono::Local;

@@ -387,6 +387,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/greenfield": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The store id and the grantable permissions. Needs `keys:manage`. */
+        get: operations["greenfield_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/greenfield/pairings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a shop plugin's pairing request: makes its key (the /v1 permissions its BTCPay ones
+         *     need, within the caller's own) and answers what to post back. Needs `keys:manage`.
+         */
+        post: operations["approve_pairing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/health": {
         parameters: {
             query?: never;
@@ -2056,7 +2093,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "backup_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "invoice_state_conflict" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "backup_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -2070,7 +2107,7 @@ export interface components {
          * @description What happened. Stored in the log's `type` column and sent as `event` by its dotted name.
          * @enum {string}
          */
-        EventKind: "payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "webhook.test";
+        EventKind: "payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "webhook.test" | "invoice.created" | "invoice.marked";
         /** @description One logged event as clients see it: `{id, seq, event, timestamp, ...payload}`. */
         EventRecord: Record<string, unknown> & {
             /** @description The event type, e.g. `payment.received`. */
@@ -2143,6 +2180,20 @@ export interface components {
             amount: string;
             /** @enum {string} */
             currency: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY";
+        };
+        /** @description A permission this shop grants to a paired shop plugin. */
+        GrantablePermission: {
+            /** @description What it lets the plugin do, for the merchant. */
+            description: string;
+            /** @description BTCPay's name, e.g. `btcpay.store.canviewinvoices`. */
+            name: string;
+        };
+        /** @description The shop as BTCPay's plugins see it. */
+        GreenfieldInfo: {
+            /** @description The permissions this shop can grant; any other a plugin asks for is not granted. */
+            permissions: components["schemas"]["GrantablePermission"][];
+            /** @description The store id plugins are given (stable, kept by backups). */
+            store_id: string;
         };
         /** @description The health object of `GET /v1/health`. */
         Health: {
@@ -2514,6 +2565,11 @@ export interface components {
         ListBody_Webhook: {
             /** @description The items. */
             data: {
+                /**
+                 * @description Whether failed deliveries are retried on the schedule (always, but for a BTCPay-format
+                 *     endpoint registered with `automaticRedelivery: false`).
+                 */
+                auto_redeliver: boolean;
                 /** @description When it was created. */
                 created_at: string;
                 /** @description The merchant's note about this endpoint. */
@@ -2524,6 +2580,12 @@ export interface components {
                 disabled_reason?: string | null;
                 /** @description The event types sent here; `["*"]` means all. */
                 events: string[];
+                /**
+                 * @description `payaiml` (ours), or `btcpay` for an endpoint a shop plugin registered through the
+                 *     Greenfield-compatible API: its `events` are then BTCPay's names, its deliveries BTCPay's
+                 *     bodies signed with `BTCPay-Sig`.
+                 */
+                format: components["schemas"]["WebhookFormat"];
                 /** @description How its deliveries are going: an endpoint can be `enabled` while every delivery fails. */
                 health: components["schemas"]["EndpointHealth"];
                 /** @description `wh_…` */
@@ -3692,6 +3754,11 @@ export interface components {
         WarningCode: "insufficient_inbound_capacity";
         /** @description A webhook endpoint as the API shows it. */
         Webhook: {
+            /**
+             * @description Whether failed deliveries are retried on the schedule (always, but for a BTCPay-format
+             *     endpoint registered with `automaticRedelivery: false`).
+             */
+            auto_redeliver: boolean;
             /** @description When it was created. */
             created_at: string;
             /** @description The merchant's note about this endpoint. */
@@ -3702,6 +3769,12 @@ export interface components {
             disabled_reason: string | null;
             /** @description The event types sent here; `["*"]` means all. */
             events: string[];
+            /**
+             * @description `payaiml` (ours), or `btcpay` for an endpoint a shop plugin registered through the
+             *     Greenfield-compatible API: its `events` are then BTCPay's names, its deliveries BTCPay's
+             *     bodies signed with `BTCPay-Sig`.
+             */
+            format: components["schemas"]["WebhookFormat"];
             /** @description How its deliveries are going: an endpoint can be `enabled` while every delivery fails. */
             health: components["schemas"]["EndpointHealth"];
             /** @description `wh_…` */
@@ -3714,6 +3787,11 @@ export interface components {
             /** @description Where events are POSTed. */
             url: string;
         };
+        /**
+         * @description Whose conventions an endpoint's deliveries follow.
+         * @enum {string}
+         */
+        WebhookFormat: "payaiml" | "btcpay";
     };
     responses: never;
     parameters: never;
@@ -4417,6 +4495,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    greenfield_info: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GreenfieldInfo"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approve_pairing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairingRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pairing"];
+                };
             };
             "4XX": {
                 headers: {

@@ -1,0 +1,156 @@
+//! `/v1/greenfield`: what the dashboard's pairing page needs to answer a shop plugin that asked
+//! for a key at `/api-keys/authorize` (BTCPay's pairing flow): the store id and the permissions
+//! this shop grants, and the approval that makes the key. The page posts the key back to the
+//! shop itself, as BTCPay's page does; refused or closed, nothing is made.
+
+use std::collections::BTreeSet;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use payaiml_core::greenfield::GfPermission;
+use payaiml_core::keys::Permission;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::json::ApiJson;
+use crate::state::ApiState;
+
+/// A permission this shop grants to a paired shop plugin.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GrantablePermission {
+    /// BTCPay's name, e.g. `btcpay.store.canviewinvoices`.
+    pub name: String,
+    /// What it lets the plugin do, for the merchant.
+    pub description: String,
+}
+
+/// The shop as BTCPay's plugins see it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct GreenfieldInfo {
+    /// The store id plugins are given (stable, kept by backups).
+    pub store_id: String,
+    /// The permissions this shop can grant; any other a plugin asks for is not granted.
+    pub permissions: Vec<GrantablePermission>,
+}
+
+/// The store id and the grantable permissions. Needs `keys:manage`.
+#[utoipa::path(get, path = "/v1/greenfield", tag = "greenfield",
+    responses((status = 200, body = GreenfieldInfo), (status = "4XX", body = ErrorBody)))]
+pub async fn greenfield_info(
+    State(state): State<ApiState>,
+    auth: Auth,
+) -> ApiResult<Json<GreenfieldInfo>> {
+    auth.require(Permission::KeysManage)?;
+    Ok(Json(GreenfieldInfo {
+        store_id: state.app.greenfield().store_id().await?,
+        permissions: GfPermission::ALL
+            .into_iter()
+            .map(|p| GrantablePermission {
+                name: p.as_str().into(),
+                description: p.describe().into(),
+            })
+            .collect(),
+    }))
+}
+
+/// The merchant's approval of a pairing request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairingRequest {
+    /// The `applicationName` the plugin gave (1 to 60 characters), the key's name.
+    #[schema(min_length = 1, max_length = 60)]
+    pub application_name: String,
+    /// The BTCPay permissions to grant (with or without `:storeId`); those this shop cannot
+    /// grant are listed in the answer's `not_granted`.
+    #[schema(min_items = 1, max_items = 50, value_type = Vec<String>)]
+    pub permissions: Vec<String>,
+    /// Whether the plugin asked for store-scoped permissions (`selectiveStores`): they are then
+    /// written `policy:storeId`, as BTCPay's plugins expect.
+    #[serde(default)]
+    pub selective_stores: bool,
+}
+
+/// A key made for a paired shop plugin: post `api_key` and `permissions` back to its redirect.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Pairing {
+    /// The key to post back as `apiKey` (also in the dashboard's key list, revocable).
+    pub api_key: String,
+    /// The key's id.
+    pub key_id: String,
+    /// The permissions granted, as BTCPay writes them (`permissions[]`).
+    pub permissions: Vec<String>,
+    /// The permissions asked for that this shop does not grant.
+    pub not_granted: Vec<String>,
+    /// The store id.
+    pub store_id: String,
+}
+
+/// Approve a shop plugin's pairing request: makes its key (the /v1 permissions its BTCPay ones
+/// need, within the caller's own) and answers what to post back. Needs `keys:manage`.
+#[utoipa::path(post, path = "/v1/greenfield/pairings", tag = "greenfield",
+    request_body = PairingRequest,
+    responses((status = 201, body = Pairing), (status = "4XX", body = ErrorBody)))]
+pub async fn approve_pairing(
+    State(state): State<ApiState>,
+    auth: Auth,
+    body: ApiJson<PairingRequest>,
+) -> ApiResult<(StatusCode, Json<Pairing>)> {
+    auth.require(Permission::KeysManage)?;
+    let request = body.value;
+    let name = request.application_name.trim();
+    if name.is_empty() || name.chars().count() > 60 {
+        return Err(ApiError::bad_field(
+            "application_name",
+            "application_name must be 1 to 60 characters",
+        ));
+    }
+    let gf = state.app.greenfield();
+    let store_id = gf.store_id().await?;
+    let mut granted = BTreeSet::new();
+    let mut not_granted = Vec::new();
+    for asked in &request.permissions {
+        match GfPermission::parse(asked.trim()) {
+            Some((p, None)) => {
+                granted.insert(p);
+            }
+            Some((p, Some(store))) if store == store_id => {
+                granted.insert(p);
+            }
+            _ => not_granted.push(asked.clone()),
+        }
+    }
+    if granted.is_empty() {
+        return Err(ApiError::bad_field(
+            "permissions",
+            "none of the permissions asked for can be granted by this shop (it grants btcpay.store.canviewinvoices, cancreateinvoice, canmodifyinvoices, canviewstoresettings and webhooks.canmodifywebhooks)",
+        ));
+    }
+    auth.key.may_manage(
+        &payaiml_core::greenfield::permissions::v1_permissions(&granted),
+        None,
+        None,
+    )?;
+    let created = gf.pair(name, &granted).await?;
+    let permissions = granted
+        .iter()
+        .map(|p| {
+            if request.selective_stores {
+                format!("{}:{store_id}", p.as_str())
+            } else {
+                p.as_str().to_string()
+            }
+        })
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(Pairing {
+            api_key: created.secret,
+            key_id: created.key.id,
+            permissions,
+            not_granted,
+            store_id,
+        }),
+    ))
+}
