@@ -410,6 +410,19 @@ fn a_woocommerce_shop_pairs_sells_and_learns_of_the_payment() {
         Some(1),
         "{listed:?}"
     );
+    // Every answer above, and the bodies the shop received, against BTCPay's own OpenAPI
+    // document (tests/greenfield/validate_btcpay.py says which fields are left out, and why).
+    let bodies: Vec<Value> = shop.hits().iter().map(Hit::json).collect();
+    let deliveries = dir.path().join("deliveries.json");
+    std::fs::write(&deliveries, serde_json::to_vec(&bodies).expect("json")).expect("write");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/greenfield/validate_btcpay.py");
+    let checked = std::process::Command::new(venv_python())
+        .arg(script)
+        .args([&d.url(""), &key, &store, &invoice, &hook_id])
+        .arg(&deliveries)
+        .status()
+        .expect("python from the venv (scripts/setup.sh)");
+    assert!(checked.success(), "answers that BTCPay's OpenAPI document does not allow");
     // The deliveries are in our delivery log too, under the same endpoint.
     let log = get(&d, &format!("/v1/webhooks/{hook_id}/deliveries"), &admin);
     assert_eq!(log.status, 200, "{log:?}");

@@ -160,7 +160,6 @@ async fn server_info(State(state): State<ApiState>, _auth: GfAuth) -> GfResult<J
     let health = state.app.node().health();
     Ok(Json(json!({
         "version": COMPATIBLE_VERSION,
-        "onion": null,
         "supportedPaymentMethods": ["BTC-CHAIN", "BTC-LN"],
         "fullySynched": health.synced,
         "syncStatus": [{

@@ -293,7 +293,10 @@ impl GfCreateInvoice {
         let echoed = json!({
             "speedPolicy": checkout.speed_policy.unwrap_or_else(|| "MediumSpeed".into()),
             "paymentMethods": offered,
-            "defaultPaymentMethod": checkout.default_payment_method,
+            "defaultPaymentMethod": checkout
+                .default_payment_method
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| GfMethod::Lightning.id().into()),
             "expirationMinutes": minutes,
             "monitoringMinutes": checkout.monitoring_minutes.unwrap_or(1440.0),
             "paymentTolerance": checkout.payment_tolerance.unwrap_or(0.0),
@@ -563,7 +566,7 @@ pub(crate) fn view(
             json!({
                 "speedPolicy": "MediumSpeed",
                 "paymentMethods": methods,
-                "defaultPaymentMethod": null,
+                "defaultPaymentMethod": "BTC-LN",
                 "expirationMinutes": (invoice.expiry as f64) / 60.0,
                 "monitoringMinutes": 1440.0,
                 "paymentTolerance": 0.0,
