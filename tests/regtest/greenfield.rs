@@ -664,6 +664,43 @@ fn expired_and_invalid_invoices_reach_the_shop_as_btcpay_says_them() {
     );
 }
 
+/// BTCPay's generated Node.js client (npm `btcpay-greenfield-node-client`, made from BTCPay's
+/// OpenAPI document) makes every call of the subset it offers against the sandbox.
+#[test]
+fn btcpays_node_client_works_against_the_sandbox() {
+    let dir = tempdir();
+    let d = Daemon::start(&dir.path().join("shop"), &["sandbox"], true);
+    let (key, store) = pair(&d);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/greenfield/client/run.cjs");
+    let out = std::process::Command::new("node")
+        .arg(script)
+        .env("BASE_URL", d.url(""))
+        .env("API_KEY", &key)
+        .env("STORE_ID", &store)
+        .output()
+        .expect("node must be installed (scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value = serde_json::from_slice(&out.stdout).expect("the client's summary");
+    assert_eq!(read["stores"], json!([store]));
+    assert_eq!(read["created"]["status"], "New");
+    assert_eq!(read["created"]["amount"], "1500");
+    let id = read["created"]["id"].as_str().expect("id");
+    assert_eq!(read["read"], "New");
+    assert!(read["listed"].as_array().expect("list").iter().any(|i| i == id));
+    assert_eq!(read["methods"][0]["id"], "BTC-CHAIN");
+    assert_eq!(read["methods"][1]["id"], "BTC-LN");
+    assert_eq!(read["methods"][1]["due"], "0.000015");
+    assert_eq!(read["marked"], "Invalid");
+    assert_eq!(read["hook"]["secret"], "node-secret");
+    assert_eq!(read["changed"], json!({"url": "https://shop.example/hook2", "enabled": false}));
+    assert_eq!(read["got"], "https://shop.example/hook2");
+    assert_eq!(read["afterDelete"], json!([]));
+}
+
 /// `a >= b` for dotted versions, as PHP's version_compare reads them here.
 fn version_at_least(a: &str, b: &str) -> bool {
     let parse = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
