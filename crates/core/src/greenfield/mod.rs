@@ -144,6 +144,10 @@ impl<'a> Greenfield<'a> {
     /// The store id: made once (44 letters and digits, like BTCPay's), kept in the database and
     /// so in its backups; a restored shop keeps it, and the plugins paired with it keep working.
     pub async fn store_id(&self) -> Result<String> {
+        // Read first: every Greenfield request asks, and only the first may write.
+        if let Some(id) = self.store.setting(STORE_ID_SETTING).await? {
+            return Ok(id);
+        }
         let fresh = crate::util::random_alnum(44);
         self.store.setting_or_insert(STORE_ID_SETTING, &fresh).await
     }
@@ -270,34 +274,33 @@ impl<'a> Greenfield<'a> {
         let (ours, kept) = request
             .translate(&self.default_currency(), &shop.name)
             .map_err(in_greenfield_terms)?;
+        let (amount, currency, checkout) = (kept.amount, kept.currency, kept.checkout.to_string());
+        let also: crate::invoices::AlsoWrite = Box::new(move |conn, invoice_id| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO greenfield_invoices (invoice_id, amount, currency, checkout)
+                     VALUES (?, ?, ?, ?)",
+                )
+                .bind(&invoice_id)
+                .bind(&amount)
+                .bind(&currency)
+                .bind(&checkout)
+                .execute(&mut *conn)
+                .await?;
+                let created = [Queued {
+                    kind: BtcpayEvent::InvoiceCreated,
+                    fields: Default::default(),
+                }];
+                let cause = EventKind::InvoiceCreated.as_str();
+                btcpay::queue(conn, cause, &new_id("evt"), &invoice_id, &created).await?;
+                Ok(())
+            })
+        });
         let created = self
             .invoices
-            .create(ours, Some(&key.id))
+            .create_with(ours, Some(&key.id), Some(also))
             .await
             .map_err(in_greenfield_terms)?;
-        let mut tx = self.store.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO greenfield_invoices (invoice_id, amount, currency, checkout) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&created.id)
-        .bind(&kept.amount)
-        .bind(&kept.currency)
-        .bind(kept.checkout.to_string())
-        .execute(&mut *tx)
-        .await?;
-        let created_event = [Queued {
-            kind: BtcpayEvent::InvoiceCreated,
-            fields: Default::default(),
-        }];
-        btcpay::queue(
-            &mut tx,
-            EventKind::InvoiceCreated.as_str(),
-            &new_id("evt"),
-            &created.id,
-            &created_event,
-        )
-        .await?;
-        tx.commit().await?;
         self.webhooks.wake();
         let row = self.row(&created.id).await?;
         Ok(invoice::view(

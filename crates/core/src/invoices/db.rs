@@ -21,6 +21,8 @@ pub(crate) struct NewInvoiceRow<'a> {
     pub fiat: Option<&'a Recorded>,
     /// The address it may also be paid to on-chain.
     pub onchain_address: Option<&'a str>,
+    /// More to write in the same transaction (see [`super::AlsoWrite`]).
+    pub also: Option<super::AlsoWrite>,
 }
 
 /// Inserts a new invoice and returns it as stored (one statement: no read after the write),
@@ -55,12 +57,14 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invo
             .and_then(|o| serde_json::to_string(o).ok()),
         onchain_address: row.onchain_address.map(str::to_string),
     };
+    let also = row.also;
     let inserted: Vec<InvoiceRow> = store
         .batch()
         .write(move |conn: &mut SqliteConnection| {
             Box::pin(async move {
                 let v = values;
-                Ok(sqlx::query_as(&format!(
+                let invoice_id = v.id.clone();
+                let rows: Vec<InvoiceRow> = sqlx::query_as(&format!(
                     "INSERT INTO invoices (id, payment_hash, amount_msat, description, payment_request, expiry,
                          expires_at, created_at, status, external_id, metadata, key_id, warnings, lsp_node_id,
                          lsp_max_fee_msat, fiat_currency, fiat_rate, fiat_sources, fiat_rate_at, fiat_price,
@@ -91,8 +95,12 @@ pub(crate) async fn insert(store: &Store, row: NewInvoiceRow<'_>) -> Result<Invo
                 .bind(v.onchain_address)
                 // All rows, not fetch_one: a statement stopped at its first row has not
                 // finished, and its write would not be part of the commit.
-                .fetch_all(conn)
-                .await?)
+                .fetch_all(&mut *conn)
+                .await?;
+                if let Some(also) = also {
+                    also(conn, invoice_id).await?;
+                }
+                Ok(rows)
             })
         })
         .await?;

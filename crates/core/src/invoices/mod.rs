@@ -469,6 +469,17 @@ pub struct Invoice {
     pub onchain: Option<InvoiceOnchain>,
 }
 
+/// More to write in a new invoice's own transaction, given the invoice's id: the Greenfield
+/// front door records what its client asked and queues `InvoiceCreated` there, so that an
+/// invoice never exists without them (and concurrent invoices still share one commit).
+pub(crate) type AlsoWrite = Box<
+    dyn for<'c> FnOnce(
+            &'c mut sqlx::SqliteConnection,
+            String,
+        ) -> crate::store::ConnFuture<'c, Result<()>>
+        + Send,
+>;
+
 /// Invoices: make them on the node, read them back. Borrowed from [`crate::App`].
 pub struct Invoices<'a> {
     store: &'a Store,
@@ -498,6 +509,16 @@ impl<'a> Invoices<'a> {
 
     /// Creates an invoice on the node and records it. `key_id` is the API key that asked.
     pub async fn create(&self, request: CreateInvoice, key_id: Option<&str>) -> Result<Invoice> {
+        self.create_with(request, key_id, None).await
+    }
+
+    /// [`Invoices::create`], with `also` written in the invoice's own transaction.
+    pub(crate) async fn create_with(
+        &self,
+        request: CreateInvoice,
+        key_id: Option<&str>,
+        also: Option<AlsoWrite>,
+    ) -> Result<Invoice> {
         let mut valid = request.validate()?;
         let node = self.node.get()?;
         let fiat = self.price(&mut valid).await?;
@@ -605,6 +626,7 @@ impl<'a> Invoices<'a> {
                 lsp: lsp.as_ref(),
                 fiat: fiat.as_ref(),
                 onchain_address: onchain_address.as_deref(),
+                also,
             },
         )
         .await?;

@@ -620,6 +620,7 @@ mod tests {
                 lsp: None,
                 fiat: fiat.as_ref(),
                 onchain_address: None,
+                also: None,
             },
         )
         .await?;

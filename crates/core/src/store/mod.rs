@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 
 mod batch;
 
-pub(crate) use batch::Batcher;
+pub(crate) use batch::{Batcher, ConnFuture};
 
 /// A handle on the database. Cheap to clone.
 #[derive(Clone, Debug)]

@@ -3,6 +3,7 @@
 //! - invoice creation and invoice lookup, straight on the node (`receive()`, `payment()`) and
 //!   through the HTTP API, from 1 and from 16 concurrent clients: throughput, p50, p99 and CPU
 //!   time per request (of this whole process, which holds the node, the API and its clients);
+//! - invoice creation through the BTCPay Greenfield-compatible API beside ours (Greenfield/ours);
 //! - the HTTP floor: `GET /v1/health` (no key, no database), what any request costs here;
 //! - payments sent and settled, one at a time and 16 in flight on one channel;
 //! - the backup: invoice creation and payments with every write mirrored to a VSS server (LDK's
@@ -15,13 +16,16 @@
 //! Prints a table and writes every figure to `PAYAIML_BENCH_OUT` (`test-output/bench/bench.json`).
 //! `make bench` runs it in release mode; `make bench-scale` with 1,000,000 invoices;
 //! `PAYAIML_BENCH_QUICK=1` (in `make test`) runs every phase with a few operations, only to prove
-//! it still works; `PAYAIML_BENCH_ONLY=backup` (`make bench-backup`) runs the backup phase alone.
+//! it still works; `PAYAIML_BENCH_ONLY=backup` (`make bench-backup`) runs the backup phase alone,
+//! `PAYAIML_BENCH_ONLY=greenfield` (`make bench-greenfield`) invoice creation and the Greenfield
+//! phase alone.
 //! Nothing is asserted: the figures are the record.
 
 mod backup;
 mod daemon;
 mod desktop;
 mod events;
+mod greenfield;
 mod history;
 mod measure;
 
@@ -155,6 +159,17 @@ async fn main() -> BenchResult<()> {
         );
     }
     out.insert("invoice_create".into(), Value::Object(create));
+    if std::env::var("PAYAIML_BENCH_ONLY").as_deref() == Ok("greenfield") {
+        let figures = json!({ "greenfield": greenfield::run(&node, &http, &base, &key, (sizes.one, sizes.many)).await? });
+        served.stop().await;
+        return write_figures(&figures);
+    }
+
+    // The BTCPay Greenfield-compatible create beside ours and the node's.
+    out.insert(
+        "greenfield_invoice_create".into(),
+        greenfield::run(&node, &http, &base, &key, (sizes.one, sizes.many)).await?,
+    );
 
     // Invoice lookup: the node's own record vs GET /v1/lightning/invoices/{id}.
     let made: Arc<Vec<(String, String)>> = Arc::new(made.lock().map_err(|_| "poisoned")?.clone());

@@ -171,7 +171,7 @@ pub fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| a / b)
 }
 
-fn show(r: Option<f64>) -> String {
+pub fn show(r: Option<f64>) -> String {
     r.map_or("n/a".into(), |r| format!("{r:.2}x"))
 }
 
