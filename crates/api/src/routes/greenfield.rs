@@ -58,13 +58,13 @@ pub async fn greenfield_info(
 /// The merchant's approval of a pairing request.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PairingRequest {
+pub struct GreenfieldPairingRequest {
     /// The `applicationName` the plugin gave (1 to 60 characters), the key's name.
-    #[schema(min_length = 1, max_length = 60)]
+    #[schema(min_length = 1, max_length = 60, pattern = r"\S")]
     pub application_name: String,
-    /// The BTCPay permissions to grant (with or without `:storeId`); those this shop cannot
-    /// grant are listed in the answer's `not_granted`.
-    #[schema(min_items = 1, max_items = 50, value_type = Vec<String>)]
+    /// The BTCPay permissions to grant: of those `GET /v1/greenfield` lists (the pairing page
+    /// leaves out, and shows as not granted, any other the plugin asked for).
+    #[schema(min_items = 1, max_items = 5, inline, value_type = Vec<GrantableName>)]
     pub permissions: Vec<String>,
     /// Whether the plugin asked for store-scoped permissions (`selectiveStores`): they are then
     /// written `policy:storeId`, as BTCPay's plugins expect.
@@ -72,17 +72,36 @@ pub struct PairingRequest {
     pub selective_stores: bool,
 }
 
+/// A BTCPay permission this shop grants.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum GrantableName {
+    /// Read invoices.
+    #[schema(rename = "btcpay.store.canviewinvoices")]
+    ViewInvoices,
+    /// Create invoices.
+    #[schema(rename = "btcpay.store.cancreateinvoice")]
+    CreateInvoice,
+    /// Mark invoices.
+    #[schema(rename = "btcpay.store.canmodifyinvoices")]
+    ModifyInvoices,
+    /// Read the store.
+    #[schema(rename = "btcpay.store.canviewstoresettings")]
+    ViewStoreSettings,
+    /// The store's webhooks.
+    #[schema(rename = "btcpay.store.webhooks.canmodifywebhooks")]
+    ModifyWebhooks,
+}
+
 /// A key made for a paired shop plugin: post `api_key` and `permissions` back to its redirect.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct Pairing {
+pub struct GreenfieldPairing {
     /// The key to post back as `apiKey` (also in the dashboard's key list, revocable).
     pub api_key: String,
     /// The key's id.
     pub key_id: String,
     /// The permissions granted, as BTCPay writes them (`permissions[]`).
     pub permissions: Vec<String>,
-    /// The permissions asked for that this shop does not grant.
-    pub not_granted: Vec<String>,
     /// The store id.
     pub store_id: String,
 }
@@ -90,13 +109,13 @@ pub struct Pairing {
 /// Approve a shop plugin's pairing request: makes its key (the /v1 permissions its BTCPay ones
 /// need, within the caller's own) and answers what to post back. Needs `keys:manage`.
 #[utoipa::path(post, path = "/v1/greenfield/pairings", tag = "greenfield",
-    request_body = PairingRequest,
-    responses((status = 201, body = Pairing), (status = "4XX", body = ErrorBody)))]
+    request_body = GreenfieldPairingRequest,
+    responses((status = 201, body = GreenfieldPairing), (status = "4XX", body = ErrorBody)))]
 pub async fn approve_pairing(
     State(state): State<ApiState>,
     auth: Auth,
-    body: ApiJson<PairingRequest>,
-) -> ApiResult<(StatusCode, Json<Pairing>)> {
+    body: ApiJson<GreenfieldPairingRequest>,
+) -> ApiResult<(StatusCode, Json<GreenfieldPairing>)> {
     auth.require(Permission::KeysManage)?;
     let request = body.value;
     let name = request.application_name.trim();
@@ -109,23 +128,18 @@ pub async fn approve_pairing(
     let gf = state.app.greenfield();
     let store_id = gf.store_id().await?;
     let mut granted = BTreeSet::new();
-    let mut not_granted = Vec::new();
     for asked in &request.permissions {
         match GfPermission::parse(asked.trim()) {
             Some((p, None)) => {
                 granted.insert(p);
             }
-            Some((p, Some(store))) if store == store_id => {
-                granted.insert(p);
+            _ => {
+                return Err(ApiError::bad_field(
+                    "permissions",
+                    format!("'{asked}' is not a permission this shop grants: use those GET /v1/greenfield lists"),
+                ))
             }
-            _ => not_granted.push(asked.clone()),
         }
-    }
-    if granted.is_empty() {
-        return Err(ApiError::bad_field(
-            "permissions",
-            "none of the permissions asked for can be granted by this shop (it grants btcpay.store.canviewinvoices, cancreateinvoice, canmodifyinvoices, canviewstoresettings and webhooks.canmodifywebhooks)",
-        ));
     }
     auth.key.may_manage(
         &payaiml_core::greenfield::permissions::v1_permissions(&granted),
@@ -145,11 +159,10 @@ pub async fn approve_pairing(
         .collect();
     Ok((
         StatusCode::CREATED,
-        Json(Pairing {
+        Json(GreenfieldPairing {
             api_key: created.secret,
             key_id: created.key.id,
             permissions,
-            not_granted,
             store_id,
         }),
     ))

@@ -2195,6 +2195,32 @@ export interface components {
             /** @description The store id plugins are given (stable, kept by backups). */
             store_id: string;
         };
+        /** @description A key made for a paired shop plugin: post `api_key` and `permissions` back to its redirect. */
+        GreenfieldPairing: {
+            /** @description The key to post back as `apiKey` (also in the dashboard's key list, revocable). */
+            api_key: string;
+            /** @description The key's id. */
+            key_id: string;
+            /** @description The permissions granted, as BTCPay writes them (`permissions[]`). */
+            permissions: string[];
+            /** @description The store id. */
+            store_id: string;
+        };
+        /** @description The merchant's approval of a pairing request. */
+        GreenfieldPairingRequest: {
+            /** @description The `applicationName` the plugin gave (1 to 60 characters), the key's name. */
+            application_name: string;
+            /**
+             * @description The BTCPay permissions to grant: of those `GET /v1/greenfield` lists (the pairing page
+             *     leaves out, and shows as not granted, any other the plugin asked for).
+             */
+            permissions: ("btcpay.store.canviewinvoices" | "btcpay.store.cancreateinvoice" | "btcpay.store.canmodifyinvoices" | "btcpay.store.canviewstoresettings" | "btcpay.store.webhooks.canmodifywebhooks")[];
+            /**
+             * @description Whether the plugin asked for store-scoped permissions (`selectiveStores`): they are then
+             *     written `policy:storeId`, as BTCPay's plugins expect.
+             */
+            selective_stores?: boolean;
+        };
         /** @description The health object of `GET /v1/health`. */
         Health: {
             backup: null | components["schemas"]["BackupStatus"];
@@ -4542,7 +4568,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["PairingRequest"];
+                "application/json": components["schemas"]["GreenfieldPairingRequest"];
             };
         };
         responses: {
@@ -4551,7 +4577,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Pairing"];
+                    "application/json": components["schemas"]["GreenfieldPairing"];
                 };
             };
             "4XX": {
