@@ -826,3 +826,84 @@ mod tests {
         assert_eq!(GfMethod::parse("BTC-LNURL"), None);
     }
 }
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+    use GfAdditionalStatus as A;
+    use GfStatus as S;
+
+    #[test]
+    fn manual_marking_follows_btcpays_rules() {
+        assert_eq!(markable(S::New, A::None), [S::Settled, S::Invalid]);
+        assert_eq!(markable(S::Expired, A::None), [S::Settled, S::Invalid]);
+        assert_eq!(markable(S::Expired, A::PaidLate), [S::Settled, S::Invalid]);
+        assert_eq!(markable(S::Invalid, A::Marked), [S::Settled]);
+        assert_eq!(markable(S::Settled, A::Marked), [S::Invalid]);
+        assert!(
+            markable(S::Settled, A::None).is_empty(),
+            "paid in full stays settled"
+        );
+        assert!(markable(S::Settled, A::PaidOver).is_empty());
+    }
+
+    #[test]
+    fn statuses_from_ours() {
+        let mut invoice = sample();
+        invoice.expires_at = "2026-01-01T00:10:00Z".into();
+        let before = unix("2026-01-01T00:05:00Z");
+        let after = unix("2026-01-01T00:15:00Z");
+        assert_eq!(state(&invoice, None, before), (S::New, A::None));
+        assert_eq!(
+            state(&invoice, None, after),
+            (S::Expired, A::None),
+            "past its time, not yet marked by the expiry task"
+        );
+        assert_eq!(
+            state(&invoice, Some(Marked::Invalid), before),
+            (S::Invalid, A::Marked)
+        );
+        invoice.status = InvoiceStatus::Paid;
+        invoice.amount_received_msat = invoice.amount_msat;
+        invoice.paid_at = Some("2026-01-01T00:06:00Z".into());
+        assert_eq!(state(&invoice, None, after), (S::Settled, A::None));
+        invoice.amount_received_msat = Some(invoice.amount_msat.unwrap_or(0) + 1000);
+        assert_eq!(state(&invoice, None, after), (S::Settled, A::PaidOver));
+        invoice.paid_at = Some("2026-01-01T00:12:00Z".into());
+        assert_eq!(state(&invoice, None, after), (S::Expired, A::PaidLate));
+        assert_eq!(
+            state(&invoice, Some(Marked::Settled), after),
+            (S::Settled, A::Marked)
+        );
+    }
+
+    fn sample() -> Invoice {
+        Invoice {
+            id: "inv_x".into(),
+            status: InvoiceStatus::Pending,
+            amount: Some(1000),
+            amount_received: None,
+            amount_received_msat: None,
+            amount_msat: Some(1_000_000),
+            description: String::new(),
+            payment_request: "lnbcrt1…".into(),
+            payment_hash: "h".into(),
+            expiry: 600,
+            expires_at: String::new(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            paid_at: None,
+            external_id: None,
+            metadata: json!({}),
+            warnings: Vec::new(),
+            lsp: None,
+            fiat: None,
+            order: None,
+            amount_refunded: 0,
+            amount_refunded_msat: 0,
+            offer_id: None,
+            payer_note: None,
+            quantity: None,
+            onchain: None,
+        }
+    }
+}

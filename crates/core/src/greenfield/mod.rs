@@ -10,6 +10,8 @@
 pub mod checkout;
 pub mod invoice;
 pub mod permissions;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeSet;
 
