@@ -130,11 +130,20 @@ pub fn render(page: &CheckoutPage<'_>) -> String {
     let state = &page.state;
     let open = state.status == GfStatus::New;
     let sats = invoice.amount.map(group_thousands);
-    let fiat = page
+    // The price in the shop's currency as asked, else the sats' value at the rate recorded
+    // with the invoice (marked as approximate), when the shop counts in a currency.
+    let fiat = match page
         .price
         .as_ref()
         .filter(|(_, currency)| !matches!(currency.as_str(), "SATS" | "SAT" | "BTC"))
-        .map(|(amount, currency)| money(Some(currency), amount));
+    {
+        Some((amount, currency)) => Some(money(Some(currency), amount)),
+        None => invoice.fiat.as_ref().and_then(|f| {
+            f.amount
+                .as_ref()
+                .map(|a| format!("≈ {}", money(Some(&f.currency), a)))
+        }),
+    };
     let expires = chrono::DateTime::parse_from_rfc3339(&invoice.expires_at)
         .map(|t| t.timestamp())
         .unwrap_or(0);
@@ -331,3 +340,64 @@ pub const MODAL_SCRIPT: &str = r#"(function () {
   };
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::greenfield::invoice::state_tests::sample_invoice;
+    use serde_json::json;
+
+    fn page(status: GfStatus, additional: GfAdditionalStatus, shop: &str) -> String {
+        let mut invoice = sample_invoice();
+        invoice.expires_at = "2026-01-01T00:10:00Z".into();
+        invoice.metadata = json!({"orderId": "<b>42</b>"});
+        let checkout = json!({"redirectURL": "https://shop.example/done"});
+        let state = CheckoutState::new(&invoice, status, additional, &checkout);
+        render(&CheckoutPage {
+            invoice: &invoice,
+            state,
+            shop: shop.into(),
+            price: Some(("3.50".into(), "EUR".into())),
+            modal: false,
+        })
+    }
+
+    #[test]
+    fn shows_the_order_and_escapes_the_shops_text() {
+        let html = page(
+            GfStatus::New,
+            GfAdditionalStatus::None,
+            "Café <script>x</script>",
+        );
+        assert!(
+            html.contains("Café &lt;script&gt;x&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("Order &lt;b&gt;42&lt;/b&gt;"));
+        assert!(html.contains("1,000 sats") && html.contains("€3.50"));
+        assert!(html.contains("src=\"/i/inv_x/qr.svg\""));
+        assert!(!html.contains("<script>x"), "no text becomes markup");
+    }
+
+    #[test]
+    fn each_state_shows_its_own_part() {
+        let open = page(GfStatus::New, GfAdditionalStatus::None, "S");
+        assert!(
+            open.contains("<section id=\"pay\" aria-label=\"Pay\">"),
+            "{open}"
+        );
+        assert!(open.contains("id=\"paid\" hidden"));
+        let paid = page(GfStatus::Settled, GfAdditionalStatus::None, "S");
+        assert!(paid.contains("<section id=\"pay\" hidden"));
+        assert!(!paid.contains("id=\"paid\" hidden"));
+        assert!(paid.contains("Return to S"));
+        let late = page(GfStatus::Expired, GfAdditionalStatus::PaidLate, "S");
+        assert!(
+            !late.contains("id=\"paid\" hidden"),
+            "paid late is paid for the customer"
+        );
+        assert!(late.contains("id=\"expired\" hidden"));
+        let invalid = page(GfStatus::Invalid, GfAdditionalStatus::Marked, "S");
+        assert!(!invalid.contains("id=\"invalid\" hidden"));
+    }
+}

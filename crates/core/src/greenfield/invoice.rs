@@ -828,7 +828,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod state_tests {
+pub(crate) mod state_tests {
     use super::*;
     use GfAdditionalStatus as A;
     use GfStatus as S;
@@ -849,7 +849,7 @@ mod state_tests {
 
     #[test]
     fn statuses_from_ours() {
-        let mut invoice = sample();
+        let mut invoice = sample_invoice();
         invoice.expires_at = "2026-01-01T00:10:00Z".into();
         let before = unix("2026-01-01T00:05:00Z");
         let after = unix("2026-01-01T00:15:00Z");
@@ -877,7 +877,7 @@ mod state_tests {
         );
     }
 
-    fn sample() -> Invoice {
+    pub(crate) fn sample_invoice() -> Invoice {
         Invoice {
             id: "inv_x".into(),
             status: InvoiceStatus::Pending,
