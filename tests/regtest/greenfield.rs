@@ -740,6 +740,41 @@ fn btcpays_node_client_works_against_the_sandbox() {
     assert_eq!(read["afterDelete"], json!([]));
 }
 
+/// btcpay-python-sdk (PyPI): create, read, list, payment methods and marking, through its
+/// own URLs (`…/invoices/` with a trailing slash, a lower-case status).
+#[test]
+fn the_python_sdk_works_against_the_sandbox() {
+    let dir = tempdir();
+    let d = Daemon::start(&dir.path().join("shop"), &["sandbox"], true);
+    let (key, store) = pair(&d);
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/greenfield/python_sdk.py"
+    );
+    let out = std::process::Command::new(venv_python())
+        .arg(script)
+        .args([&d.url(""), &key, &store])
+        .output()
+        .expect("python from the venv (scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Value = serde_json::from_slice(&out.stdout).expect("the client's summary");
+    assert_eq!(read["created"]["status"], "New");
+    assert_eq!(read["created"]["amount"], "2100");
+    assert_eq!(read["read"], "New");
+    assert_eq!(read["methods"], json!(["BTC-CHAIN", "BTC-LN"]));
+    let id = read["created"]["id"].as_str().expect("id");
+    assert!(read["listed"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .any(|i| i == id));
+    assert_eq!(read["marked"], "Invalid");
+}
+
 /// `a >= b` for dotted versions, as PHP's version_compare reads them here.
 fn version_at_least(a: &str, b: &str) -> bool {
     let parse = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };

@@ -33,36 +33,46 @@ pub use error::{GfError, GfResult};
 
 /// The Greenfield routes, the pairing entry and the checkout pages.
 pub fn routes() -> Router<ApiState> {
-    let api = Router::new()
-        .route("/server/info", get(server_info))
-        .route("/api-keys/current", get(current_key))
-        .route("/stores", get(stores))
-        .route("/stores/{store}", get(store))
-        .route(
+    let routes: [(&str, axum::routing::MethodRouter<ApiState>); 11] = [
+        ("/server/info", get(server_info)),
+        ("/api-keys/current", get(current_key)),
+        ("/stores", get(stores)),
+        ("/stores/{store}", get(store)),
+        (
             "/stores/{store}/payment-methods",
             get(store_payment_methods),
-        )
-        .route(
+        ),
+        (
             "/stores/{store}/invoices",
             get(list_invoices).post(create_invoice),
-        )
-        .route("/stores/{store}/invoices/{invoice}", get(get_invoice))
-        .route(
+        ),
+        ("/stores/{store}/invoices/{invoice}", get(get_invoice)),
+        (
             "/stores/{store}/invoices/{invoice}/payment-methods",
             get(invoice_payment_methods),
-        )
-        .route(
+        ),
+        (
             "/stores/{store}/invoices/{invoice}/status",
             axum::routing::post(mark_invoice),
-        )
-        .route(
+        ),
+        (
             "/stores/{store}/webhooks",
             get(list_webhooks).post(create_webhook),
-        )
-        .route(
+        ),
+        (
             "/stores/{store}/webhooks/{webhook}",
             get(get_webhook).put(update_webhook).delete(delete_webhook),
-        )
+        ),
+    ];
+    // BTCPay answers a path with a trailing slash as without (some clients add one: the
+    // Python btcpay-python-sdk lists and creates invoices at `…/invoices/`).
+    let mut api = Router::new();
+    for (path, handler) in routes {
+        api = api
+            .route(path, handler.clone())
+            .route(&format!("{path}/"), handler);
+    }
+    let api = api
         .fallback(not_supported)
         .method_not_allowed_fallback(not_supported);
     Router::new()
