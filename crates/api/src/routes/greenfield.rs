@@ -127,6 +127,15 @@ pub async fn approve_pairing(
     }
     let gf = state.app.greenfield();
     let store_id = gf.store_id().await?;
+    if request.permissions.is_empty() || request.permissions.len() > GfPermission::ALL.len() {
+        return Err(ApiError::bad_field(
+            "permissions",
+            format!(
+                "give 1 to {} permissions, those GET /v1/greenfield lists",
+                GfPermission::ALL.len()
+            ),
+        ));
+    }
     let mut granted = BTreeSet::new();
     for asked in &request.permissions {
         match GfPermission::parse(asked.trim()) {
