@@ -162,8 +162,23 @@ pub fn router(
     openapi::finish(&mut doc);
     let doc = Arc::new(doc.to_json().unwrap_or_else(|_| "{}".into()));
     if let Some(dir) = options.ui_dir {
-        routes = routes
+        // The dashboard is never framed by another site (its pages hold the admin key and the
+        // pairing page's Approve button); the checkout page, which shops do frame, is apart.
+        let dashboard = Router::new()
             .route_service("/", ServeFile::new(dir.join("index.html")))
+            .layer(axum::middleware::map_response(
+                |mut response: axum::response::Response| async move {
+                    let headers = response.headers_mut();
+                    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+                    headers.insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        HeaderValue::from_static("frame-ancestors 'none'"),
+                    );
+                    response
+                },
+            ));
+        routes = routes
+            .merge(dashboard)
             .nest_service("/assets", ServeDir::new(dir.join("assets")));
     }
     if let Some(host) = &options.host {

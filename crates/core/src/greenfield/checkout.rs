@@ -256,9 +256,11 @@ pub const SCRIPT: &str = r#"(function () {
     show(document.getElementById('invalid'), state.status === 'Invalid');
     show(document.getElementById('settled'), state.status === 'Settled' && !state.paid);
     if (changed) post({ invoiceId: id, status: state.status });
-    if (state.paid && state.redirectURL && !modal && !framed) {
-      setTimeout(function () { window.location.href = state.redirectURL; },
-        state.redirectAutomatically ? 0 : 4000);
+    // Back to the shop by itself only when the shop asked (redirectAutomatically, as BTCPay);
+    // otherwise the way back takes the focus: no timed move the customer cannot stop.
+    if (changed && state.paid && state.redirectURL && !modal && !framed) {
+      if (state.redirectAutomatically) window.location.href = state.redirectURL;
+      else { var back = document.getElementById('back'); if (back) back.focus(); }
     }
   }
   var countdown = document.getElementById('countdown');
@@ -267,6 +269,13 @@ pub const SCRIPT: &str = r#"(function () {
     var left = Math.max(0, Math.floor((expires - Date.now()) / 1000));
     var m = Math.floor(left / 60), s = left % 60;
     countdown.textContent = m + ':' + (s < 10 ? '0' : '') + s;
+    // Out of time: the QR goes at once (the server says the same at its next answer).
+    if (left === 0 && state.status === 'New') {
+      var next = {};
+      for (var k in state) next[k] = state[k];
+      next.status = 'Expired';
+      apply(next);
+    }
   }
   tick();
   setInterval(tick, 1000);
@@ -287,7 +296,7 @@ pub const SCRIPT: &str = r#"(function () {
       .catch(function () { setTimeout(watch, 3000); });
   }
   post('loaded');
-  if (state.paid) apply(state); else watch();
+  if (!state.paid) watch();
 })();
 "#;
 
