@@ -124,6 +124,7 @@ pub struct Greenfield<'a> {
     keys: &'a Keys,
     webhooks: &'a Webhooks,
     rates: &'a RateService,
+    store_id: &'a std::sync::OnceLock<String>,
 }
 
 impl<'a> Greenfield<'a> {
@@ -133,6 +134,7 @@ impl<'a> Greenfield<'a> {
         keys: &'a Keys,
         webhooks: &'a Webhooks,
         rates: &'a RateService,
+        store_id: &'a std::sync::OnceLock<String>,
     ) -> Self {
         Greenfield {
             store,
@@ -140,18 +142,27 @@ impl<'a> Greenfield<'a> {
             keys,
             webhooks,
             rates,
+            store_id,
         }
     }
 
     /// The store id: made once (44 letters and digits, like BTCPay's), kept in the database and
     /// so in its backups; a restored shop keeps it, and the plugins paired with it keep working.
     pub async fn store_id(&self) -> Result<String> {
-        // Read first: every Greenfield request asks, and only the first may write.
-        if let Some(id) = self.store.setting(STORE_ID_SETTING).await? {
-            return Ok(id);
+        if let Some(id) = self.store_id.get() {
+            return Ok(id.clone());
         }
-        let fresh = crate::util::random_alnum(44);
-        self.store.setting_or_insert(STORE_ID_SETTING, &fresh).await
+        // Read first: only the very first request may have to write it.
+        let id = match self.store.setting(STORE_ID_SETTING).await? {
+            Some(id) => id,
+            None => {
+                let fresh = crate::util::random_alnum(44);
+                self.store
+                    .setting_or_insert(STORE_ID_SETTING, &fresh)
+                    .await?
+            }
+        };
+        Ok(self.store_id.get_or_init(|| id).clone())
     }
 
     /// Fails with 404 `store-not-found` unless `id` is this shop's store id.
@@ -276,7 +287,13 @@ impl<'a> Greenfield<'a> {
         let (ours, kept) = request
             .translate(&self.default_currency(), &shop.name)
             .map_err(in_greenfield_terms)?;
-        let (amount, currency, checkout) = (kept.amount, kept.currency, kept.checkout.to_string());
+        let row = GfRow {
+            amount: kept.amount.clone(),
+            currency: kept.currency.clone(),
+            checkout: kept.checkout.to_string(),
+            marked: None,
+        };
+        let (amount, currency, checkout) = (kept.amount, kept.currency, row.checkout.clone());
         let also: crate::invoices::AlsoWrite = Box::new(move |conn, invoice_id| {
             Box::pin(async move {
                 sqlx::query(
@@ -304,10 +321,9 @@ impl<'a> Greenfield<'a> {
             .await
             .map_err(in_greenfield_terms)?;
         self.webhooks.wake();
-        let row = self.row(&created.id).await?;
         Ok(invoice::view(
             &created,
-            row.as_ref(),
+            Some(&row),
             &store_id,
             now_ms() / 1000,
         ))
