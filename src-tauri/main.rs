@@ -104,12 +104,19 @@ const WEBVIEW_ORIGINS: [&str; 3] = [
     "https://tauri.localhost",
 ];
 
+/// Shows a shop plugin's pairing request in the main window (set once the window exists): the
+/// dashboard is not served over HTTP here, so the merchant's browser waits while they answer in
+/// the app (see `payaiml_api::greenfield::pairing`).
+static PAIRING_WINDOW: std::sync::LazyLock<payaiml_api::greenfield::pairing::PairingWindow> =
+    std::sync::LazyLock::new(Default::default);
+
 fn start_options(cli: &settings::DesktopCli) -> payaiml_api::StartOptions {
     payaiml_api::StartOptions {
         router: payaiml_api::Options {
             ui_dir: None,
             allowed_origins: WEBVIEW_ORIGINS.iter().map(|o| o.to_string()).collect(),
             host: None,
+            pairing_window: PAIRING_WINDOW.clone(),
         },
         admin_key_file: cli.settings.admin_key_file.clone(),
         // As `payaimld sandbox` does: the sandbox's admin key, for trying the API beside the app
@@ -287,6 +294,10 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     tray::install(tauri_app.handle(), current);
+    let shown = tauri_app.handle().clone();
+    let _ = PAIRING_WINDOW.0.set(Box::new(move |route: &str| {
+        windows::show_main(&shown, Some(route))
+    }));
     // SIGINT/SIGTERM close the app the same way as quitting from the window: through the Exit
     // event below, so the node stops cleanly.
     let handle = tauri_app.handle().clone();

@@ -119,16 +119,27 @@ fn pair(d: &Daemon) -> (String, String) {
         .no_proxy()
         .build()
         .expect("client");
+    // This server shows no dashboard (no --ui-dir, as the desktop app's API): the browser tab
+    // gets a page that waits while the app's window shows the request (see the browser
+    // journeys for the dashboard's own page).
     let page = no_redirects.get(&url).send().expect("authorize");
-    assert_eq!(page.status().as_u16(), 303);
-    let location = page.headers()["location"]
-        .to_str()
-        .expect("location")
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().expect("waiting page");
+    let request = html
+        .split("data-request=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the request's id")
         .to_string();
     assert!(
-        location.starts_with("/#/authorize?permissions=btcpay.store.canviewinvoices"),
-        "{location}"
+        html.contains("not served here"),
+        "no window to show it in: {html}"
     );
+    let waiting = client()
+        .get(d.url(&format!("/api-keys/authorize/{request}")))
+        .send()
+        .expect("state");
+    assert_eq!(waiting.json::<Value>().expect("json")["state"], "waiting");
     // The dashboard's pairing page: what it can grant, then the merchant's approval.
     let info = get(d, "/v1/greenfield", admin);
     assert_eq!(info.status, 200, "{info:?}");
@@ -154,9 +165,27 @@ fn pair(d: &Daemon) -> (String, String) {
         d,
         "/v1/greenfield/pairings",
         admin,
-        json!({"application_name": "WooCommerce", "permissions": kept, "selective_stores": true}),
+        json!({"application_name": "WooCommerce", "permissions": kept, "selective_stores": true,
+               "request": request}),
     );
     assert_eq!(approved.status, 201, "{approved:?}");
+    // The waiting tab gets the key once, to post to the shop.
+    let handed: Value = client()
+        .get(d.url(&format!("/api-keys/authorize/{request}")))
+        .send()
+        .expect("state")
+        .json()
+        .expect("json");
+    assert_eq!(handed["state"], "approved");
+    assert_eq!(handed["apiKey"], approved.body["api_key"]);
+    assert_eq!(handed["permissions"], approved.body["permissions"]);
+    let again: Value = client()
+        .get(d.url(&format!("/api-keys/authorize/{request}")))
+        .send()
+        .expect("state")
+        .json()
+        .expect("json");
+    assert_eq!(again["state"], "expired", "handed out once");
     let refused = post(
         d,
         "/v1/greenfield/pairings",
@@ -667,6 +696,53 @@ fn expired_and_invalid_invoices_reach_the_shop_as_btcpay_says_them() {
     assert_eq!(
         (bad_currency.status, bad_currency.body[0]["path"].as_str()),
         (422, Some("currency"))
+    );
+
+    // A pairing refused in the app's window: nothing is made, the waiting tab is told.
+    let keys_before = get(&d, "/v1/keys", d.admin()).body["data"]
+        .as_array()
+        .map(Vec::len);
+    let page = client()
+        .get(d.url("/api-keys/authorize?permissions=btcpay.store.canviewinvoices&applicationName=Odoo&redirect=https%3A%2F%2Fshop.example%2Fcb"))
+        .send()
+        .expect("authorize")
+        .text()
+        .expect("html");
+    let request = page
+        .split("data-request=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("id")
+        .to_string();
+    let refused = post(
+        &d,
+        &format!("/v1/greenfield/pairings/{request}/refuse"),
+        d.admin(),
+        json!({}),
+    );
+    assert_eq!(refused.status, 200, "{refused:?}");
+    let told: Value = client()
+        .get(d.url(&format!("/api-keys/authorize/{request}")))
+        .send()
+        .expect("state")
+        .json()
+        .expect("json");
+    assert_eq!(told["state"], "refused");
+    let late = post(
+        &d,
+        "/v1/greenfield/pairings",
+        d.admin(),
+        json!({"application_name": "Odoo", "permissions": ["btcpay.store.canviewinvoices"], "request": request}),
+    );
+    assert_eq!(
+        late.status, 404,
+        "a refused request cannot be approved: {late:?}"
+    );
+    assert_eq!(
+        get(&d, "/v1/keys", d.admin()).body["data"]
+            .as_array()
+            .map(Vec::len),
+        keys_before
     );
 
     // Revoked in the dashboard, the plugin's key stops at once.

@@ -54,6 +54,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(keys::reveal_key))
         .routes(routes!(routes::greenfield::greenfield_info))
         .routes(routes!(routes::greenfield::approve_pairing))
+        .routes(routes!(routes::greenfield::refuse_pairing))
         .routes(routes!(invoices::create_invoice, invoices::list_invoices))
         .routes(routes!(invoices::get_invoice))
         .routes(routes!(invoices::invoice_qr_svg))
@@ -142,6 +143,9 @@ pub struct Options {
     /// The host of several wallets this app runs under, if any: its setup routes (status, switch)
     /// are served beside the API.
     pub host: Option<Arc<host::HostShared>>,
+    /// What shows a shop plugin's pairing request in the app's own window, when the dashboard
+    /// is not served at `/` (the desktop app).
+    pub pairing_window: greenfield::pairing::PairingWindow,
 }
 
 /// The whole API for `app` (with the sandbox routes when `sandbox` is given), served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host
@@ -153,7 +157,9 @@ pub fn router(
     options: Options,
 ) -> Router {
     let with_sandbox = sandbox.is_some();
-    let state = ApiState::new(app, sandbox, bound, options.allowed_origins);
+    let mut state = ApiState::new(app, sandbox, bound, options.allowed_origins);
+    state.dashboard_served = options.ui_dir.is_some();
+    state.pairing_window = options.pairing_window.clone();
     let (mut routes, mut doc) = api(with_sandbox).split_for_parts();
     // The served document lists what this server answers: the setup routes only under a host.
     if options.host.is_some() {

@@ -22,6 +22,12 @@ pub struct ApiState {
     pub allowed_hosts: Arc<Vec<String>>,
     /// Browser origins given CORS access (the desktop webview only).
     pub allowed_origins: Arc<Vec<String>>,
+    /// Whether the dashboard is served at `/` (the pairing page then opens there).
+    pub dashboard_served: bool,
+    /// Shop plugins' pairing requests waiting for the merchant in the app's window.
+    pub pairings: Arc<crate::greenfield::pairing::PendingPairings>,
+    /// What shows a pairing request in the app's window (the desktop app sets it).
+    pub pairing_window: crate::greenfield::pairing::PairingWindow,
 }
 
 impl ApiState {
@@ -44,6 +50,9 @@ impl ApiState {
             )),
             allowed_hosts: guard.allowed_hosts,
             allowed_origins: guard.allowed_origins,
+            dashboard_served: false,
+            pairings: Arc::default(),
+            pairing_window: Default::default(),
         }
     }
 }

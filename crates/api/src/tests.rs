@@ -37,6 +37,7 @@ fn options(origins: &[&str]) -> Options {
         ui_dir: None,
         allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
         host: None,
+        pairing_window: Default::default(),
     }
 }
 

@@ -27,6 +27,7 @@ pub async fn run(cli: &Cli, link_file: Option<&Path>) -> anyhow::Result<()> {
             ui_dir: settings.ui_dir.clone(),
             allowed_origins: Vec::new(),
             host: None,
+            pairing_window: Default::default(),
         },
         admin_key_file: settings.admin_key_file.clone(),
         always_show_key: false,

@@ -17,6 +17,7 @@ pub async fn run(cli: &Cli, sandbox: bool) -> anyhow::Result<()> {
             ui_dir: cli.settings.ui_dir.clone(),
             allowed_origins: Vec::new(),
             host: None,
+            pairing_window: Default::default(),
         },
         admin_key_file: cli.settings.admin_key_file.clone(),
         always_show_key: sandbox,

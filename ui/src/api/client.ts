@@ -32,6 +32,11 @@ export function greenfieldInfo(client: LightningClient): Promise<GreenfieldInfo>
   return client.request('GET', '/v1/greenfield', { retry: true });
 }
 
+/** Refuses a pairing request a browser tab waits on (the desktop app's window). */
+export function refusePairing(client: LightningClient, request: string): Promise<unknown> {
+  return client.request('POST', `/v1/greenfield/pairings/${encodeURIComponent(request)}/refuse`, {});
+}
+
 /** Makes the plugin's key (one request, never repeated: each one makes a key). */
 export function approvePairing(client: LightningClient, body: GreenfieldPairingRequest): Promise<GreenfieldPairing> {
   return client.request('POST', '/v1/greenfield/pairings', { body });

@@ -7,6 +7,7 @@
 
 pub mod checkout;
 pub mod error;
+pub mod pairing;
 
 use std::collections::BTreeSet;
 
@@ -78,6 +79,16 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .nest("/api/v1", api)
         .route("/api-keys/authorize", get(authorize))
+        .route("/api-keys/authorize/{request}", get(pairing_state))
+        .route(
+            "/api-keys/authorize.js",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    pairing::WAITING_SCRIPT,
+                )
+            }),
+        )
         .merge(checkout::routes())
 }
 
@@ -487,10 +498,46 @@ async fn delete_webhook(
     Ok(StatusCode::OK.into_response())
 }
 
-/// The pairing page's entry: BTCPay's address, answered by the dashboard's page for it (the
-/// merchant signs in there, sees what the shop asks, approves or refuses).
-async fn authorize(RawQuery(raw): RawQuery) -> Redirect {
-    Redirect::to(&format!("/#/authorize?{}", raw.unwrap_or_default()))
+/// The pairing page's entry, BTCPay's address: the dashboard's pairing page when the dashboard
+/// is served here (the merchant signs in there, sees what the shop asks, approves or refuses);
+/// otherwise a page that waits while the app's own window shows the request ([`pairing`]).
+async fn authorize(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Response {
+    let query = raw.unwrap_or_default();
+    if state.dashboard_served {
+        return Redirect::to(&format!("/#/authorize?{query}")).into_response();
+    }
+    let id = state.pairings.open();
+    let route = format!("/authorize?{query}&request={id}");
+    let shown = match state.pairing_window.0.get() {
+        Some(show) => {
+            show(&route);
+            true
+        }
+        None => false,
+    };
+    let mut response = axum::response::Html(pairing::waiting_page(&id, shown)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+        ),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// Where a pairing request stands, for its waiting tab (an approval's key is handed out once).
+async fn pairing_state(State(state): State<ApiState>, Path(request): Path<String>) -> Response {
+    let mut response = Json(state.pairings.take(&request)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 #[cfg(test)]

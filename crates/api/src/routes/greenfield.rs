@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::greenfield::pairing::PendingState;
 use crate::json::ApiJson;
 use crate::state::ApiState;
 
@@ -70,6 +71,11 @@ pub struct GreenfieldPairingRequest {
     /// written `policy:storeId`, as BTCPay's plugins expect.
     #[serde(default)]
     pub selective_stores: bool,
+    /// The waiting request this approves, when the pairing page was opened for one (the desktop
+    /// app's window): the key then goes to the browser tab that waits for it, which posts it to
+    /// the shop.
+    #[schema(pattern = "^[A-Za-z0-9]{32}$")]
+    pub request: Option<String>,
 }
 
 /// A BTCPay permission this shop grants.
@@ -150,13 +156,18 @@ pub async fn approve_pairing(
             }
         }
     }
+    if let Some(request) = &request.request {
+        if !state.pairings.waiting(request) {
+            return Err(gone_request());
+        }
+    }
     auth.key.may_manage(
         &payaiml_core::greenfield::permissions::v1_permissions(&granted),
         None,
         None,
     )?;
     let created = gf.pair(name, &granted).await?;
-    let permissions = granted
+    let permissions: Vec<String> = granted
         .iter()
         .map(|p| {
             if request.selective_stores {
@@ -166,6 +177,17 @@ pub async fn approve_pairing(
             }
         })
         .collect();
+    if let Some(request) = &request.request {
+        let answer = PendingState::Approved {
+            api_key: created.secret.clone(),
+            permissions: permissions.clone(),
+        };
+        if !state.pairings.answer(request, answer) {
+            // Answered meanwhile (refused in another window): the key must not stay.
+            let _ = state.app.keys().revoke(&created.key.id).await;
+            return Err(gone_request());
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(GreenfieldPairing {
@@ -175,4 +197,40 @@ pub async fn approve_pairing(
             store_id,
         }),
     ))
+}
+
+fn gone_request() -> ApiError {
+    ApiError::new(
+        payaiml_core::ErrorCode::NotFound,
+        "this pairing request no longer waits (answered, or older than 15 minutes): start again from the shop's settings",
+    )
+}
+
+/// A waiting pairing request's refusal.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RefusedPairing {
+    /// The request.
+    pub request: String,
+    /// Always `refused`: nothing was made, and the waiting tab says so.
+    pub state: String,
+}
+
+/// Refuse a waiting pairing request (the desktop app's window): nothing is made, and the
+/// browser tab that waits says so. Needs `keys:manage`.
+#[utoipa::path(post, path = "/v1/greenfield/pairings/{request}/refuse", tag = "greenfield",
+    params(("request" = String, Path, description = "the waiting request's id", pattern = "^[A-Za-z0-9]{32}$")),
+    responses((status = 200, body = RefusedPairing), (status = "4XX", body = ErrorBody)))]
+pub async fn refuse_pairing(
+    State(state): State<ApiState>,
+    auth: Auth,
+    axum::extract::Path(request): axum::extract::Path<String>,
+) -> ApiResult<Json<RefusedPairing>> {
+    auth.require(Permission::KeysManage)?;
+    if !state.pairings.answer(&request, PendingState::Refused) {
+        return Err(gone_request());
+    }
+    Ok(Json(RefusedPairing {
+        request,
+        state: "refused".into(),
+    }))
 }

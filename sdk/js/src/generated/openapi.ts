@@ -424,6 +424,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/greenfield/pairings/{request}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse a waiting pairing request (the desktop app's window): nothing is made, and the
+         *     browser tab that waits says so. Needs `keys:manage`.
+         */
+        post: operations["refuse_pairing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/health": {
         parameters: {
             query?: never;
@@ -2216,6 +2236,12 @@ export interface components {
              */
             permissions: ("btcpay.store.canviewinvoices" | "btcpay.store.cancreateinvoice" | "btcpay.store.canmodifyinvoices" | "btcpay.store.canviewstoresettings" | "btcpay.store.webhooks.canmodifywebhooks")[];
             /**
+             * @description The waiting request this approves, when the pairing page was opened for one (the desktop
+             *     app's window): the key then goes to the browser tab that waits for it, which posts it to
+             *     the shop.
+             */
+            request?: string | null;
+            /**
              * @description Whether the plugin asked for store-scoped permissions (`selectiveStores`): they are then
              *     written `policy:storeId`, as BTCPay's plugins expect.
              */
@@ -3426,6 +3452,13 @@ export interface components {
             /** @description The words, in order. */
             words: string[];
         };
+        /** @description A waiting pairing request's refusal. */
+        RefusedPairing: {
+            /** @description The request. */
+            request: string;
+            /** @description Always `refused`: nothing was made, and the waiting tab says so. */
+            state: string;
+        };
         /** @description The order of the grid. */
         Reorder: {
             /** @description Item ids in their new order, each once; items not listed follow in their current order. */
@@ -4578,6 +4611,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GreenfieldPairing"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refuse_pairing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the waiting request's id */
+                request: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefusedPairing"];
                 };
             };
             "4XX": {
