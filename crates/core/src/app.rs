@@ -54,8 +54,8 @@ pub struct App {
     secrets: SecretStore,
     /// Exchange rates: the merchant's currency and the providers' quotes.
     rates: Arc<RateService>,
-    /// The Greenfield store id once read (it never changes while the app runs).
-    greenfield_store: std::sync::OnceLock<String>,
+    /// What the Greenfield front door keeps in memory.
+    greenfield_memo: crate::greenfield::GreenfieldMemo,
     /// Whether the app is locked to the point of sale (see `cashier`).
     lock_state: crate::cashier::LockState,
     /// What the customer display shows (see `display`).
@@ -211,7 +211,7 @@ impl App {
         let (live, _) = broadcast::channel(1024);
         Ok(Arc::new(App {
             rates,
-            greenfield_store: std::sync::OnceLock::new(),
+            greenfield_memo: Default::default(),
             lock_state,
             display: Arc::default(),
             node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
@@ -370,7 +370,7 @@ impl App {
             &self.keys,
             &self.webhooks,
             &self.rates,
-            &self.greenfield_store,
+            &self.greenfield_memo,
         )
     }
 

@@ -117,6 +117,15 @@ pub struct GfInvoiceQuery {
     pub take: i64,
 }
 
+/// What the Greenfield front door keeps in memory while the app runs: the store id (it never
+/// changes) and the BTCPay permissions of paired keys (written once at pairing, never changed;
+/// a revoked key is refused before they are looked at).
+#[derive(Debug, Default)]
+pub struct GreenfieldMemo {
+    store_id: std::sync::OnceLock<String>,
+    grants: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+}
+
 /// The Greenfield view of the shop. Borrowed from [`crate::App`].
 pub struct Greenfield<'a> {
     store: &'a Store,
@@ -124,7 +133,7 @@ pub struct Greenfield<'a> {
     keys: &'a Keys,
     webhooks: &'a Webhooks,
     rates: &'a RateService,
-    store_id: &'a std::sync::OnceLock<String>,
+    memo: &'a GreenfieldMemo,
 }
 
 impl<'a> Greenfield<'a> {
@@ -134,7 +143,7 @@ impl<'a> Greenfield<'a> {
         keys: &'a Keys,
         webhooks: &'a Webhooks,
         rates: &'a RateService,
-        store_id: &'a std::sync::OnceLock<String>,
+        memo: &'a GreenfieldMemo,
     ) -> Self {
         Greenfield {
             store,
@@ -142,14 +151,14 @@ impl<'a> Greenfield<'a> {
             keys,
             webhooks,
             rates,
-            store_id,
+            memo,
         }
     }
 
     /// The store id: made once (44 letters and digits, like BTCPay's), kept in the database and
     /// so in its backups; a restored shop keeps it, and the plugins paired with it keep working.
     pub async fn store_id(&self) -> Result<String> {
-        if let Some(id) = self.store_id.get() {
+        if let Some(id) = self.memo.store_id.get() {
             return Ok(id.clone());
         }
         // Read first: only the very first request may have to write it.
@@ -162,7 +171,7 @@ impl<'a> Greenfield<'a> {
                     .await?
             }
         };
-        Ok(self.store_id.get_or_init(|| id).clone())
+        Ok(self.memo.store_id.get_or_init(|| id).clone())
     }
 
     /// Fails with 404 `store-not-found` unless `id` is this shop's store id.
@@ -212,11 +221,26 @@ impl<'a> Greenfield<'a> {
 
     /// The permissions as granted (not expanded), for `api-keys/current`.
     pub async fn granted(&self, key: &ApiKey) -> Result<BTreeSet<GfPermission>> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT permissions FROM greenfield_keys WHERE key_id = ?")
-                .bind(&key.id)
-                .fetch_optional(self.store.pool())
-                .await?;
+        let known = self
+            .memo
+            .grants
+            .lock()
+            .ok()
+            .and_then(|g| g.get(&key.id).cloned());
+        let stored = match known {
+            Some(stored) => stored,
+            None => {
+                let stored: Option<String> =
+                    sqlx::query_scalar("SELECT permissions FROM greenfield_keys WHERE key_id = ?")
+                        .bind(&key.id)
+                        .fetch_optional(self.store.pool())
+                        .await?;
+                if let Ok(mut grants) = self.memo.grants.lock() {
+                    grants.insert(key.id.clone(), stored.clone());
+                }
+                stored
+            }
+        };
         Ok(match stored {
             Some(text) => text
                 .split_whitespace()
@@ -272,6 +296,9 @@ impl<'a> Greenfield<'a> {
         .bind(&app_name)
         .execute(self.store.pool())
         .await?;
+        if let Ok(mut grants) = self.memo.grants.lock() {
+            grants.insert(created.key.id.clone(), Some(names.join(" ")));
+        }
         Ok(created)
     }
 
