@@ -106,8 +106,8 @@ const WEBVIEW_ORIGINS: [&str; 3] = [
 
 /// Shows a shop plugin's pairing request in the main window (set once the window exists): the
 /// dashboard is not served over HTTP here, so the merchant's browser waits while they answer in
-/// the app (see `payaiml_api::greenfield::pairing`).
-static PAIRING_WINDOW: std::sync::LazyLock<payaiml_api::greenfield::pairing::PairingWindow> =
+/// the app (see `payaiml_api::pairing`).
+static PAIRING_WINDOW: std::sync::LazyLock<payaiml_api::pairing::PairingWindow> =
     std::sync::LazyLock::new(Default::default);
 
 fn start_options(cli: &settings::DesktopCli) -> payaiml_api::StartOptions {

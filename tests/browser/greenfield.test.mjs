@@ -41,6 +41,20 @@ async function startShop() {
         posts.push({ contentType: req.headers['content-type'], form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')) });
         page('Connected');
       } else if (req.url === '/thanks') page('Thanks for your order');
+      else if (req.url.startsWith('/modal-checkout')) {
+        // WooCommerce's modal mode: BTCPay's script from the server, then showInvoice(id).
+        const api = new URL(req.url, 'http://x').searchParams.get('api');
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(`<!DOCTYPE html><html lang="en"><head>
+<title>Checkout</title><script src="${api}/modal/btcpay.js?ver=2.8.0"></script></head><body><main><h1>Checkout</h1>
+<button type="button" id="pay">Pay with bitcoin</button></main><script>
+window.messages = [];
+document.getElementById('pay').addEventListener('click', function () {
+  window.btcpay.setApiUrlPrefix(${JSON.stringify(api)});
+  window.btcpay.onModalReceiveMessage(function (event) { window.messages.push(event.data); });
+  window.btcpay.showInvoice(new URLSearchParams(location.search).get('invoice'));
+});
+</script></body></html>`);
+      }
       else page('The shop');
     });
   });
@@ -247,4 +261,41 @@ test('the hosted checkout at phone and desktop size: the order, its QR and count
     assert.deepEqual(errors, []);
     await context.close();
   }
+});
+
+test('the modal checkout a shop page opens with BTCPay\'s script: shown when loaded, the status posted to the shop, closed on request', async () => {
+  const stores = await greenfield(sandbox.admin, 'GET', '/api/v1/stores');
+  const storeId = stores.body[0].id;
+  const created = await greenfield(sandbox.admin, 'POST', `/api/v1/stores/${storeId}/invoices`, {
+    amount: '1500', currency: 'SATS', metadata: { orderId: 'M-1' }, checkout: { redirectURL: `${shop.origin}/thanks` },
+  });
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+  const id = created.body.id;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const urls = requestsOf(page);
+  await page.goto(`${shop.origin}/modal-checkout?invoice=${id}&api=${encodeURIComponent(sandbox.api)}`);
+  await page.getByRole('button', { name: 'Pay with bitcoin' }).click();
+  const frame = page.locator('iframe[name="btcpay"]');
+  await frame.waitFor({ state: 'visible', timeout: 10_000 });
+  await page.waitForFunction(() => window.messages.includes('loaded'));
+  const inside = page.frameLocator('iframe[name="btcpay"]');
+  await inside.getByText('1,500 sats').waitFor();
+
+  const methods = await greenfield(sandbox.admin, 'GET', `/api/v1/stores/${storeId}/invoices/${id}/payment-methods`);
+  const ln = methods.body.find((m) => m.paymentMethodId === 'BTC-LN');
+  const paid = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/pay', { payment_request: ln.destination });
+  assert.equal(paid.body.status, 'succeeded', JSON.stringify(paid.body));
+  // WooCommerce's script reads {invoiceId, status} and moves on when it says Settled.
+  await page.waitForFunction((invoice) => window.messages.some((m) => m && m.invoiceId === invoice && m.status === 'Settled'), id, { timeout: 10_000 });
+  await inside.locator('#paid').waitFor({ state: 'visible' });
+  assert.equal(page.url().startsWith(shop.origin), true, 'in the modal the frame stays: the shop\u2019s page moves on');
+  await inside.getByRole('button', { name: 'Close' }).click();
+  await page.waitForFunction(() => window.messages.includes('close'));
+  await frame.waitFor({ state: 'detached', timeout: 5_000 });
+  onlyLocal(urls);
+  assert.deepEqual(errors, []);
+  await context.close();
 });

@@ -10,6 +10,7 @@ pub mod host;
 pub mod json;
 pub mod limiter;
 mod openapi;
+pub mod pairing;
 pub mod qr;
 pub mod routes;
 pub mod running;
@@ -145,7 +146,7 @@ pub struct Options {
     pub host: Option<Arc<host::HostShared>>,
     /// What shows a shop plugin's pairing request in the app's own window, when the dashboard
     /// is not served at `/` (the desktop app).
-    pub pairing_window: greenfield::pairing::PairingWindow,
+    pub pairing_window: pairing::PairingWindow,
 }
 
 /// The whole API for `app` (with the sandbox routes when `sandbox` is given), served on `bound`: routes, OpenAPI at `/v1/openapi.json`, the Host

@@ -25,9 +25,9 @@ pub struct ApiState {
     /// Whether the dashboard is served at `/` (the pairing page then opens there).
     pub dashboard_served: bool,
     /// Shop plugins' pairing requests waiting for the merchant in the app's window.
-    pub pairings: Arc<crate::greenfield::pairing::PendingPairings>,
+    pub pairings: Arc<crate::pairing::PendingPairings>,
     /// What shows a pairing request in the app's window (the desktop app sets it).
-    pub pairing_window: crate::greenfield::pairing::PairingWindow,
+    pub pairing_window: crate::pairing::PairingWindow,
 }
 
 impl ApiState {

@@ -7,7 +7,6 @@
 
 pub mod checkout;
 pub mod error;
-pub mod pairing;
 
 use std::collections::BTreeSet;
 
@@ -29,6 +28,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
+use crate::pairing;
 use crate::state::ApiState;
 pub use error::{GfError, GfResult};
 

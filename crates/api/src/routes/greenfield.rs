@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::greenfield::pairing::PendingState;
 use crate::json::ApiJson;
+use crate::pairing::PendingState;
 use crate::state::ApiState;
 
 /// A permission this shop grants to a paired shop plugin.

@@ -1,4 +1,5 @@
-//! Pairing where the dashboard is not on the API's address: the desktop app shows its dashboard
+//! Shop plugins' pairing requests (BTCPay's `/api-keys/authorize`, answered in
+//! [`crate::greenfield`]) where the dashboard is not on the API's address: the desktop app shows its dashboard
 //! in its own window, while a shop plugin sends the merchant's *browser* to `/api-keys/authorize`.
 //! The browser tab gets a small page that waits; the app's window opens the pairing page for the
 //! request; once the merchant approves there, the waiting tab (which holds the shop's session,
