@@ -238,7 +238,13 @@ test('a lost computer: the words and the backup chosen at setup bring the wallet
     await page.screenshot({ path: join(outputDir, 'setup', 'restore-from-backup.png'), fullPage: true });
     await form.getByRole('button', { name: 'Restore the wallet' }).click();
     await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
-    assert.equal((await (await fetch(`${app.api}/v1/health`)).json()).node_id, made.nodeId, 'the same node');
+    // The dashboard answers before the node has started: its id shows once it runs.
+    let nodeId = null;
+    for (let i = 0; i < 120 && !nodeId; i++) {
+      nodeId = (await (await fetch(`${app.api}/v1/health`)).json()).node_id;
+      if (!nodeId) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.equal(nodeId, made.nodeId, 'the same node');
     // The settings came back with the shop's data: the provider chosen on the lost computer runs,
     // and the wallet goes on backing up where it was.
     await nav(page, 'Settings');
