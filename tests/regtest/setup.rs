@@ -276,7 +276,7 @@ fn a_wallet_restored_on_bitcoind_rpc_does_not_find_earlier_on_chain_funds() {
         serde_json::json!([address, 0.25]),
     );
     bitcoind.rpc(None, "generatetoaddress", serde_json::json!([1, miner]));
-    wait_for(60, "the deposit confirmed", || {
+    wait_for(120, "the deposit confirmed", || {
         (onchain(&d) == Some(25_000_000)).then_some(())
     });
     let node_id = get(&d, "/v1/health", d.admin()).body["node_id"].clone();
@@ -709,7 +709,7 @@ fn the_words_alone_do_not_bring_back_money_in_channels() {
         serde_json::json!([address, 0.01]),
     );
     mine(1);
-    wait_for(60, "the deposit confirmed", || {
+    wait_for(120, "the deposit confirmed", || {
         (get(&m, "/v1/lightning/balance", m.admin()).body["onchain"]["spendable"].as_u64()
             > Some(900_000))
         .then_some(())
