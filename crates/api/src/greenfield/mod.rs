@@ -134,6 +134,20 @@ impl FromRequestParts<ApiState> for GfAuth {
     }
 }
 
+/// The shop's Greenfield view for a request about `store` that needs `permission`: 403 without
+/// it, 404 for another store id.
+async fn store_view<'a>(
+    state: &'a ApiState,
+    auth: &GfAuth,
+    permission: GfPermission,
+    store: &str,
+) -> GfResult<payaiml_core::greenfield::Greenfield<'a>> {
+    auth.require(permission)?;
+    let gf = state.app.greenfield();
+    gf.check_store(store).await?;
+    Ok(gf)
+}
+
 /// A JSON body read the way BTCPay reads it: any content type, unknown fields ignored; a body
 /// that does not fit answers 422 naming the field.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> GfResult<T> {
@@ -232,9 +246,7 @@ async fn store(
     auth: GfAuth,
     Path(store): Path<String>,
 ) -> GfResult<Json<GfStore>> {
-    auth.require(GfPermission::ViewStoreSettings)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ViewStoreSettings, &store).await?;
     Ok(Json(gf.shop().await?))
 }
 
@@ -243,8 +255,7 @@ async fn store_payment_methods(
     auth: GfAuth,
     Path(store): Path<String>,
 ) -> GfResult<Json<Value>> {
-    auth.require(GfPermission::ViewStoreSettings)?;
-    state.app.greenfield().check_store(&store).await?;
+    store_view(&state, &auth, GfPermission::ViewStoreSettings, &store).await?;
     Ok(Json(json!([
         { "enabled": true, "paymentMethodId": "BTC-CHAIN" },
         { "enabled": true, "paymentMethodId": "BTC-LN" },
@@ -258,9 +269,7 @@ async fn create_invoice(
     Path(store): Path<String>,
     bytes: Bytes,
 ) -> GfResult<Json<GfInvoice>> {
-    auth.require(GfPermission::CreateInvoice)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    store_view(&state, &auth, GfPermission::CreateInvoice, &store).await?;
     let request: GfCreateInvoice = body(&bytes)?;
     let base = base_url(&state, &headers);
     // Made in a task of its own, so a client that hangs up mid-request does not leave an
@@ -326,9 +335,7 @@ async fn list_invoices(
     Path(store): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> GfResult<Json<Vec<GfInvoice>>> {
-    auth.require(GfPermission::ViewInvoices)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ViewInvoices, &store).await?;
     let query = list_query(raw.as_deref())?;
     let base = base_url(&state, &headers);
     let found = gf.invoices(&query).await?;
@@ -343,9 +350,7 @@ async fn get_invoice(
     headers: HeaderMap,
     Path((store, invoice)): Path<(String, String)>,
 ) -> GfResult<Json<GfInvoice>> {
-    auth.require(GfPermission::ViewInvoices)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ViewInvoices, &store).await?;
     let found = gf.invoice(&invoice).await?;
     Ok(Json(absolute(found, &base_url(&state, &headers))))
 }
@@ -355,9 +360,7 @@ async fn invoice_payment_methods(
     auth: GfAuth,
     Path((store, invoice)): Path<(String, String)>,
 ) -> GfResult<Json<Vec<GfPaymentMethod>>> {
-    auth.require(GfPermission::ViewInvoices)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ViewInvoices, &store).await?;
     Ok(Json(gf.payment_methods(&invoice).await?))
 }
 
@@ -373,9 +376,7 @@ async fn mark_invoice(
     Path((store, invoice)): Path<(String, String)>,
     bytes: Bytes,
 ) -> GfResult<Json<GfInvoice>> {
-    auth.require(GfPermission::ModifyInvoices)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ModifyInvoices, &store).await?;
     let mark: MarkBody = body(&bytes)?;
     // BTCPay 1.x called a settled invoice "Complete".
     let to = match mark.status.as_deref().map(str::trim) {
@@ -442,9 +443,7 @@ async fn list_webhooks(
     auth: GfAuth,
     Path(store): Path<String>,
 ) -> GfResult<Json<Vec<GfWebhook>>> {
-    auth.require(GfPermission::ModifyWebhooks)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ModifyWebhooks, &store).await?;
     Ok(Json(gf.webhooks().await?))
 }
 
@@ -454,9 +453,7 @@ async fn create_webhook(
     Path(store): Path<String>,
     bytes: Bytes,
 ) -> GfResult<Json<GfWebhook>> {
-    auth.require(GfPermission::ModifyWebhooks)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ModifyWebhooks, &store).await?;
     let endpoint = body::<WebhookBody>(&bytes)?.endpoint()?;
     Ok(Json(gf.create_webhook(endpoint).await?))
 }
@@ -466,9 +463,7 @@ async fn get_webhook(
     auth: GfAuth,
     Path((store, webhook)): Path<(String, String)>,
 ) -> GfResult<Json<GfWebhook>> {
-    auth.require(GfPermission::ModifyWebhooks)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ModifyWebhooks, &store).await?;
     Ok(Json(gf.webhook(&webhook).await?))
 }
 
@@ -478,9 +473,7 @@ async fn update_webhook(
     Path((store, webhook)): Path<(String, String)>,
     bytes: Bytes,
 ) -> GfResult<Json<GfWebhook>> {
-    auth.require(GfPermission::ModifyWebhooks)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ModifyWebhooks, &store).await?;
     let endpoint = body::<WebhookBody>(&bytes)?.endpoint()?;
     Ok(Json(gf.update_webhook(&webhook, endpoint).await?))
 }
@@ -490,9 +483,7 @@ async fn delete_webhook(
     auth: GfAuth,
     Path((store, webhook)): Path<(String, String)>,
 ) -> GfResult<Response> {
-    auth.require(GfPermission::ModifyWebhooks)?;
-    let gf = state.app.greenfield();
-    gf.check_store(&store).await?;
+    let gf = store_view(&state, &auth, GfPermission::ModifyWebhooks, &store).await?;
     gf.delete_webhook(&webhook).await?;
     // BTCPay answers 200 with an empty body; its PHP client accepts only 200.
     Ok(StatusCode::OK.into_response())

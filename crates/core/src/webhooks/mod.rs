@@ -286,15 +286,7 @@ impl Webhooks {
         .bind(now_ms())
         .execute(self.store.pool())
         .await;
-        if let Err(e) = inserted {
-            let _ = self.secrets.delete(&secret_name(&id)).await;
-            return Err(e.into());
-        }
-        self.remember(&id, &secret);
-        Ok(CreatedWebhook {
-            webhook: self.get(&id).await?,
-            secret,
-        })
+        self.created(id, secret, inserted).await
     }
 
     /// Creates a BTCPay-format endpoint (the Greenfield API's `POST …/webhooks`): with the
@@ -328,15 +320,7 @@ impl Webhooks {
         .bind(new.auto_redeliver)
         .execute(self.store.pool())
         .await;
-        if let Err(e) = inserted {
-            let _ = self.secrets.delete(&secret_name(&id)).await;
-            return Err(e.into());
-        }
-        self.remember(&id, &secret);
-        Ok(CreatedWebhook {
-            webhook: self.get(&id).await?,
-            secret,
-        })
+        self.created(id, secret, inserted).await
     }
 
     /// Changes a BTCPay-format endpoint (the Greenfield API's `PUT …/webhooks/{id}`): every
@@ -365,6 +349,25 @@ impl Webhooks {
             return self.set_enabled(id, change.enabled, Some(reason)).await;
         }
         self.get(id).await
+    }
+
+    /// The end of a create: the row's insert `inserted` failed, its secret (stored first, so an
+    /// endpoint never exists without one) is removed; else the endpoint with its secret.
+    async fn created(
+        &self,
+        id: String,
+        secret: String,
+        inserted: std::result::Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error>,
+    ) -> Result<CreatedWebhook> {
+        if let Err(e) = inserted {
+            let _ = self.secrets.delete(&secret_name(&id)).await;
+            return Err(e.into());
+        }
+        self.remember(&id, &secret);
+        Ok(CreatedWebhook {
+            webhook: self.get(&id).await?,
+            secret,
+        })
     }
 
     /// All endpoints, oldest first.

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use payaiml_core::ldk_node::lightning_invoice::{Bolt11InvoiceDescription, Description};
 use payaiml_core::ldk_node::Node;
 
 use crate::measure::{load, ratio, round, show, side_by_side, BenchResult};
-use crate::{api_create, MANY};
+use crate::{api_create, raw_create, MANY};
 
 /// `POST /api/v1/stores/{store}/invoices` once, as a shop plugin sends it.
 async fn greenfield_create(
@@ -64,16 +63,7 @@ pub(crate) async fn run(
             let node = node.clone();
             move |_| {
                 let node = node.clone();
-                async move {
-                    tokio::task::spawn_blocking(move || {
-                        let desc =
-                            Bolt11InvoiceDescription::Direct(Description::new("bench".into())?);
-                        node.bolt11_payment().receive(1_000_000, &desc, 3600)?;
-                        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-                    })
-                    .await??;
-                    Ok(())
-                }
+                async move { raw_create(node).await }
             }
         })
         .await?;

@@ -127,16 +127,7 @@ async fn main() -> BenchResult<()> {
             let node = node.clone();
             move |_| {
                 let node = node.clone();
-                async move {
-                    tokio::task::spawn_blocking(move || {
-                        let desc =
-                            Bolt11InvoiceDescription::Direct(Description::new("bench".into())?);
-                        node.bolt11_payment().receive(1_000_000, &desc, 3600)?;
-                        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-                    })
-                    .await??;
-                    Ok(())
-                }
+                async move { raw_create(node).await }
             }
         })
         .await?;
@@ -389,6 +380,17 @@ impl Served {
         self.app.shutdown().await;
         self.sb.stop().await;
     }
+}
+
+/// One invoice of 1,000 sats straight on the node (`receive()`, off the async workers).
+pub(crate) async fn raw_create(node: Arc<Node>) -> BenchResult<()> {
+    tokio::task::spawn_blocking(move || {
+        let desc = Bolt11InvoiceDescription::Direct(Description::new("bench".into())?);
+        node.bolt11_payment().receive(1_000_000, &desc, 3600)?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .await??;
+    Ok(())
 }
 
 /// `POST /v1/lightning/invoices` once; the invoice's id and payment hash.
