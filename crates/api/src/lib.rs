@@ -92,6 +92,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(reports::day))
         .routes(routes!(reports::days))
         .routes(routes!(reports::transactions_csv))
+        .routes(routes!(reports::journal))
         .routes(routes!(catalog::list_items, catalog::create_item))
         .routes(routes!(catalog::reorder_items))
         .routes(routes!(
@@ -108,6 +109,40 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(cashier::set_cashier_pin))
         .routes(routes!(cashier::lock_cashier))
         .routes(routes!(cashier::unlock_cashier))
+        .routes(routes!(routes::till::sign_in))
+        .routes(routes!(routes::till::sign_out))
+        .routes(routes!(routes::till::list_staff, routes::till::add_staff))
+        .routes(routes!(
+            routes::till::change_staff,
+            routes::till::remove_staff
+        ))
+        .routes(routes!(routes::till::list_shifts, routes::till::open_shift))
+        .routes(routes!(routes::till::current_shift))
+        .routes(routes!(routes::till::get_shift))
+        .routes(routes!(routes::till::close_shift))
+        .routes(routes!(routes::till::shift_report_page))
+        .routes(routes!(routes::till::print_shift))
+        .routes(routes!(routes::till::day_z))
+        .routes(routes!(routes::till::day_z_page))
+        .routes(routes!(routes::till::print_day_z))
+        .routes(routes!(routes::till::create_sale, routes::till::list_sales))
+        .routes(routes!(routes::till::get_sale))
+        .routes(routes!(routes::till::refund_sale))
+        .routes(routes!(routes::till::print_sale))
+        .routes(routes!(routes::till::print_invoice))
+        .routes(routes!(
+            routes::till::list_printers,
+            routes::till::add_printer
+        ))
+        .routes(routes!(routes::till::scan_printers))
+        .routes(routes!(
+            routes::till::change_printer,
+            routes::till::remove_printer
+        ))
+        .routes(routes!(routes::till::test_printer))
+        .routes(routes!(routes::till::list_print_jobs))
+        .routes(routes!(routes::till::retry_print_job))
+        .routes(routes!(routes::till::cancel_print_job))
         .routes(routes!(display::get_display, display::set_display))
         .routes(routes!(display::answer_display_tip))
         .routes(routes!(display::create_display_pairing))

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "reports", description = "Sales by day and hour, and the transactions CSV"),
         (name = "catalog", description = "Items for the point of sale, and tax rates"),
         (name = "cashier", description = "The lock that limits the dashboard to the point of sale"),
+        (name = "till", description = "Cashiers, shifts and Z-reports, sales in cash or by card, receipt printers"),
         (name = "display", description = "The customer display: the point of sale's current sale, its own key, pairing"),
         (name = "keys", description = "API keys"),
         (name = "greenfield", description = "Pairing shop plugins that speak BTCPay's Greenfield API (the compatible API itself is under /api/v1, documented in docs/api.md)"),

@@ -58,6 +58,8 @@ pub struct App {
     greenfield_memo: crate::greenfield::GreenfieldMemo,
     /// Whether the app is locked to the point of sale (see `cashier`).
     lock_state: crate::cashier::LockState,
+    /// The till's sign-in turn and the printing task's bell.
+    till_state: Arc<crate::till::TillState>,
     /// What the customer display shows (see `display`).
     display: Arc<crate::display::DisplayHub>,
     chain_source: ChainSource,
@@ -213,6 +215,7 @@ impl App {
             rates,
             greenfield_memo: Default::default(),
             lock_state,
+            till_state: Arc::default(),
             display: Arc::default(),
             node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
             config,
@@ -426,6 +429,19 @@ impl App {
         crate::cashier::Cashier::new(&self.store, &self.keys, &self.lock_state)
     }
 
+    /// The till: cashiers, shifts, sales in cash or by card, printers and Z-reports.
+    pub fn till(&self) -> crate::till::Till<'_> {
+        crate::till::Till::new(
+            &self.store,
+            &self.keys,
+            self.invoices(),
+            &self.rates,
+            &self.live,
+            &self.lock_state,
+            &self.till_state,
+        )
+    }
+
     /// The customer display: the point of sale's current sale, tip questions, pairing.
     pub fn display(&self) -> crate::display::CustomerDisplay<'_> {
         crate::display::CustomerDisplay::new(&self.display, &self.keys, self.invoices())
@@ -475,6 +491,14 @@ impl App {
             stop: self.stop.clone(),
         };
         self.tasks.spawn(dispatcher.run());
+        let rates = self.rates.clone();
+        let printing = crate::till::printing::Printing {
+            store: self.store.clone(),
+            rates_currency: Arc::new(move || rates.merchant_currency()),
+            state: self.till_state.clone(),
+        };
+        self.tasks
+            .spawn(printing.run(self.live.subscribe(), self.stop.clone()));
         self.tasks.spawn(expiry::run(
             self.store.clone(),
             self.live.clone(),

@@ -71,6 +71,12 @@ pub enum ErrorCode {
     CashierConflict,
     /// 409: The customer display's tip question changed (or closed) before this answer.
     DisplayConflict,
+    /// 409: The locked counter has cashiers, and none is signed in to take this sale.
+    SignInRequired,
+    /// 409: Cash needs an open shift (its drawer); none is open.
+    ShiftRequired,
+    /// 409: The shift is not in the state this needs (one is open already, or it is closed).
+    ShiftConflict,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -150,7 +156,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 67] = [
+    pub const ALL: [ErrorCode; 70] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -181,6 +187,9 @@ impl ErrorCode {
         ErrorCode::InvoiceStateConflict,
         ErrorCode::CashierConflict,
         ErrorCode::DisplayConflict,
+        ErrorCode::SignInRequired,
+        ErrorCode::ShiftRequired,
+        ErrorCode::ShiftConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -251,6 +260,9 @@ impl ErrorCode {
             ErrorCode::InvoiceStateConflict => "invoice_state_conflict",
             ErrorCode::CashierConflict => "cashier_conflict",
             ErrorCode::DisplayConflict => "display_conflict",
+            ErrorCode::SignInRequired => "sign_in_required",
+            ErrorCode::ShiftRequired => "shift_required",
+            ErrorCode::ShiftConflict => "shift_conflict",
             ErrorCode::CashierLocked => "cashier_locked",
             ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::PayloadTooLarge => "payload_too_large",
@@ -324,7 +336,10 @@ impl ErrorCode {
             | ErrorCode::CatalogConflict
             | ErrorCode::InvoiceNotPaid
             | ErrorCode::CashierConflict
-            | ErrorCode::DisplayConflict => 409,
+            | ErrorCode::DisplayConflict
+            | ErrorCode::SignInRequired
+            | ErrorCode::ShiftRequired
+            | ErrorCode::ShiftConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvoiceStateConflict

@@ -59,11 +59,19 @@ pub enum EventKind {
     #[serde(rename = "invoice.marked")]
     #[sqlx(rename = "invoice.marked")]
     InvoiceMarked,
+    /// A till sale was paid in cash or by card (`POST /v1/sales`).
+    #[serde(rename = "sale.completed")]
+    #[sqlx(rename = "sale.completed")]
+    SaleCompleted,
+    /// Money of a cash or card sale was handed back.
+    #[serde(rename = "sale.refunded")]
+    #[sqlx(rename = "sale.refunded")]
+    SaleRefunded,
 }
 
 impl EventKind {
     /// The kinds the log records (and webhook endpoints may subscribe to).
-    pub const LOGGED: [EventKind; 7] = [
+    pub const LOGGED: [EventKind; 9] = [
         EventKind::PaymentReceived,
         EventKind::PaymentSent,
         EventKind::PaymentFailed,
@@ -71,6 +79,8 @@ impl EventKind {
         EventKind::InvoiceExpired,
         EventKind::ChannelOpened,
         EventKind::ChannelClosed,
+        EventKind::SaleCompleted,
+        EventKind::SaleRefunded,
     ];
 
     /// The dotted name, e.g. `payment.received`.
@@ -86,6 +96,8 @@ impl EventKind {
             EventKind::WebhookTest => "webhook.test",
             EventKind::InvoiceCreated => "invoice.created",
             EventKind::InvoiceMarked => "invoice.marked",
+            EventKind::SaleCompleted => "sale.completed",
+            EventKind::SaleRefunded => "sale.refunded",
         }
     }
 
@@ -187,6 +199,8 @@ async fn fan_out(tx: &mut SqliteConnection, record: &EventRecord) -> Result<u64>
     let btcpay =
         crate::btcpay::fan_out_logged(tx, record.event.as_str(), &record.id, &record.payload)
             .await?;
+    // The printers' tickets of a till sale, owed from the same moment as its webhooks.
+    crate::print_queue::on_event(tx, record.event.as_str(), &record.payload).await?;
     Ok(done.rows_affected() + btcpay)
 }
 

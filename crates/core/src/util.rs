@@ -1,5 +1,6 @@
 //! Small helpers shared by the core: clocks, ids, hashing.
 
+use chrono::{DateTime, Duration, NaiveDate, TimeZone};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -118,6 +119,28 @@ pub fn neutralise(text: &str) -> String {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_string(),
     }
+}
+
+// The merchant's days, for reports and the till (which both count by them).
+
+/// When `date` begins in `tz` (unix ms): local midnight, or the first moment after it when a
+/// clock change skips midnight.
+pub(crate) fn day_start<Tz: TimeZone>(tz: &Tz, date: NaiveDate) -> i64 {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    (0..3)
+        .find_map(|h| {
+            tz.from_local_datetime(&(midnight + Duration::hours(h)))
+                .earliest()
+        })
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_else(|| midnight.and_utc().timestamp_millis())
+}
+
+/// `ms` in `tz`, as RFC 3339 with the offset.
+pub(crate) fn local<Tz: TimeZone>(tz: &Tz, ms: i64) -> DateTime<Tz> {
+    tz.timestamp_millis_opt(ms)
+        .earliest()
+        .unwrap_or_else(|| tz.from_utc_datetime(&DateTime::UNIX_EPOCH.naive_utc()))
 }
 
 #[cfg(test)]

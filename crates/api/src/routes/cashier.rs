@@ -5,7 +5,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use payaiml_core::cashier::{CashierKey, CashierStatus, PinBody};
+use payaiml_core::cashier::{CashierKey, PinBody};
+use payaiml_core::till::CounterStatus;
 use payaiml_core::ErrorCode;
 
 use crate::auth::Auth;
@@ -13,7 +14,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::ApiJson;
 use crate::state::ApiState;
 
-async fn owner_only(state: &ApiState, auth: &Auth, what: &str) -> ApiResult<()> {
+pub(crate) async fn owner_only(state: &ApiState, auth: &Auth, what: &str) -> ApiResult<()> {
     if state.app.keys().is_admin(&auth.key.id).await? {
         Ok(())
     } else {
@@ -25,14 +26,15 @@ async fn owner_only(state: &ApiState, auth: &Auth, what: &str) -> ApiResult<()> 
 }
 
 /// The lock: locked or not, whether a PIN is set, whether the asking key is the cashier's, and
-/// the wait after too many wrong PINs. Any valid key may ask.
+/// the wait after too many wrong PINs; who is signed in at the till and the open shift. Any
+/// valid key may ask.
 #[utoipa::path(get, path = "/v1/cashier", tag = "cashier",
-    responses((status = 200, body = CashierStatus), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = CounterStatus), (status = "4XX", body = ErrorBody)))]
 pub async fn cashier_status(
     State(state): State<ApiState>,
     auth: Auth,
-) -> ApiResult<Json<CashierStatus>> {
-    Ok(Json(state.app.cashier().status(&auth.key.id).await?))
+) -> ApiResult<Json<CounterStatus>> {
+    Ok(Json(state.app.till().status(&auth.key.id).await?))
 }
 
 /// Set or change the owner's PIN (4 to 12 digits; kept as an Argon2id hash). Owner only, and

@@ -38,14 +38,14 @@ pub async fn create_invoice(
         &headers,
         "POST /v1/lightning/invoices",
         &body.canonical,
-        async move { Ok(app.invoices().create(body.value, Some(&key_id)).await?) },
+        async move { Ok(app.till().create_invoice(body.value, &key_id).await?) },
     )
     .await
 }
 
 /// Whose invoices `auth` may read: every one with `lightning:read`; with only
 /// `lightning:receive` (a point of sale, the cashier), those it made itself.
-pub(super) fn readable_by(auth: &Auth) -> ApiResult<Option<&str>> {
+pub(crate) fn readable_by(auth: &Auth) -> ApiResult<Option<&str>> {
     if auth.key.allows(Permission::LightningRead) {
         return Ok(None);
     }
@@ -178,7 +178,7 @@ impl ReceiptQuery {
 
 /// A printable page as the answer (a receipt, a sticker): HTML in which nothing runs or loads
 /// (its style is inline, and that is all), saved as `download` when one is named.
-pub(super) fn printable(page: String, download: Option<String>) -> Response {
+pub(crate) fn printable(page: String, download: Option<String>) -> Response {
     let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),

@@ -16,6 +16,7 @@ pub mod reports;
 pub mod sandbox;
 pub mod settings;
 pub mod stream;
+pub mod till;
 pub mod wallet;
 pub mod webhooks;
 

@@ -89,10 +89,15 @@ pub async fn refund_invoice(
         &scope,
         &body.canonical,
         async move {
-            Ok(app
+            let payment = app
                 .payments()
                 .refund(&id, body.value, Some(&key), counter_limit)
-                .await?)
+                .await?;
+            // Who refunded a till sale, and in which shift, for the Z-report.
+            if let Err(e) = app.till().stamp_refund(&payment.id, &key.id).await {
+                tracing::warn!(error = %e, "could not record who made a refund");
+            }
+            Ok(payment)
         },
     )
     .await

@@ -55,6 +55,25 @@ pub struct PeriodQuery {
     pub to: Option<String>,
 }
 
+impl PeriodQuery {
+    /// The period in unix ms: from its start (default: the beginning) to its end (default: now).
+    fn bounds(&self) -> ApiResult<(i64, i64)> {
+        let from = self
+            .from
+            .as_deref()
+            .map(|f| parse_bound(f, "from", false))
+            .transpose()?
+            .unwrap_or(0);
+        let to = self
+            .to
+            .as_deref()
+            .map(|t| parse_bound(t, "to", true))
+            .transpose()?
+            .unwrap_or(i64::MAX);
+        Ok((from, to))
+    }
+}
+
 /// One day of business: the day's sales (count, totals in sats and in the merchant's currency,
 /// average), what LSPs kept, payments sent and their fees, the first and last sale, and sales
 /// hour by hour.
@@ -102,17 +121,7 @@ pub async fn transactions_csv(
     ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> ApiResult<Response> {
     auth.require(Permission::LightningRead)?;
-    let from = q
-        .from
-        .as_deref()
-        .map(|f| parse_bound(f, "from", false))
-        .transpose()?
-        .unwrap_or(0);
-    let to =
-        q.to.as_deref()
-            .map(|t| parse_bound(t, "to", true))
-            .transpose()?
-            .unwrap_or(i64::MAX);
+    let (from, to) = q.bounds()?;
     let csv = state.app.reports().transactions_csv(from, to).await?;
     let name = format!(
         "payaiml-transactions-{}.csv",
@@ -128,6 +137,41 @@ pub async fn transactions_csv(
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         csv,
+    )
+        .into_response())
+}
+
+/// The period's books as a plain-text accounting journal in hledger's format (Ledger reads it
+/// too): every sale (any tender), refund and payment sent, each a balanced transaction, with
+/// sats at the cost of their price, taxes per rate, tips, and the tender, cashier and shift as
+/// tags. Check or total it with `hledger -f payaiml.journal balance`. Needs `lightning:read`.
+#[utoipa::path(get, path = "/v1/reports/journal", tag = "reports", params(PeriodQuery),
+    responses((status = 200, content_type = "text/plain", body = String), (status = "4XX", body = ErrorBody)))]
+pub async fn journal(
+    State(state): State<ApiState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Response> {
+    auth.require(Permission::LightningRead)?;
+    let (from, to) = q.bounds()?;
+    let text = state.app.reports().journal(from, to).await?;
+    let name = format!(
+        "payaiml-{}.journal",
+        payaiml_core::reports::Reports::today()
+    );
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        text,
     )
         .into_response())
 }

@@ -109,7 +109,7 @@ pub(crate) async fn load(store: &Store, keys: &Keys, state: &LockState) -> Resul
     Ok(())
 }
 
-fn check_pin(pin: &str) -> Result<()> {
+pub(crate) fn check_pin(pin: &str) -> Result<()> {
     if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::invalid("pin", "a PIN is 4 to 12 digits"));
     }
@@ -117,12 +117,46 @@ fn check_pin(pin: &str) -> Result<()> {
 }
 
 /// The wait after `failures` wrong PINs in a row (none within the free tries).
-fn wait_after(failures: u32) -> i64 {
+pub(crate) fn wait_after(failures: u32) -> i64 {
     if failures < FREE_TRIES {
         return 0;
     }
     let doublings = (failures - FREE_TRIES).min(10);
     (FIRST_WAIT_MS << doublings).min(LONGEST_WAIT_MS)
+}
+
+/// The Argon2id hash (PHC string, random salt) of a PIN already checked, computed off the async
+/// workers.
+pub(crate) async fn hash_pin(pin: &str) -> Result<String> {
+    let pin = pin.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut salt);
+        let salt =
+            SaltString::encode_b64(&salt).map_err(|e| Error::Config(format!("PIN salt: {e}")))?;
+        Argon2::default()
+            .hash_password(pin.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Config(format!("PIN hash: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Config(format!("PIN hash task: {e}")))?
+}
+
+/// Whether `pin` is a PIN and matches `hash`, computed off the async workers. A malformed PIN
+/// is simply wrong (it counts as a try like any other).
+pub(crate) async fn verify_pin(hash: String, pin: &str) -> Result<bool> {
+    let given = pin.to_string();
+    tokio::task::spawn_blocking(move || {
+        check_pin(&given).is_ok()
+            && PasswordHash::new(&hash).is_ok_and(|parsed| {
+                Argon2::default()
+                    .verify_password(given.as_bytes(), &parsed)
+                    .is_ok()
+            })
+    })
+    .await
+    .map_err(|e| Error::Config(format!("PIN check task: {e}")))
 }
 
 /// The cashier lock. Borrowed from [`crate::App`].
@@ -180,10 +214,7 @@ impl<'a> Cashier<'a> {
         match crate::invoices::db::get_made_by(self.store, invoice, Some(key_id)).await {
             Ok(_) => Ok(Some(crate::payments::DailyLimit {
                 limit_msat: limit.saturating_mul(1000),
-                since_ms: crate::reports::day_start(
-                    &chrono::Local,
-                    crate::reports::Reports::today(),
-                ),
+                since_ms: crate::util::day_start(&chrono::Local, chrono::Local::now().date_naive()),
             })),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -199,19 +230,7 @@ impl<'a> Cashier<'a> {
                 "the app is locked: unlock it before changing the PIN",
             ));
         }
-        let pin = pin.to_string();
-        let hash = tokio::task::spawn_blocking(move || {
-            let mut salt = [0u8; 16];
-            rand::thread_rng().fill_bytes(&mut salt);
-            let salt = SaltString::encode_b64(&salt)
-                .map_err(|e| Error::Config(format!("PIN salt: {e}")))?;
-            Argon2::default()
-                .hash_password(pin.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| Error::Config(format!("PIN hash: {e}")))
-        })
-        .await
-        .map_err(|e| Error::Config(format!("PIN hash task: {e}")))??;
+        let hash = hash_pin(pin).await?;
         self.store.set_setting(PIN, &hash).await?;
         self.store.set_setting(FAILURES, "0").await?;
         self.store.set_setting(RETRY_AT, "0").await
@@ -287,17 +306,7 @@ impl<'a> Cashier<'a> {
         // Counted before the PIN is checked: a client that hangs up while Argon2 runs has still
         // used a try (a right PIN resets the count below).
         let (failures, wait) = self.count_wrong_pin(now).await?;
-        let given = pin.to_string();
-        let right = tokio::task::spawn_blocking(move || {
-            check_pin(&given).is_ok()
-                && PasswordHash::new(&hash).is_ok_and(|parsed| {
-                    Argon2::default()
-                        .verify_password(given.as_bytes(), &parsed)
-                        .is_ok()
-                })
-        })
-        .await
-        .map_err(|e| Error::Config(format!("PIN check task: {e}")))?;
+        let right = verify_pin(hash, pin).await?;
         if !right {
             let left = FREE_TRIES.saturating_sub(failures);
             return Err(Error::forbidden(

@@ -16,10 +16,11 @@ use crate::error::{Error, Result};
 use crate::invoices::Invoice;
 use crate::payments::Payment;
 use crate::rates::FiatAmount;
+use crate::till::books::{TillBooks, TillMark};
 use crate::util::rfc3339;
 
 /// The columns, in order.
-pub const HEADER: [&str; 27] = [
+pub const HEADER: [&str; 34] = [
     "time",
     "time_utc",
     "direction",
@@ -47,6 +48,13 @@ pub const HEADER: [&str; 27] = [
     "offer_id",
     "payer_note",
     "onchain_txid",
+    "tender",
+    "cashier",
+    "shift_id",
+    "sale_id",
+    "cash_received",
+    "change",
+    "tax_split",
 ];
 
 pub use crate::util::neutralise;
@@ -104,6 +112,44 @@ fn order_columns(order: Option<&Order>) -> [String; 5] {
     }
 }
 
+/// The split of a sale's taxes by rate: "VAT 8.1%: 9.44 + 0.76; Reduced 2.6%: 4.00 + 0.10"
+/// (each rate's base, then its tax, in the order's unit), names neutralised.
+fn tax_split(order: Option<&Order>) -> String {
+    let Some(order) = order else {
+        return String::new();
+    };
+    let parts: Vec<String> = order
+        .taxes
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}%: {} + {}",
+                t.rate.name, t.rate.rate, t.base, t.amount
+            )
+        })
+        .collect();
+    neutralise(&parts.join("; "))
+}
+
+/// The columns tender to tax_split.
+fn till_columns(
+    tender: &str,
+    mark: Option<&TillMark>,
+    sale_id: &str,
+    cash: [Option<&String>; 2],
+    order: Option<&Order>,
+) -> [String; 7] {
+    [
+        tender.to_string(),
+        neutralise(mark.and_then(|m| m.cashier.as_deref()).unwrap_or("")),
+        opt(mark.and_then(|m| m.shift_id.as_ref())),
+        sale_id.to_string(),
+        opt(cash[0]),
+        opt(cash[1]),
+        tax_split(order),
+    ]
+}
+
 /// One row: the columns before the value in the merchant's currency, its columns, the rest, the
 /// sale's parts, the offer a payment to a static QR came to with the payer's note (their text,
 /// neutralised), and the transaction of a sale paid on-chain.
@@ -134,6 +180,7 @@ pub fn transactions<Tz: TimeZone>(
     tz: &Tz,
     sales: &[(i64, Invoice)],
     sent: &[(i64, Payment)],
+    till: &TillBooks,
 ) -> Result<String>
 where
     Tz::Offset: std::fmt::Display,
@@ -165,16 +212,26 @@ where
             String::new(),
             invoice.payment_hash.clone(),
         ];
-        rows.push((
-            *at,
-            row(
-                head,
-                invoice.fiat.as_ref(),
-                tail,
-                invoice.order.as_ref(),
-                Some(invoice),
-            ),
+        let mut cells = row(
+            head,
+            invoice.fiat.as_ref(),
+            tail,
+            invoice.order.as_ref(),
+            Some(invoice),
+        );
+        let onchain = invoice.onchain.as_ref().and_then(|o| o.txid.as_ref());
+        cells.extend(till_columns(
+            if onchain.is_some() {
+                "onchain"
+            } else {
+                "lightning"
+            },
+            till.mark(&invoice.id),
+            "",
+            [None, None],
+            invoice.order.as_ref(),
         ));
+        rows.push((*at, cells));
     }
     for (at, payment) in sent {
         let (time, time_utc) = when(*at);
@@ -203,7 +260,99 @@ where
             payment.id.clone(),
             payment.payment_hash.clone(),
         ];
-        rows.push((*at, row(head, payment.fiat.as_ref(), tail, None, None)));
+        let mut cells = row(head, payment.fiat.as_ref(), tail, None, None);
+        cells.extend(till_columns(
+            "lightning",
+            till.mark(&payment.id),
+            "",
+            [None, None],
+            None,
+        ));
+        rows.push((*at, cells));
+    }
+    // Sales in cash or by card: their value is the price in the currency; their sats are their
+    // worth at the rate recorded with them (empty without one).
+    for (at, sale) in &till.sales {
+        let (time, time_utc) = when(*at);
+        let head = [
+            time,
+            time_utc,
+            "received".into(),
+            "paid".into(),
+            opt(sale.amount_msat.map(|m| m / 1000)),
+            opt(sale.amount_msat),
+            String::new(),
+            String::new(),
+        ];
+        let fiat = [
+            sale.total.clone(),
+            String::new(),
+            sale.currency.clone(),
+            sale.rate.clone().unwrap_or_default(),
+            String::new(),
+            String::new(),
+        ];
+        let tail = [
+            neutralise(&sale.order.describe(200)),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ];
+        let mark = TillMark {
+            cashier: sale.cashier.as_ref().map(|c| c.name.clone()),
+            shift_id: sale.shift_id.clone(),
+        };
+        let cells: Vec<String> = head
+            .into_iter()
+            .chain(fiat)
+            .chain(tail)
+            .chain(order_columns(Some(&sale.order)))
+            .chain([String::new(), String::new(), String::new()])
+            .chain(till_columns(
+                sale.tender.as_str(),
+                Some(&mark),
+                &sale.id,
+                [sale.cash_received.as_ref(), sale.change.as_ref()],
+                Some(&sale.order),
+            ))
+            .collect();
+        rows.push((*at, cells));
+    }
+    for (at, refund) in &till.refunds {
+        let (time, time_utc) = when(*at);
+        let cells: Vec<String> = [
+            time,
+            time_utc,
+            "refund".into(),
+            "succeeded".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            refund.amount.clone(),
+            String::new(),
+            refund.sale.currency.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            neutralise(refund.reason.as_deref().unwrap_or("")),
+            String::new(),
+            String::new(),
+            refund.id.clone(),
+            String::new(),
+        ]
+        .into_iter()
+        .chain(std::iter::repeat_n(String::new(), 8))
+        .chain(till_columns(
+            refund.sale.tender.as_str(),
+            Some(&refund.mark),
+            &refund.sale.id,
+            [None, None],
+            None,
+        ))
+        .collect();
+        rows.push((*at, cells));
     }
     rows.sort_by_key(|(at, _)| *at);
     let mut out = ::csv::WriterBuilder::new()

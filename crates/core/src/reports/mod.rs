@@ -13,6 +13,7 @@
 //! it does not have. Averages are rounded half up (to the sat, to the currency's decimals).
 
 pub mod csv;
+pub mod journal;
 
 use chrono::{DateTime, Duration, Local, NaiveDate, TimeZone, Timelike};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -271,25 +272,7 @@ pub fn parse_bound(text: &str, field: &'static str, end: bool) -> Result<i64> {
     }
 }
 
-/// When `date` begins in `tz` (unix ms): local midnight, or the first moment after it when a
-/// clock change skips midnight.
-pub(crate) fn day_start<Tz: TimeZone>(tz: &Tz, date: NaiveDate) -> i64 {
-    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    (0..3)
-        .find_map(|h| {
-            tz.from_local_datetime(&(midnight + Duration::hours(h)))
-                .earliest()
-        })
-        .map(|t| t.timestamp_millis())
-        .unwrap_or_else(|| midnight.and_utc().timestamp_millis())
-}
-
-/// `ms` in `tz`, as RFC 3339 with the offset.
-pub(crate) fn local<Tz: TimeZone>(tz: &Tz, ms: i64) -> DateTime<Tz> {
-    tz.timestamp_millis_opt(ms)
-        .earliest()
-        .unwrap_or_else(|| tz.from_utc_datetime(&DateTime::UNIX_EPOCH.naive_utc()))
-}
+pub(crate) use crate::util::{day_start, local};
 
 fn local_rfc3339<Tz: TimeZone>(tz: &Tz, ms: i64) -> String
 where
@@ -570,7 +553,24 @@ impl<'a> Reports<'a> {
     pub async fn transactions_csv(&self, from: i64, to: i64) -> Result<String> {
         let sales = invoices::db::paid_between(self.store, from, to).await?;
         let sent = payments::db::live_between(self.store, from, to).await?;
-        csv::transactions(&Local, &sales, &sent)
+        let till = crate::till::books::load(self.store, from, to).await?;
+        csv::transactions(&Local, &sales, &sent, &till)
+    }
+
+    /// Every sale, refund and payment sent with `from <= time < to` (unix ms) as an hledger
+    /// journal ([`journal`]).
+    pub async fn journal(&self, from: i64, to: i64) -> Result<String> {
+        let sales = invoices::db::paid_between(self.store, from, to).await?;
+        let sent = payments::db::live_between(self.store, from, to).await?;
+        let till = crate::till::books::load(self.store, from, to).await?;
+        let currency = self.rates.merchant_currency();
+        Ok(journal::journal(
+            &Local,
+            currency.as_deref(),
+            &sales,
+            &sent,
+            &till,
+        ))
     }
 }
 
@@ -726,7 +726,7 @@ mod tests {
 
         // The CSV: a header, one row per sale in time order, quoted where needed, formulas
         // neutralised, local and UTC times.
-        let text = csv::transactions(&tz, &sales, &[])?;
+        let text = csv::transactions(&tz, &sales, &[], &Default::default())?;
         let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
         assert_eq!(lines.len(), 4, "{text}");
         assert_eq!(lines[0], csv::HEADER.join(","));
