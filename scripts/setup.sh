@@ -2,7 +2,7 @@
 # Installs what building, running and testing PayAiML Merchant needs on Debian 12, skipping what
 # is already there: Debian packages (D-Bus and the keyring for the Secret Service, WebKitGTK for
 # the desktop shell, Xvfb and X11 tools for headless desktop runs and the desktop smoke test, Chromium for the browser journeys), the
-# regtest bitcoind, PostgreSQL for the backup suites (`make e2e` builds LDK's vss-server once, with
+# regtest bitcoind, hledger for the till suite's journal, PostgreSQL for the backup suites (`make e2e` builds LDK's vss-server once, with
 # scripts/install-vss-server.sh; `make run` needs neither), and the UI's npm packages. Idempotent; safe to run before every `make` target.
 #
 # Usage: setup.sh [core|desktop|all]   (default: all)
@@ -15,9 +15,11 @@ core_pkgs=(build-essential pkg-config libdbus-1-dev dbus dbus-x11 gnome-keyring 
   debian-archive-keyring ca-certificates curl python3 python3-venv postgresql-15 libssl-dev)
 desktop_pkgs=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev
   file xvfb x11-utils x11-apps xauth imagemagick python3-xlib chromium)
+# hledger: the till suite checks the journal export with the bookkeeping tool itself.
+test_pkgs=(hledger)
 
 pkgs=("${core_pkgs[@]}")
-[ "$what" = core ] || pkgs+=("${desktop_pkgs[@]}")
+[ "$what" = core ] || pkgs+=("${desktop_pkgs[@]}" "${test_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -30,6 +30,7 @@ mod receiver;
 mod refunds;
 mod setup;
 mod stream;
+mod till;
 mod unified;
 mod vss_server;
 mod webhooks;

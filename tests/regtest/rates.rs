@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 use crate::common::*;
 
 /// The stand-in, killed when dropped.
-struct StandIn {
+pub(crate) struct StandIn {
     child: Child,
     base: String,
 }
 
 impl StandIn {
-    fn start() -> StandIn {
+    pub(crate) fn start() -> StandIn {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/stand-ins/rates.mjs");
         let mut child = Command::new("node")
@@ -42,7 +42,7 @@ impl StandIn {
         StandIn { child, base }
     }
 
-    fn rate_urls(&self) -> String {
+    pub(crate) fn rate_urls(&self) -> String {
         ["coinbase", "kraken", "bitstamp", "coingecko"]
             .map(|p| format!("{p}={}/{p}", self.base))
             .join(",")

@@ -479,7 +479,15 @@ impl Till<'_> {
         }
         let reason = check_text(refund.reason.as_deref(), "reason")?;
         let total: Decimal = sale.total.parse().unwrap_or_default();
-        let refunded: Decimal = sale.refunded.parse().unwrap_or_default();
+        let refund_id = new_id("srf");
+        // What was refunded is read under the write lock: two refunds at once are judged one
+        // after the other, so together they never pass the sale's total.
+        let mut tx = self.store.begin_write().await?;
+        let refunded: String = sqlx::query_scalar("SELECT refunded FROM till_sales WHERE id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let refunded: Decimal = refunded.parse().unwrap_or_default();
         let left = total - refunded;
         let amount = match &refund.amount {
             Some(text) => crate::catalog::order::parse_unit_amount(
@@ -503,22 +511,11 @@ impl Till<'_> {
                 ),
             ));
         }
-        let refund_id = new_id("srf");
-        let mut tx = self.store.begin_write().await?;
-        // Raised only if nothing was refunded meanwhile: two refunds at once cannot both pass.
-        let raised =
-            sqlx::query("UPDATE till_sales SET refunded = ? WHERE id = ? AND refunded = ?")
-                .bind(fixed(refunded + amount, &sale.currency))
-                .bind(id)
-                .bind(&sale.refunded)
-                .execute(&mut *tx)
-                .await?;
-        if raised.rows_affected() == 0 {
-            return Err(Error::conflict(
-                ErrorCode::IdempotencyConflict,
-                "this sale was refunded meanwhile: read it again and retry",
-            ));
-        }
+        sqlx::query("UPDATE till_sales SET refunded = ? WHERE id = ?")
+            .bind(fixed(refunded + amount, &sale.currency))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO till_refunds (id, sale_id, amount, reason, staff_id, shift_id, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
