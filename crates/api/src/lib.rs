@@ -129,6 +129,7 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(routes::till::get_sale))
         .routes(routes!(routes::till::refund_sale))
         .routes(routes!(routes::till::print_sale))
+        .routes(routes!(routes::till::sale_receipt))
         .routes(routes!(routes::till::print_invoice))
         .routes(routes!(
             routes::till::list_printers,

@@ -77,6 +77,8 @@ pub enum ErrorCode {
     ShiftRequired,
     /// 409: The shift is not in the state this needs (one is open already, or it is closed).
     ShiftConflict,
+    /// 409: No printer of that role is set up, or the print job is not waiting any more.
+    PrintingConflict,
     /// 413: The body is over 64 KiB.
     PayloadTooLarge,
     /// 422: The amount is zero, negative, or beyond 21 million BTC (or beyond what the operation allows).
@@ -118,6 +120,8 @@ pub enum ErrorCode {
     RefundExceedsReceived,
     /// 422: The catalog holds as many items (or tax rates) as it can.
     CatalogFull,
+    /// 422: The till has as many cashiers (or printers) as it can.
+    TillFull,
     /// 422: The node cannot make an offer now: no channel peer is connected to reach it through.
     OfferUnavailable,
     /// 422: The pairing code is unknown, used or expired.
@@ -156,7 +160,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order the documentation lists them.
-    pub const ALL: [ErrorCode; 70] = [
+    pub const ALL: [ErrorCode; 72] = [
         ErrorCode::InvalidJson,
         ErrorCode::InvalidField,
         ErrorCode::InvalidQuery,
@@ -190,6 +194,7 @@ impl ErrorCode {
         ErrorCode::SignInRequired,
         ErrorCode::ShiftRequired,
         ErrorCode::ShiftConflict,
+        ErrorCode::PrintingConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidAmount,
         ErrorCode::InvalidExpiry,
@@ -210,6 +215,7 @@ impl ErrorCode {
         ErrorCode::ItemUnavailable,
         ErrorCode::RefundExceedsReceived,
         ErrorCode::CatalogFull,
+        ErrorCode::TillFull,
         ErrorCode::OfferUnavailable,
         ErrorCode::InvalidPairingCode,
         ErrorCode::WebsocketRequired,
@@ -263,6 +269,7 @@ impl ErrorCode {
             ErrorCode::SignInRequired => "sign_in_required",
             ErrorCode::ShiftRequired => "shift_required",
             ErrorCode::ShiftConflict => "shift_conflict",
+            ErrorCode::PrintingConflict => "printing_conflict",
             ErrorCode::CashierLocked => "cashier_locked",
             ErrorCode::WrongPin => "wrong_pin",
             ErrorCode::PayloadTooLarge => "payload_too_large",
@@ -285,6 +292,7 @@ impl ErrorCode {
             ErrorCode::ItemUnavailable => "item_unavailable",
             ErrorCode::RefundExceedsReceived => "refund_exceeds_received",
             ErrorCode::CatalogFull => "catalog_full",
+            ErrorCode::TillFull => "till_full",
             ErrorCode::OfferUnavailable => "offer_unavailable",
             ErrorCode::InvalidPairingCode => "invalid_pairing_code",
             ErrorCode::WebsocketRequired => "websocket_required",
@@ -339,7 +347,8 @@ impl ErrorCode {
             | ErrorCode::DisplayConflict
             | ErrorCode::SignInRequired
             | ErrorCode::ShiftRequired
-            | ErrorCode::ShiftConflict => 409,
+            | ErrorCode::ShiftConflict
+            | ErrorCode::PrintingConflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidAmount
             | ErrorCode::InvoiceStateConflict
@@ -361,6 +370,7 @@ impl ErrorCode {
             | ErrorCode::ItemUnavailable
             | ErrorCode::RefundExceedsReceived
             | ErrorCode::CatalogFull
+            | ErrorCode::TillFull
             | ErrorCode::OfferUnavailable
             | ErrorCode::InvalidPairingCode => 422,
             ErrorCode::WebsocketRequired => 426,

@@ -166,7 +166,7 @@ pub struct ReceiptQuery {
 
 impl ReceiptQuery {
     /// The paper asked for (default: the 80 mm roll).
-    pub(super) fn paper(&self) -> ApiResult<Paper> {
+    pub(crate) fn paper(&self) -> ApiResult<Paper> {
         Ok(self
             .paper
             .as_deref()

@@ -26,7 +26,7 @@ use payaiml_core::till::CounterStatus;
 use payaiml_core::ErrorCode;
 
 use super::cashier::owner_only;
-use super::invoices::{printable, readable_by};
+use super::invoices::{printable, readable_by, ReceiptQuery};
 use super::{idempotent, limit, ApiQuery, ListBody, PageBody};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -419,6 +419,27 @@ pub async fn refund_sale(
             .till()
             .refund_sale(&id, body.value, &auth.key.id)
             .await?,
+    ))
+}
+
+/// A cash or card sale's receipt as a printable HTML page (self-contained), laid out for an
+/// 80 mm roll or A4.
+#[utoipa::path(get, path = "/v1/sales/{id}/receipt", tag = "till",
+    params(("id" = String, Path, description = "sale id (sale_…)"), ReceiptQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = "4XX", body = ErrorBody)))]
+pub async fn sale_receipt(
+    State(state): State<ApiState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ReceiptQuery>,
+) -> ApiResult<Response> {
+    let only = readable_by(&auth)?;
+    let paper = q.paper()?;
+    let sale = state.app.till().sale(&id, only).await?;
+    let page = state.app.receipts().sale_html(&sale, paper).await?;
+    Ok(printable(
+        page,
+        (q.download == Some(true)).then(|| format!("receipt-{id}.html")),
     ))
 }
 

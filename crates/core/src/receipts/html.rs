@@ -170,6 +170,61 @@ where
     super::page(paper, &format!("Receipt {}", invoice.id), STYLE, body)
 }
 
+/// The receipt of a sale paid in cash or by card, with times in `tz`.
+pub(super) fn render_sale<Tz: TimeZone>(
+    tz: &Tz,
+    shop: &ShopDetails,
+    sale: &crate::till::sales::Sale,
+    paper: Paper,
+) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let at = chrono::DateTime::parse_from_rfc3339(&sale.created_at)
+        .map(|t| t.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    let unit = Some(sale.currency.as_str());
+    let refunded = sale
+        .refunded
+        .parse::<rust_decimal::Decimal>()
+        .is_ok_and(|r| !r.is_zero());
+    let title = if shop.name.is_empty() {
+        "Receipt"
+    } else {
+        shop.name.as_str()
+    };
+    let body = html! {
+        main.receipt {
+            h1 { (title) }
+            @if !shop.address.is_empty() { p.center.pre { (shop.address) } }
+            @if !shop.tax_id.is_empty() { p.center { "Tax ID " (shop.tax_id) } }
+            hr;
+            p {
+                "Receipt " (sale.id) br; (at)
+                @if let Some(c) = &sale.cashier { br; "Served by " (c.name) }
+            }
+            table { (order_rows(&sale.order)) }
+            p {
+                @match sale.tender {
+                    crate::till::sales::Tender::Card => {
+                        "Paid by card"
+                        @if let Some(r) = &sale.reference { br; span.muted { "Terminal reference " (r) } }
+                    }
+                    _ => {
+                        "Paid in cash"
+                        @if let (Some(received), Some(change)) = (&sale.cash_received, &sale.change) {
+                            br; "Cash " (money(unit, received)) ", change " (money(unit, change))
+                        }
+                    }
+                }
+            }
+            @if refunded { p { "Refunded " (money(unit, &sale.refunded)) } }
+            @if !shop.footer.is_empty() { hr; p.center.pre { (shop.footer) } }
+        }
+    };
+    super::page(paper, &format!("Receipt {}", sale.id), STYLE, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

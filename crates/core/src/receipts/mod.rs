@@ -102,6 +102,12 @@ impl<'a> Receipts<'a> {
         Ok(html::render(&Local, &shop, &invoice, paper))
     }
 
+    /// The receipt of a sale paid in cash or by card, as an HTML page.
+    pub async fn sale_html(&self, sale: &crate::till::sales::Sale, paper: Paper) -> Result<String> {
+        let shop = shop_details(self.store).await?;
+        Ok(html::render_sale(&Local, &shop, sale, paper))
+    }
+
     /// The printable sticker of `offer`, whose QR code is `qr_svg` (an SVG drawn from the
     /// offer), with the shop's name from Settings.
     pub async fn sticker(

@@ -454,3 +454,91 @@ pub fn drawer_kick() -> Result<Vec<u8>> {
     t.run(|p| p.print())?;
     t.bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::order::{compute, PricedLine, TipAsked};
+
+    fn view(order: Option<Order>) -> ReceiptView {
+        ReceiptView {
+            reference: "sale_abc".into(),
+            time: "2026-12-08 14:03".into(),
+            order,
+            total: "7.70 EUR".into(),
+            sats_line: Some("12,833 sat at 60000 EUR/BTC".into()),
+            tender: "Cash".into(),
+            tender_lines: vec![("Change".into(), "2.30".into())],
+            cashier: Some("Zoë".into()),
+            description: None,
+        }
+    }
+
+    fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+        haystack.windows(needle.len()).position(|w| w == needle)
+    }
+
+    /// A receipt: initialise, code page PC858 (€ is byte 0xD5), the drawer kick in full before
+    /// the text, the QR code of the sale's id, and a full cut at the very end; no line wider than
+    /// the roll.
+    #[test]
+    fn a_receipt_is_pc858_text_a_qr_code_and_a_cut() -> crate::error::Result<()> {
+        let order = compute(
+            Some("EUR"),
+            vec![PricedLine {
+                item_id: None,
+                name: "Coffee with a name far too long for a 58 mm roll".into(),
+                quantity: 2,
+                unit_price: "3.50".parse().expect("price"),
+                note: Some("oat milk".into()),
+                tax: None,
+            }],
+            TipAsked::Percent("10".parse().expect("tip")),
+        )?;
+        let shop = ShopDetails {
+            name: "Café €".into(),
+            address: "1 Main St".into(),
+            tax_id: String::new(),
+            footer: "Thanks".into(),
+        };
+        let bytes = receipt(&shop, &view(Some(order)), Paper::Roll58, true)?;
+        assert!(bytes.starts_with(&[0x1B, b'@']), "initialise first");
+        assert!(find(&bytes, &[0x1B, b't', 19]).is_some(), "code page PC858");
+        let drawer = find(&bytes, &[0x1B, b'p', 0, 25, 250]).expect("drawer kick");
+        let shop_name = find(&bytes, b"Caf").expect("shop name");
+        assert!(drawer < shop_name, "the drawer opens before the text");
+        assert!(
+            find(&bytes, &[b'C', b'a', b'f', 0x82, b' ', 0xD5]).is_some(),
+            "é and € in PC858"
+        );
+        assert!(find(&bytes, b"Zo\x89").is_some(), "ë in PC858");
+        let qr = find(&bytes, &[0x1D, b'(', b'k', 11, 0, 49, 80, 48]).expect("QR data");
+        assert_eq!(&bytes[qr + 8..qr + 16], b"sale_abc");
+        assert!(
+            bytes.ends_with(&[0x1D, b'V', b'A', 0]),
+            "a full cut at the end"
+        );
+        // No printed line is wider than 32 characters: text runs between commands.
+        for run in bytes.split(|b| *b == 0x1B || *b == 0x1D || *b == b'\n') {
+            let printable = run.iter().filter(|b| **b >= 0x20).count();
+            assert!(printable <= 34, "{:?}", String::from_utf8_lossy(run));
+        }
+        let no_drawer = receipt(&shop, &view(None), Paper::Roll80, false)?;
+        assert!(find(&no_drawer, &[0x1B, b'p']).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn a_drawer_kick_alone_prints_and_cuts_nothing() -> crate::error::Result<()> {
+        let bytes = drawer_kick()?;
+        assert!(find(&bytes, &[0x1B, b'p', 0, 25, 250]).is_some());
+        assert!(find(&bytes, &[0x1D, b'V']).is_none());
+        assert!(!bytes.contains(&b'\n'));
+        Ok(())
+    }
+
+    #[test]
+    fn text_a_printer_cannot_show_becomes_question_marks() {
+        assert_eq!(printable("Grüße – 5€ 🍩\n"), "Grüße - 5€ ? ");
+    }
+}

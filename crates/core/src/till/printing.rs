@@ -59,8 +59,8 @@ pub enum Connection {
     },
     /// A device file (Linux: `/dev/usb/lp0`).
     Usb {
-        /// Its path.
-        #[schema(min_length = 1, max_length = 255)]
+        /// Its path, under `/dev/`.
+        #[schema(min_length = 6, max_length = 255, pattern = "^/dev/[^\\x00-\\x1f]+$")]
         path: String,
     },
 }
@@ -89,11 +89,14 @@ impl Connection {
                 }
             }
             Connection::Usb { path } => {
-                if !path.starts_with('/') || path.len() > 255 || path.chars().any(char::is_control)
+                if !path.starts_with("/dev/")
+                    || path.contains("/../")
+                    || path.len() > 255
+                    || path.chars().any(char::is_control)
                 {
                     return Err(Error::invalid(
                         "connection.path",
-                        "a USB printer is a device file's full path (such as /dev/usb/lp0)",
+                        "a USB printer is a device under /dev (such as /dev/usb/lp0)",
                     ));
                 }
             }
@@ -582,7 +585,7 @@ impl Till<'_> {
                 .await?;
         if count >= MAX_PRINTERS {
             return Err(Error::unprocessable(
-                ErrorCode::CatalogFull,
+                ErrorCode::TillFull,
                 None,
                 format!("the till has {MAX_PRINTERS} printers already: remove one first"),
             ));
@@ -686,7 +689,7 @@ impl Till<'_> {
         self.state.print_bell.notify_one();
         if rows.is_empty() {
             return Err(Error::conflict(
-                ErrorCode::CashierConflict,
+                ErrorCode::PrintingConflict,
                 match kind {
                     JobKind::Kitchen => {
                         "no kitchen printer is set up: add one in Settings → Printers"
@@ -797,7 +800,7 @@ impl Till<'_> {
         let job = self.job(id).await?;
         if done.rows_affected() == 0 {
             return Err(Error::conflict(
-                ErrorCode::CashierConflict,
+                ErrorCode::PrintingConflict,
                 format!(
                     "print job {id} is {}: only a waiting or failed job is retried",
                     job.state.as_str()
@@ -819,7 +822,7 @@ impl Till<'_> {
         if done.rows_affected() == 0 {
             let job = self.job(id).await?;
             return Err(Error::conflict(
-                ErrorCode::CashierConflict,
+                ErrorCode::PrintingConflict,
                 format!(
                     "print job {id} is {}: only a waiting or failed job is cancelled",
                     job.state.as_str()
@@ -1137,6 +1140,21 @@ impl Printing {
     }
 }
 
+/// Whether `meta` is a character device or a pipe (where a USB printer's driver, or a spooler,
+/// takes bytes), not a regular file or a directory.
+#[cfg(unix)]
+fn is_device(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    kind.is_char_device() || kind.is_fifo()
+}
+
+/// Elsewhere a printer's port is a device name (such as `COM3`) with no file type to check.
+#[cfg(not(unix))]
+fn is_device(meta: &std::fs::Metadata) -> bool {
+    !meta.is_dir()
+}
+
 /// Sends `bytes` to a printer; the error says why it could not, for the counter.
 async fn send(connection: &Connection, bytes: &[u8]) -> std::result::Result<(), String> {
     let unreachable = |what: String| what;
@@ -1179,6 +1197,17 @@ async fn send(connection: &Connection, bytes: &[u8]) -> std::result::Result<(), 
             Ok(())
         }
         Connection::Usb { path } => {
+            // Only a device (or a pipe to a print spooler): never append receipts to a file.
+            let meta = tokio::fs::metadata(path).await.map_err(|e| {
+                unreachable(format!(
+                    "cannot open the printer {path}: {e} (is it plugged in?)"
+                ))
+            })?;
+            if !is_device(&meta) {
+                return Err(unreachable(format!(
+                    "{path} is not a printer device (a character device such as /dev/usb/lp0)"
+                )));
+            }
             let mut file = tokio::fs::OpenOptions::new()
                 .append(true)
                 .open(path)

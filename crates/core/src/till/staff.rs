@@ -182,7 +182,7 @@ impl Till<'_> {
         check_pin(&new.pin)?;
         if count(self.store).await? as i64 >= MAX_STAFF {
             return Err(Error::unprocessable(
-                ErrorCode::CatalogFull,
+                ErrorCode::TillFull,
                 None,
                 format!("the till has {MAX_STAFF} cashiers already: remove one first"),
             ));
@@ -287,81 +287,180 @@ impl Till<'_> {
                 "cashiers sign in at the locked counter: lock the app to the point of sale first",
             ));
         }
-        let _turn = self.state.judging.lock().await;
-        let row: Option<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, name, pin_hash, retry_at FROM staff WHERE id = ? AND archived_at IS NULL",
+        judge(
+            self.store,
+            &self.state.judging,
+            &body.staff_id,
+            &body.pin,
+            key_id,
         )
-        .bind(&body.staff_id)
-        .fetch_optional(self.store.pool())
-        .await?;
-        let Some((id, name, hash, retry_at)) = row else {
-            return Err(Error::NotFound {
-                kind: "cashier",
-                id: body.staff_id.clone(),
-            });
-        };
-        let now = now_ms();
-        if retry_at > now {
-            return Err(Error::forbidden(
-                ErrorCode::RateLimited,
-                Some("pin"),
-                format!(
-                    "too many wrong PINs for {name}: try again in {} s",
-                    (retry_at - now + 999) / 1000
-                ),
-            ));
-        }
-        // Counted before the PIN is checked (a right PIN resets it below).
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE staff SET failures = failures + 1 WHERE id = ? RETURNING failures",
-        )
-        .bind(&id)
-        .fetch_one(self.store.writer())
-        .await?;
-        let failures = u32::try_from(failures.max(0)).unwrap_or(u32::MAX);
-        let wait = wait_after(failures);
-        if wait > 0 {
-            sqlx::query("UPDATE staff SET retry_at = ? WHERE id = ?")
-                .bind(now + wait)
-                .bind(&id)
-                .execute(self.store.writer())
-                .await?;
-        }
-        if !verify_pin(hash, &body.pin).await? {
-            let left = FREE_TRIES.saturating_sub(failures);
-            return Err(Error::forbidden(
-                ErrorCode::WrongPin,
-                Some("pin"),
-                if left > 0 {
-                    format!("wrong PIN for {name} ({left} more tries before each must wait)")
-                } else {
-                    format!(
-                        "wrong PIN for {name}: the next try can be made in {} s",
-                        wait / 1000
-                    )
-                },
-            ));
-        }
-        let mut tx = self.store.writer().begin().await?;
-        sqlx::query("UPDATE staff SET failures = 0, retry_at = 0 WHERE id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO settings (name, value) VALUES (?, ?)
-             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(SIGNED_IN)
-        .bind(format!("{id}:{key_id}"))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(StaffRef { id, name })
+        .await
     }
 
     /// Signs the cashier out: the counter asks for a PIN before the next sale.
     pub async fn sign_out(&self) -> Result<()> {
         let _turn = self.state.judging.lock().await;
         self.store.set_setting(SIGNED_IN, "").await
+    }
+}
+
+/// Judges one sign-in of `staff_id` with `pin` and, when right, signs them in with the cashier's
+/// key `key_id`: one at a time (`judging`), the try counted before the PIN is checked.
+async fn judge(
+    store: &Store,
+    judging: &tokio::sync::Mutex<()>,
+    staff_id: &str,
+    pin: &str,
+    key_id: &str,
+) -> Result<StaffRef> {
+    let _turn = judging.lock().await;
+    let row: Option<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, name, pin_hash, retry_at FROM staff WHERE id = ? AND archived_at IS NULL",
+    )
+    .bind(staff_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let Some((id, name, hash, retry_at)) = row else {
+        return Err(Error::NotFound {
+            kind: "cashier",
+            id: staff_id.to_string(),
+        });
+    };
+    let now = now_ms();
+    if retry_at > now {
+        return Err(Error::forbidden(
+            ErrorCode::RateLimited,
+            Some("pin"),
+            format!(
+                "too many wrong PINs for {name}: try again in {} s",
+                (retry_at - now + 999) / 1000
+            ),
+        ));
+    }
+    // Counted, and the wait it calls for started, in one transaction before the PIN is
+    // checked (a right PIN resets them below).
+    let mut counting = store.writer().begin().await?;
+    let failures: i64 = sqlx::query_scalar(
+        "UPDATE staff SET failures = failures + 1 WHERE id = ? RETURNING failures",
+    )
+    .bind(&id)
+    .fetch_one(&mut *counting)
+    .await?;
+    let failures = u32::try_from(failures.max(0)).unwrap_or(u32::MAX);
+    let wait = wait_after(failures);
+    if wait > 0 {
+        sqlx::query("UPDATE staff SET retry_at = ? WHERE id = ?")
+            .bind(now + wait)
+            .bind(&id)
+            .execute(&mut *counting)
+            .await?;
+    }
+    counting.commit().await?;
+    if !verify_pin(hash, pin).await? {
+        let left = FREE_TRIES.saturating_sub(failures);
+        return Err(Error::forbidden(
+            ErrorCode::WrongPin,
+            Some("pin"),
+            if left > 0 {
+                format!("wrong PIN for {name} ({left} more tries before each must wait)")
+            } else {
+                format!(
+                    "wrong PIN for {name}: the next try can be made in {} s",
+                    wait / 1000
+                )
+            },
+        ));
+    }
+    let mut tx = store.writer().begin().await?;
+    sqlx::query("UPDATE staff SET failures = 0, retry_at = 0 WHERE id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO settings (name, value) VALUES (?, ?)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(SIGNED_IN)
+    .bind(format!("{id}:{key_id}"))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(StaffRef { id, name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::temp_store;
+
+    async fn cashier(store: &Store, name: &str, pin: &str) -> Result<String> {
+        let id = new_id("stf");
+        sqlx::query("INSERT INTO staff (id, name, pin_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(name)
+            .bind(hash_pin(pin).await?)
+            .bind(now_ms())
+            .execute(store.writer())
+            .await?;
+        Ok(id)
+    }
+
+    /// However many wrong PINs for one cashier arrive at once, at most the free tries are
+    /// judged before their wait starts (the rest are refused without Argon2); another cashier
+    /// is not held up by it; and a right PIN signs in and clears the count.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_wrong_pins_cannot_pass_the_limit_and_count_per_cashier() -> Result<()> {
+        let (_dir, store) = temp_store().await;
+        let alice = cashier(&store, "Alice", "1357").await?;
+        let bob = cashier(&store, "Bob", "2468").await?;
+        let judging = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        let tries: Vec<_> = (0..60)
+            .map(|i| {
+                let (store, judging, alice) = (store.clone(), judging.clone(), alice.clone());
+                tokio::spawn(async move {
+                    judge(&store, &judging, &alice, &format!("{:04}", 2000 + i), "key").await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for t in tries {
+            answers.push(t.await.expect("sign-in task"));
+        }
+        let count = |code: ErrorCode| {
+            answers
+                .iter()
+                .filter(|a| matches!(a, Err(e) if e.code() == code))
+                .count()
+        };
+        let (wrong, waiting) = (count(ErrorCode::WrongPin), count(ErrorCode::RateLimited));
+        assert!(wrong <= FREE_TRIES as usize, "{wrong} wrong PINs judged");
+        assert_eq!(wrong + waiting, 60, "every try is one or the other");
+        // Alice waits, even with her right PIN; Bob signs in.
+        let right = judge(&store, &judging, &alice, "1357", "key").await;
+        assert_eq!(right.err().map(|e| e.code()), Some(ErrorCode::RateLimited));
+        let signed = judge(&store, &judging, &bob, "2468", "key").await?;
+        assert_eq!(signed.name, "Bob");
+        assert_eq!(store.setting(SIGNED_IN).await?, Some(format!("{bob}:key")));
+        // Her wait over (moved into the past here), the right PIN signs in and clears the count.
+        sqlx::query("UPDATE staff SET retry_at = 1 WHERE id = ?")
+            .bind(&alice)
+            .execute(store.writer())
+            .await?;
+        judge(&store, &judging, &alice, "1357", "key").await?;
+        let (failures, retry_at): (i64, i64) =
+            sqlx::query_as("SELECT failures, retry_at FROM staff WHERE id = ?")
+                .bind(&alice)
+                .fetch_one(store.pool())
+                .await?;
+        assert_eq!((failures, retry_at), (0, 0));
+        Ok(())
+    }
+
+    #[test]
+    fn names_are_one_line_of_at_most_forty_bytes() {
+        assert_eq!(check_name("  Alice ").ok().as_deref(), Some("Alice"));
+        for bad in ["", "   ", "a\nb", &"x".repeat(41)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
     }
 }

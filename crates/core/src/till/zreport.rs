@@ -374,3 +374,136 @@ pub(crate) fn figures(
         sats_only,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::order::{compute, PricedLine, TipAsked};
+    use crate::catalog::TaxRate;
+
+    fn rate(id: &str, name: &str, percent: &str, inclusive: bool) -> TaxRate {
+        TaxRate {
+            id: id.into(),
+            name: name.into(),
+            rate: percent.into(),
+            inclusive,
+        }
+    }
+
+    fn line(name: &str, price: &str, quantity: u32, tax: &TaxRate) -> PricedLine {
+        PricedLine {
+            item_id: None,
+            name: name.into(),
+            quantity,
+            unit_price: price.parse().expect("price"),
+            note: None,
+            tax: Some((tax.clone(), tax.rate.parse().expect("rate"))),
+        }
+    }
+
+    fn fact(tender: Tender, order: Order, staff: Option<&str>) -> SaleFact {
+        SaleFact {
+            tender,
+            amount: Some(order.total_decimal()),
+            sats: 1_000,
+            staff_id: staff.map(str::to_string),
+            order: Some(order),
+        }
+    }
+
+    /// Sales of every tender add up by tender, tips by who took them, taxes by rate over every
+    /// sale; a sale priced in sats is counted apart; the drawer's reckoning is float + cash in −
+    /// cash out.
+    #[test]
+    fn figures_add_up_by_tender_cashier_and_rate() -> crate::error::Result<()> {
+        let vat = rate("tax_vat", "VAT", "10", true);
+        let levy = rate("tax_levy", "Levy", "5", false);
+        let pct = |p: &str| TipAsked::Percent(p.parse().expect("percent"));
+        // 2 × 3.50 incl. VAT, tip 10 %: 7.00 + 0.70 = 7.70, VAT 0.64.
+        let a = compute(
+            Some("EUR"),
+            vec![line("Coffee", "3.50", 2, &vat)],
+            pct("10"),
+        )?;
+        // 6.00 + levy 0.30 = 6.30, no tip.
+        let b = compute(
+            Some("EUR"),
+            vec![line("Wine", "6.00", 1, &levy)],
+            TipAsked::None,
+        )?;
+        // 2.80 incl. VAT (0.25), tip 1.00: 3.80.
+        let c = compute(
+            Some("EUR"),
+            vec![line("Croissant", "2.80", 1, &vat)],
+            TipAsked::Amount("1.00".parse().expect("tip")),
+        )?;
+        let sats_only = compute(None, vec![line("Sticker", "500", 1, &vat)], TipAsked::None)?;
+        let sales = vec![
+            fact(Tender::Cash, a, Some("stf_a")),
+            fact(Tender::Card, b, Some("stf_b")),
+            fact(Tender::Lightning, c, None),
+            SaleFact {
+                tender: Tender::Lightning,
+                amount: None,
+                sats: 500,
+                staff_id: None,
+                order: Some(sats_only),
+            },
+        ];
+        let refunds = vec![RefundFact {
+            tender: Tender::Cash,
+            amount: Some("2.00".parse().expect("refund")),
+        }];
+        let names: HashMap<String, String> = [("stf_a", "Alice"), ("stf_b", "Bob")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let f = figures("EUR", &sales, &refunds, &names);
+        let by = |t: Tender| f.sales.iter().find(|l| l.tender == t).cloned();
+        assert_eq!(
+            by(Tender::Cash).map(|l| (l.count, l.amount)),
+            Some((1, "7.70".into()))
+        );
+        assert_eq!(by(Tender::Card).map(|l| l.amount), Some("6.30".into()));
+        assert_eq!(
+            by(Tender::Lightning).map(|l| (l.count, l.amount, l.sats)),
+            Some((2, "3.80".into(), 1_500))
+        );
+        assert_eq!(f.sales_total.amount, "17.80");
+        assert_eq!(
+            f.sats_only,
+            SatsOnly {
+                count: 1,
+                sats: 500
+            }
+        );
+        assert_eq!(f.tips_total, "1.70");
+        let tip_of = |who: Option<&str>| {
+            f.tips
+                .iter()
+                .find(|t| t.cashier.as_ref().map(|c| c.name.as_str()) == who)
+                .map(|t| t.amount.clone())
+        };
+        assert_eq!(tip_of(Some("Alice")), Some("0.70".into()));
+        assert_eq!(tip_of(None), Some("1.00".into()));
+        assert_eq!(tip_of(Some("Bob")), None);
+        let tax = |name: &str| {
+            f.taxes
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| (t.base.clone(), t.tax.clone()))
+        };
+        assert_eq!(tax("VAT"), Some(("8.91".into(), "0.89".into())));
+        assert_eq!(tax("Levy"), Some(("6.00".into(), "0.30".into())));
+        assert_eq!(f.refunds_total, "2.00");
+        let (cash_in, cash_out) = cash_flows(&sales, &refunds);
+        let drawer = Drawer {
+            float: "100.00".parse().expect("float"),
+            counted: Some("105.20".parse().expect("counted")),
+        };
+        let cash = cash_summary(&drawer, cash_in, cash_out, "EUR");
+        assert_eq!(cash.expected, "105.70");
+        assert_eq!(cash.difference.as_deref(), Some("-0.50"));
+        Ok(())
+    }
+}

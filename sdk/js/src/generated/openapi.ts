@@ -17,7 +17,8 @@ export interface paths {
         };
         /**
          * The lock: locked or not, whether a PIN is set, whether the asking key is the cashier's, and
-         *     the wait after too many wrong PINs. Any valid key may ask.
+         *     the wait after too many wrong PINs; who is signed in at the till and the open shift. Any
+         *     valid key may ask.
          */
         get: operations["cashier_status"];
         put?: never;
@@ -63,6 +64,44 @@ export interface paths {
          *     not while locked.
          */
         post: operations["set_cashier_pin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cashier/sign-in": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A cashier signs in at the locked counter with their PIN (the cashier's key): their sales,
+         *     refunds and tips name them from now on. 5 wrong PINs in a row for one person, then each try
+         *     waits 30 s doubling up to 15 minutes (`429 rate_limited`).
+         */
+        post: operations["sign_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cashier/sign-out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign the cashier out: the counter asks for a PIN before the next sale. */
+        post: operations["sign_out"];
         delete?: never;
         options?: never;
         head?: never;
@@ -606,6 +645,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/lightning/invoices/{id}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Print a paid invoice's receipt (again), from history or at the counter. */
+        post: operations["print_invoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/lightning/invoices/{id}/qr.png": {
         parameters: {
             query?: never;
@@ -909,6 +965,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/print-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Print jobs, newest first. */
+        get: operations["list_print_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/print-jobs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Give up on a waiting or failed print job. */
+        delete: operations["cancel_print_job"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/print-jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Try a waiting or failed print job again now. */
+        post: operations["retry_print_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/printers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The printers with their status (ready, failing with the last error, jobs waiting). */
+        get: operations["list_printers"];
+        put?: never;
+        /**
+         * Add an ESC/POS printer: on the network (raw TCP, port 9100) or a device file (Linux:
+         *     `/dev/usb/lp0`). Owner only.
+         */
+        post: operations["add_printer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/printers/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The USB printers attached to this computer (Linux: `/dev/usb/lp*`). Network printers are
+         *     added by address. Owner only.
+         */
+        get: operations["scan_printers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/printers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a printer (its waiting jobs are cancelled). Owner only. */
+        delete: operations["remove_printer"];
+        options?: never;
+        head?: never;
+        /** Change a printer. Owner only. */
+        patch: operations["change_printer"];
+        trace?: never;
+    };
+    "/v1/printers/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Print a test page. Owner only. */
+        post: operations["test_printer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rates": {
         parameters: {
             query?: never;
@@ -970,6 +1153,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/journal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The period's books as a plain-text accounting journal in hledger's format (Ledger reads it
+         *     too): every sale (any tender), refund and payment sent, each a balanced transaction, with
+         *     sats at the cost of their price, taxes per rate, tips, and the tender, cashier and shift as
+         *     tags. Check or total it with `hledger -f payaiml.journal balance`. Needs `lightning:read`.
+         */
+        get: operations["journal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/transactions.csv": {
         parameters: {
             query?: never;
@@ -987,6 +1192,161 @@ export interface paths {
         get: operations["transactions_csv"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/z": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A day's Z-report: every till sale of the day by tender, tips by cashier, refunds, taxes by
+         *     rate, and the day's shifts with their drawers. Needs `lightning:read` or a till key.
+         */
+        get: operations["day_z"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/z.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A day's Z-report as a printable page. */
+        get: operations["day_z_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/z/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Print a day's Z-report on the receipt printers. */
+        post: operations["print_day_z"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sales in cash or by card, newest first. `lightning:read` reads all; `lightning:receive` the
+         *     ones its key made.
+         */
+        get: operations["list_sales"];
+        put?: never;
+        /**
+         * Record a sale paid in cash or by card (an outside terminal): the same cart as an invoice, in
+         *     the shop's currency. Cash needs an open shift (`409 shift_required`), says the change, and
+         *     opens the drawer; the receipt prints by itself where a printer is set to. Logs
+         *     `sale.completed`. Needs `lightning:receive`. Honours `Idempotency-Key`.
+         */
+        post: operations["create_sale"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sales/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One sale in cash or by card. */
+        get: operations["get_sale"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sales/{id}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Print a cash or card sale's receipt (again). */
+        post: operations["print_sale"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sales/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A cash or card sale's receipt as a printable HTML page (self-contained), laid out for an
+         *     80 mm roll or A4.
+         */
+        get: operations["sale_receipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sales/{id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand back money of a cash or card sale (all that is left unless `amount` says less): cash
+         *     from the drawer of the open shift, a card on the terminal. Logs `sale.refunded`. The owner,
+         *     or the locked counter when the owner lets it refund (Settings → counter).
+         */
+        post: operations["refund_sale"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1265,6 +1625,151 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/shifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shifts, newest first (without their reports). */
+        get: operations["list_shifts"];
+        put?: never;
+        /**
+         * Open a shift with the float in the drawer (in the shop's currency); opens the drawer. One at
+         *     a time (`409 shift_conflict`).
+         */
+        post: operations["open_shift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shifts/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The open shift with its figures so far (`404` when none is open). */
+        get: operations["current_shift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shifts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One shift with its Z-report (as closed; an open one's figures so far). */
+        get: operations["get_shift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shifts/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close the open shift with the cash counted: its Z-report is kept and printed on the receipt
+         *     printers.
+         */
+        post: operations["close_shift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shifts/{id}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Print a shift's Z-report on the receipt printers. */
+        post: operations["print_shift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/shifts/{id}/report.html": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A shift's Z-report as a printable page. */
+        get: operations["shift_report_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cashiers. The owner, and the locked counter (which shows their names to pick). */
+        get: operations["list_staff"];
+        put?: never;
+        /** Add a cashier with their own PIN (4 to 12 digits, kept as an Argon2id hash). Owner only. */
+        post: operations["add_staff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/staff/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a cashier: they can no longer sign in, and stay named in their sales. Owner only. */
+        delete: operations["remove_staff"];
+        options?: never;
+        head?: never;
+        /** Rename a cashier or give them a new PIN. Owner only. */
+        patch: operations["change_staff"];
         trace?: never;
     };
     "/v1/webhooks": {
@@ -1614,6 +2119,21 @@ export interface components {
              */
             unit_price?: string;
         };
+        /** @description The cash drawer's reckoning. */
+        CashSummary: {
+            /** @description What was counted at close (null while open). */
+            counted: string | null;
+            /** @description counted − expected (negative: short; null while open). */
+            difference: string | null;
+            /** @description What should be in it: float + sales − refunds. */
+            expected: string;
+            /** @description The float it was opened with. */
+            float: string;
+            /** @description Cash handed back. */
+            refunds: string;
+            /** @description Cash sales (tips included). */
+            sales: string;
+        };
         /** @description What locking or unlocking hands the dashboard: the key it works with from now on. */
         CashierKey: {
             /** @description The key to use: the cashier's while locked, the admin key once unlocked. */
@@ -1719,6 +2239,13 @@ export interface components {
             /** @description Which wallet. */
             profile: components["schemas"]["Profile"];
         };
+        /** @description Closing a shift. */
+        CloseShift: {
+            /** @description The cash counted in the drawer. */
+            counted: string;
+            /** @description A note (why the difference, …), up to 200 bytes. */
+            note?: string | null;
+        };
         /** @description Money of closed channels on its way back to the on-chain wallet, in sats. */
         ClosingBalance: {
             /** @description Each part, with when it becomes spendable. */
@@ -1765,6 +2292,23 @@ export interface components {
             /** @description The word. */
             word: string;
         };
+        /** @description How a printer is reached. */
+        Connection: {
+            /** @description Its address or host name. */
+            host: string;
+            /**
+             * Format: int32
+             * @description Its port (default 9100).
+             */
+            port?: number;
+            /** @enum {string} */
+            type: "network";
+        } | {
+            /** @description Its path, under `/dev/`. */
+            path: string;
+            /** @enum {string} */
+            type: "usb";
+        };
         /** @description How the point of sale works, as the owner sets it. */
         CounterSettings: {
             /**
@@ -1781,6 +2325,18 @@ export interface components {
             cashier_refunds: boolean;
             /** @description The tip percentages offered beside "No tip" and "Other amount": 1 to 4, each above 0 and at most 100 with at most 3 decimals ("10", "12.5"), each once (one written two ways, "10" and "10.0", is kept once). */
             tip_presets: string[];
+        };
+        /** @description The counter as the dashboard sees it: the cashier lock, who is signed in, the open shift. */
+        CounterStatus: components["schemas"]["CashierStatus"] & {
+            shift?: null | components["schemas"]["Shift"];
+            /** @description Whether sales are refused until a cashier signs in (locked, cashiers exist, nobody in). */
+            sign_in_required: boolean;
+            staff?: null | components["schemas"]["StaffRef"];
+            /**
+             * Format: int64
+             * @description How many cashiers there are.
+             */
+            staff_count: number;
         };
         /** @description A request to create an invoice, as the API receives it. */
         CreateInvoice: {
@@ -2113,7 +2669,7 @@ export interface components {
          *     document gives them as the `code` enum.
          * @enum {string}
          */
-        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "invoice_state_conflict" | "cashier_conflict" | "display_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "backup_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
+        ErrorCode: "invalid_json" | "invalid_field" | "invalid_query" | "invalid_body" | "missing_api_key" | "malformed_api_key" | "invalid_api_key" | "revoked_api_key" | "expired_api_key" | "missing_permission" | "key_scope_exceeded" | "key_protected" | "cashier_refund_limit" | "budget_exceeded" | "host_not_allowed" | "origin_not_allowed" | "cashier_locked" | "wrong_pin" | "admin_only" | "not_found" | "method_not_allowed" | "duplicate_payment" | "idempotency_conflict" | "setup_conflict" | "fixed_in_sandbox" | "catalog_conflict" | "invoice_not_paid" | "invoice_state_conflict" | "cashier_conflict" | "display_conflict" | "sign_in_required" | "shift_required" | "shift_conflict" | "printing_conflict" | "payload_too_large" | "invalid_amount" | "invalid_expiry" | "invalid_blocks" | "invoice_expired" | "wrong_network" | "amount_required" | "amount_not_allowed" | "self_payment" | "insufficient_balance" | "payment_failed" | "webhook_disabled" | "channel_open_failed" | "channel_close_failed" | "self_channel" | "key_revoked" | "lsp_fee_too_high" | "item_unavailable" | "refund_exceeds_received" | "catalog_full" | "till_full" | "offer_unavailable" | "invalid_pairing_code" | "websocket_required" | "rate_limited" | "node_not_ready" | "lsp_unavailable" | "setup_required" | "rate_unavailable" | "backup_unavailable" | "node_error" | "sandbox_error" | "database_error" | "secret_store_error" | "io_error" | "invalid_config" | "qr_error" | "internal_error";
         /** @description The error object. */
         ErrorDetail: {
             /** @description Stable code to branch on (the closed set of [`ErrorCode`]). */
@@ -2127,7 +2683,7 @@ export interface components {
          * @description What happened. Stored in the log's `type` column and sent as `event` by its dotted name.
          * @enum {string}
          */
-        EventKind: "payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "webhook.test" | "invoice.created" | "invoice.marked";
+        EventKind: "payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "webhook.test" | "invoice.created" | "invoice.marked" | "sale.completed" | "sale.refunded";
         /** @description One logged event as clients see it: `{id, seq, event, timestamp, ...payload}`. */
         EventRecord: Record<string, unknown> & {
             /** @description The event type, e.g. `payment.received`. */
@@ -2200,6 +2756,13 @@ export interface components {
             amount: string;
             /** @enum {string} */
             currency: "USD" | "EUR" | "GBP" | "CHF" | "CAD" | "AUD" | "JPY";
+        };
+        /** @description A printer found attached. */
+        FoundPrinter: {
+            /** @description How to reach it. */
+            connection: components["schemas"]["Connection"];
+            /** @description What it says it is, when it says. */
+            description: string;
         };
         /** @description A permission this shop grants to a paired shop plugin. */
         GrantablePermission: {
@@ -2483,6 +3046,16 @@ export interface components {
             tax?: string | null;
         };
         /**
+         * @description What a job prints.
+         * @enum {string}
+         */
+        JobKind: "receipt" | "kitchen" | "test" | "drawer" | "z_report";
+        /**
+         * @description Where a job stands.
+         * @enum {string}
+         */
+        JobState: "queued" | "printed" | "failed" | "cancelled";
+        /**
          * @description What a key is to the app itself. The app's own keys are handed out by the app alone (the admin
          *     key to the dashboard, the cashier's key to the locked counter, a display's key at pairing):
          *     no other key may reveal them, and only the admin key may revoke the cashier's and the
@@ -2563,6 +3136,16 @@ export interface components {
             }[];
         };
         /** @description A list without paging. */
+        ListBody_FoundPrinter: {
+            /** @description The items. */
+            data: {
+                /** @description How to reach it. */
+                connection: components["schemas"]["Connection"];
+                /** @description What it says it is, when it says. */
+                description: string;
+            }[];
+        };
+        /** @description A list without paging. */
         ListBody_Item: {
             /** @description The items. */
             data: {
@@ -2591,6 +3174,78 @@ export interface components {
                 tax: string;
                 /** @description When it last changed. */
                 updated_at: string;
+            }[];
+        };
+        /** @description A list without paging. */
+        ListBody_PrintJob: {
+            /** @description The items. */
+            data: {
+                /**
+                 * Format: int32
+                 * @description Tries so far.
+                 */
+                attempts: number;
+                /** @description When it was queued. */
+                created_at: string;
+                /** @description Whether it opens the cash drawer. */
+                drawer: boolean;
+                /** @description `pjb_…` */
+                id: string;
+                /** @description What it prints. */
+                kind: components["schemas"]["JobKind"];
+                /** @description Why the last try failed. */
+                last_error?: string | null;
+                /** @description When it printed. */
+                printed_at?: string | null;
+                /** @description The printer. */
+                printer_id: string;
+                /** @description Where it stands. */
+                state: components["schemas"]["JobState"];
+                /** @description The sale (`inv_…`, `sale_…`) or shift (`shf_…`, `day:YYYY-MM-DD`) it prints. */
+                subject?: string | null;
+            }[];
+        };
+        /** @description A list without paging. */
+        ListBody_PrinterInfo: {
+            /** @description The items. */
+            data: {
+                /** @description Whether it prints by itself when a till sale is paid. */
+                auto_print: boolean;
+                /** @description Whether a cash drawer is plugged into it. */
+                cash_drawer: boolean;
+                /** @description How it is reached. */
+                connection: components["schemas"]["Connection"];
+                /** @description When it was added. */
+                created_at: string;
+                /** @description `prn_…` */
+                id: string;
+                /** @description Its name. */
+                name: string;
+                /** @description Its roll. */
+                paper: components["schemas"]["Paper"];
+                /** @description What it prints. */
+                role: components["schemas"]["Role"];
+                /** @description How it is doing. */
+                status: components["schemas"]["PrinterStatus"];
+            }[];
+        };
+        /** @description A list without paging. */
+        ListBody_Staff: {
+            /** @description The items. */
+            data: {
+                /** @description When they were added. */
+                created_at: string;
+                /**
+                 * Format: int32
+                 * @description Wrong PINs in a row so far.
+                 */
+                failed_attempts: number;
+                /** @description `stf_…` */
+                id: string;
+                /** @description Their name, on receipts and reports. */
+                name: string;
+                /** @description When their next try is allowed, after too many wrong PINs (null: now). */
+                retry_at?: string | null;
             }[];
         };
         /** @description A list without paging. */
@@ -2736,6 +3391,42 @@ export interface components {
             /** @description `default` (the default), `none`, or a tax rate's id. */
             tax?: string | null;
         };
+        /** @description A new printer. */
+        NewPrinter: {
+            /** @description Print by itself when a till sale is paid (default false). */
+            auto_print?: boolean;
+            /** @description A cash drawer is plugged into it: opened on cash sales and at a shift's start (default false). */
+            cash_drawer?: boolean;
+            /** @description How it is reached. */
+            connection: components["schemas"]["Connection"];
+            /** @description Its name at the counter ("Counter", "Kitchen"), 1 to 40 bytes. */
+            name: string;
+            /** @description Its roll: `58mm` or `80mm`. */
+            paper: components["schemas"]["Paper"];
+            /** @description `receipt` or `kitchen`. */
+            role: components["schemas"]["Role"];
+        };
+        /** @description A sale to record as paid in cash or by card. */
+        NewSale: {
+            /** @description The cart, as for an invoice; its currency must be the merchant's. */
+            cart: components["schemas"]["Cart"];
+            /** @description Cash only: what the customer handed over, at least the total (default: the total). */
+            cash_received?: string;
+            /** @description Card only: the terminal's reference for the payment (up to 200 bytes). */
+            reference?: string | null;
+            /** @description `cash` or `card`. */
+            tender: components["schemas"]["OtherTender"];
+        };
+        /** @description A new cashier. */
+        NewStaff: {
+            /** @description 1 to 40 bytes, no control characters. */
+            name: string;
+            /**
+             * @description 4 to 12 digits.
+             * @example 1357
+             */
+            pin: string;
+        };
         /** @description A new tax rate. */
         NewTax: {
             /** @description Make it the default (the previous default stops being one). */
@@ -2754,7 +3445,7 @@ export interface components {
         NewWebhook: {
             /** @description A note for the merchant (at most 200 characters). */
             description?: string | null;
-            events?: ("payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "*")[];
+            events?: ("payment.received" | "payment.sent" | "payment.failed" | "payment.refunded" | "invoice.expired" | "channel.opened" | "channel.closed" | "sale.completed" | "sale.refunded" | "*")[];
             /**
              * Format: uri
              * @description An absolute `http` or `https` URL with a host, at most 2048 bytes.
@@ -2887,6 +3578,11 @@ export interface components {
              */
             push_amount?: number;
         };
+        /** @description Opening a shift. */
+        OpenShift: {
+            /** @description The cash in the drawer to start with, in the merchant's currency ("100.00"; "0" for none). */
+            float: string;
+        };
         /** @description A channel being opened. */
         OpenedChannel: {
             /**
@@ -2940,6 +3636,11 @@ export interface components {
             /** @description The unit price as sold, in the sale's unit. */
             unit_price: string;
         };
+        /**
+         * @description The tenders a sale without an invoice is paid with.
+         * @enum {string}
+         */
+        OtherTender: "cash" | "card";
         /** @description A page of results with the cursor for the next one. */
         PageBody_Delivery: {
             /** @description The items, newest first. */
@@ -3179,6 +3880,108 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
         };
+        /** @description A page of results with the cursor for the next one. */
+        PageBody_PrintJob: {
+            /** @description The items, newest first. */
+            data: {
+                /**
+                 * Format: int32
+                 * @description Tries so far.
+                 */
+                attempts: number;
+                /** @description When it was queued. */
+                created_at: string;
+                /** @description Whether it opens the cash drawer. */
+                drawer: boolean;
+                /** @description `pjb_…` */
+                id: string;
+                /** @description What it prints. */
+                kind: components["schemas"]["JobKind"];
+                /** @description Why the last try failed. */
+                last_error?: string | null;
+                /** @description When it printed. */
+                printed_at?: string | null;
+                /** @description The printer. */
+                printer_id: string;
+                /** @description Where it stands. */
+                state: components["schemas"]["JobState"];
+                /** @description The sale (`inv_…`, `sale_…`) or shift (`shf_…`, `day:YYYY-MM-DD`) it prints. */
+                subject?: string | null;
+            }[];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A page of results with the cursor for the next one. */
+        PageBody_Sale: {
+            /** @description The items, newest first. */
+            data: {
+                /**
+                 * Format: int64
+                 * @description Its worth in millisatoshis at the merchant's rate when it was made (null: no fresh rate).
+                 */
+                amount_msat?: number | null;
+                /** @description Cash: what the customer handed over. */
+                cash_received?: string | null;
+                cashier?: null | components["schemas"]["StaffRef"];
+                /** @description Cash: the change given. */
+                change?: string | null;
+                /** @description When it was taken. */
+                created_at: string;
+                /** @description The currency it was priced and paid in. */
+                currency: string;
+                /** @description `sale_…` */
+                id: string;
+                /** @description Its lines, taxes, tip and total as charged. */
+                order: components["schemas"]["Order"];
+                /** @description That rate (currency units per bitcoin), if any. */
+                rate?: string | null;
+                /** @description Card: the terminal's reference. */
+                reference?: string | null;
+                /** @description How much was handed back, in its currency. */
+                refunded: string;
+                /** @description The shift it was taken in. */
+                shift_id?: string | null;
+                /** @description Where it stands. */
+                status: components["schemas"]["SaleStatus"];
+                /** @description `cash` or `card`. */
+                tender: components["schemas"]["Tender"];
+                /** @description What the customer paid (the order's total). */
+                total: string;
+            }[];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description A page of results with the cursor for the next one. */
+        PageBody_Shift: {
+            /** @description The items, newest first. */
+            data: {
+                /** @description When it closed. */
+                closed_at?: string | null;
+                closed_by?: null | components["schemas"]["StaffRef"];
+                /** @description The cash counted at close. */
+                counted?: string | null;
+                /** @description The currency of its drawer. */
+                currency: string;
+                /** @description counted − expected (negative: short). */
+                difference?: string | null;
+                /** @description The cash that should have been there at close. */
+                expected_cash?: string | null;
+                /** @description The cash it was opened with. */
+                float: string;
+                /** @description `shf_…` */
+                id: string;
+                /** @description A note written at close. */
+                note?: string | null;
+                /** @description When it opened. */
+                opened_at: string;
+                opened_by?: null | components["schemas"]["StaffRef"];
+                report?: null | components["schemas"]["ZReport"];
+                /** @description `open` or `closed`. */
+                status: components["schemas"]["ShiftStatus"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
         /** @description A display's pairing: the code the dashboard shows, and a name for the screen. */
         PairRequest: {
             /** @description The code, e.g. `K7PM-4QXD` (the dash and the case do not matter). */
@@ -3218,6 +4021,11 @@ export interface components {
              */
             url?: string | null;
         };
+        /**
+         * @description A roll's width.
+         * @enum {string}
+         */
+        Paper: "58mm" | "80mm";
         /** @description How current one part of the backup is: the node's channel state, or the shop's data. */
         PartStatus: {
             /** @description Since when changes wait on this computer (RFC 3339), while `behind`. */
@@ -3355,6 +4163,89 @@ export interface components {
              */
             pin: string;
         };
+        /** @description A print job. */
+        PrintJob: {
+            /**
+             * Format: int32
+             * @description Tries so far.
+             */
+            attempts: number;
+            /** @description When it was queued. */
+            created_at: string;
+            /** @description Whether it opens the cash drawer. */
+            drawer: boolean;
+            /** @description `pjb_…` */
+            id: string;
+            /** @description What it prints. */
+            kind: components["schemas"]["JobKind"];
+            /** @description Why the last try failed. */
+            last_error: string | null;
+            /** @description When it printed. */
+            printed_at: string | null;
+            /** @description The printer. */
+            printer_id: string;
+            /** @description Where it stands. */
+            state: components["schemas"]["JobState"];
+            /** @description The sale (`inv_…`, `sale_…`) or shift (`shf_…`, `day:YYYY-MM-DD`) it prints. */
+            subject: string | null;
+        };
+        /** @description A change to a printer: any of its fields. */
+        PrinterChange: {
+            /** @description Print by itself when a till sale is paid. */
+            auto_print?: boolean | null;
+            /** @description A cash drawer is plugged into it. */
+            cash_drawer?: boolean | null;
+            connection?: null | components["schemas"]["Connection"];
+            /** @description 1 to 40 bytes. */
+            name?: string | null;
+            paper?: null | components["schemas"]["Paper"];
+            role?: null | components["schemas"]["Role"];
+        };
+        /** @description A printer. */
+        PrinterInfo: {
+            /** @description Whether it prints by itself when a till sale is paid. */
+            auto_print: boolean;
+            /** @description Whether a cash drawer is plugged into it. */
+            cash_drawer: boolean;
+            /** @description How it is reached. */
+            connection: components["schemas"]["Connection"];
+            /** @description When it was added. */
+            created_at: string;
+            /** @description `prn_…` */
+            id: string;
+            /** @description Its name. */
+            name: string;
+            /** @description Its roll. */
+            paper: components["schemas"]["Paper"];
+            /** @description What it prints. */
+            role: components["schemas"]["Role"];
+            /** @description How it is doing. */
+            status: components["schemas"]["PrinterStatus"];
+        };
+        /**
+         * @description How a printer is doing, from its jobs.
+         * @enum {string}
+         */
+        PrinterState: "ready" | "failing" | "unknown";
+        /** @description A printer's state. */
+        PrinterStatus: {
+            /**
+             * Format: int64
+             * @description Jobs that gave up and wait for a person (retry or cancel).
+             */
+            failed: number;
+            /** @description Why the last try failed, while failing. */
+            last_error: string | null;
+            /** @description When it last printed. */
+            last_printed_at: string | null;
+            /**
+             * Format: int64
+             * @description Jobs waiting to be sent (retries included).
+             */
+            queued: number;
+            /** @description `ready`, `failing` or `unknown`. */
+            state: components["schemas"]["PrinterState"];
+        };
         /**
          * @description A wallet an install can run.
          * @enum {string}
@@ -3452,6 +4343,18 @@ export interface components {
             /** @description The words, in order. */
             words: string[];
         };
+        /** @description One tender's refunds. */
+        RefundLine: {
+            /** @description Their sum in the report's currency. */
+            amount: string;
+            /**
+             * Format: int64
+             * @description How many refunds.
+             */
+            count: number;
+            /** @description The tender handed back in. */
+            tender: components["schemas"]["Tender"];
+        };
         /** @description A waiting pairing request's refusal. */
         RefusedPairing: {
             /** @description The request. */
@@ -3478,6 +4381,58 @@ export interface components {
             /** @description The signing secret (`whsec_…`). */
             secret: string;
         };
+        /**
+         * @description What a printer prints.
+         * @enum {string}
+         */
+        Role: "receipt" | "kitchen";
+        /** @description A sale paid in cash or by card. */
+        Sale: {
+            /**
+             * Format: int64
+             * @description Its worth in millisatoshis at the merchant's rate when it was made (null: no fresh rate).
+             */
+            amount_msat: number | null;
+            /** @description Cash: what the customer handed over. */
+            cash_received: string | null;
+            cashier: null | components["schemas"]["StaffRef"];
+            /** @description Cash: the change given. */
+            change: string | null;
+            /** @description When it was taken. */
+            created_at: string;
+            /** @description The currency it was priced and paid in. */
+            currency: string;
+            /** @description `sale_…` */
+            id: string;
+            /** @description Its lines, taxes, tip and total as charged. */
+            order: components["schemas"]["Order"];
+            /** @description That rate (currency units per bitcoin), if any. */
+            rate: string | null;
+            /** @description Card: the terminal's reference. */
+            reference: string | null;
+            /** @description How much was handed back, in its currency. */
+            refunded: string;
+            /** @description The shift it was taken in. */
+            shift_id: string | null;
+            /** @description Where it stands. */
+            status: components["schemas"]["SaleStatus"];
+            /** @description `cash` or `card`. */
+            tender: components["schemas"]["Tender"];
+            /** @description What the customer paid (the order's total). */
+            total: string;
+        };
+        /** @description A refund of a cash or card sale. */
+        SaleRefund: {
+            /** @description How much, in the sale's currency (default: all that is left). */
+            amount?: string;
+            /** @description Why (up to 200 bytes). */
+            reason?: string | null;
+        };
+        /**
+         * @description Where a sale stands.
+         * @enum {string}
+         */
+        SaleStatus: "completed" | "partially_refunded" | "refunded";
         /** @description A customer invoice request. */
         SandboxInvoice: {
             /**
@@ -3519,6 +4474,24 @@ export interface components {
              */
             quantity?: number | null;
         };
+        /** @description Sales priced in sats, which have no amount in the currency. */
+        SatsOnly: {
+            /**
+             * Format: int64
+             * @description How many.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Their sum in sats.
+             */
+            sats: number;
+        };
+        /**
+         * @description What a report covers.
+         * @enum {string}
+         */
+        Scope: "shift" | "day";
         /**
          * @description What the point of sale puts on the display: a sale, a tip question, or neither (the
          *     welcome). It replaces the whole screen, and with it any earlier answer.
@@ -3647,6 +4620,49 @@ export interface components {
             /** @description The wallets this app can run. */
             wallets: components["schemas"]["WalletChoice"][];
         };
+        /** @description A shift. */
+        Shift: {
+            /** @description When it closed. */
+            closed_at: string | null;
+            closed_by: null | components["schemas"]["StaffRef"];
+            /** @description The cash counted at close. */
+            counted: string | null;
+            /** @description The currency of its drawer. */
+            currency: string;
+            /** @description counted − expected (negative: short). */
+            difference: string | null;
+            /** @description The cash that should have been there at close. */
+            expected_cash: string | null;
+            /** @description The cash it was opened with. */
+            float: string;
+            /** @description `shf_…` */
+            id: string;
+            /** @description A note written at close. */
+            note: string | null;
+            /** @description When it opened. */
+            opened_at: string;
+            opened_by: null | components["schemas"]["StaffRef"];
+            report: null | components["schemas"]["ZReport"];
+            /** @description `open` or `closed`. */
+            status: components["schemas"]["ShiftStatus"];
+        };
+        /** @description A shift, in a day's report. */
+        ShiftLine: {
+            /** @description Its drawer. */
+            cash: components["schemas"]["CashSummary"];
+            /** @description When it closed (null: open). */
+            closed_at: string | null;
+            /** @description `shf_…` */
+            id: string;
+            /** @description When. */
+            opened_at: string;
+            opened_by: null | components["schemas"]["StaffRef"];
+        };
+        /**
+         * @description Where a shift stands.
+         * @enum {string}
+         */
+        ShiftStatus: "open" | "closed";
         /** @description What a receipt says about the shop (each may be empty). */
         ShopDetails: {
             /** @description Its address, on one or more lines (up to 300 characters). */
@@ -3665,6 +4681,43 @@ export interface components {
              * @enum {boolean}
              */
             confirm: true;
+        };
+        /** @description A cashier signing in at the counter. */
+        SignIn: {
+            /** @description Their PIN. */
+            pin: string;
+            /** @description The cashier (`stf_…`). */
+            staff_id: string;
+        };
+        /** @description A cashier. */
+        Staff: {
+            /** @description When they were added. */
+            created_at: string;
+            /**
+             * Format: int32
+             * @description Wrong PINs in a row so far.
+             */
+            failed_attempts: number;
+            /** @description `stf_…` */
+            id: string;
+            /** @description Their name, on receipts and reports. */
+            name: string;
+            /** @description When their next try is allowed, after too many wrong PINs (null: now). */
+            retry_at: string | null;
+        };
+        /** @description A change to a cashier: a new name, a new PIN, or both. */
+        StaffChange: {
+            /** @description 1 to 40 bytes, no control characters. */
+            name?: string | null;
+            /** @description 4 to 12 digits (resets their wrong-PIN count). */
+            pin?: string | null;
+        };
+        /** @description A person at the till, as sales and shifts name them (`null` in their place: the owner). */
+        StaffRef: {
+            /** @description `stf_…` */
+            id: string;
+            /** @description Their name. */
+            name: string;
         };
         /** @description A tax rate of the catalog. */
         Tax: {
@@ -3716,6 +4769,41 @@ export interface components {
             /** @description Percent, a decimal string ("8.1"). */
             rate: string;
         };
+        /** @description One tax rate's part of the sales. */
+        TaxSummary: {
+            /** @description What it was computed on. */
+            base: string;
+            /** @description Whether prices included it. */
+            inclusive: boolean;
+            /** @description The rate's name ("VAT"). */
+            name: string;
+            /** @description Percent, a decimal string. */
+            rate: string;
+            /** @description The tax. */
+            tax: string;
+        };
+        /**
+         * @description How a till sale was paid.
+         * @enum {string}
+         */
+        Tender: "lightning" | "onchain" | "cash" | "card";
+        /** @description One tender's sales. */
+        TenderLine: {
+            /** @description Their sum in the report's currency (sales priced in sats left out). */
+            amount: string;
+            /**
+             * Format: int64
+             * @description How many sales.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Their sum in sats.
+             */
+            sats: number;
+            /** @description The tender. */
+            tender: components["schemas"]["Tender"];
+        };
         /** @description A tip: a percentage of the amount due, or an amount in the cart's unit. */
         Tip: {
             /** @description An amount in the cart's unit, a decimal string ("1.00"). */
@@ -3752,6 +4840,17 @@ export interface components {
             /** @description The choices, 1 to 6. */
             options: components["schemas"]["TipOption"][];
         };
+        /** @description One cashier's tips. */
+        TipLine: {
+            /** @description Their tips, in the report's currency. */
+            amount: string;
+            cashier: null | components["schemas"]["StaffRef"];
+            /**
+             * Format: int64
+             * @description Sales with a tip.
+             */
+            count: number;
+        };
         /** @description One answer a tip question offers. */
         TipOption: {
             /** @description The percentage, e.g. `"10"`; null for no tip. */
@@ -3760,6 +4859,21 @@ export interface components {
             tip: string;
             /** @description The total with it, as a decimal string. */
             total: string;
+        };
+        /** @description All tenders together. */
+        Total: {
+            /** @description Their sum in the report's currency. */
+            amount: string;
+            /**
+             * Format: int64
+             * @description How many.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Their sum in sats.
+             */
+            sats: number;
         };
         /** @description Counts and sums of sales. */
         Totals: {
@@ -3851,6 +4965,42 @@ export interface components {
          * @enum {string}
          */
         WebhookFormat: "payaiml" | "btcpay";
+        /** @description A Z-report (see the module doc for what counts). */
+        ZReport: {
+            cash: null | components["schemas"]["CashSummary"];
+            /** @description The currency of every amount. */
+            currency: string;
+            /** @description The day (YYYY-MM-DD), for a day's report. */
+            date: string | null;
+            /** @description From (RFC 3339). */
+            from: string;
+            /** @description When it was made (RFC 3339). */
+            generated_at: string;
+            /** @description Refunds by tender. */
+            refunds: components["schemas"]["RefundLine"][];
+            /** @description All refunds. */
+            refunds_total: string;
+            /** @description Sales by tender, in the order lightning, onchain, cash, card (only tenders used). */
+            sales: components["schemas"]["TenderLine"][];
+            /** @description All sales. */
+            sales_total: components["schemas"]["Total"];
+            /** @description Sales priced in sats. */
+            sats_only: components["schemas"]["SatsOnly"];
+            /** @description `shift` or `day`. */
+            scope: components["schemas"]["Scope"];
+            /** @description The shift, for a shift's report. */
+            shift_id: string | null;
+            /** @description A day's shifts. */
+            shifts: components["schemas"]["ShiftLine"][];
+            /** @description Taxes by rate. */
+            taxes: components["schemas"]["TaxSummary"][];
+            /** @description Tips by cashier. */
+            tips: components["schemas"]["TipLine"][];
+            /** @description All tips. */
+            tips_total: string;
+            /** @description To (RFC 3339). */
+            to: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -3874,7 +5024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CashierStatus"];
+                    "application/json": components["schemas"]["CounterStatus"];
                 };
             };
             "4XX": {
@@ -3932,6 +5082,64 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterStatus"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sign_out: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CounterStatus"];
+                };
             };
             "4XX": {
                 headers: {
@@ -4962,6 +6170,44 @@ export interface operations {
             };
         };
     };
+    print_invoice: {
+        parameters: {
+            query?: {
+                /**
+                 * @description One printer (`prn_…`); default: every receipt printer (every kitchen printer with
+                 *     `kitchen`).
+                 */
+                printer_id?: string;
+                /** @description Print the kitchen's order ticket instead of the receipt. */
+                kitchen?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description invoice id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     invoice_qr_png: {
         parameters: {
             query?: never;
@@ -5496,6 +6742,275 @@ export interface operations {
             };
         };
     };
+    list_print_jobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this state. */
+                state?: components["schemas"]["JobState"];
+                /** @description 1 to 100 (default 20). */
+                limit?: number;
+                /** @description `next_cursor` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageBody_PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_print_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description print job id (pjb_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    retry_print_job: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description print job id (pjb_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_printers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_PrinterInfo"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_printer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPrinter"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrinterInfo"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    scan_printers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_FoundPrinter"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_printer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description printer id (prn_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_printer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description printer id (prn_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PrinterChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrinterInfo"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_printer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description printer id (prn_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     rates: {
         parameters: {
             query?: {
@@ -5590,6 +7105,38 @@ export interface operations {
             };
         };
     };
+    journal: {
+        parameters: {
+            query?: {
+                /** @description From this day (`2026-11-01`, from its start) or time (RFC 3339); default: the beginning. */
+                from?: string;
+                /** @description To this day (`2026-11-30`, to its end) or time (RFC 3339, excluded); default: now. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     transactions_csv: {
         parameters: {
             query?: {
@@ -5610,6 +7157,309 @@ export interface operations {
                 };
                 content: {
                     "text/csv": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    day_z: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The day, `YYYY-MM-DD` (default: today).
+                 * @example 2026-12-08
+                 */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReport"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    day_z_page: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The day, `YYYY-MM-DD` (default: today).
+                 * @example 2026-12-08
+                 */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    print_day_z: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The day, `YYYY-MM-DD` (default: today).
+                 * @example 2026-12-08
+                 */
+                date?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_sales: {
+        parameters: {
+            query?: {
+                /** @description Only `cash` or only `card`. */
+                tender?: components["schemas"]["OtherTender"];
+                /** @description 1 to 100 (default 20). */
+                limit?: number;
+                /** @description `next_cursor` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageBody_Sale"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_sale: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description replays the first response for the same request; 1 to 255 visible ASCII characters */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewSale"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description sale id (sale_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    print_sale: {
+        parameters: {
+            query?: {
+                /**
+                 * @description One printer (`prn_…`); default: every receipt printer (every kitchen printer with
+                 *     `kitchen`).
+                 */
+                printer_id?: string;
+                /** @description Print the kitchen's order ticket instead of the receipt. */
+                kitchen?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description sale id (sale_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    sale_receipt: {
+        parameters: {
+            query?: {
+                paper?: "80mm" | "a4";
+                /** @description Answer as a file to save (`receipt-inv_….html`) rather than a page to show. */
+                download?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description sale id (sale_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refund_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description sale id (sale_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaleRefund"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
                 };
             };
             "4XX": {
@@ -6051,6 +7901,340 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NewWords"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_shifts: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100 (default 20). */
+                limit?: number;
+                /** @description `next_cursor` of the page before. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageBody_Shift"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    open_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenShift"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    current_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description shift id (shf_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    close_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description shift id (shf_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseShift"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    print_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description shift id (shf_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_PrintJob"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    shift_report_page: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description shift id (shf_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_Staff"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewStaff"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Staff"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description cashier id (stf_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description cashier id (stf_…) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffChange"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Staff"];
                 };
             };
             "4XX": {
