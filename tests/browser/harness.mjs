@@ -26,7 +26,7 @@ function binary() {
 
 /** Starts `payaimld sandbox` (`--fresh` when `fresh`: a merchant with no channels and the
  *  sandbox's LSP) with the built UI, on a free port unless `listen` is given, in a new temp data
- *  dir unless `dataDir` is given, with more start-up settings in `args`; resolves with {api, admin, dataDir, stop}. `stop()` deletes the
+ *  dir unless `dataDir` is given, with more start-up settings in `args`; resolves with {api, admin, dataDir, pid, stop}. `stop()` deletes the
  *  data dir unless called with `{ keep: true }`. */
 export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payaiml-test-')), listen = '127.0.0.1:0', fresh = false, args = [] } = {}) {
   // payaimld prints the admin key only to a terminal; here it writes it to a 0600 file.
@@ -54,7 +54,7 @@ export async function startSandbox({ dataDir = mkdtempSync(join(tmpdir(), 'payai
       rmSync(keyFile, { force: true });
     }
   };
-  return { api, admin, dataDir, stop };
+  return { api, admin, dataDir, pid: child.pid, stop };
 }
 
 /** A regtest bitcoind of its own (the one scripts/install-bitcoind.sh put in the cache), on a
@@ -158,19 +158,23 @@ export async function launch() {
   });
 }
 
-/** A page logged in with `key`, whose screenshots go to output/<journey>/NN-<name>.png. */
-export async function openPage(browser, api, key, journey) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+/** A page logged in with `key`, whose screenshots go to output/<journey>/NN-<name>.png, in a
+ *  window of `viewport` (a desktop's by default). `requests` collects every address the page
+ *  asks for, from the first. */
+export async function openPage(browser, api, key, journey, { viewport = { width: 1200, height: 860 } } = {}) {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const errors = [];
+  const requests = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  context.on('request', (r) => requests.push(r.url()));
   const shot = screenshots(page, journey);
   await page.goto(api + '/');
   await page.getByLabel('API key').fill(key);
   await shot('login');
   await page.getByRole('button', { name: 'Connect' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
-  return { page, shot, errors, close: () => context.close() };
+  return { page, shot, errors, requests, close: () => context.close() };
 }
 
 /** `shot(name)` for `page`: a full-page screenshot to output/<journey>/NN-<name>.png (numbered

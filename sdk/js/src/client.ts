@@ -465,6 +465,12 @@ export class LightningClient {
     return this.text(`/v1/reports/transactions.csv${query({ from: opts.from, to: opts.to })}`, 'The report');
   }
 
+  /** The period's books as a plain-text accounting journal in hledger's format (Ledger reads it
+   *  too): every sale, refund and payment as a balanced transaction. */
+  journal(opts: { from?: string; to?: string } = {}): Promise<string> {
+    return this.text(`/v1/reports/journal${query({ from: opts.from, to: opts.to })}`, 'The journal');
+  }
+
   /** The receipt of a paid invoice as a self-contained HTML page, for an 80 mm roll (default) or
    *  A4: print it, save it, or e-mail it as the customer's copy. */
   receipt(id: string, opts: { paper?: '80mm' | 'a4' } = {}): Promise<string> {

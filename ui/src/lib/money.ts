@@ -84,3 +84,77 @@ export function formatIn(unit: string | null | undefined, value: string | null |
   const m = /^\d+$/.exec((value ?? '0').trim());
   return m ? `${grouped.format(BigInt(m[0]))} sats` : `${value} sats`;
 }
+
+// Cash at the till: amounts as whole minor units (cents, yen) in BigInt, for the change, the
+// drawer's difference and the notes a customer may hand over. Never a float.
+
+/** The decimals of `currency` (2 for a currency this app does not list). */
+export function decimalsOf(currency: string): number {
+  return CURRENCIES[currency] ?? 2;
+}
+
+/** A decimal string in `currency` as whole minor units: `"12.5"` EUR → 1250n, `"-0.05"` → -5n,
+ *  JPY `"1250"` → 1250n. Null when it is not such an amount (not a number, or more decimals than
+ *  the currency has, trailing zeros aside). */
+export function toMinor(amount: string, currency: string): bigint | null {
+  const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(amount.trim());
+  if (!m) return null;
+  const decimals = decimalsOf(currency);
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  if (frac.length > decimals) return null;
+  const minor = BigInt(m[2] + frac.padEnd(decimals, '0'));
+  return m[1] === '-' ? -minor : minor;
+}
+
+/** Minor units as the API's decimal string in `currency`: 1250n → `"12.50"`, -5n → `"-0.05"`,
+ *  JPY 1250n → `"1250"`. */
+export function fromMinor(minor: bigint, currency: string): string {
+  const decimals = decimalsOf(currency);
+  const sign = minor < 0n ? '-' : '';
+  const text = (minor < 0n ? -minor : minor).toString().padStart(decimals + 1, '0');
+  return decimals > 0 ? `${sign}${text.slice(0, -decimals)}.${text.slice(-decimals)}` : `${sign}${text}`;
+}
+
+/** An amount a person typed (`20`, `20,5`, `1,234.50`, ` 7 `) as the API's decimal string in
+ *  `currency` (`"20.00"`, `"20.50"`, `"1234.50"`); null when it is not a positive-or-zero amount
+ *  of that currency. */
+export function readAmount(text: string, currency: string): string | null {
+  let t = text.replace(/\s/g, '');
+  // With a point, commas group thousands; alone, a comma is the decimal mark.
+  t = t.includes('.') ? t.replace(/,/g, '') : t.replace(',', '.');
+  if (t === '' || t.startsWith('-')) return null;
+  const minor = toMinor(t, currency);
+  return minor === null ? null : fromMinor(minor, currency);
+}
+
+/** `a − b` in `currency` (negative when b is more); null when either cannot be read. */
+export function subtractAmounts(a: string, b: string, currency: string): string | null {
+  const x = toMinor(a, currency);
+  const y = toMinor(b, currency);
+  return x === null || y === null ? null : fromMinor(x - y, currency);
+}
+
+/** The change for `received` against `total`; null when either cannot be read or `received` is
+ *  less than `total`. */
+export function changeFor(total: string, received: string, currency: string): string | null {
+  const t = toMinor(total, currency);
+  const r = toMinor(received, currency);
+  return t === null || r === null || r < t ? null : fromMinor(r - t, currency);
+}
+
+/** What a customer is likely to hand over for `total`: the exact amount, then the next round
+ *  amounts above it (a whole unit, then the common notes), at most `max` of them. */
+export function cashSuggestions(total: string, currency: string, max = 5): string[] {
+  const t = toMinor(total, currency);
+  if (t === null || t <= 0n) return [];
+  const decimals = decimalsOf(currency);
+  const unit = 10n ** BigInt(decimals);
+  const steps = decimals === 0 ? [100n, 500n, 1000n, 5000n, 10000n] : [1n, 5n, 10n, 20n, 50n, 100n, 200n].map((n) => n * unit);
+  const found = [t];
+  for (const step of steps) {
+    if (found.length >= max) break;
+    const up = ((t + step - 1n) / step) * step;
+    if (up > t && !found.includes(up)) found.push(up);
+  }
+  return found.map((m) => fromMinor(m, currency));
+}

@@ -4,12 +4,13 @@
 // desktop's webview (on Linux, the GTK print dialog, where the printer and the roll are chosen).
 
 import type { LightningClient } from '@payaiml/lightning-js';
+import { saleReceipt } from '../api/client';
 import { saveText, type Saved } from './save';
 
 export type Paper = '80mm' | 'a4';
 
-/** Prints a self-contained HTML page from a hidden frame. */
-async function printPage(html: string, title: string): Promise<void> {
+/** Prints a self-contained HTML page from a hidden frame (a receipt, a Z-report). */
+export async function printHtml(html: string, title: string): Promise<void> {
   const frame = document.createElement('iframe');
   frame.setAttribute('aria-hidden', 'true');
   frame.title = title;
@@ -25,20 +26,25 @@ async function printPage(html: string, title: string): Promise<void> {
   setTimeout(() => frame.remove(), 1000);
 }
 
-/** Prints the receipt of the paid invoice `id` on `paper`. */
+/** The receipt page of a paid invoice (`inv_…`) or of a cash or card sale (`sale_…`). */
+function receiptOf(client: LightningClient, id: string, paper: Paper): Promise<string> {
+  return id.startsWith('sale_') ? saleReceipt(client, id, paper) : client.receipt(id, { paper });
+}
+
+/** Prints the receipt of the paid invoice or sale `id` on `paper`. */
 export async function printReceipt(client: LightningClient, id: string, paper: Paper): Promise<void> {
-  await printPage(await client.receipt(id, { paper }), 'Receipt');
+  await printHtml(await receiptOf(client, id, paper), 'Receipt');
 }
 
 /** Saves the receipt as an HTML file (the customer's copy, to e-mail or keep). */
 export async function saveReceipt(client: LightningClient, id: string, paper: Paper): Promise<Saved> {
-  const html = await client.receipt(id, { paper });
+  const html = await receiptOf(client, id, paper);
   return saveText(`receipt-${id}.html`, html, 'text/html;charset=utf-8');
 }
 
 /** Prints the sticker of the offer `id` on `paper`. */
 export async function printSticker(client: LightningClient, id: string, paper: Paper): Promise<void> {
-  await printPage(await client.offerSticker(id, { paper }), 'Sticker');
+  await printHtml(await client.offerSticker(id, { paper }), 'Sticker');
 }
 
 /** Saves the offer's sticker as an HTML file (to print elsewhere, or at a print shop). */

@@ -89,20 +89,28 @@ fn failed(e: escpos::errors::PrinterError) -> Error {
     Error::Config(format!("cannot build the ticket: {e}"))
 }
 
-/// Keeps what PC858 can print: ASCII, Latin-1's letters and signs, and €; the rest becomes `?`,
-/// control characters a space.
-fn printable(text: &str) -> String {
+/// Code page PC858's upper half, bytes 0x80 to 0xFF in order (IBM's CP850 with € at 0xD5).
+const PC858_HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜø£Ø×ƒáíóúñÑªº¿®¬½¼¡«»░▒▓│┤ÁÂÀ©╣║╗╝¢¥┐└┴┬├─┼ãÃ╚╔╩╦╠═╬¤ðÐÊËÈ€ÍÎÏ┘┌█▄¦Ì▀ÓßÔÒõÕµþÞÚÛÙýÝ¯´\u{ad}±‗¾¶§÷¸°¨·¹³²■\u{a0}";
+
+/// `text` in code page PC858, one byte a character: printable ASCII as itself, what PC858 holds
+/// at its byte, a few typographic marks as their ASCII look-alikes, line breaks and tabs as
+/// spaces, and the rest (emoji, other scripts) as `?`. Encoded here rather than by the crate:
+/// its PC858 table sends `-` as 0xF0 (a soft hyphen) and lets characters it lacks through as
+/// raw UTF-8, which printers show as stray symbols.
+fn pc858(text: &str) -> Vec<u8> {
     text.chars()
         .map(|c| match c {
-            ' '..='~' | '€' | '×' => c,
-            '\u{a0}'..='\u{ff}' => c,
-            '\n' | '\t' => ' ',
-            c if c.is_control() => ' ',
-            '–' | '—' => '-',
-            '‘' | '’' => '\'',
-            '“' | '”' => '"',
-            '…' => '.',
-            _ => '?',
+            ' '..='~' => c as u8,
+            '\n' | '\t' | '\r' => b' ',
+            '–' | '—' | '−' => b'-',
+            '‘' | '’' => b'\'',
+            '“' | '”' => b'"',
+            '…' => b'.',
+            c => PC858_HIGH
+                .chars()
+                .position(|h| h == c && !c.is_control())
+                .and_then(|i| u8::try_from(0x80 + i).ok())
+                .unwrap_or(b'?'),
         })
         .collect()
 }
@@ -144,14 +152,18 @@ impl Ticket {
         self.run(|p| p.custom(&[0x1B, b'p', 0, 25, 250]))
     }
 
+    /// One line of text (PC858 bytes), printed and fed.
+    fn print_line(&mut self, bytes: &[u8]) -> Result<()> {
+        self.run(|p| p.custom(bytes)?.feed())
+    }
+
     /// A centred line, optionally bold and double size.
     fn title(&mut self, text: &str, big: bool) -> Result<()> {
-        let text = printable(text);
         self.run(|p| p.justify(JustifyMode::CENTER))?;
         if big {
             self.run(|p| p.bold(true)?.size(2, 2))?;
         }
-        self.run(|p| p.writeln(&text))?;
+        self.print_line(&pc858(text))?;
         if big {
             self.run(|p| p.bold(false)?.reset_size())?;
         }
@@ -159,30 +171,26 @@ impl Ticket {
     }
 
     fn centered(&mut self, text: &str) -> Result<()> {
-        let text = printable(text);
-        self.run(|p| {
-            p.justify(JustifyMode::CENTER)?
-                .writeln(&text)?
-                .justify(JustifyMode::LEFT)
-        })
+        self.run(|p| p.justify(JustifyMode::CENTER))?;
+        self.print_line(&pc858(text))?;
+        self.run(|p| p.justify(JustifyMode::LEFT))
     }
 
     fn line(&mut self, text: &str) -> Result<()> {
-        let mut text = printable(text);
-        if text.chars().count() > self.columns {
-            text = text.chars().take(self.columns).collect();
-        }
-        self.run(|p| p.writeln(&text))
+        let mut bytes = pc858(text);
+        bytes.truncate(self.columns);
+        self.print_line(&bytes)
     }
 
     /// `left` and `right` on one line, `right` flush right (the left part cut to make room).
     fn pair(&mut self, left: &str, right: &str) -> Result<()> {
-        let (left, right) = (printable(left), printable(right));
-        let room = self.columns.saturating_sub(right.chars().count() + 1);
-        let left: String = left.chars().take(room).collect();
-        let gap = self.columns - left.chars().count() - right.chars().count();
-        let text = format!("{left}{}{right}", " ".repeat(gap.max(1)));
-        self.run(|p| p.writeln(&text))
+        let (mut left, right) = (pc858(left), pc858(right));
+        left.truncate(self.columns.saturating_sub(right.len() + 1));
+        let gap = self.columns.saturating_sub(left.len() + right.len()).max(1);
+        let mut bytes = left;
+        bytes.extend(std::iter::repeat_n(b' ', gap));
+        bytes.extend(right);
+        self.print_line(&bytes)
     }
 
     fn bold_pair(&mut self, left: &str, right: &str) -> Result<()> {
@@ -192,8 +200,8 @@ impl Ticket {
     }
 
     fn rule(&mut self) -> Result<()> {
-        let text = "-".repeat(self.columns);
-        self.run(|p| p.writeln(&text))
+        let bytes = vec![b'-'; self.columns];
+        self.print_line(&bytes)
     }
 
     fn qr(&mut self, data: &str) -> Result<()> {
@@ -537,8 +545,18 @@ mod tests {
         Ok(())
     }
 
+    /// PC858 by the code page's own table (as Python's `cp858` codec has it): the hyphen stays
+    /// ASCII, the Latin-1 letters and € get their bytes, what it lacks is `?`.
     #[test]
-    fn text_a_printer_cannot_show_becomes_question_marks() {
-        assert_eq!(printable("Grüße – 5€ 🍩\n"), "Grüße - 5€ ? ");
+    fn text_is_pc858_and_what_it_cannot_show_is_a_question_mark() {
+        assert_eq!(pc858("2026-12-08 -0.50"), b"2026-12-08 -0.50".to_vec());
+        assert_eq!(
+            pc858("Grüße – 5€ ×®¿Ò 🍩\n"),
+            vec![
+                b'G', b'r', 0x81, 0xE1, b'e', b' ', b'-', b' ', b'5', 0xD5, b' ', 0x9E, 0xA9, 0xA8,
+                0xE3, b' ', b'?', b' '
+            ]
+        );
+        assert_eq!(PC858_HIGH.chars().count(), 128);
     }
 }

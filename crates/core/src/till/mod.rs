@@ -11,8 +11,9 @@
 //! - **Printers** ([`printing`]): ESC/POS receipt and kitchen printers on the network or a device
 //!   file, fed from a persistent queue ([`crate::print_queue`]) by one task, without a dialog.
 //!
-//! A sale taken at the till (a cart charged by the dashboard's admin key or the cashier's key)
-//! carries a stamp: who took it and in which shift, written in the invoice's own transaction.
+//! A sale taken at the till (any invoice of the locked counter's key, and a cart the owner
+//! charges with the dashboard's admin key) carries a stamp: who took it and in which shift,
+//! written in the invoice's own transaction.
 
 pub mod books;
 pub mod escpos;
@@ -173,10 +174,11 @@ impl<'a> Till<'a> {
         Ok(Some(Stamp { staff_id, shift_id }))
     }
 
-    /// Makes an invoice as `POST /v1/lightning/invoices` does; one made at the till from a cart
-    /// is stamped with who took it and the shift, in its own transaction.
+    /// Makes an invoice as `POST /v1/lightning/invoices` does; a till sale (any invoice of the
+    /// locked counter's key, and one the owner makes from a cart) is stamped with who took it
+    /// and the shift, in its own transaction.
     pub async fn create_invoice(&self, request: CreateInvoice, key_id: &str) -> Result<Invoice> {
-        let stamp = if request.cart.is_some() {
+        let stamp = if request.cart.is_some() || self.keys.is_cashier(key_id).await? {
             self.stamp_for(key_id).await?
         } else {
             None
