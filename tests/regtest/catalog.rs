@@ -211,8 +211,12 @@ fn a_cart_with_taxes_and_a_tip_is_charged_paid_and_reported() {
     );
     let csv = transactions_csv(&d, &admin);
     let row = csv_row(&csv, &id);
+    // The sale's parts, then (no offer, not on-chain) its tender, no cashier or shift (the
+    // owner, no shift open), no cash columns, and its taxes split by rate.
     assert!(
-        row.ends_with(",sat,6744,505,725,2× Espresso (one decaf); Cookie; Sticker,,,"),
+        row.ends_with(
+            ",sat,6744,505,725,2× Espresso (one decaf); Cookie; Sticker,,,,lightning,,,,,,VAT 10%: 4545 + 455; Levy 5%: 999 + 50"
+        ),
         "{row}"
     );
 
