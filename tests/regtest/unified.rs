@@ -69,7 +69,7 @@ fn an_invoice_is_paid_on_chain_or_over_lightning_from_one_qr() {
     );
     let csv = transactions_csv(&d, &admin);
     let row = csv_row(&csv, &id);
-    assert!(row.ends_with(&format!(",{txid}")), "{row}");
+    assert!(row.ends_with(&format!(",{txid},onchain,,,,,,")), "{row}");
 
     // The same kind of QR, paid over Lightning: an ordinary payment.
     let other = post(

@@ -55,6 +55,22 @@ pub struct PeriodQuery {
     pub to: Option<String>,
 }
 
+/// `body` as a file to save, named `name`, never cached.
+fn attachment(content_type: &'static str, name: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 impl PeriodQuery {
     /// The period in unix ms: from its start (default: the beginning) to its end (default: now).
     fn bounds(&self) -> ApiResult<(i64, i64)> {
@@ -127,18 +143,7 @@ pub async fn transactions_csv(
         "payaiml-transactions-{}.csv",
         payaiml_core::reports::Reports::today()
     );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        csv,
-    )
-        .into_response())
+    Ok(attachment("text/csv; charset=utf-8", &name, csv))
 }
 
 /// The period's books as a plain-text accounting journal in hledger's format (Ledger reads it
@@ -159,19 +164,5 @@ pub async fn journal(
         "payaiml-{}.journal",
         payaiml_core::reports::Reports::today()
     );
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "text/plain; charset=utf-8".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        text,
-    )
-        .into_response())
+    Ok(attachment("text/plain; charset=utf-8", &name, text))
 }

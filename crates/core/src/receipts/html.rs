@@ -103,6 +103,16 @@ fn order_rows(order: &Order) -> Markup {
     }
 }
 
+/// The top of a receipt: the shop's name ("Receipt" without one), address and tax id.
+fn shop_header(shop: &ShopDetails) -> Markup {
+    html! {
+        h1 { @if shop.name.is_empty() { "Receipt" } @else { (shop.name) } }
+        @if !shop.address.is_empty() { p.center.pre { (shop.address) } }
+        @if !shop.tax_id.is_empty() { p.center { "Tax ID " (shop.tax_id) } }
+        hr;
+    }
+}
+
 /// The receipt of the paid `invoice`, with times in `tz`.
 pub(super) fn render<Tz: TimeZone>(
     tz: &Tz,
@@ -124,11 +134,6 @@ where
     // any-amount invoice.
     let received = invoice.amount.or(invoice.amount_received).unwrap_or(0);
     let fiat = invoice.fiat.as_ref();
-    let title = if shop.name.is_empty() {
-        "Receipt"
-    } else {
-        shop.name.as_str()
-    };
     // A sale without a cart: its one line and total, in the price's currency when it had one.
     let total = match fiat.and_then(|f| f.amount.as_deref().map(|a| (a, f))) {
         Some((amount, f)) => money(Some(&f.currency), amount),
@@ -136,10 +141,7 @@ where
     };
     let body = html! {
         main.receipt {
-            h1 { (title) }
-            @if !shop.address.is_empty() { p.center.pre { (shop.address) } }
-            @if !shop.tax_id.is_empty() { p.center { "Tax ID " (shop.tax_id) } }
-            hr;
+            (shop_header(shop))
             p { "Receipt " (invoice.id) br; (paid_at) }
             table {
                 @if let Some(order) = &invoice.order {
@@ -188,17 +190,9 @@ where
         .refunded
         .parse::<rust_decimal::Decimal>()
         .is_ok_and(|r| !r.is_zero());
-    let title = if shop.name.is_empty() {
-        "Receipt"
-    } else {
-        shop.name.as_str()
-    };
     let body = html! {
         main.receipt {
-            h1 { (title) }
-            @if !shop.address.is_empty() { p.center.pre { (shop.address) } }
-            @if !shop.tax_id.is_empty() { p.center { "Tax ID " (shop.tax_id) } }
-            hr;
+            (shop_header(shop))
             p {
                 "Receipt " (sale.id) br; (at)
                 @if let Some(c) = &sale.cashier { br; "Served by " (c.name) }

@@ -403,6 +403,20 @@ fn check_name(name: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
+/// A printer not removed.
+async fn printer_row(store: &Store, id: &str) -> Result<PrinterRow> {
+    sqlx::query_as(&format!(
+        "SELECT {PRINTER_COLUMNS} FROM printers WHERE id = ? AND archived_at IS NULL"
+    ))
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?
+    .ok_or_else(|| Error::NotFound {
+        kind: "printer",
+        id: id.to_string(),
+    })
+}
+
 async fn status(store: &Store, printer_id: &str) -> Result<PrinterStatus> {
     let (queued, failed, retrying): (i64, i64, i64) = sqlx::query_as(
         "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'failed'), 0),
@@ -529,16 +543,7 @@ fn scan_usb() -> Vec<FoundPrinter> {
 
 impl Till<'_> {
     async fn printer_row(&self, id: &str) -> Result<PrinterRow> {
-        sqlx::query_as(&format!(
-            "SELECT {PRINTER_COLUMNS} FROM printers WHERE id = ? AND archived_at IS NULL"
-        ))
-        .bind(id)
-        .fetch_optional(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "printer",
-            id: id.to_string(),
-        })
+        printer_row(self.store, id).await
     }
 
     async fn printer_info(&self, row: PrinterRow) -> Result<PrinterInfo> {
@@ -959,8 +964,11 @@ impl Printing {
         mut live: broadcast::Receiver<EventRecord>,
         stop: CancellationToken,
     ) {
+        // The feed only wakes the loop; once it is closed (the app stopping) the bell and the
+        // timer still do.
+        let mut listening = true;
         loop {
-            let next = match self.round().await {
+            let next = match self.round(&stop).await {
                 Ok(next) => next,
                 Err(e) => {
                     tracing::warn!(error = %e, "the print queue could not be read; trying again");
@@ -973,15 +981,20 @@ impl Printing {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = self.state.print_bell.notified() => {}
-                _ = live.recv() => {}
+                heard = live.recv(), if listening => {
+                    if matches!(heard, Err(broadcast::error::RecvError::Closed)) {
+                        listening = false;
+                    }
+                }
                 _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
             }
         }
     }
 
     /// Sends every due job, in order per printer (a printer that fails keeps its later jobs for
-    /// its next try); returns when the next waiting job is due.
-    async fn round(&self) -> Result<Option<i64>> {
+    /// its next try), until `stop` (a job being sent is finished first: cut off, it could print
+    /// twice); returns when the next waiting job is due.
+    async fn round(&self, stop: &CancellationToken) -> Result<Option<i64>> {
         let now = now_ms();
         let due: Vec<(String, String, String, Option<String>, bool, i64)> = sqlx::query_as(
             "SELECT id, printer_id, kind, subject, drawer, attempts FROM print_jobs
@@ -992,6 +1005,9 @@ impl Printing {
         .await?;
         let mut blocked: HashSet<String> = HashSet::new();
         for (id, printer_id, kind, subject, drawer, attempts) in due {
+            if stop.is_cancelled() {
+                break;
+            }
             if blocked.contains(&printer_id) {
                 continue;
             }
@@ -1068,16 +1084,8 @@ impl Printing {
         subject: Option<&str>,
         drawer: bool,
     ) -> Result<()> {
-        let row: PrinterRow = sqlx::query_as(&format!(
-            "SELECT {PRINTER_COLUMNS} FROM printers WHERE id = ?"
-        ))
-        .bind(printer_id)
-        .fetch_optional(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "printer",
-            id: printer_id.to_string(),
-        })?;
+        // A removed printer's waiting jobs were cancelled with it: none is sent to it.
+        let row = printer_row(&self.store, printer_id).await?;
         let bytes = self.render(&row, kind, subject, drawer).await?;
         send(&row.connection()?, &bytes)
             .await

@@ -271,8 +271,8 @@ impl Till<'_> {
             },
         };
         let merchant = self.rates.merchant_currency().ok_or_else(|| {
-            Error::conflict(
-                ErrorCode::ShiftConflict,
+            Error::invalid(
+                "cart.currency",
                 "cash and card sales are priced in the shop's currency: choose one in Settings first",
             )
         })?;

@@ -144,6 +144,23 @@ impl ShiftRow {
     }
 }
 
+async fn shift_row(store: &Store, id: &str) -> Result<ShiftRow> {
+    sqlx::query_as(&format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            kind: "shift",
+            id: id.to_string(),
+        })
+}
+
+/// A kept Z-report, read back.
+fn kept_report(id: &str, json: &str) -> Result<ZReport> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::Config(format!("shift {id}'s report is unreadable: {e}")))
+}
+
 async fn open_row(store: &Store) -> Result<Option<ShiftRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts WHERE closed_at IS NULL"
@@ -417,24 +434,10 @@ impl Till<'_> {
 
     /// One shift with its report (kept as closed, or the figures so far).
     pub async fn shift(&self, id: &str) -> Result<Shift> {
-        let row: ShiftRow =
-            sqlx::query_as(&format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(self.store.pool())
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    kind: "shift",
-                    id: id.to_string(),
-                })?;
-        let report =
-            match &row.report {
-                Some(json) => Some(serde_json::from_str(json).map_err(|e| {
-                    Error::Config(format!("shift {id}'s report is unreadable: {e}"))
-                })?),
-                None => Some(shift_report(self.store, &row, now_ms()).await?),
-            };
+        let row: ShiftRow = shift_row(self.store, id).await?;
+        let report = report_of(self.store, &row).await?;
         let names = super::staff::names(self.store).await?;
-        Ok(row.into_shift(&names, report))
+        Ok(row.into_shift(&names, Some(report)))
     }
 
     /// The open shift with its figures so far.
@@ -488,15 +491,7 @@ impl Till<'_> {
             }
             other => other.map(str::to_string),
         };
-        let mut row: ShiftRow =
-            sqlx::query_as(&format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(self.store.pool())
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    kind: "shift",
-                    id: id.to_string(),
-                })?;
+        let mut row: ShiftRow = shift_row(self.store, id).await?;
         if row.closed_at.is_some() {
             return Err(Error::conflict(
                 ErrorCode::ShiftConflict,
@@ -545,18 +540,14 @@ impl Till<'_> {
 
 /// A closed shift's report as kept (an open one's figures so far).
 pub(crate) async fn stored_report(store: &Store, id: &str) -> Result<ZReport> {
-    let row: ShiftRow = sqlx::query_as(&format!("SELECT {SHIFT_COLUMNS} FROM shifts WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "shift",
-            id: id.to_string(),
-        })?;
+    report_of(store, &shift_row(store, id).await?).await
+}
+
+/// The report of the shift `row`: kept as closed, or (open) the figures so far.
+async fn report_of(store: &Store, row: &ShiftRow) -> Result<ZReport> {
     match row.report.as_deref() {
-        Some(json) => serde_json::from_str(json)
-            .map_err(|e| Error::Config(format!("shift {id}'s report is unreadable: {e}"))),
-        None => shift_report(store, &row, now_ms()).await,
+        Some(json) => kept_report(&row.id, json),
+        None => shift_report(store, row, now_ms()).await,
     }
 }
 
@@ -591,14 +582,7 @@ pub(crate) async fn day_report_for(
         counted: Some(Decimal::ZERO),
     };
     for row in rows.into_iter().filter(|r| r.currency == currency) {
-        let report = match row
-            .report
-            .as_deref()
-            .and_then(|r| serde_json::from_str::<ZReport>(r).ok())
-        {
-            Some(r) => r,
-            None => shift_report(store, &row, now).await?,
-        };
+        let report = report_of(store, &row).await?;
         let d = row.drawer();
         drawer.float += d.float;
         drawer.counted = match (drawer.counted, d.counted) {
