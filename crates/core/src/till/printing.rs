@@ -1232,3 +1232,64 @@ async fn send(connection: &Connection, bytes: &[u8]) -> std::result::Result<(), 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The USB path: bytes written whole to a device-like file (a named pipe here, as a spooler
+    /// would offer; a real `/dev/usb/lp0` is a character device), and a regular file refused, so
+    /// receipts never land in a file by mistake.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_device_gets_the_bytes_and_a_plain_file_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let pipe = dir.path().join("lp0");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&pipe)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let reader = {
+            let pipe = pipe.clone();
+            std::thread::spawn(move || std::fs::read(pipe).expect("read the pipe"))
+        };
+        let bytes = escpos::test_page("Counter", Paper::Roll58).expect("test page");
+        let usb = Connection::Usb {
+            path: pipe.to_string_lossy().to_string(),
+        };
+        send(&usb, &bytes).await.expect("sent to the pipe");
+        assert_eq!(reader.join().expect("reader"), bytes);
+
+        let file = dir.path().join("receipt.txt");
+        std::fs::write(&file, b"").expect("file");
+        let refused = send(
+            &Connection::Usb {
+                path: file.to_string_lossy().to_string(),
+            },
+            &bytes,
+        )
+        .await
+        .expect_err("a plain file is no printer");
+        assert!(refused.contains("is not a printer device"), "{refused}");
+        assert_eq!(std::fs::read(&file).expect("file").len(), 0);
+    }
+
+    #[test]
+    fn a_usb_printer_is_a_device_under_dev() {
+        let usb = |p: &str| Connection::Usb { path: p.into() }.check();
+        assert!(usb("/dev/usb/lp0").is_ok());
+        for bad in ["lp0", "/etc/passwd", "/dev/../etc/passwd", "/dev/usb/lp0\n"] {
+            assert!(usb(bad).is_err(), "{bad:?}");
+        }
+        let net = |h: &str| {
+            Connection::Network {
+                host: h.into(),
+                port: 9100,
+            }
+            .check()
+        };
+        assert!(net("192.168.1.50").is_ok() && net("printer.local").is_ok());
+        assert!(net("bad host!").is_err() && net("").is_err());
+    }
+}
