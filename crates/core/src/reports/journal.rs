@@ -93,8 +93,15 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(date: &str, description: &str, tags: &[(&str, Option<&str>)]) -> Entry {
-        let mut out = format!("{date} * {}\n", text(description));
+    /// A transaction of `date`: hledger's description `payee | note` (what it is and its id, then
+    /// the sale's own words), each part cleaned of what hledger reads as syntax.
+    fn new(date: &str, payee: &str, note: &str, tags: &[(&str, Option<&str>)]) -> Entry {
+        let note = text(note);
+        let mut out = if note.is_empty() {
+            format!("{date} * {}\n", text(payee))
+        } else {
+            format!("{date} * {} | {note}\n", text(payee))
+        };
         for (name, value) in tags {
             if let Some(v) = value.filter(|v| !v.is_empty()) {
                 let _ = writeln!(out, "    ; {name}: {}", text(v));
@@ -180,7 +187,8 @@ where
         let tender = if onchain { "onchain" } else { "lightning" };
         let mut e = Entry::new(
             &day(*at),
-            &format!("Sale {} | {}", invoice.id, invoice.description),
+            &format!("Sale {}", invoice.id),
+            &invoice.description,
             &[
                 ("tender", Some(tender)),
                 ("invoice", Some(&invoice.id)),
@@ -241,11 +249,8 @@ where
         };
         let mut e = Entry::new(
             &day(*at),
-            &format!(
-                "{what} {} | {}",
-                payment.id,
-                payment.description.as_deref().unwrap_or("")
-            ),
+            &format!("{what} {}", payment.id),
+            payment.description.as_deref().unwrap_or(""),
             &[
                 ("tender", Some("lightning")),
                 ("refund_of", payment.refund_of.as_deref()),
@@ -282,7 +287,8 @@ where
         let cash = sale.tender == crate::till::sales::Tender::Cash;
         let mut e = Entry::new(
             &day(*at),
-            &format!("Sale {} | {}", sale.id, sale.order.describe(200)),
+            &format!("Sale {}", sale.id),
+            &sale.order.describe(200),
             &[
                 ("tender", Some(sale.tender.as_str())),
                 ("sale", Some(&sale.id)),
@@ -308,11 +314,8 @@ where
         let cash = refund.sale.tender == crate::till::sales::Tender::Cash;
         let mut e = Entry::new(
             &day(*at),
-            &format!(
-                "Refund {} | {}",
-                refund.id,
-                refund.reason.as_deref().unwrap_or("")
-            ),
+            &format!("Refund {}", refund.id),
+            refund.reason.as_deref().unwrap_or(""),
             &[
                 ("tender", Some(refund.sale.tender.as_str())),
                 ("refund_of", Some(&refund.sale.id)),
