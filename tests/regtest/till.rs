@@ -946,6 +946,12 @@ fn two_cashiers_shifts_add_up_to_the_cent_in_the_z_reports_the_csv_and_the_journ
     // Alice closes, 0.50 short.
     let running = get(d, "/v1/shifts/current", &counter).body;
     a.check(&running["report"], 10_000, None);
+    // The day's report shows the open shift's drawer as the shift's own report does.
+    let open_day = get(d, "/v1/reports/z", &admin).body;
+    assert_eq!(
+        open_day["shifts"][0]["cash"], running["report"]["cash"],
+        "{open_day}"
+    );
     let expected_a = 10_000 + a.cash_in - a.cash_out;
     let closed = post(
         d,

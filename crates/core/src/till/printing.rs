@@ -1105,17 +1105,7 @@ impl Printing {
             let subject = subject.unwrap_or_default();
             if subject.starts_with("sale_") {
                 let names = super::staff::names(&self.store).await?;
-                let row: super::sales::SaleRow = sqlx::query_as(&format!(
-                    "SELECT {} FROM till_sales WHERE id = ?",
-                    super::sales::SALE_COLUMNS
-                ))
-                .bind(subject)
-                .fetch_optional(self.store.pool())
-                .await?
-                .ok_or_else(|| Error::NotFound {
-                    kind: "sale",
-                    id: subject.to_string(),
-                })?;
+                let row = super::sales::sale_row(self.store.pool(), subject, None).await?;
                 Ok::<ReceiptView, Error>(sale_view(&row.into_sale(&names)?))
             } else {
                 let invoice = crate::invoices::db::get(&self.store, subject).await?;

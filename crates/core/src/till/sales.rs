@@ -348,6 +348,7 @@ impl Till<'_> {
         let now = now_ms();
         let order_json = serde_json::to_string(&order)
             .map_err(|e| Error::Config(format!("cannot write the sale's order: {e}")))?;
+        let names = super::staff::names(self.store).await?;
         let mut tx = self.store.begin_write().await?;
         sqlx::query(
             "INSERT INTO till_sales (id, tender, currency, order_json, total, amount_msat, rate,
@@ -373,7 +374,7 @@ impl Till<'_> {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let sale = self.sale_in(&mut tx, &id).await?;
+        let sale = sale_row(&mut *tx, &id, None).await?.into_sale(&names)?;
         let record = events::append(
             &mut tx,
             EventKind::SaleCompleted,
@@ -390,36 +391,12 @@ impl Till<'_> {
         Ok(sale)
     }
 
-    async fn sale_in(&self, conn: &mut sqlx::SqliteConnection, id: &str) -> Result<Sale> {
-        let row: SaleRow = sqlx::query_as(&format!(
-            "SELECT {SALE_COLUMNS} FROM till_sales WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "sale",
-            id: id.to_string(),
-        })?;
-        let names = super::staff::names(self.store).await?;
-        row.into_sale(&names)
-    }
-
     /// One sale (with `made_by`, only one that key took).
     pub async fn sale(&self, id: &str, made_by: Option<&str>) -> Result<Sale> {
-        let row: SaleRow = sqlx::query_as(&format!(
-            "SELECT {SALE_COLUMNS} FROM till_sales WHERE id = ? AND (?2 IS NULL OR key_id = ?2)"
-        ))
-        .bind(id)
-        .bind(made_by)
-        .fetch_optional(self.store.pool())
-        .await?
-        .ok_or_else(|| Error::NotFound {
-            kind: "sale",
-            id: id.to_string(),
-        })?;
         let names = super::staff::names(self.store).await?;
-        row.into_sale(&names)
+        sale_row(self.store.pool(), id, made_by)
+            .await?
+            .into_sale(&names)
     }
 
     /// Sales in cash or by card, newest first (with `made_by`, only those that key took).
@@ -463,7 +440,10 @@ impl Till<'_> {
     /// Hands back money of a cash or card sale (all that is left unless `amount` says less).
     /// Cash comes out of the drawer of the open shift.
     pub async fn refund_sale(&self, id: &str, refund: SaleRefund, key_id: &str) -> Result<Sale> {
-        let sale = self.sale(id, None).await?;
+        let names = super::staff::names(self.store).await?;
+        let sale = sale_row(self.store.pool(), id, None)
+            .await?
+            .into_sale(&names)?;
         let stamp = match self.stamp_for(key_id).await? {
             Some(stamp) => stamp,
             None => Stamp {
@@ -529,8 +509,7 @@ impl Till<'_> {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-        let after = self.sale_in(&mut tx, id).await?;
-        let names = super::staff::names(self.store).await?;
+        let after = sale_row(&mut *tx, id, None).await?.into_sale(&names)?;
         let record = events::append(
             &mut tx,
             EventKind::SaleRefunded,
@@ -558,6 +537,24 @@ impl Till<'_> {
         self.state.print_bell.notify_one();
         Ok(after)
     }
+}
+
+/// The row of the sale `id` (with `made_by`, only one that key took), on `conn`.
+pub(crate) async fn sale_row<'c, E>(conn: E, id: &str, made_by: Option<&str>) -> Result<SaleRow>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
+{
+    sqlx::query_as(&format!(
+        "SELECT {SALE_COLUMNS} FROM till_sales WHERE id = ? AND (?2 IS NULL OR key_id = ?2)"
+    ))
+    .bind(id)
+    .bind(made_by)
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| Error::NotFound {
+        kind: "sale",
+        id: id.to_string(),
+    })
 }
 
 /// What `sale.completed` says: the sale as the API shows it.

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::sales::{SaleRow, Tender, SALE_COLUMNS};
 use super::zreport::{
-    cash_flows, cash_summary, figures, Drawer, RefundFact, SaleFact, Scope, ShiftLine, ZReport,
+    cash_flows, cash_summary, figures, CashSummary, Drawer, RefundFact, SaleFact, Scope, ShiftLine,
+    ZReport,
 };
 use super::{StaffRef, Till};
 use crate::error::{Error, ErrorCode, Result};
@@ -538,6 +539,29 @@ impl Till<'_> {
     }
 }
 
+/// The drawer of the open shift `row` so far: its float, plus its cash sales, less the cash
+/// handed back in it (the same figures its report's `cash` holds).
+async fn open_drawer(store: &Store, row: &ShiftRow, drawer: &Drawer) -> Result<CashSummary> {
+    let amounts = |sql: &'static str| {
+        let id = row.id.clone();
+        async move {
+            let texts: Vec<String> = sqlx::query_scalar(sql)
+                .bind(id)
+                .fetch_all(store.pool())
+                .await?;
+            Ok::<Decimal, Error>(texts.iter().filter_map(|t| t.parse::<Decimal>().ok()).sum())
+        }
+    };
+    let cash_in =
+        amounts("SELECT total FROM till_sales WHERE shift_id = ? AND tender = 'cash'").await?;
+    let cash_out = amounts(
+        "SELECT r.amount FROM till_refunds r JOIN till_sales s ON s.id = r.sale_id
+         WHERE r.shift_id = ? AND s.tender = 'cash'",
+    )
+    .await?;
+    Ok(cash_summary(drawer, cash_in, cash_out, &row.currency))
+}
+
 /// A closed shift's report as kept (an open one's figures so far).
 pub(crate) async fn stored_report(store: &Store, id: &str) -> Result<ZReport> {
     report_of(store, &shift_row(store, id).await?).await
@@ -582,8 +606,13 @@ pub(crate) async fn day_report_for(
         counted: Some(Decimal::ZERO),
     };
     for row in rows.into_iter().filter(|r| r.currency == currency) {
-        let report = report_of(store, &row).await?;
         let d = row.drawer();
+        // A closed shift's drawer as kept; an open one's from its cash alone (its whole report,
+        // every order read again, is not needed here).
+        let cash = match row.report.as_deref() {
+            Some(json) => kept_report(&row.id, json)?.cash,
+            None => Some(open_drawer(store, &row, &d).await?),
+        };
         drawer.float += d.float;
         drawer.counted = match (drawer.counted, d.counted) {
             (Some(a), Some(b)) => Some(a + b),
@@ -594,9 +623,7 @@ pub(crate) async fn day_report_for(
             opened_by: super::staff::person(names_row, row.opened_by.as_deref()),
             opened_at: rfc3339(row.opened_at),
             closed_at: row.closed_at.map(rfc3339),
-            cash: report
-                .cash
-                .unwrap_or_else(|| cash_summary(&d, Decimal::ZERO, Decimal::ZERO, &currency)),
+            cash: cash.unwrap_or_else(|| cash_summary(&d, Decimal::ZERO, Decimal::ZERO, &currency)),
             id: row.id,
         });
     }
