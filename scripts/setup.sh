@@ -70,6 +70,10 @@ if [ "$what" != core ]; then
     echo "setup: installing BTCPay's Greenfield client for the Greenfield suite" >&2
     (cd "$root/tests/greenfield/client" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
   fi
+  if [ ! -d "$root/tests/nwc/node_modules" ] || [ "$root/tests/nwc/package-lock.json" -nt "$root/tests/nwc/node_modules/.package-lock.json" ]; then
+    echo "setup: installing Alby's NWC client for the Nostr Wallet Connect suite" >&2
+    (cd "$root/tests/nwc" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+  fi
   if [ ! -d "$root/examples/node_modules" ] || [ "$root/examples/package-lock.json" -nt "$root/examples/node_modules/.package-lock.json" ]; then
     echo "setup: installing the examples' npm packages" >&2
     (cd "$root/examples" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)

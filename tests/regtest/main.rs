@@ -23,6 +23,7 @@ mod lsp;
 mod moving;
 mod networks;
 mod notifications;
+mod nwc;
 mod offers;
 mod payments;
 mod rates;

@@ -9,6 +9,7 @@ pub mod greenfield;
 pub mod host;
 pub mod json;
 pub mod limiter;
+pub mod nwc;
 mod openapi;
 pub mod pairing;
 pub mod qr;
@@ -53,6 +54,15 @@ fn api(with_sandbox: bool) -> OpenApiRouter<ApiState> {
         .routes(routes!(keys::create_key, keys::list_keys))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(keys::reveal_key))
+        .routes(routes!(
+            routes::nwc::create_connection,
+            routes::nwc::list_connections
+        ))
+        .routes(routes!(
+            routes::nwc::get_connection,
+            routes::nwc::revoke_connection
+        ))
+        .routes(routes!(routes::nwc::reveal_connection))
         .routes(routes!(routes::greenfield::greenfield_info))
         .routes(routes!(routes::greenfield::approve_pairing))
         .routes(routes!(routes::greenfield::refuse_pairing))

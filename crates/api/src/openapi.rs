@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "till", description = "Cashiers, shifts and Z-reports, sales in cash or by card, receipt printers"),
         (name = "display", description = "The customer display: the point of sale's current sale, its own key, pairing"),
         (name = "keys", description = "API keys"),
+        (name = "nwc", description = "Nostr Wallet Connect: apps outside the shop's network reach the wallet through a relay; each connection is an API key"),
         (name = "greenfield", description = "Pairing shop plugins that speak BTCPay's Greenfield API (the compatible API itself is under /api/v1, documented in docs/api.md)"),
         (name = "events", description = "The durable event log and its WebSocket stream"),
         (name = "webhooks", description = "Signed event delivery to the shop's URLs"),

@@ -125,6 +125,9 @@ async fn serve_app(
         let _ = stopped.await;
     }));
     tracing::info!(%bound, "API listening");
+    // The other front door: Nostr Wallet Connect through relays, for apps outside the network.
+    // It ends when the app shuts down.
+    drop(crate::nwc::spawn(app.clone()));
     // Not `println!`: a closed standard output (a pipe whose reader left) must not bring down
     // a running node, and with a wallet switch these lines come again later.
     let mut out = String::from("\napi: http://");

@@ -60,6 +60,8 @@ pub struct App {
     lock_state: crate::cashier::LockState,
     /// The till's sign-in turn and the printing task's bell.
     till_state: Arc<crate::till::TillState>,
+    /// The Nostr Wallet Connect service's bell and report.
+    nwc_state: Arc<crate::nwc::NwcState>,
     /// What the customer display shows (see `display`).
     display: Arc<crate::display::DisplayHub>,
     chain_source: ChainSource,
@@ -216,6 +218,7 @@ impl App {
             greenfield_memo: Default::default(),
             lock_state,
             till_state: Arc::default(),
+            nwc_state: Arc::default(),
             display: Arc::default(),
             node: NodeHandle::new(chain_source.describe(), config.network, config.sandbox),
             config,
@@ -440,6 +443,12 @@ impl App {
             &self.lock_state,
             &self.till_state,
         )
+    }
+
+    /// Nostr Wallet Connect: connections (each one of the API keys) and what the relay service
+    /// keeps and reports.
+    pub fn nwc(&self) -> crate::nwc::Nwc<'_> {
+        crate::nwc::Nwc::new(&self.store, &self.keys, &self.secrets, &self.nwc_state)
     }
 
     /// The customer display: the point of sale's current sale, tip questions, pairing.

@@ -36,6 +36,7 @@ pub mod node;
 mod node_events;
 mod node_prune;
 mod notifications;
+pub mod nwc;
 pub mod offers;
 pub mod payments;
 mod print_queue;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::error::Result;
 
 /// The secret-store names a wallet's data uses: the node seed, every live API key's, every
-/// webhook's; and the LSP's token, which is optional (an LSP may need none).
+/// webhook's, every live wallet connection's; and the LSP's token, which is optional (an LSP may need none).
 pub(crate) async fn secret_names(
     store: &crate::store::Store,
 ) -> Result<(Vec<String>, Vec<String>)> {
@@ -20,6 +20,17 @@ pub(crate) async fn secret_names(
         .fetch_all(store.pool())
         .await?;
     needed.extend(hooks.iter().map(|(id,)| crate::webhooks::secret_name(id)));
+    let connections: Vec<(String,)> = sqlx::query_as(
+        "SELECT c.key_id FROM nwc_connections c JOIN api_keys k ON k.id = c.key_id
+         WHERE k.revoked_at IS NULL",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    needed.extend(
+        connections
+            .iter()
+            .flat_map(|(id,)| crate::nwc::secret_names(id)),
+    );
     Ok((needed, vec![crate::settings::LSP_TOKEN.to_string()]))
 }
 

@@ -6,9 +6,12 @@ use payaiml_core::node::Health;
 
 use crate::state::ApiState;
 
-/// Liveness and node state: whether the node runs and is synced, and why not.
+/// Liveness and node state: whether the node runs and is synced, and why not; and, while a
+/// wallet connection is live, whether its relays are reachable.
 #[utoipa::path(get, path = "/v1/health", tag = "health", security(()),
     responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<ApiState>) -> Json<Health> {
-    Json(state.app.node().health())
+    let mut health = state.app.node().health();
+    health.nwc = state.app.nwc().status();
+    Json(health)
 }

@@ -9,6 +9,7 @@ pub mod health;
 pub mod invoices;
 pub mod keys;
 pub mod node;
+pub mod nwc;
 pub mod offers;
 pub mod payments;
 pub mod rates;

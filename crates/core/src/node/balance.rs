@@ -164,6 +164,9 @@ pub struct Health {
     /// A recovery from channel state found behind its channels' real state (an old backup),
     /// while one is under way; `null` otherwise. See docs/backup.md.
     pub recovery: Option<super::behind::Recovery>,
+    /// Nostr Wallet Connect's relays (`ok`, `degraded`, `down`) while a connection is live;
+    /// `null` when there is none.
+    pub nwc: Option<crate::nwc::NwcStatus>,
 }
 
 fn owned_sats(balance: &ldk_node::LightningBalance) -> u64 {
@@ -470,6 +473,7 @@ impl NodeHandle {
             version: env!("CARGO_PKG_VERSION"),
             backup: self.backup_status(),
             recovery: self.recovery(),
+            nwc: None,
         }
     }
 }

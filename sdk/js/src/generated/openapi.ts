@@ -490,7 +490,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness and node state: whether the node runs and is synced, and why not. */
+        /**
+         * Liveness and node state: whether the node runs and is synced, and why not; and, while a
+         *     wallet connection is live, whether its relays are reachable.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -959,6 +962,63 @@ export interface paths {
         get: operations["readiness"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nwc/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List connections, newest first (revoked ones too: their key says when). */
+        get: operations["list_connections"];
+        put?: never;
+        /**
+         * Make a connection: an API key with `access` (`receive`, `read`, or `pay` with a daily
+         *     `budget`), an optional expiry, and the relays the app and the wallet meet on. The answer
+         *     holds its `nostr+walletconnect://` URI and QR; whoever holds the URI can use the connection.
+         */
+        post: operations["create_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nwc/connections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One connection. */
+        get: operations["get_connection"];
+        put?: never;
+        post?: never;
+        /** Revoke a connection: the wallet stops answering it at once, and its secrets are forgotten. */
+        delete: operations["revoke_connection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nwc/connections/{id}/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show a live connection's URI (and QR) again, from the secret store. */
+        post: operations["reveal_connection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1934,6 +1994,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description What a connection may do, chosen when it is made. Each is a set of the keys' permissions.
+         * @enum {string}
+         */
+        Access: "receive" | "read" | "pay";
         /** @description A stored API key, without its secret. */
         ApiKey: {
             /**
@@ -2400,6 +2465,17 @@ export interface components {
              */
             max_quantity?: number | null;
         };
+        /**
+         * @description A connection just made: the only time its URI is returned with it (the owner may reveal it
+         *     again, as a key's secret).
+         */
+        CreatedConnection: components["schemas"]["Connection"] & {
+            /**
+             * @description `nostr+walletconnect://<wallet pubkey>?relay=…&secret=…`: what the app is given (as text
+             *     or QR). Whoever holds it can use the connection, within its limits.
+             */
+            uri: string;
+        };
         /** @description A key just created: the only time its secret is returned. */
         CreatedKey: components["schemas"]["ApiKey"] & {
             /** @description The full key to put in `Authorization: Bearer …`. */
@@ -2824,6 +2900,7 @@ export interface components {
             node: components["schemas"]["NodeStatus"];
             /** @description The node's public key, once known. */
             node_id: string | null;
+            nwc: null | components["schemas"]["NwcStatus"];
             recovery: null | components["schemas"]["Recovery"];
             /** @description Whether this instance is the regtest sandbox. */
             sandbox: boolean;
@@ -3119,6 +3196,33 @@ export interface components {
             }[];
         };
         /** @description A list without paging. */
+        ListBody_Connection: {
+            /** @description The items. */
+            data: {
+                /** @description What it may do. */
+                access: components["schemas"]["Access"];
+                /** @description The app's public key (hex): only its requests are answered. */
+                client_pubkey: string;
+                /** @description When it was made. */
+                created_at: string;
+                /** @description `nip44_v2`, or `nip04` once the app spoke the older encryption. */
+                encryption: string;
+                /**
+                 * @description The connection's API key (the key's id is the connection's id): permissions, budget,
+                 *     expiry, last use, revocation.
+                 */
+                key: components["schemas"]["ApiKey"];
+                /** @description The NIP-47 methods it may call (also in its info event). */
+                methods: string[];
+                /** @description The notifications it gets. */
+                notifications: string[];
+                /** @description The relays it listens on. */
+                relays: string[];
+                /** @description The wallet service's public key for it (hex), the host part of its URI. */
+                wallet_pubkey: string;
+            }[];
+        };
+        /** @description A list without paging. */
         ListBody_CustomerPaymentRecord: {
             /** @description The items. */
             data: {
@@ -3332,6 +3436,11 @@ export interface components {
             /** @description Its node id. */
             node_id: string;
         };
+        /** @description A connection just made, with its URI as an SVG QR code for the app to scan. */
+        MadeConnection: components["schemas"]["CreatedConnection"] & {
+            /** @description The URI as an SVG QR code. */
+            qr_svg: string;
+        };
         /**
          * @description Make the chosen wallet: either `confirm` (the three words asked for, after
          *     `/v1/setup/words`) or `words` (the merchant's own recovery words, to restore).
@@ -3368,6 +3477,25 @@ export interface components {
              * @description New height.
              */
             height: number;
+        };
+        /** @description What is needed to make a connection. */
+        NewConnection: {
+            /** @description `receive` (default), `read` or `pay`. */
+            access?: components["schemas"]["Access"];
+            /**
+             * Format: int64
+             * @description Max sats it may pay per UTC day (fees included): required with `pay`, refused otherwise.
+             */
+            budget?: number | null;
+            /** @description When it stops working (RFC 3339), if ever. */
+            expires_at?: string | null;
+            /** @description A name for people: the app it is for (1–100 characters). */
+            name: string;
+            /**
+             * @description The relays (`wss://…`, or `ws://` for a relay on this computer or network), 1 to 5; default:
+             *     the relay last used for a connection (none the first time: the merchant chooses).
+             */
+            relays?: string[];
         };
         /** @description A new item. */
         NewItem: {
@@ -3499,6 +3627,26 @@ export interface components {
             retry_at: string | null;
             /** @description Lifecycle state. */
             state: components["schemas"]["NodeState"];
+        };
+        /** @description The service's state, in `/v1/health` and on the Overview. */
+        NwcStatus: {
+            /**
+             * Format: int32
+             * @description Live connections.
+             */
+            connections: number;
+            /**
+             * Format: int64
+             * @description Answers and notifications waiting for a relay to take them.
+             */
+            outbox: number;
+            /** @description Every relay the live connections use. */
+            relays: components["schemas"]["RelayState"][];
+            /**
+             * @description `ok` (every relay connected), `degraded` (some down: requests through the others still
+             *     work) or `down` (no relay connected: apps cannot reach the wallet now).
+             */
+            status: string;
         };
         /** @description An offer as the API returns it, with what it has received. */
         Offer: {
@@ -4362,10 +4510,30 @@ export interface components {
             /** @description Always `refused`: nothing was made, and the waiting tab says so. */
             state: string;
         };
+        /** @description One relay as the service sees it. */
+        RelayState: {
+            /** @description Whether the connection to it is up now. */
+            connected: boolean;
+            /** @description Since when it has been down (null while connected). */
+            down_since: string | null;
+            /** @description `connected`, `connecting`, `disconnected` (retrying with backoff) or `stopped`. */
+            status: string;
+            /** @description Its URL. */
+            url: string;
+        };
         /** @description The order of the grid. */
         Reorder: {
             /** @description Item ids in their new order, each once; items not listed follow in their current order. */
             ids: string[];
+        };
+        /** @description A connection's URI again. */
+        RevealedConnection: {
+            /** @description The connection id (its key's id). */
+            id: string;
+            /** @description The URI as an SVG QR code. */
+            qr_svg: string;
+            /** @description `nostr+walletconnect://…` */
+            uri: string;
         };
         /** @description A key's secret. */
         RevealedKey: {
@@ -6730,6 +6898,154 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_connections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListBody_Connection"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConnection"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MadeConnection"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description connection id (its key's id) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description connection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reveal_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description connection id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevealedConnection"];
                 };
             };
             "4XX": {
