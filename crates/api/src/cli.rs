@@ -419,8 +419,18 @@ fn parse_retries(text: &str) -> Result<Retries, String> {
 
 /// Logs to standard error with `filter` (an `EnvFilter` directive such as the default
 /// [`payaiml_core::config::DEFAULT_LOG`]); colours only on a terminal.
+///
+/// The relay pool's own lines are left out unless the filter names them: it logs every failed
+/// reconnect to a relay that is down as an error, once per retry, while the wallet's own
+/// service says once that a relay went down and once that it came back (and `/v1/health` says
+/// it meanwhile).
 pub fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    let filter = if filter.contains("nostr") {
+        filter.to_string()
+    } else {
+        format!("{filter},nostr_relay_pool=off")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use payaiml_core::keys::{KeyAction, Permission};
-use payaiml_core::nwc::{Connection, CreatedConnection, NewConnection};
+use payaiml_core::nwc::{CreatedConnection, NewConnection, NwcConnection};
 use serde::Serialize;
 
 use super::ListBody;
@@ -56,11 +56,11 @@ pub async fn create_connection(
 
 /// List connections, newest first (revoked ones too: their key says when).
 #[utoipa::path(get, path = "/v1/nwc/connections", tag = "nwc",
-    responses((status = 200, body = ListBody<Connection>), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = ListBody<NwcConnection>), (status = "4XX", body = ErrorBody)))]
 pub async fn list_connections(
     State(state): State<ApiState>,
     auth: Auth,
-) -> ApiResult<Json<ListBody<Connection>>> {
+) -> ApiResult<Json<ListBody<NwcConnection>>> {
     auth.require(Permission::KeysManage)?;
     Ok(Json(ListBody {
         data: state.app.nwc().list().await?,
@@ -70,12 +70,12 @@ pub async fn list_connections(
 /// One connection.
 #[utoipa::path(get, path = "/v1/nwc/connections/{id}", tag = "nwc",
     params(("id" = String, Path, description = "connection id (its key's id)")),
-    responses((status = 200, body = Connection), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = NwcConnection), (status = "4XX", body = ErrorBody)))]
 pub async fn get_connection(
     State(state): State<ApiState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Connection>> {
+) -> ApiResult<Json<NwcConnection>> {
     auth.require(Permission::KeysManage)?;
     Ok(Json(state.app.nwc().get(&id).await?))
 }
@@ -83,12 +83,12 @@ pub async fn get_connection(
 /// Revoke a connection: the wallet stops answering it at once, and its secrets are forgotten.
 #[utoipa::path(delete, path = "/v1/nwc/connections/{id}", tag = "nwc",
     params(("id" = String, Path, description = "connection id")),
-    responses((status = 200, body = Connection), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = NwcConnection), (status = "4XX", body = ErrorBody)))]
 pub async fn revoke_connection(
     State(state): State<ApiState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Connection>> {
+) -> ApiResult<Json<NwcConnection>> {
     auth.require(Permission::KeysManage)?;
     let target = state.app.nwc().get(&id).await?;
     auth.key.may_manage_key(&target.key, KeyAction::Revoke)?;

@@ -132,7 +132,7 @@ pub struct NewConnection {
 
 /// A connection as listed: its key's fields and its Nostr side.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Connection {
+pub struct NwcConnection {
     /// The connection's API key (the key's id is the connection's id): permissions, budget,
     /// expiry, last use, revocation.
     pub key: ApiKey,
@@ -160,7 +160,7 @@ pub struct Connection {
 pub struct CreatedConnection {
     /// The connection.
     #[serde(flatten)]
-    pub connection: Connection,
+    pub connection: NwcConnection,
     /// `nostr+walletconnect://<wallet pubkey>?relay=…&secret=…`: what the app is given (as text
     /// or QR). Whoever holds it can use the connection, within its limits.
     pub uri: String,
@@ -298,9 +298,9 @@ struct Row {
     created_at: i64,
 }
 
-fn connection(row: Row, key: ApiKey) -> Connection {
+fn connection(row: Row, key: ApiKey) -> NwcConnection {
     let access = Access::of(&key);
-    Connection {
+    NwcConnection {
         access,
         methods: access.methods().to_vec(),
         notifications: access.notifications().to_vec(),
@@ -452,7 +452,7 @@ impl<'a> Nwc<'a> {
     }
 
     /// One connection by its id (its key's id, or the whole `pk_…` form).
-    pub async fn get(&self, id: &str) -> Result<Connection> {
+    pub async fn get(&self, id: &str) -> Result<NwcConnection> {
         let id = crate::keys::key_id(id);
         let row: Option<Row> = sqlx::query_as(
             "SELECT key_id, wallet_pubkey, client_pubkey, relays, legacy_encryption, created_at
@@ -470,7 +470,7 @@ impl<'a> Nwc<'a> {
     }
 
     /// Every connection, newest first, revoked ones included (their key says so).
-    pub async fn list(&self) -> Result<Vec<Connection>> {
+    pub async fn list(&self) -> Result<Vec<NwcConnection>> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT key_id, wallet_pubkey, client_pubkey, relays, legacy_encryption, created_at
              FROM nwc_connections ORDER BY created_at DESC, key_id",
@@ -509,7 +509,7 @@ impl<'a> Nwc<'a> {
     /// Revokes a connection: its key is revoked (every request checks the key, so the next one
     /// is refused with `UNAUTHORIZED`) and its URI, which holds the app's secret, is forgotten.
     /// The wallet side's key is kept: it only signs those refusals.
-    pub async fn revoke(&self, id: &str) -> Result<Connection> {
+    pub async fn revoke(&self, id: &str) -> Result<NwcConnection> {
         let connection = self.get(id).await?;
         self.keys.revoke(&connection.key.id).await?;
         self.secrets

@@ -30,6 +30,7 @@ mod events;
 mod greenfield;
 mod history;
 mod measure;
+mod nwc;
 mod till;
 
 use std::sync::{Arc, Mutex};
@@ -168,6 +169,11 @@ async fn main() -> BenchResult<()> {
         served.stop().await;
         return write_figures(&figures);
     }
+    if std::env::var("PAYAIML_BENCH_ONLY").as_deref() == Ok("nwc") {
+        let figures = json!({ "nwc_make_invoice": nwc::run(&app, &http, &base, &key, dir.path(), (sizes.one, sizes.many)).await? });
+        served.stop().await;
+        return write_figures(&figures);
+    }
     if std::env::var("PAYAIML_BENCH_ONLY").as_deref() == Ok("greenfield") {
         let figures = json!({ "greenfield": greenfield::run(&node, &http, &base, &key, (sizes.one, sizes.many)).await? });
         served.stop().await;
@@ -178,6 +184,20 @@ async fn main() -> BenchResult<()> {
     out.insert(
         "greenfield_invoice_create".into(),
         greenfield::run(&node, &http, &base, &key, (sizes.one, sizes.many)).await?,
+    );
+
+    // make_invoice through a relay on loopback (Nostr Wallet Connect) beside the REST create.
+    out.insert(
+        "nwc_make_invoice".into(),
+        nwc::run(
+            &app,
+            &http,
+            &base,
+            &key,
+            dir.path(),
+            (sizes.one, sizes.many),
+        )
+        .await?,
     );
 
     // Invoice lookup: the node's own record vs GET /v1/lightning/invoices/{id}.

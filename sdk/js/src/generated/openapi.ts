@@ -2469,7 +2469,7 @@ export interface components {
          * @description A connection just made: the only time its URI is returned with it (the owner may reveal it
          *     again, as a key's secret).
          */
-        CreatedConnection: components["schemas"]["Connection"] & {
+        CreatedConnection: components["schemas"]["NwcConnection"] & {
             /**
              * @description `nostr+walletconnect://<wallet pubkey>?relay=…&secret=…`: what the app is given (as text
              *     or QR). Whoever holds it can use the connection, within its limits.
@@ -3196,33 +3196,6 @@ export interface components {
             }[];
         };
         /** @description A list without paging. */
-        ListBody_Connection: {
-            /** @description The items. */
-            data: {
-                /** @description What it may do. */
-                access: components["schemas"]["Access"];
-                /** @description The app's public key (hex): only its requests are answered. */
-                client_pubkey: string;
-                /** @description When it was made. */
-                created_at: string;
-                /** @description `nip44_v2`, or `nip04` once the app spoke the older encryption. */
-                encryption: string;
-                /**
-                 * @description The connection's API key (the key's id is the connection's id): permissions, budget,
-                 *     expiry, last use, revocation.
-                 */
-                key: components["schemas"]["ApiKey"];
-                /** @description The NIP-47 methods it may call (also in its info event). */
-                methods: string[];
-                /** @description The notifications it gets. */
-                notifications: string[];
-                /** @description The relays it listens on. */
-                relays: string[];
-                /** @description The wallet service's public key for it (hex), the host part of its URI. */
-                wallet_pubkey: string;
-            }[];
-        };
-        /** @description A list without paging. */
         ListBody_CustomerPaymentRecord: {
             /** @description The items. */
             data: {
@@ -3278,6 +3251,33 @@ export interface components {
                 tax: string;
                 /** @description When it last changed. */
                 updated_at: string;
+            }[];
+        };
+        /** @description A list without paging. */
+        ListBody_NwcConnection: {
+            /** @description The items. */
+            data: {
+                /** @description What it may do. */
+                access: components["schemas"]["Access"];
+                /** @description The app's public key (hex): only its requests are answered. */
+                client_pubkey: string;
+                /** @description When it was made. */
+                created_at: string;
+                /** @description `nip44_v2`, or `nip04` once the app spoke the older encryption. */
+                encryption: string;
+                /**
+                 * @description The connection's API key (the key's id is the connection's id): permissions, budget,
+                 *     expiry, last use, revocation.
+                 */
+                key: components["schemas"]["ApiKey"];
+                /** @description The NIP-47 methods it may call (also in its info event). */
+                methods: string[];
+                /** @description The notifications it gets. */
+                notifications: string[];
+                /** @description The relays it listens on. */
+                relays: string[];
+                /** @description The wallet service's public key for it (hex), the host part of its URI. */
+                wallet_pubkey: string;
             }[];
         };
         /** @description A list without paging. */
@@ -3627,6 +3627,30 @@ export interface components {
             retry_at: string | null;
             /** @description Lifecycle state. */
             state: components["schemas"]["NodeState"];
+        };
+        /** @description A connection as listed: its key's fields and its Nostr side. */
+        NwcConnection: {
+            /** @description What it may do. */
+            access: components["schemas"]["Access"];
+            /** @description The app's public key (hex): only its requests are answered. */
+            client_pubkey: string;
+            /** @description When it was made. */
+            created_at: string;
+            /** @description `nip44_v2`, or `nip04` once the app spoke the older encryption. */
+            encryption: string;
+            /**
+             * @description The connection's API key (the key's id is the connection's id): permissions, budget,
+             *     expiry, last use, revocation.
+             */
+            key: components["schemas"]["ApiKey"];
+            /** @description The NIP-47 methods it may call (also in its info event). */
+            methods: string[];
+            /** @description The notifications it gets. */
+            notifications: string[];
+            /** @description The relays it listens on. */
+            relays: string[];
+            /** @description The wallet service's public key for it (hex), the host part of its URI. */
+            wallet_pubkey: string;
         };
         /** @description The service's state, in `/v1/health` and on the Overview. */
         NwcStatus: {
@@ -6924,7 +6948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListBody_Connection"];
+                    "application/json": components["schemas"]["ListBody_NwcConnection"];
                 };
             };
             "4XX": {
@@ -6985,7 +7009,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Connection"];
+                    "application/json": components["schemas"]["NwcConnection"];
                 };
             };
             "4XX": {
@@ -7015,7 +7039,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Connection"];
+                    "application/json": components["schemas"]["NwcConnection"];
                 };
             };
             "4XX": {
