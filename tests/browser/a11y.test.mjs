@@ -37,6 +37,11 @@ before(async () => {
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/webhook' });
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/catalog/items', { name: 'Espresso', price: '2500', category: 'Drinks' });
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/offers', { description: 'Tips' });
+  // A wallet connection (its relay a closed port here), revoked: API keys lists it, and the
+  // Overview has no relay to warn about in the gallery's pictures.
+  const nwc = await call(sandbox.api, sandbox.admin, 'POST', '/v1/nwc/connections', { name: 'Web shop', access: 'receive', relays: ['ws://127.0.0.1:9'] });
+  assert.equal(nwc.status, 201, JSON.stringify(nwc.body));
+  await call(sandbox.api, sandbox.admin, 'DELETE', `/v1/nwc/connections/${nwc.body.key.id}`);
   // An invoice that expires (no money moved) and a payment sent (money out).
   await call(sandbox.api, sandbox.admin, 'POST', '/v1/lightning/invoices', { amount: 3000, description: 'Forgotten', expiry: 1 });
   const theirs = await call(sandbox.api, sandbox.admin, 'POST', '/v1/sandbox/invoice', { amount: 400, description: 'Supplies' });

@@ -1,8 +1,8 @@
 // Shared pieces of the browser journeys: a real `payaimld sandbox` serving the built dashboard,
 // Debian's Chromium driven by playwright-core, API calls with the admin key, a webhook receiver
-// on 127.0.0.1, and screenshots of every page visited.
+// on 127.0.0.1, a watch on the daemon's sockets, and screenshots of every page visited.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -137,6 +137,40 @@ async function stopProcess(child) {
   const late = new Promise((r) => { timer = setTimeout(() => { child.kill('SIGKILL'); r(); }, 60_000); });
   await Promise.race([exited, late]);
   clearTimeout(timer);
+}
+
+/** Watches the sockets of process `pid` (`ss`, which names the process of one's own) every half
+ *  second: `away` collects the peers that are not on this computer's loopback, `sampled` how many
+ *  times the process was seen with a socket; `available`: whether `ss` ran at all. */
+export function watchSockets(pid) {
+  const away = new Set();
+  let sampled = 0;
+  let available = false;
+  const local = /^(127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:127\.\d+\.\d+\.\d+\]|0\.0\.0\.0|\*|\[::\]):(\d+|\*)$/;
+  const sample = () => {
+    let out = '';
+    try {
+      out = execFileSync('ss', ['-tunapH'], { encoding: 'utf8' });
+      available = true;
+    } catch {
+      return;
+    }
+    const mine = out.split('\n').filter((line) => line.includes(`pid=${pid},`));
+    if (mine.length > 0) sampled += 1;
+    for (const line of mine) {
+      const peer = line.trim().split(/\s+/)[5];
+      if (peer && !local.test(peer)) away.add(peer);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 500);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { away: [...away], sampled, available };
+    },
+  };
 }
 
 /** JSON over HTTP to the API with `key`. */

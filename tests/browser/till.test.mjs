@@ -8,7 +8,6 @@
 // loopback stand-in (60,000.00 EUR/BTC); nothing leaves 127.0.0.1.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import { after, before, test } from 'node:test';
 
 import { startRatesStandIn } from '../stand-ins/rates.mjs';
 import { decode, ticketHtml } from './escpos.mjs';
-import { axeViolations, call, launch, nav, openPage, outputDir, startSandbox } from './harness.mjs';
+import { axeViolations, call, launch, nav, openPage, outputDir, startSandbox, watchSockets } from './harness.mjs';
 
 const TABLET = { width: 1024, height: 768 };
 const dir = join(outputDir, 'till');
@@ -67,40 +66,6 @@ async function startPrinter() {
       }
     },
     close: () => new Promise((r) => server.close(r)),
-  };
-}
-
-/** Watches the sockets of process `pid` (`ss`, which names the process of one's own) every half
- *  second: `away` collects the peers that are not on this computer's loopback, `sampled` how many
- *  times the process was seen with a socket; `available`: whether `ss` ran at all. */
-function watchSockets(pid) {
-  const away = new Set();
-  let sampled = 0;
-  let available = false;
-  const local = /^(127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:127\.\d+\.\d+\.\d+\]|0\.0\.0\.0|\*|\[::\]):(\d+|\*)$/;
-  const sample = () => {
-    let out = '';
-    try {
-      out = execFileSync('ss', ['-tunapH'], { encoding: 'utf8' });
-      available = true;
-    } catch {
-      return;
-    }
-    const mine = out.split('\n').filter((line) => line.includes(`pid=${pid},`));
-    if (mine.length > 0) sampled += 1;
-    for (const line of mine) {
-      const peer = line.trim().split(/\s+/)[5];
-      if (peer && !local.test(peer)) away.add(peer);
-    }
-  };
-  sample();
-  const timer = setInterval(sample, 500);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return { away: [...away], sampled, available };
-    },
   };
 }
 

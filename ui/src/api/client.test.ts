@@ -1,6 +1,6 @@
 import { LightningApiError } from '@payaiml/lightning-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { clientFor } from './client';
+import { clientFor, createNwcConnection, listNwcConnections, revealNwcConnection, revokeNwcConnection } from './client';
 
 const client = clientFor({ baseUrl: 'http://127.0.0.1:3737', key: 'pk_test_x' });
 
@@ -80,5 +80,32 @@ describe('the dashboard client', () => {
     vi.stubGlobal('fetch', async () => { throw new TypeError('Failed to fetch'); });
     const err = await failure(clientFor({ baseUrl: '', key: 'pk_test_x' }).health());
     expect(err.message).toContain('The PayAiML server at http://127.0.0.1:4000 did not answer');
+  });
+});
+
+describe('wallet connections (Nostr Wallet Connect)', () => {
+  it('makes, lists, shows again and revokes a connection, each once, with the key', async () => {
+    const fetch = vi.fn(async (url: string, _init: RequestInit) => new Response(
+      url.endsWith('/v1/nwc/connections') ? '{"data":[]}' : '{"id":"k 1","uri":"nostr+walletconnect://x","qr_svg":"<svg/>"}', { status: 200 }));
+    vi.stubGlobal('fetch', fetch);
+    await expect(listNwcConnections(client)).resolves.toEqual([]);
+    await createNwcConnection(client, { name: 'Web shop', access: 'pay', budget: 5000, expires_at: null, relays: ['ws://127.0.0.1:9'] });
+    await expect(revealNwcConnection(client, 'k 1')).resolves.toMatchObject({ uri: 'nostr+walletconnect://x' });
+    await revokeNwcConnection(client, 'k 1');
+    expect(fetch.mock.calls.map(([url, init]) => [init.method, url, init.body])).toEqual([
+      ['GET', 'http://127.0.0.1:3737/v1/nwc/connections', undefined],
+      ['POST', 'http://127.0.0.1:3737/v1/nwc/connections', '{"name":"Web shop","access":"pay","budget":5000,"expires_at":null,"relays":["ws://127.0.0.1:9"]}'],
+      ['POST', 'http://127.0.0.1:3737/v1/nwc/connections/k%201/reveal', '{}'],
+      ['DELETE', 'http://127.0.0.1:3737/v1/nwc/connections/k%201', undefined],
+    ]);
+    for (const [, init] of fetch.mock.calls) expect(init.headers).toMatchObject({ Authorization: 'Bearer pk_test_x' });
+  });
+
+  it('makes a connection once, even on an error the SDK would retry', async () => {
+    const fetch = vi.fn(async () => new Response('{"error":{"code":"node_not_ready","message":"the node is starting"}}', { status: 503 }));
+    vi.stubGlobal('fetch', fetch);
+    const err = await failure(createNwcConnection(client, { name: 'Web shop' }));
+    expect(err).toMatchObject({ status: 503, code: 'node_not_ready' });
+    expect(fetch).toHaveBeenCalledTimes(1);
   });
 });

@@ -263,3 +263,45 @@ export function retryPrintJob(client: LightningClient, jobId: string): Promise<P
 export async function cancelPrintJob(client: LightningClient, jobId: string): Promise<void> {
   await client.request('DELETE', `/v1/print-jobs/${id(jobId)}`);
 }
+
+// Nostr Wallet Connect (NIP-47): apps outside this computer (a web shop, a phone's point of sale)
+// reach the wallet through a relay. Each connection is an API key (`key`: its permissions, daily
+// budget, expiry, last use and revocation) with its Nostr side; its `nostr+walletconnect://` URI
+// is what the app is given, once when made and again on request (`reveal`).
+
+export type NwcAccess = components['schemas']['Access'];
+/** The body of `POST /v1/nwc/connections`: `budget` (sats per UTC day) with `pay` only. */
+export type NewNwcConnection = components['schemas']['NewConnection'];
+/** The relays' state in `health().nwc` (null while no connection is live). */
+export type NwcStatus = components['schemas']['NwcStatus'];
+export type NwcRelayState = components['schemas']['RelayState'];
+
+/** A connection as listed (`GET /v1/nwc/connections`): its key (whose id is the connection's),
+ *  access, methods, notifications, keys and relays. */
+export type NwcConnection = components['schemas']['NwcConnection'];
+
+/** A connection just made: with its URI and the URI as an SVG QR code (shown once). */
+export type MadeNwcConnection = components['schemas']['MadeConnection'];
+
+/** A live connection's URI and QR again. */
+export type RevealedNwcConnection = components['schemas']['RevealedConnection'];
+
+/** Every connection, newest first, revoked ones too. */
+export async function listNwcConnections(client: LightningClient): Promise<NwcConnection[]> {
+  return (await client.request<{ data: NwcConnection[] }>('GET', '/v1/nwc/connections', { retry: true })).data;
+}
+
+/** Makes a connection (one request, never repeated: each one makes a key). */
+export function createNwcConnection(client: LightningClient, body: NewNwcConnection): Promise<MadeNwcConnection> {
+  return client.request('POST', '/v1/nwc/connections', { body });
+}
+
+/** A live connection's URI (and QR) again, from the server's secret store. */
+export function revealNwcConnection(client: LightningClient, connectionId: string): Promise<RevealedNwcConnection> {
+  return client.request('POST', `/v1/nwc/connections/${id(connectionId)}/reveal`, { body: {} });
+}
+
+/** Revokes a connection: the wallet stops answering its app at once. */
+export function revokeNwcConnection(client: LightningClient, connectionId: string): Promise<NwcConnection> {
+  return client.request('DELETE', `/v1/nwc/connections/${id(connectionId)}`);
+}

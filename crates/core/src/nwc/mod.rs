@@ -271,16 +271,21 @@ pub fn check_relay(url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
+/// What a relay URL keeps as it is inside the URI's query: letters, digits and RFC 3986's
+/// unreserved marks (`wss%3A%2F%2Frelay.example.com%2Fv1`, as other wallets write it).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The connection URI of NIP-47: the wallet's public key as host, each relay and the app's
 /// secret as parameters.
 pub fn connection_uri(wallet: &PublicKey, relays: &[String], secret: &SecretKey) -> String {
     let mut uri = format!("nostr+walletconnect://{}?", wallet.to_hex());
     for relay in relays {
         uri.push_str("relay=");
-        uri.push_str(
-            &percent_encoding::utf8_percent_encode(relay, percent_encoding::NON_ALPHANUMERIC)
-                .to_string(),
-        );
+        uri.push_str(&percent_encoding::utf8_percent_encode(relay, QUERY_VALUE).to_string());
         uri.push('&');
     }
     uri.push_str("secret=");

@@ -47,7 +47,7 @@ async fn a_connection_is_a_key_with_a_uri_and_limits() -> Result<()> {
     );
     assert!(!c.methods.contains(&"pay_invoice"));
     assert!(made.uri.starts_with(&format!(
-        "nostr+walletconnect://{}?relay=ws%3A%2F%2F127%2E0%2E0%2E1%3A7447&relay=wss%3A%2F%2F",
+        "nostr+walletconnect://{}?relay=ws%3A%2F%2F127.0.0.1%3A7447&relay=wss%3A%2F%2F",
         c.wallet_pubkey
     )));
     // The secret in the URI is the app's: its public key is the one the connection answers.
