@@ -32,8 +32,8 @@ CREATE INDEX nwc_requests_unanswered ON nwc_requests (received_at) WHERE answere
 CREATE INDEX nwc_requests_received ON nwc_requests (received_at);
 
 -- Signed events owed to relays (answers and notifications), written in the same transaction as
--- what they answer or tell: they go out in order once a relay takes them, and are kept until one
--- does (a relay that is down loses nothing).
+-- what they answer or tell: sent again (waiting longer each time, up to a minute) until a relay
+-- takes them, for as long as they are of use (see crates/core/src/nwc/requests.rs).
 CREATE TABLE nwc_outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     key_id TEXT NOT NULL,
@@ -41,6 +41,7 @@ CREATE TABLE nwc_outbox (
     created_at INTEGER NOT NULL,
     sent_at INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX nwc_outbox_unsent ON nwc_outbox (seq) WHERE sent_at IS NULL;
+CREATE INDEX nwc_outbox_unsent ON nwc_outbox (next_attempt_at) WHERE sent_at IS NULL;

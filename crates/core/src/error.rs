@@ -597,6 +597,12 @@ impl Error {
         }
     }
 
+    /// `403 key_protected`: a key no other key may reveal (`message` says which and what to
+    /// use instead).
+    pub fn forbidden_key(message: impl Into<String>) -> Self {
+        Error::forbidden(ErrorCode::KeyProtected, None, message)
+    }
+
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

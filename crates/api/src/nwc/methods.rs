@@ -5,6 +5,7 @@
 //! Amounts: NIP-47 counts in millisatoshis, our invoices and payments in whole sats, so an
 //! amount that is not a whole number of sats is refused (`OTHER`), never rounded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use payaiml_core::invoices::{CreateInvoice, FiatPrice, Invoice, InvoiceSearch, InvoiceStatus};
@@ -32,15 +33,25 @@ const KNOWN: [&str; 7] = [
 ];
 /// At most this many invoices in one `multi_pay_invoice`.
 const MAX_MULTI: usize = 20;
-/// How long `pay_invoice` waits for a payment still in flight before answering that it is.
-const PAY_WAIT: Duration = Duration::from_secs(90);
+/// How long `pay_invoice` waits for a payment still in flight, after the 30 s the payment itself
+/// waits, before answering that it is: apps stop waiting for an answer after about a minute.
+const PAY_WAIT: Duration = Duration::from_secs(15);
+/// A request that pays is not carried out when it is older than this (by its `created_at`):
+/// its app has stopped waiting for the answer and may have paid another way.
+const PAY_FRESH_SECS: u64 = 120;
+/// Any other request older than this is not carried out either.
+const FRESH_SECS: u64 = 600;
 
-/// Answers `request` for `connection`. `request_id` is the request event's id.
+/// Answers `request` for `connection`. `request_id` is the request event's id, `age` how many
+/// seconds ago it was made; `again`: an earlier attempt at it died (the app stopped, or its
+/// answer could not be recorded), so nothing of that attempt is still running.
 pub(super) async fn call(
-    service: &Service,
+    service: &Arc<Service>,
     connection: &LiveConnection,
     request: &Request,
     request_id: &str,
+    age: u64,
+    again: bool,
 ) -> Answers {
     let one = |r: Result<Value, NwcError>| vec![(None, r)];
     // The key again, as the REST API reads it on every request: revoked or expired is refused
@@ -64,6 +75,13 @@ pub(super) async fn call(
         }
     }
     let method = request.method.as_str();
+    let paying = matches!(method, "pay_invoice" | "multi_pay_invoice");
+    let limit = if paying { PAY_FRESH_SECS } else { FRESH_SECS };
+    if age > limit {
+        return one(Err(other(format!(
+            "the request was made {age} s ago, longer than {limit} s: its app has stopped waiting, so nothing was done (send it again)"
+        ))));
+    }
     let access = Access::of(&key);
     if !access.methods().contains(&method) {
         return one(Err(if KNOWN.contains(&method) {
@@ -85,11 +103,11 @@ pub(super) async fn call(
     match method {
         "get_info" => one(get_info(service, access)),
         "get_balance" => one(get_balance(service)),
-        "make_invoice" => one(make_invoice(service, &key, params, request_id).await),
+        "make_invoice" => one(make_invoice(service, &key, params, request_id, again).await),
         "lookup_invoice" => one(lookup(service, &key, params).await),
         "list_transactions" => one(list(service, &key, params).await),
         "pay_invoice" => one(pay(service, &key, params).await),
-        "multi_pay_invoice" => multi_pay(service, &key, params).await,
+        "multi_pay_invoice" => multi_pay(service, key, params).await,
         _ => one(Err(NwcError::new(Code::NotImplemented, "unknown method"))),
     }
 }
@@ -221,6 +239,7 @@ async fn make_invoice(
     key: &ApiKey,
     params: &Value,
     request_id: &str,
+    again: bool,
 ) -> Result<Value, NwcError> {
     if params.get("description_hash").is_some_and(|h| !h.is_null())
         && params.get("description").is_none_or(Value::is_null)
@@ -267,11 +286,19 @@ async fn make_invoice(
     let idempotency = service.app.idempotency();
     let idem_key = format!("nwc:{request_id}");
     let hash = payaiml_core::util::sha256_hex(params.to_string().as_bytes());
-    match idempotency
+    let mut begun = idempotency
         .begin(&key.id, &idem_key, "nwc make_invoice", &hash)
-        .await
-        .map_err(refused)?
+        .await;
+    if again && matches!(&begun, Err(e) if e.code() == payaiml_core::ErrorCode::IdempotencyConflict)
     {
+        // Left "in progress" by the attempt that died: it would refuse this one for a minute.
+        // (One that finished is replayed below, never made again.)
+        let _ = idempotency.forget(&key.id, &idem_key).await;
+        begun = idempotency
+            .begin(&key.id, &idem_key, "nwc make_invoice", &hash)
+            .await;
+    }
+    match begun.map_err(refused)? {
         payaiml_core::idempotency::Begin::Replay { body, .. } => {
             return serde_json::from_str(&body)
                 .map_err(|e| NwcError::new(Code::Internal, e.to_string()))
@@ -368,8 +395,17 @@ async fn list(service: &Service, key: &ApiKey, params: &Value) -> Result<Value, 
                 .ok_or_else(|| other(format!("{name} must be a whole number ≥ 0"))),
         }
     };
-    let from = number("from")?.map(|s| s as i64 * 1000);
-    let until = number("until")?.map(|s| s as i64 * 1000 + 1000);
+    let ms = |s: u64, name: &str| {
+        i64::try_from(s)
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .and_then(|ms| ms.checked_add(1000))
+            .ok_or_else(|| other(format!("{name} is not a time in unix seconds")))
+    };
+    let from = number("from")?
+        .map(|s| ms(s, "from").map(|m| m - 1000))
+        .transpose()?;
+    let until = number("until")?.map(|s| ms(s, "until")).transpose()?;
     let limit = number("limit")?.unwrap_or(50).clamp(1, 100) as usize;
     let offset = number("offset")?.unwrap_or(0) as usize;
     if offset > 1000 {
@@ -470,17 +506,26 @@ async fn pay(service: &Service, key: &ApiKey, params: &Value) -> Result<Value, N
     let payment = match payments.get(&hash).await {
         // Paid, or being paid, already: that payment is the answer (never a second one).
         Ok(p) if p.status != PaymentStatus::Failed => p,
-        Ok(_) | Err(_) => payments
-            .pay(
-                PayInvoice {
-                    invoice: text.to_string(),
-                    amount,
-                    max_fee: None,
-                },
-                Some(key),
-            )
-            .await
-            .map_err(refused)?,
+        Ok(_) | Err(_) => {
+            let sent = payments
+                .pay(
+                    PayInvoice {
+                        invoice: text.to_string(),
+                        amount,
+                        max_fee: None,
+                    },
+                    Some(key),
+                )
+                .await;
+            match sent {
+                Ok(p) => p,
+                // Paid meanwhile by another way in (the REST API): that payment's outcome.
+                Err(e) if e.code() == payaiml_core::ErrorCode::DuplicatePayment => {
+                    payments.get(&hash).await.map_err(refused)?
+                }
+                Err(e) => return Err(refused(e)),
+            }
+        }
     };
     let payment = settled(service, payment).await?;
     match payment.status {
@@ -516,9 +561,10 @@ async fn settled(service: &Service, mut payment: Payment) -> Result<Payment, Nwc
     Ok(payment)
 }
 
-/// `multi_pay_invoice`: each invoice paid as `pay_invoice` pays it, one after another (so the
-/// budget is checked in order), each answered on its own with `d` = its `id` or payment hash.
-async fn multi_pay(service: &Service, key: &ApiKey, params: &Value) -> Answers {
+/// `multi_pay_invoice`: each invoice paid as `pay_invoice` pays it, all at once (each one's
+/// budget check and record happen under the payments' lock, so together they cannot pass the
+/// budget), each answered on its own with `d` = its `id` or payment hash.
+async fn multi_pay(service: &Arc<Service>, key: ApiKey, params: &Value) -> Answers {
     let Some(list) = params.get("invoices").and_then(Value::as_array) else {
         return vec![(
             None,
@@ -530,16 +576,25 @@ async fn multi_pay(service: &Service, key: &ApiKey, params: &Value) -> Answers {
     if list.is_empty() || list.len() > MAX_MULTI {
         return vec![(None, Err(other(format!("give 1 to {MAX_MULTI} invoices"))))];
     }
-    let mut out = Vec::with_capacity(list.len());
-    for item in list {
+    let mut paying = tokio::task::JoinSet::new();
+    for (i, item) in list.iter().enumerate() {
         let d = item
             .get("id")
             .and_then(Value::as_str)
             .map(str::to_string)
             .or_else(|| hash_of(item).ok());
-        out.push((d, pay(service, key, item).await));
+        let (service, key, item) = (service.clone(), key.clone(), item.clone());
+        paying.spawn(async move { (i, d, pay(&service, &key, &item).await) });
     }
-    out
+    let mut out: Vec<(usize, Option<String>, Result<Value, NwcError>)> = Vec::new();
+    while let Some(done) = paying.join_next().await {
+        match done {
+            Ok(answer) => out.push(answer),
+            Err(e) => tracing::error!(error = %e, "a multi_pay_invoice payment task failed"),
+        }
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    out.into_iter().map(|(_, d, r)| (d, r)).collect()
 }
 
 #[cfg(test)]

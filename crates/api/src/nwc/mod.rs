@@ -4,14 +4,16 @@
 //! requests addressed to them, and publishes payment notifications from the event log.
 //!
 //! What it promises (see `payaiml_core::nwc`): a request is worked on once whatever the relays
-//! replay (its event id is recorded first); its answer is written durably before it is sent and
-//! sent again until a relay takes it; a payment is made once per invoice (a retried
-//! `pay_invoice` answers with the first payment's outcome); a revoked or expired connection is
-//! refused at its next request. Bad requests get NIP-47 error codes.
+//! deliver (its event id is recorded first: two relays, or a relay that replays what it kept to a
+//! new subscription, give the same request twice); its answer is written durably before it is
+//! sent and sent again, with backoff, until a relay takes it; a payment is made once per invoice
+//! (a retried `pay_invoice` answers with the first payment's outcome); a revoked or expired
+//! connection is refused at its next request; a request too old to be waited for is not carried
+//! out. Bad requests get NIP-47 error codes. If the service's task fails it is started again.
 
 mod methods;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,53 +25,81 @@ use payaiml_core::nwc::nostr_sdk::prelude::{
 use payaiml_core::nwc::wire::{self, Encryption, NwcError};
 use payaiml_core::nwc::{Access, LiveConnection, NwcStatus, RelayState};
 use payaiml_core::App;
-use tokio::sync::{Mutex, Notify};
-use tokio::task::JoinHandle;
+use tokio::sync::{watch, Mutex, Notify};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 /// How long after a request an answer may still be sent by the outbox task rather than by the
 /// request's own task (which sends it at once).
 const OUTBOX_GRACE_MS: i64 = 3_000;
-/// How far back the subscription asks relays for requests, on start: a request sent while the
-/// app was restarting is still answered (relays that keep NIP-47's ephemeral events replay it).
+/// How far back the subscription asks relays for requests: a request sent while the app was
+/// restarting is still answered by relays that keep NIP-47's events for a while.
 const REPLAY_WINDOW_SECS: u64 = 120;
+/// How often requests left unanswered (an error while recording one) are tried again, and the
+/// connections read again (expiries).
+const SWEEP: Duration = Duration::from_secs(60);
 
 /// What the service's tasks share.
 pub(crate) struct Service {
     app: Arc<App>,
     client: Client,
-    /// The live connections by wallet public key (hex).
+    /// The connections answered, by wallet public key (hex): live ones, and ones revoked or
+    /// expired lately (refused).
     connections: Mutex<HashMap<String, LiveConnection>>,
     /// Rung when answers or notifications are owed.
     outbox: Notify,
     /// One payment at a time per payment hash (a retried `pay_invoice` waits for the first).
     paying: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Requests being worked on now (by event id): the sweep leaves them alone.
+    working: Mutex<HashSet<String>>,
+    /// True once the connections were read: notifications wait for it.
+    ready: watch::Sender<bool>,
 }
 
-/// Starts the service for `app`; it ends when the app shuts down.
+/// Starts the service for `app`; it ends when the app shuts down, and is started again if it
+/// fails.
 pub fn spawn(app: Arc<App>) -> JoinHandle<()> {
-    let stop = app.closing();
-    let client = Client::default();
+    tokio::spawn(async move {
+        let stop = app.closing();
+        loop {
+            let run = tokio::spawn(run(app.clone(), stop.clone()));
+            match run.await {
+                Ok(()) => return,
+                Err(e) if stop.is_cancelled() => {
+                    tracing::debug!(error = %e, "wallet connect service ended while stopping");
+                    return;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the wallet connect service failed; starting it again");
+                    app.nwc().report(None);
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn run(app: Arc<App>, stop: CancellationToken) {
     let service = Arc::new(Service {
         app,
-        client,
+        client: Client::default(),
         connections: Mutex::default(),
         outbox: Notify::new(),
         paying: Mutex::default(),
+        working: Mutex::default(),
+        ready: watch::channel(false).0,
     });
-    tokio::spawn(async move {
-        let work = async {
-            tokio::join!(
-                service.clone().listen(stop.clone()),
-                service.clone().send_owed(stop.clone()),
-                service.clone().notify(stop.clone()),
-                service.clone().watch(stop.clone()),
-            )
-        };
-        work.await;
-        service.client.shutdown().await;
-        service.app.nwc().report(None);
-    })
+    tokio::join!(
+        service.clone().listen(stop.clone()),
+        service.clone().send_owed(stop.clone()),
+        service.clone().notify(stop.clone()),
+        service.clone().watch(stop.clone()),
+    );
+    service.client.shutdown().await;
+    service.app.nwc().report(None);
 }
 
 fn subscription() -> SubscriptionId {
@@ -81,18 +111,21 @@ fn relay_url(url: &str) -> Option<RelayUrl> {
 }
 
 impl Service {
-    /// Loads the live connections, adds the relays they need (removing the others), subscribes
-    /// to their requests and publishes their info events.
-    async fn refresh(&self) {
-        let live = match self.app.nwc().serving().await {
-            Ok(live) => live,
+    /// Reads the connections, keeps the relays the live ones need (removing the others),
+    /// subscribes to their requests and publishes their info events.
+    async fn refresh(self: &Arc<Self>) {
+        let serving = match self.app.nwc().serving().await {
+            Ok(serving) => serving,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the wallet connections");
                 return;
             }
         };
-        let wanted: BTreeSet<RelayUrl> = live
+        // Only live connections keep a relay connected; a refused one is answered where it
+        // shares a relay with a live one.
+        let wanted: BTreeSet<RelayUrl> = serving
             .iter()
+            .filter(|c| c.live)
             .flat_map(|c| c.relays.iter().filter_map(|r| relay_url(r)))
             .collect();
         let pool = self.client.pool();
@@ -113,15 +146,13 @@ impl Service {
                 Err(e) => tracing::warn!(relay = %url, error = %e, "cannot add a relay"),
             }
         }
-        {
-            let mut connections = self.connections.lock().await;
-            *connections = live
-                .into_iter()
-                .map(|c| (c.wallet.public_key().to_hex(), c))
-                .collect();
-        }
-        let connections = self.connections.lock().await.clone();
-        if connections.is_empty() {
+        let connections: HashMap<String, LiveConnection> = serving
+            .into_iter()
+            .map(|c| (c.wallet.public_key().to_hex(), c))
+            .collect();
+        *self.connections.lock().await = connections.clone();
+        let _ = self.ready.send(true);
+        if wanted.is_empty() {
             pool.unsubscribe_all().await;
             return;
         }
@@ -137,17 +168,38 @@ impl Service {
         {
             tracing::warn!(error = %e, "cannot subscribe to wallet requests yet (the pool retries on reconnect)");
         }
-        self.publish_info(&connections).await;
+        // Not awaited here: a relay still connecting would hold the requests back.
+        let service = self.clone();
+        tokio::spawn(async move { service.publish_info(&connections).await });
     }
 
-    /// Each connection's info event, to its relays.
+    /// The relays of `relays` that the pool has (a refused connection's own relays are not
+    /// kept connected).
+    async fn pooled(&self, relays: &[String]) -> Vec<RelayUrl> {
+        let pool = self.client.pool().relays().await;
+        relays
+            .iter()
+            .filter_map(|r| relay_url(r))
+            .filter(|u| pool.contains_key(u))
+            .collect()
+    }
+
+    /// Each connection's info event, to its relays: the methods and notifications it may use,
+    /// none for a revoked or expired one.
     async fn publish_info(&self, connections: &HashMap<String, LiveConnection>) {
-        for c in connections.values().filter(|c| c.live) {
+        for c in connections.values() {
             let access = Access::of(&c.key);
-            match wire::info_event(&c.wallet, access.methods(), access.notifications()) {
+            let (methods, notifications) = if c.live {
+                (access.methods(), access.notifications())
+            } else {
+                (&[][..], &[][..])
+            };
+            match wire::info_event(&c.wallet, methods, notifications) {
                 Ok(event) => {
-                    let urls: Vec<RelayUrl> =
-                        c.relays.iter().filter_map(|r| relay_url(r)).collect();
+                    let urls = self.pooled(&c.relays).await;
+                    if urls.is_empty() {
+                        continue;
+                    }
                     if let Err(e) = self.client.send_event_to(urls, &event).await {
                         tracing::debug!(error = %e, "info event not published yet");
                     }
@@ -157,22 +209,12 @@ impl Service {
         }
     }
 
-    /// Receives requests and works on each in its own task; answers the ones left unanswered by
-    /// a previous run first.
+    /// Receives requests and works on each in its own task; answers the ones a previous run
+    /// left unanswered first.
     async fn listen(self: Arc<Self>, stop: CancellationToken) {
         let mut notifications = self.client.notifications();
         self.refresh().await;
-        match self.app.nwc().requests().unanswered().await {
-            Ok(left) => {
-                for row in left {
-                    if let Ok(event) = Event::from_json(&row.request) {
-                        let service = self.clone();
-                        tokio::spawn(async move { service.answer(event, false).await });
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot read unanswered wallet requests"),
-        }
+        self.sweep(0).await;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -186,13 +228,34 @@ impl Service {
                     }
                     Ok(RelayPoolNotification::Shutdown) => return,
                     Ok(_) => {}
-                    // Missed some under load: the relays replay recent requests on resubscribe.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!(missed = n, "wallet requests came faster than read; resubscribing");
-                        self.refresh().await;
+                        tracing::warn!(missed = n, "wallet requests came faster than they were read: some are not answered");
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 },
+            }
+        }
+    }
+
+    /// Works again on requests recorded but not answered, received at least `older_ms` ago and
+    /// not being worked on now.
+    async fn sweep(self: &Arc<Self>, older_ms: i64) {
+        let left = match self.app.nwc().requests().unanswered().await {
+            Ok(left) => left,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read unanswered wallet requests");
+                return;
+            }
+        };
+        let now = payaiml_core::util::now_ms();
+        for row in left {
+            if now - row.received_at < older_ms || self.working.lock().await.contains(&row.event_id)
+            {
+                continue;
+            }
+            if let Ok(event) = Event::from_json(&row.request) {
+                let service = self.clone();
+                tokio::spawn(async move { service.answer(event, false).await });
             }
         }
     }
@@ -206,7 +269,7 @@ impl Service {
             return;
         };
         let Some(connection) = self.connections.lock().await.get(&wallet_hex).cloned() else {
-            // Not ours, or a connection revoked since: nothing to say to a stranger.
+            // Not ours, or a connection ended long ago: nothing to say to a stranger.
             return;
         };
         if event.pubkey != connection.client {
@@ -215,6 +278,15 @@ impl Service {
             return;
         }
         let id = event.id.to_hex();
+        if !self.working.lock().await.insert(id.clone()) {
+            return; // being worked on by another task
+        }
+        self.work(event, connection, fresh).await;
+        self.working.lock().await.remove(&id);
+    }
+
+    async fn work(self: &Arc<Self>, event: Event, connection: LiveConnection, fresh: bool) {
+        let id = event.id.to_hex();
         let requests = self.app.nwc().requests();
         let opened = wire::open_request(&event, &connection.wallet);
         let method = match &opened {
@@ -222,24 +294,32 @@ impl Service {
             Err(_) => String::new(),
         };
         if fresh {
-            match requests
-                .begin(&id, &connection.key.id, &method, &event.as_json())
-                .await
-            {
+            let json = event.as_json();
+            let begun = retry(|| requests.begin(&id, &connection.key.id, &method, &json)).await;
+            match begun {
                 Ok(true) => {}
                 Ok(false) => return, // answered, or being answered: once only
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot record a wallet request");
+                    tracing::error!(error = %e, "cannot record a wallet request; not answered");
                     return;
                 }
             }
         }
         let (encryption, answers) = match opened {
             Ok(request) => {
-                if request.encryption == Encryption::Nip04 {
+                if request.encryption == Encryption::Nip04 && !connection.legacy_nip04 {
                     let _ = self.app.nwc().mark_legacy(&connection.key.id).await;
+                    if let Some(c) = self
+                        .connections
+                        .lock()
+                        .await
+                        .get_mut(&connection.wallet.public_key().to_hex())
+                    {
+                        c.legacy_nip04 = true;
+                    }
                 }
-                let answers = methods::call(&self, &connection, &request, &id).await;
+                let age = wire::now().saturating_sub(event.created_at.as_secs());
+                let answers = methods::call(self, &connection, &request, &id, age, !fresh).await;
                 (request.encryption, answers)
             }
             Err((encryption, error)) => (
@@ -262,51 +342,55 @@ impl Service {
                 Err(e) => tracing::error!(error = %e, "cannot seal a wallet answer"),
             }
         }
-        let seqs = match requests.answer(&id, &connection.key.id, &events).await {
+        // If this fails after a payment, the sweep works on the request again, and the payment
+        // is found by its invoice (never made twice).
+        let seqs = match retry(|| requests.answer(&id, &connection.key.id, &events)).await {
             Ok(seqs) => seqs,
             Err(e) => {
-                tracing::error!(error = %e, "cannot record a wallet answer");
+                tracing::error!(error = %e, "cannot record a wallet answer; tried again later");
                 return;
             }
         };
         // Sent now by this task; the outbox task sends what a relay did not take.
         for (seq, event) in seqs.into_iter().zip(events) {
-            self.send(seq, &connection.relays, &event).await;
+            self.send(seq, 0, &connection.relays, &event).await;
         }
     }
 
-    /// Sends one owed event to `relays`; recorded as sent once one of them took it.
-    async fn send(&self, seq: i64, relays: &[String], event: &str) {
+    /// Sends one owed event to those of `relays` the pool has; recorded as sent once one of
+    /// them took it, else tried again later with backoff.
+    async fn send(&self, seq: i64, attempts: i64, relays: &[String], event: &str) {
         let requests = self.app.nwc().requests();
         let Ok(event) = Event::from_json(event) else {
             let _ = requests.sent(seq).await; // unreadable: never sendable
             return;
         };
-        let urls: Vec<RelayUrl> = relays.iter().filter_map(|r| relay_url(r)).collect();
-        let outcome = match self.client.send_event_to(urls, &event).await {
-            Ok(output) if !output.success.is_empty() => Ok(()),
-            Ok(output) => Err(output
-                .failed
-                .into_iter()
-                .map(|(url, why)| format!("{url}: {why}"))
-                .collect::<Vec<_>>()
-                .join("; ")),
-            Err(e) => Err(e.to_string()),
+        let urls = self.pooled(relays).await;
+        let outcome = if urls.is_empty() {
+            Err("none of its relays is connected".to_string())
+        } else {
+            match self.client.send_event_to(urls, &event).await {
+                Ok(output) if !output.success.is_empty() => Ok(()),
+                Ok(output) => Err(output
+                    .failed
+                    .into_iter()
+                    .map(|(url, why)| format!("{url}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")),
+                Err(e) => Err(e.to_string()),
+            }
         };
         let recorded = match outcome {
             Ok(()) => requests.sent(seq).await,
-            Err(why) => {
-                self.outbox.notify_one();
-                requests.failed(seq, &why).await
-            }
+            Err(why) => requests.failed(seq, attempts, &why).await,
         };
         if let Err(e) = recorded {
             tracing::error!(error = %e, "cannot record a wallet event's delivery");
         }
     }
 
-    /// Sends what is owed and was not sent by its own task: answers a relay did not take, and
-    /// notifications. Wakes when rung, and every 2 s while something is owed.
+    /// Sends what is owed and due: answers a relay did not take, and notifications, each
+    /// connection's at the same time as the others'. Wakes when rung, and every second.
     async fn send_owed(self: Arc<Self>, stop: CancellationToken) {
         loop {
             let owed = self
@@ -318,25 +402,29 @@ impl Service {
                 .unwrap_or_default();
             let connections = self.connections.lock().await.clone();
             let now = payaiml_core::util::now_ms();
-            let mut waiting = false;
+            let mut sending = JoinSet::new();
             for row in owed {
                 let Some(c) = connections.values().find(|c| c.key.id == row.key_id) else {
-                    // Revoked or expired since: nobody may read it any more.
+                    // Ended more than a day ago: nobody to tell any more.
                     let _ = self.app.nwc().requests().drop_owed_to(&row.key_id).await;
                     continue;
                 };
                 // A fresh answer is being sent by its own task.
                 if row.attempts == 0 && now - row.created_at < OUTBOX_GRACE_MS {
-                    waiting = true;
                     continue;
                 }
-                self.send(row.seq, &c.relays, &row.event).await;
+                let (service, relays) = (self.clone(), c.relays.clone());
+                sending.spawn(async move {
+                    service
+                        .send(row.seq, row.attempts, &relays, &row.event)
+                        .await;
+                });
             }
-            let pause = if waiting { 500 } else { 2_000 };
+            while sending.join_next().await.is_some() {}
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = self.outbox.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
     }
@@ -344,11 +432,21 @@ impl Service {
     /// Turns logged payments into notifications, in the log's order, each once.
     async fn notify(self: Arc<Self>, stop: CancellationToken) {
         let mut live = self.app.events().subscribe();
+        // Not before the connections are known: an event read earlier would tell nobody.
+        let mut ready = self.ready.subscribe();
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ready.wait_for(|r| *r) => {}
+        }
         let requests = self.app.nwc().requests();
         let mut after = match requests.notified().await {
             Ok(Some(seq)) => seq,
             // First start: payments from before the service existed are not news.
-            _ => self.app.events().latest().await.unwrap_or(0),
+            _ => {
+                let latest = self.app.events().latest().await.unwrap_or(0);
+                let _ = requests.notify(latest, &[]).await;
+                latest
+            }
         };
         loop {
             match self.app.events().list(after, 100).await {
@@ -379,7 +477,7 @@ impl Service {
         }
     }
 
-    /// The notification events owed for one logged event: `payment_received` to each
+    /// The notification events owed for one logged event: `payment_received` to each live
     /// connection that may read the invoice, `payment_sent` to each that may read payments.
     async fn notifications(&self, record: &EventRecord) -> Vec<(String, String)> {
         let hash = record
@@ -388,7 +486,7 @@ impl Service {
             .and_then(|h| h.as_str())
             .unwrap_or_default()
             .to_string();
-        let connections: Vec<LiveConnection> = self
+        let candidates: Vec<LiveConnection> = self
             .connections
             .lock()
             .await
@@ -396,6 +494,16 @@ impl Service {
             .filter(|c| c.live)
             .cloned()
             .collect();
+        // The key again: one revoked since the connections were read hears nothing more.
+        let now = payaiml_core::util::now_ms();
+        let mut connections = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            if let Ok(key) = self.app.keys().get(&c.key.id).await {
+                if key.check_live(now).is_ok() {
+                    connections.push(c);
+                }
+            }
+        }
         let mut out = Vec::new();
         match record.event {
             EventKind::PaymentReceived => {
@@ -434,8 +542,9 @@ impl Service {
         out
     }
 
-    /// Reports the relays' state every second, and on a relay coming back publishes the info
-    /// events again and sends what is owed.
+    /// Reports the relays' state every second; on a relay coming back publishes the info events
+    /// again and sends what is owed; every minute works again on requests left unanswered and
+    /// reads the connections again (expiries); every hour forgets what is a week old.
     async fn watch(self: Arc<Self>, stop: CancellationToken) {
         let mut was_up: HashMap<RelayUrl, bool> = HashMap::new();
         let mut down_since: HashMap<RelayUrl, i64> = HashMap::new();
@@ -479,9 +588,12 @@ impl Service {
                         .map(|&at| payaiml_core::util::rfc3339(at)),
                 });
             }
+            was_up.retain(|url, _| relays.contains_key(url));
+            down_since.retain(|url, _| relays.contains_key(url));
             states.sort_by(|a, b| a.url.cmp(&b.url));
             if came_back {
-                self.publish_info(&connections).await;
+                let (service, connections) = (self.clone(), connections.clone());
+                tokio::spawn(async move { service.publish_info(&connections).await });
                 self.outbox.notify_one();
             }
             let live = connections.values().filter(|c| c.live).count();
@@ -511,10 +623,12 @@ impl Service {
             };
             self.app.nwc().report(report);
             ticks += 1;
+            if ticks.is_multiple_of(SWEEP.as_secs()) {
+                self.sweep(30_000).await;
+                self.refresh().await;
+            }
             if ticks.is_multiple_of(3600) {
                 let _ = self.app.nwc().requests().prune().await;
-                // Connections that expired meanwhile leave the subscription.
-                self.refresh().await;
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
@@ -522,6 +636,24 @@ impl Service {
             }
         }
     }
+}
+
+/// A database write tried three times (a moment of SQLite contention is not a lost request).
+async fn retry<T, F, Fut>(mut f: F) -> payaiml_core::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = payaiml_core::Result<T>>,
+{
+    let mut wait = Duration::from_millis(100);
+    for _ in 0..2 {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(e) => tracing::warn!(error = %e, "retrying a wallet connect write"),
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 4;
+    }
+    f().await
 }
 
 /// One notification for one connection, sealed (NIP-44, and NIP-04 for an old app).

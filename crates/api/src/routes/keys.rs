@@ -109,6 +109,10 @@ pub async fn revoke_key(
     let target = state.app.keys().get(key_id(&id)).await?;
     auth.key.may_manage_key(&target, KeyAction::Revoke)?;
     let revoked = state.app.keys().revoke(&id).await?;
+    if state.app.nwc().is_connection(&target.id).await? {
+        // A wallet connection's key: the relay service reads its connections again now.
+        state.app.nwc().changed().notify_one();
+    }
     if target.allows(Permission::DisplayRead) {
         // A display waiting for the next screen reads again now, and is refused.
         state.app.display().refresh();
@@ -127,7 +131,7 @@ pub struct RevealedKey {
 
 /// Reveal a live key's secret again, from the secret store: only a key within the caller's own
 /// scope, and never one of the app's own keys (the dashboard's admin key, the cashier's, a
-/// display's: `403 key_protected`), whatever the caller holds.
+/// display's) nor a wallet connection's (`403 key_protected`), whatever the caller holds.
 #[utoipa::path(post, path = "/v1/keys/{id}/reveal", tag = "keys",
     params(("id" = String, Path, description = "key id")),
     responses((status = 200, body = RevealedKey), (status = "4XX", body = ErrorBody)))]
@@ -139,6 +143,14 @@ pub async fn reveal_key(
     auth.require(Permission::KeysManage)?;
     let target = state.app.keys().get(key_id(&id)).await?;
     auth.key.may_manage_key(&target, KeyAction::Reveal)?;
+    if state.app.nwc().is_connection(&target.id).await? {
+        // Its app holds the connection's Nostr secret, not this key: revealing the key would
+        // hand out a bearer key nobody was meant to have.
+        return Err(payaiml_core::Error::forbidden_key(
+            "this is a wallet connection's key: its app uses the connection's URI, not a key; show the URI again under Wallet connections (POST /v1/nwc/connections/{id}/reveal)",
+        )
+        .into());
+    }
     let secret = state.app.keys().reveal(&target.id).await?;
     Ok(Json(RevealedKey {
         id: target.id,

@@ -233,6 +233,9 @@ impl NwcState {
 /// is no built-in default: the app connects to no relay the merchant did not choose.
 const RELAY_SETTING: &str = "nwc.relay";
 
+/// How long a revoked or expired connection's requests are still answered (with a refusal).
+const REFUSED_FOR_MS: i64 = 24 * 3600 * 1000;
+
 fn wallet_secret_name(id: &str) -> String {
     format!("nwc/{id}/wallet")
 }
@@ -520,6 +523,9 @@ impl<'a> Nwc<'a> {
         self.secrets
             .delete(&uri_secret_name(&connection.key.id))
             .await?;
+        // Notifications queued for it are not sent any more (what it asks from now on is
+        // refused, and those refusals are sent).
+        self.requests().drop_owed_to(&connection.key.id).await?;
         self.state.changed.notify_one();
         self.get(&connection.key.id).await
     }
@@ -536,13 +542,23 @@ impl<'a> Nwc<'a> {
         )
     }
 
-    /// The connections the service answers, with their secret keys: the live ones, and the
-    /// revoked or expired ones too, whose requests get `UNAUTHORIZED` (an app told why beats
-    /// an app left waiting). One whose secret is gone from the secret store is left out.
+    /// The connections the service answers, with their secret keys: the live ones, and those
+    /// revoked or expired in the last day, whose requests get `UNAUTHORIZED` (an app told why
+    /// beats an app left waiting). One whose secret is gone from the secret store is left out.
     pub async fn serving(&self) -> Result<Vec<LiveConnection>> {
         let now = now_ms();
         let mut out = Vec::new();
         for c in self.list().await? {
+            let ended_at = c
+                .key
+                .revoked_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis())
+                .or(c.key.expires_at_ms.filter(|&at| at <= now));
+            if ended_at.is_some_and(|at| now - at > REFUSED_FOR_MS) {
+                continue;
+            }
             let Some(secret) = self.secrets.get(&wallet_secret_name(&c.key.id)).await? else {
                 if c.key.check_live(now).is_ok() {
                     tracing::warn!(connection = %c.key.id, "a connection's secret key is gone from the secret store: it cannot answer");

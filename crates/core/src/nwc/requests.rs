@@ -12,6 +12,11 @@ use crate::util::now_ms;
 
 /// Requests and answers older than this are forgotten (a relay replays only recent events).
 const KEEP_MS: i64 = 7 * 24 * 3600 * 1000;
+/// An event still owed after this long is given up: an app waits about a minute for an
+/// answer, and a notification an hour late tells it nothing its `lookup_invoice` would not.
+const OWED_FOR_MS: i64 = 3600 * 1000;
+/// The longest wait between two tries of one event.
+const MAX_RETRY_MS: i64 = 60_000;
 /// The setting that keeps the last event-log `seq` turned into notifications.
 const NOTIFIED_SETTING: &str = "nwc.notified_seq";
 
@@ -39,6 +44,8 @@ pub struct Unanswered {
     pub key_id: String,
     /// The request event as received (JSON).
     pub request: String,
+    /// When it was recorded (unix ms).
+    pub received_at: i64,
 }
 
 /// The request log and the outbox.
@@ -100,7 +107,7 @@ impl<'a> Requests<'a> {
     /// Requests recorded but never answered, oldest first.
     pub async fn unanswered(&self) -> Result<Vec<Unanswered>> {
         Ok(sqlx::query_as(
-            "SELECT event_id, key_id, request FROM nwc_requests
+            "SELECT event_id, key_id, request, received_at FROM nwc_requests
              WHERE answered_at IS NULL ORDER BY received_at",
         )
         .fetch_all(self.store.pool())
@@ -137,12 +144,17 @@ impl<'a> Requests<'a> {
         Ok(())
     }
 
-    /// Events owed, oldest first.
+    /// Events owed and due for a try now, oldest first (ones owed for longer than an hour are
+    /// given up).
     pub async fn owed(&self, limit: i64) -> Result<Vec<Owed>> {
+        let now = now_ms();
         Ok(sqlx::query_as(
             "SELECT seq, key_id, event, attempts, created_at FROM nwc_outbox
-             WHERE sent_at IS NULL ORDER BY seq LIMIT ?",
+             WHERE sent_at IS NULL AND next_attempt_at <= ? AND created_at > ?
+             ORDER BY seq LIMIT ?",
         )
+        .bind(now)
+        .bind(now - OWED_FOR_MS)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?)
@@ -150,9 +162,12 @@ impl<'a> Requests<'a> {
 
     /// How many events are owed.
     pub async fn owed_count(&self) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM nwc_outbox WHERE sent_at IS NULL")
-            .fetch_one(self.store.pool())
-            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM nwc_outbox WHERE sent_at IS NULL AND created_at > ?",
+        )
+        .bind(now_ms() - OWED_FOR_MS)
+        .fetch_one(self.store.pool())
+        .await?;
         Ok(n.max(0) as u64)
     }
 
@@ -166,13 +181,22 @@ impl<'a> Requests<'a> {
         Ok(())
     }
 
-    /// No relay took it this time; it stays owed.
-    pub async fn failed(&self, seq: i64, error: &str) -> Result<()> {
-        sqlx::query("UPDATE nwc_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?")
-            .bind(error)
-            .bind(seq)
-            .execute(self.store.pool())
-            .await?;
+    /// No relay took it this time; it stays owed, tried again after 1 s, 2 s, 4 s… up to a
+    /// minute.
+    pub async fn failed(&self, seq: i64, attempts: i64, error: &str) -> Result<()> {
+        let wait = 1000i64
+            .checked_shl(attempts.clamp(0, 16) as u32)
+            .unwrap_or(MAX_RETRY_MS)
+            .min(MAX_RETRY_MS);
+        sqlx::query(
+            "UPDATE nwc_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
+             WHERE seq = ?",
+        )
+        .bind(error)
+        .bind(now_ms() + wait)
+        .bind(seq)
+        .execute(self.store.pool())
+        .await?;
         Ok(())
     }
 
@@ -192,10 +216,13 @@ impl<'a> Requests<'a> {
             .bind(before)
             .execute(self.store.pool())
             .await?;
-        sqlx::query("DELETE FROM nwc_outbox WHERE created_at < ? AND sent_at IS NOT NULL")
-            .bind(before)
-            .execute(self.store.pool())
-            .await?;
+        sqlx::query(
+            "DELETE FROM nwc_outbox WHERE (created_at < ? AND sent_at IS NOT NULL) OR created_at < ?",
+        )
+        .bind(before)
+        .bind(now_ms() - OWED_FOR_MS)
+        .execute(self.store.pool())
+        .await?;
         Ok(())
     }
 }

@@ -123,8 +123,9 @@ async fn each_request_is_worked_on_once_and_its_answer_kept_until_sent() -> Resu
     assert!(log.unanswered().await?.is_empty());
     let owed = log.owed(10).await?;
     assert_eq!(owed.len(), 1);
-    log.failed(owed[0].seq, "relay down").await?;
+    log.failed(owed[0].seq, 0, "relay down").await?;
     assert_eq!(log.owed_count().await?, 1);
+    assert!(log.owed(10).await?.is_empty(), "not due again for a second");
     log.sent(owed[0].seq).await?;
     assert_eq!(log.owed_count().await?, 0);
     log.notify(42, &[("k".into(), "{}".into())]).await?;
