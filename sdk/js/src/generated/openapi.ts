@@ -557,7 +557,7 @@ export interface paths {
         /**
          * Reveal a live key's secret again, from the secret store: only a key within the caller's own
          *     scope, and never one of the app's own keys (the dashboard's admin key, the cashier's, a
-         *     display's: `403 key_protected`), whatever the caller holds.
+         *     display's) nor a wallet connection's (`403 key_protected`), whatever the caller holds.
          */
         post: operations["reveal_key"];
         delete?: never;
