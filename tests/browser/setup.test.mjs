@@ -180,7 +180,13 @@ test('moving: export from Settings retires the wallet here, and the first-start 
   const shot = (name) => page.screenshot({ path: join(outputDir, 'setup', `move-${name}.png`), fullPage: true });
   await page.goto(app.link);
   await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 120_000 });
-  const nodeId = (await (await fetch(`${app.api}/v1/health`)).json()).node_id;
+  // The dashboard may show before the node has started: its id is known once it has.
+  let nodeId = null;
+  for (let i = 0; i < 600 && !nodeId; i++) {
+    nodeId = (await (await fetch(`${app.api}/v1/health`)).json()).node_id;
+    if (!nodeId) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.ok(nodeId, 'the node started');
   await nav(page, 'Settings');
   const move = page.getByRole('form', { name: 'Move to another computer' });
   await move.getByLabel('Passphrase (at least 10 characters)').fill('moving day at the shop');
