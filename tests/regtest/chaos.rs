@@ -593,7 +593,10 @@ fn kill_storm_loses_nothing() {
 
     // 6. The backup, on through the storm, brings the node back from the target alone: its
     // store is lost now, and the next start finds the same channels with the same money as the
-    // checks above agreed with the customer's record.
+    // checks above agreed with the customer's record. The money is what the channels hold
+    // (`lightning.total`), not what can be sent at once (`spendable`): that keeps back a fee
+    // buffer at the fee rate the node last learnt, which a store started anew has not learnt
+    // yet (seen: 149 sats more spendable after the restore, the same channels and balances).
     let open_channels = || -> (u64, Vec<String>) {
         let balance = try_call(&api, "GET", "/v1/lightning/balance", &admin, None)
             .expect("balance")
@@ -608,7 +611,7 @@ fn kill_storm_loses_nothing() {
             .filter_map(|c| c["channel_id"].as_str().map(str::to_string))
             .collect();
         ids.sort();
-        (balance["lightning"]["spendable"].as_u64().unwrap_or(0), ids)
+        (balance["lightning"]["total"].as_u64().unwrap_or(0), ids)
     };
     wait_for(120, "the backup up to date after the storm", || {
         let backup = try_call(&api, "GET", "/v1/health", &admin, None)?.body["backup"].clone();
@@ -631,7 +634,7 @@ fn kill_storm_loses_nothing() {
         (now == held).then_some(now)
     });
     println!(
-        "chaos: restored from the backup alone after the storm: {} channels, {} sat spendable, as before the loss",
+        "chaos: restored from the backup alone after the storm: {} channels, {} sat in them, as before the loss",
         restored.1.len(),
         restored.0
     );
