@@ -143,6 +143,22 @@ impl App {
         self.next
     }
 
+    /// Reads one line from the client within `deadline`: a notification is kept, an answer put
+    /// aside by its id. False when the time is up.
+    fn pump(&mut self, deadline: Instant) -> bool {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(v) if v.get("notification").is_some() => self.notifications.push(v),
+            Ok(v) => {
+                let got = v["id"].as_u64().unwrap_or_default();
+                self.early.insert(got, v);
+            }
+            Err(RecvTimeoutError::Timeout) => return false,
+            Err(RecvTimeoutError::Disconnected) => panic!("the NWC client ended"),
+        }
+        true
+    }
+
     fn wait(&mut self, id: u64, secs: u64) -> Result<Value, Value> {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
@@ -152,16 +168,7 @@ impl App {
                     None => Err(v["error"].clone()),
                 };
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(v) if v.get("notification").is_some() => self.notifications.push(v),
-                Ok(v) => {
-                    let got = v["id"].as_u64().unwrap_or_default();
-                    self.early.insert(got, v);
-                }
-                Err(RecvTimeoutError::Timeout) => panic!("the NWC client did not answer {id}"),
-                Err(RecvTimeoutError::Disconnected) => panic!("the NWC client ended"),
-            }
+            assert!(self.pump(deadline), "the NWC client did not answer {id}");
         }
     }
 
@@ -180,18 +187,11 @@ impl App {
             }) {
                 return n["notification"]["notification"].clone();
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(v) if v.get("notification").is_some() => self.notifications.push(v),
-                Ok(v) => {
-                    let got = v["id"].as_u64().unwrap_or_default();
-                    self.early.insert(got, v);
-                }
-                Err(_) => panic!(
-                    "no {kind} notification for {hash}: {:?}",
-                    self.notifications
-                ),
-            }
+            assert!(
+                self.pump(deadline),
+                "no {kind} notification for {hash}: {:?}",
+                self.notifications
+            );
         }
     }
 }
