@@ -462,6 +462,11 @@ fn albys_client_receives_and_pays_through_a_local_relay() {
         "{listed}"
     );
 
+    let listed = get(&d, &format!("/v1/nwc/connections/{shop_id}"), &admin).body;
+    assert!(
+        listed["key"]["last_used_at"].is_string(),
+        "last used: {listed}"
+    );
     let health = get(&d, "/v1/health", &admin).body;
     assert_eq!(health["nwc"]["status"], "ok", "{health}");
     assert_eq!(health["nwc"]["connections"], 2, "{health}");

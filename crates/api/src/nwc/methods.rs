@@ -50,11 +50,16 @@ pub(super) async fn call(
         Ok(key) => key,
         Err(e) => return one(Err(refused(e))),
     };
-    if let Err(why) = key.check_live(payaiml_core::util::now_ms()) {
+    let now = payaiml_core::util::now_ms();
+    if let Err(why) = key.check_live(now) {
         return one(Err(NwcError::new(
             Code::Unauthorized,
             why.message().replace("API key", "connection"),
         )));
+    }
+    // "Last used" in the dashboard, as for a key presented over HTTP.
+    if let Err(e) = service.app.keys().used(&key, now).await {
+        tracing::warn!(error = %e, "cannot record a connection's last use");
     }
     if let Some(at) = request.expires_at {
         if at < wire::now() {

@@ -544,8 +544,14 @@ impl Keys {
         if let Err(failure) = key.check_live(now) {
             return Ok(Err(failure));
         }
-        // `last_used_at` is for people ("used 5 minutes ago"): minute precision spares every
-        // request a synchronous database write.
+        self.used(&key, now).await?;
+        Ok(Ok(key))
+    }
+
+    /// Records that `key` was used at `now` (a request that came another way than a bearer
+    /// header: a wallet connection's, through its relay). `last_used_at` is for people ("used 5
+    /// minutes ago"): minute precision spares every request a synchronous database write.
+    pub async fn used(&self, key: &ApiKey, now: i64) -> Result<()> {
         if key
             .last_used_at_ms
             .is_none_or(|at| now - at >= LAST_USED_PRECISION_MS)
@@ -557,7 +563,7 @@ impl Keys {
                 .await?;
             self.cache.used(&key.id, now);
         }
-        Ok(Ok(key))
+        Ok(())
     }
 }
 
