@@ -35,8 +35,8 @@ const OUTBOX_GRACE_MS: i64 = 3_000;
 /// How far back the subscription asks relays for requests: a request sent while the app was
 /// restarting is still answered by relays that keep NIP-47's events for a while.
 const REPLAY_WINDOW_SECS: u64 = 120;
-/// How often requests left unanswered (an error while recording one) are tried again, and the
-/// connections read again (expiries).
+/// How often requests left unanswered (an error while recording one) are tried again, and
+/// expiries looked for.
 const SWEEP: Duration = Duration::from_secs(60);
 
 /// What the service's tasks share.
@@ -544,7 +544,7 @@ impl Service {
 
     /// Reports the relays' state every second; on a relay coming back publishes the info events
     /// again and sends what is owed; every minute works again on requests left unanswered and
-    /// reads the connections again (expiries); every hour forgets what is a week old.
+    /// reads the connections again if one expired; every hour forgets what is a week old.
     async fn watch(self: Arc<Self>, stop: CancellationToken) {
         let mut was_up: HashMap<RelayUrl, bool> = HashMap::new();
         let mut down_since: HashMap<RelayUrl, i64> = HashMap::new();
@@ -625,7 +625,15 @@ impl Service {
             ticks += 1;
             if ticks.is_multiple_of(SWEEP.as_secs()) {
                 self.sweep(30_000).await;
-                self.refresh().await;
+                // Revocations ring `changed`; an expiry is seen here, from memory, so the
+                // connections (and their secrets) are read again only when one has passed.
+                let now = payaiml_core::util::now_ms();
+                if connections
+                    .values()
+                    .any(|c| c.live && c.key.check_live(now).is_err())
+                {
+                    self.refresh().await;
+                }
             }
             if ticks.is_multiple_of(3600) {
                 let _ = self.app.nwc().requests().prune().await;
